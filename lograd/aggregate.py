@@ -1,0 +1,299 @@
+"""Partial aggregates: a chunk's lines summarised into something mergeable.
+
+Pure: bytes of a chunk in, a :class:`Partial` out, no sockets, no files.
+Everything in a partial merges exactly (integer counts and fixed-point sums,
+min/max, bucket counts), so the merged report is the same for every chunking
+and every merge order (SPEC §2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, FIXED_ONE, parse_app_line,
+                      resource_metrics, response_time)
+from .sketch import Sketch
+
+SAMPLE_LIMIT = 5
+SAMPLE_CHARS = 200
+
+Window = tuple  # (first ms or None, last ms or None), inclusive
+
+
+@dataclass
+class Resource:
+    """One resource key: count, fixed sum/min/max, and per minute [count, sum, max]."""
+
+    count: int = 0
+    total: int = 0
+    low: int = 0
+    high: int = 0
+    per_minute: dict[int, list[int]] = field(default_factory=dict)
+
+    def add(self, value: int, minute: int) -> None:
+        """Count one value seen in a minute."""
+        if self.count == 0 or value < self.low:
+            self.low = value
+        if self.count == 0 or value > self.high:
+            self.high = value
+        self.count += 1
+        self.total += value
+        slot = self.per_minute.get(minute)
+        if slot is None:
+            self.per_minute[minute] = [1, value, value]
+        else:
+            slot[0] += 1
+            slot[1] += value
+            if value > slot[2]:
+                slot[2] = value
+
+    def merge(self, other: Resource) -> None:
+        """Add another resource's values."""
+        if other.count == 0:
+            return
+        if self.count == 0 or other.low < self.low:
+            self.low = other.low
+        if self.count == 0 or other.high > self.high:
+            self.high = other.high
+        self.count += other.count
+        self.total += other.total
+        for minute, (n, total, high) in other.per_minute.items():
+            slot = self.per_minute.get(minute)
+            if slot is None:
+                self.per_minute[minute] = [n, total, high]
+            else:
+                slot[0] += n
+                slot[1] += total
+                if high > slot[2]:
+                    slot[2] = high
+
+
+@dataclass
+class Partial:
+    """Mergeable summary of some lines of the input (one chunk, or many merged).
+
+    Line counts and first/last cover every line; the metrics below
+    ``in_window`` cover only entries inside the job's window.
+    """
+
+    lines: int = 0
+    entries: int = 0
+    malformed: int = 0
+    blank: int = 0
+    samples: list[tuple[int, int, str]] = field(default_factory=list)
+    first_ms: int | None = None
+    last_ms: int | None = None
+    in_window: int = 0
+    errors: int = 0
+    levels: dict[str, int] = field(default_factory=dict)
+    per_second: dict[int, int] = field(default_factory=dict)
+    per_minute: dict[int, list[int]] = field(default_factory=dict)  # [requests, errors, rt n, rt sum]
+    rt_count: int = 0
+    rt_total: int = 0
+    rt_low: int = 0
+    rt_high: int = 0
+    rt_sketch: Sketch = field(default_factory=Sketch)
+    resources: dict[str, Resource] = field(default_factory=dict)
+
+    # -- building -----------------------------------------------------------
+
+    def add_malformed(self, file_index: int, offset: int, line: bytes) -> None:
+        """Count a malformed line and keep it as a sample if among the lowest offsets."""
+        self.malformed += 1
+        samples = self.samples
+        key = (file_index, offset)
+        if len(samples) < SAMPLE_LIMIT or key < samples[-1][:2]:
+            text = line[:4 * SAMPLE_CHARS].decode("utf-8", "replace")[:SAMPLE_CHARS]
+            samples.append((file_index, offset, text))
+            samples.sort()
+            del samples[SAMPLE_LIMIT:]
+
+    def add_entry(self, ms: int, level: str, message: bytes, window: Window | None) -> None:
+        """Count one entry; metrics only when it lies inside the window."""
+        self.entries += 1
+        if self.first_ms is None or ms < self.first_ms:
+            self.first_ms = ms
+        if self.last_ms is None or ms > self.last_ms:
+            self.last_ms = ms
+        if window is not None and not _inside(ms, window):
+            return
+        self.in_window += 1
+        self.levels[level] = self.levels.get(level, 0) + 1
+        second = ms // 1000
+        self.per_second[second] = self.per_second.get(second, 0) + 1
+        minute = ms // 60_000
+        slot = self.per_minute.get(minute)
+        if slot is None:
+            slot = self.per_minute[minute] = [0, 0, 0, 0]
+        slot[0] += 1
+        if level in ERROR_LEVELS:
+            self.errors += 1
+            slot[1] += 1
+        rt = response_time(message)
+        if rt is not None:
+            if self.rt_count == 0 or rt < self.rt_low:
+                self.rt_low = rt
+            if self.rt_count == 0 or rt > self.rt_high:
+                self.rt_high = rt
+            self.rt_count += 1
+            self.rt_total += rt
+            self.rt_sketch.add(rt / FIXED_ONE)
+            slot[2] += 1
+            slot[3] += rt
+        for key, value in resource_metrics(message):
+            resource = self.resources.get(key)
+            if resource is None:
+                resource = self.resources[key] = Resource()
+            resource.add(value, minute)
+
+    # -- merging ------------------------------------------------------------
+
+    def merge(self, other: Partial) -> None:
+        """Add another partial; the result does not depend on merge order."""
+        self.lines += other.lines
+        self.entries += other.entries
+        self.malformed += other.malformed
+        self.blank += other.blank
+        if other.samples:
+            self.samples = sorted(self.samples + other.samples)[:SAMPLE_LIMIT]
+        if other.first_ms is not None and (self.first_ms is None or other.first_ms < self.first_ms):
+            self.first_ms = other.first_ms
+        if other.last_ms is not None and (self.last_ms is None or other.last_ms > self.last_ms):
+            self.last_ms = other.last_ms
+        self.in_window += other.in_window
+        self.errors += other.errors
+        _add_counts(self.levels, other.levels)
+        _add_counts(self.per_second, other.per_second)
+        for minute, values in other.per_minute.items():
+            slot = self.per_minute.get(minute)
+            if slot is None:
+                self.per_minute[minute] = list(values)
+            else:
+                for i, v in enumerate(values):
+                    slot[i] += v
+        if other.rt_count:
+            if self.rt_count == 0 or other.rt_low < self.rt_low:
+                self.rt_low = other.rt_low
+            if self.rt_count == 0 or other.rt_high > self.rt_high:
+                self.rt_high = other.rt_high
+            self.rt_count += other.rt_count
+            self.rt_total += other.rt_total
+            self.rt_sketch.merge(other.rt_sketch)
+        for key, resource in other.resources.items():
+            mine = self.resources.get(key)
+            if mine is None:
+                mine = self.resources[key] = Resource()
+            mine.merge(resource)
+
+    # -- wire form ----------------------------------------------------------
+
+    def to_wire(self) -> dict:
+        """Plain msgpack-able values; fixed-point numbers beyond 64 bits become strings."""
+        return {
+            "n": [self.lines, self.entries, self.malformed, self.blank, self.in_window, self.errors],
+            "samples": [list(s) for s in self.samples],
+            "span": [self.first_ms, self.last_ms],
+            "levels": self.levels,
+            "seconds": _pairs(self.per_second),
+            "minutes": [[m, *(_wide(v) for v in vals)] for m, vals in sorted(self.per_minute.items())],
+            "rt": [self.rt_count, _wide(self.rt_total), _wide(self.rt_low), _wide(self.rt_high),
+                   self.rt_sketch.to_wire()],
+            "res": {k: [r.count, _wide(r.total), _wide(r.low), _wide(r.high),
+                        [[m, c, _wide(t), _wide(h)] for m, (c, t, h) in sorted(r.per_minute.items())]]
+                    for k, r in self.resources.items()},
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict) -> Partial:
+        """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
+        try:
+            p = cls()
+            p.lines, p.entries, p.malformed, p.blank, p.in_window, p.errors = (
+                _count(v) for v in data["n"])
+            p.samples = sorted((_count(f), _count(o), str(t)[:SAMPLE_CHARS])
+                               for f, o, t in data["samples"])[:SAMPLE_LIMIT]
+            first, last = data["span"]
+            p.first_ms = None if first is None else int(first)
+            p.last_ms = None if last is None else int(last)
+            p.levels = {str(k): _count(v) for k, v in data["levels"].items()}
+            seconds, counts = data["seconds"]
+            p.per_second = dict(zip((int(s) for s in seconds), (_count(c) for c in counts)))
+            p.per_minute = {int(m): [_narrow(v) for v in vals] for m, *vals in data["minutes"]}
+            if any(len(v) != 4 for v in p.per_minute.values()):
+                raise ValueError("minute entry of the wrong length")
+            n, total, low, high, sketch = data["rt"]
+            p.rt_count, p.rt_total, p.rt_low, p.rt_high = _count(n), _narrow(total), _narrow(low), _narrow(high)
+            p.rt_sketch = Sketch.from_wire(sketch)
+            for key, (n, total, low, high, minutes) in data["res"].items():
+                p.resources[str(key)] = Resource(
+                    _count(n), _narrow(total), _narrow(low), _narrow(high),
+                    {int(m): [_count(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
+            return p
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"malformed partial: {exc!r}") from None
+
+
+def summarise_app(data: bytes, base: int = 0, file_index: int = 0,
+                  window: Window | None = None) -> Partial:
+    """Summarise the complete `app` lines in ``data``, which starts at file offset ``base``.
+
+    ``data`` holds whole lines only (the chunk rule of SPEC §2 is applied by the
+    reader); its last line may lack ``\\n``.
+    """
+    partial = Partial()
+    parts = data.split(b"\n")
+    if parts[-1] == b"":
+        parts.pop()
+    offset = base
+    parse = parse_app_line
+    add_entry = partial.add_entry
+    for raw in parts:
+        line = raw[:-1] if raw[-1:] == b"\r" else raw
+        parsed = parse(line)
+        if parsed is not None:
+            add_entry(parsed[0], parsed[1], parsed[2], window)
+        elif len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
+            partial.blank += 1
+        else:
+            partial.add_malformed(file_index, offset, line)
+        offset += len(raw) + 1
+    partial.lines = len(parts)
+    return partial
+
+
+def _inside(ms: int, window: Window) -> bool:
+    low, high = window
+    return (low is None or ms >= low) and (high is None or ms <= high)
+
+
+def _add_counts(mine: dict, other: dict) -> None:
+    for key, n in other.items():
+        mine[key] = mine.get(key, 0) + n
+
+
+def _pairs(counts: dict[int, int]) -> list[list[int]]:
+    keys = sorted(counts)
+    return [keys, [counts[k] for k in keys]]
+
+
+_INT64 = 1 << 63
+
+
+def _wide(value: int) -> int | str:
+    """An exact integer as msgpack can carry it: a string past 64 bits."""
+    return value if -_INT64 <= value < _INT64 else str(value)
+
+
+def _narrow(value: int | str) -> int:
+    if isinstance(value, str):
+        if len(value) > 80:
+            raise ValueError("number too long")
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    return value
+
+
+def _count(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value

@@ -1,0 +1,108 @@
+"""The streaming Analyzer: merges partials as they arrive, answers SPEC §3 at any time.
+
+Pure: no sockets, no files. A chunk id seen before is dropped, so a retried
+chunk that finishes twice is counted once.
+"""
+from __future__ import annotations
+
+from typing import Hashable
+
+from .aggregate import Partial, Window
+from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
+from .timestamps import format_minute, format_ms
+
+PERCENTILES = (50, 90, 95, 99)
+
+
+class Analyzer:
+    """Merge partial aggregates; ``get_current_metrics()`` is the report so far."""
+
+    def __init__(self, files: list[str] | None = None, window: Window | None = None,
+                 fmt: str = "app") -> None:
+        self.files = list(files or [])
+        self.window = window
+        self.format = fmt
+        self.total = Partial()
+        self.chunks_merged = 0
+        self.duplicates_dropped = 0
+        self._seen: set[Hashable] = set()
+
+    def update_metrics(self, partial: Partial | dict, chunk_id: Hashable | None = None) -> bool:
+        """Merge one partial (a :class:`Partial` or its wire dict).
+
+        Returns False, merging nothing, when ``chunk_id`` was merged before.
+        """
+        if chunk_id is not None:
+            if chunk_id in self._seen:
+                self.duplicates_dropped += 1
+                return False
+            self._seen.add(chunk_id)
+        if isinstance(partial, dict):
+            partial = Partial.from_wire(partial)
+        self.total.merge(partial)
+        self.chunks_merged += 1
+        return True
+
+    def get_current_metrics(self) -> dict:
+        """The SPEC §3 report (without ``job``) of everything merged so far."""
+        return build_report(self.total, self.files, self.format, self.window)
+
+
+def build_report(p: Partial, files: list[str], fmt: str = "app",
+                 window: Window | None = None) -> dict:
+    """SPEC §3 keys from a merged partial; floats come from exact integers, once."""
+    report = {
+        "format": fmt,
+        "files": list(files),
+        "lines": p.lines,
+        "entries": p.entries,
+        "malformed_lines": p.malformed,
+        "blank_lines": p.blank,
+        "malformed_samples": [
+            {"file": files[f] if 0 <= f < len(files) else str(f), "offset": o, "text": t}
+            for f, o, t in p.samples],
+        "first_timestamp": None if p.first_ms is None else format_ms(p.first_ms),
+        "last_timestamp": None if p.last_ms is None else format_ms(p.last_ms),
+    }
+    n = p.in_window
+    report["window"] = None if window is None else {
+        "start": None if window[0] is None else format_ms(window[0]),
+        "end": None if window[1] is None else format_ms(window[1])}
+    report["in_window"] = n
+    report["total_requests"] = n
+    report["levels"] = {lvl: p.levels[lvl] for lvl in LEVEL_ORDER if lvl in p.levels}
+    report["errors"] = p.errors
+    report["error_rate"] = p.errors / n if n else 0.0
+    report["avg_response_time"] = fixed_to_float(p.rt_total, p.rt_count) if p.rt_count else None
+    report["response_time"] = _response_time(p)
+    if p.per_second:
+        first, last = min(p.per_second), max(p.per_second)
+        report["requests_per_second"] = n / (last - first + 1)
+        report["peak_requests_per_second"] = max(p.per_second.values())
+    else:
+        report["requests_per_second"] = None
+        report["peak_requests_per_second"] = 0
+    report["per_minute"] = [
+        {"minute": format_minute(m), "requests": req, "errors": err,
+         "error_rate": err / req if req else 0.0,
+         "avg_response_time": fixed_to_float(rt_sum, rt_n) if rt_n else None}
+        for m, (req, err, rt_n, rt_sum) in sorted(p.per_minute.items())]
+    report["resources"] = {
+        key: {"count": r.count, "mean": fixed_to_float(r.total, r.count),
+              "min": fixed_to_float(r.low), "max": fixed_to_float(r.high),
+              "per_minute": [{"minute": format_minute(m), "mean": fixed_to_float(t, c),
+                              "max": fixed_to_float(h)}
+                             for m, (c, t, h) in sorted(r.per_minute.items())]}
+        for key, r in sorted(p.resources.items())}
+    return report
+
+
+def _response_time(p: Partial) -> dict | None:
+    if not p.rt_count:
+        return None
+    low, high = p.rt_low / FIXED_ONE, p.rt_high / FIXED_ONE
+    values = p.rt_sketch.quantiles(list(PERCENTILES), low, high)
+    summary = {"count": p.rt_count, "min": fixed_to_float(p.rt_low), "max": fixed_to_float(p.rt_high),
+               "mean": fixed_to_float(p.rt_total, p.rt_count)}
+    summary.update({f"p{pct}": v for pct, v in zip(PERCENTILES, values)})
+    return summary

@@ -1,0 +1,226 @@
+"""The command lines (docopt-ng): usage texts and ``main`` functions.
+
+``python -m lograd.cli coordinator|worker|generate ARGS`` runs one of them;
+the ``bin/`` scripts are shims that call these functions.
+"""
+from __future__ import annotations
+
+import sys
+
+from docopt import DocoptExit, docopt
+
+from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
+
+COORDINATOR_USAGE = """\
+lograd-coordinator: analyse log files with workers over ZeroMQ.
+
+Usage:
+  lograd-coordinator [options] <path>...
+  lograd-coordinator (-h | --help)
+
+<path> is a file, a directory (its regular files, not recursive) or a quoted glob.
+
+Options:
+  --local N              Start N workers on this machine [default: 0].
+  --workers N            Wait until N workers have joined before dispatching
+                         (default: the --local count, or 1).
+  --port PORT            Base port; the coordinator listens on PORT..PORT+3
+                         [default: 5555].
+  --bind ADDR            Interface to listen on [default: 127.0.0.1].
+  --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
+                         (default: about four chunks per worker, 64KiB-16MiB).
+  --format FMT           Input format: auto or app [default: auto].
+  --from TIME            Only entries at or after TIME (ISO 8601, no zone
+                         meaning UTC, or Unix seconds).
+  --to TIME              Only entries at or before TIME.
+  --json                 Print the report as one JSON object.
+  --join-timeout SECONDS  How long to wait for workers [default: 30].
+  --heartbeat SECONDS    Heartbeat interval, both ways [default: 0.5].
+  --liveness N           Heartbeats missed before a worker is dead [default: 3].
+  --max-attempts N       Attempts at a chunk before it is reported failed
+                         [default: 3].
+  -h --help              Show this text.
+
+Exit status: 0 success; 1 report printed but some input could not be read or
+some chunks failed; 2 usage error; 3 no worker joined in time.
+"""
+
+WORKER_USAGE = """\
+lograd-worker: summarise chunks of log files for a lograd coordinator.
+
+Usage:
+  lograd-worker <id> [options]
+  lograd-worker (-h | --help)
+
+<id> names this worker in reports (alice, bob, ...).
+
+Options:
+  --coordinator URL      The coordinator's base address
+                         [default: tcp://127.0.0.1:5555].
+  --capacity N           Chunks held at once [default: 2].
+  --heartbeat SECONDS    Heartbeat interval [default: 0.5].
+  --liveness N           Coordinator beats missed before it counts as gone
+                         [default: 3].
+  --give-up SECONDS      Exit after this long without a coordinator
+                         [default: 60].
+  --quiet                Say nothing about joining coordinators.
+  -h --help              Show this text.
+
+Ctrl-C or SIGTERM: the chunk in hand is finished, the rest handed back.
+"""
+
+GENERATE_USAGE = """\
+lograd-generate: write a synthetic application log (deterministic per seed).
+
+Usage:
+  lograd-generate [options] <path>
+  lograd-generate (-h | --help)
+
+Options:
+  --size SIZE        About this many bytes: plain, or with KiB MiB GiB KB MB GB
+                     [default: 10MB].
+  --lines N          Exactly N lines instead of --size.
+  --profile NAME     normal, error_spike or malformed [default: normal].
+  --rate N           Entries per second of log time [default: 50].
+  --start TIME       Time of the first entry [default: 2024-01-24T10:00:00].
+  --seed N           Random seed [default: 1].
+  -h --help          Show this text.
+"""
+
+
+class UsageError(ValueError):
+    """A command line that cannot be run (exit status 2)."""
+
+
+def _parse(usage: str, argv: list[str] | None) -> dict:
+    try:
+        return docopt(usage, argv=argv, default_help=True)
+    except DocoptExit as exc:
+        raise UsageError(str(exc).strip()) from None
+
+
+def _int(args: dict, key: str, low: int = 0) -> int:
+    try:
+        value = int(args[key])
+    except (TypeError, ValueError):
+        raise UsageError(f"{key} takes a whole number, not {args[key]!r}") from None
+    if value < low:
+        raise UsageError(f"{key} must be at least {low}")
+    return value
+
+
+def _value(parse, args: dict, key: str):
+    try:
+        return parse(args[key])
+    except ValueError as exc:
+        raise UsageError(f"{key}: {exc}") from None
+
+
+def _settings(args: dict, **extra) -> Settings:
+    return Settings(heartbeat_interval=_value(parse_seconds, args, "--heartbeat"),
+                    liveness=_int(args, "--liveness", 1), **extra)
+
+
+def _usage_exit(exc: UsageError, usage: str) -> int:
+    print(f"{exc}\n", file=sys.stderr)
+    print(usage.split("\nOptions:")[0].split("Usage:")[1].strip(), file=sys.stderr)
+    print("(--help for all options)", file=sys.stderr)
+    return 2
+
+
+def coordinator_main(argv: list[str] | None = None) -> int:
+    """``lograd-coordinator``: returns the exit status of SPEC §4."""
+    from .coordinator import Coordinator, NoWorkers
+    from .report import human, to_json
+    from .timestamps import parse_time_arg
+    try:
+        args = _parse(COORDINATOR_USAGE, argv)
+        local = _int(args, "--local")
+        wanted = _int(args, "--workers", 1) if args["--workers"] else max(local, 1)
+        port = _int(args, "--port", 1)
+        if port + 3 > 65535:
+            raise UsageError("--port must leave room for PORT+3 below 65536")
+        chunk = _value(parse_size, args, "--chunk-size") if args["--chunk-size"] else None
+        fmt = args["--format"]
+        if fmt not in ("auto", "app"):
+            raise UsageError(f"--format {fmt!r}: this version reads auto or app")
+        window = None
+        if args["--from"] or args["--to"]:
+            window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))
+        settings = _settings(args, join_timeout=_value(parse_seconds, args, "--join-timeout"),
+                             max_attempts=_int(args, "--max-attempts", 1))
+    except UsageError as exc:
+        return _usage_exit(exc, COORDINATOR_USAGE)
+    coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
+                              workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
+                              progress=True)
+    try:
+        report, status = coordinator.run(args["<path>"])
+    except NoWorkers as exc:
+        print(f"lograd-coordinator: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"lograd-coordinator: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
+        return 130
+    sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
+    sys.stdout.flush()
+    return status
+
+
+def worker_main(argv: list[str] | None = None) -> int:
+    """``lograd-worker``: serves coordinators until stopped."""
+    from .worker import Worker, serve
+    try:
+        args = _parse(WORKER_USAGE, argv)
+        settings = _settings(args, give_up=_value(parse_seconds, args, "--give-up"))
+        capacity = _int(args, "--capacity", 1)
+        url = args["--coordinator"] or DEFAULT_COORDINATOR
+        if not url.startswith("tcp://") or not url.rpartition(":")[2].isdigit():
+            raise UsageError(f"--coordinator {url!r}: use tcp://HOST:PORT")
+    except UsageError as exc:
+        return _usage_exit(exc, WORKER_USAGE)
+    return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"]))
+
+
+def generate_main(argv: list[str] | None = None) -> int:
+    """``lograd-generate``: writes one log file."""
+    from .generate import PROFILES, generate_test_logs
+    try:
+        args = _parse(GENERATE_USAGE, argv)
+        size = _value(parse_size, args, "--size")
+        lines = _int(args, "--lines", 1) if args["--lines"] else None
+        if args["--profile"] not in PROFILES:
+            raise UsageError(f"--profile: choose one of {', '.join(PROFILES)}")
+        rate = _value(parse_seconds, args, "--rate")
+        seed = _int(args, "--seed")
+        from .timestamps import parse_time_arg
+        _value(parse_time_arg, args, "--start")
+    except UsageError as exc:
+        return _usage_exit(exc, GENERATE_USAGE)
+    try:
+        written = generate_test_logs(size / 1e6, args["<path>"], args["--profile"], seed, lines,
+                                     rate, args["--start"])
+    except OSError as exc:
+        print(f"lograd-generate: cannot write {args['<path>']}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"lograd-generate: wrote {written:,} bytes to {args['<path>']}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"coordinator": coordinator_main, "worker": worker_main, "generate": generate_main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lograd.cli COMMAND ARGS``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: python -m lograd.cli {'|'.join(COMMANDS)} [ARGS...]", file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+"""The coordinator: binds the four sockets, drives the Dispatcher, feeds the Analyzer.
+
+A thin loop (Paranoid Pirate queue): poll, drain every ready socket into the
+pure core (:mod:`lograd.dispatch`, :mod:`lograd.analyzer`), carry out what it
+returns, then run every timer (beats, expiry, assignment, progress).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import zmq
+
+from . import transport
+from .aggregate import Partial, Window
+from .analyzer import Analyzer
+from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
+from .dispatch import Dispatcher, plan_chunks
+from .inputs import InputFile, Unreadable, expand
+from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
+                       ProtocolError, Release, Result)
+from .report import Progress
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
+
+MIN_AUTO_CHUNK = 64 << 10
+MAX_AUTO_CHUNK = 16 << 20
+
+
+def _log(text: str) -> None:
+    sys.stderr.write(f"lograd-coordinator: {text}\n")  # one write: lines stay whole
+    sys.stderr.flush()
+
+
+class NoWorkers(RuntimeError):
+    """No worker joined in time (exit status 3)."""
+
+
+def auto_chunk_size(total_bytes: int, workers: int) -> int:
+    """About four chunks per worker, between 64 KiB and 16 MiB (page-aligned)."""
+    size = total_bytes // (4 * max(workers, 1))
+    size = min(max(size, MIN_AUTO_CHUNK), MAX_AUTO_CHUNK)
+    return size - size % 4096
+
+
+@dataclass
+class WorkerFigures:
+    """What the report says of one worker: its share of the work and its own usage."""
+
+    chunks: int = 0
+    bytes: int = 0
+    cpu_samples: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+
+    def as_report(self, usage: WorkerFigures | None = None) -> dict:
+        """Report form; CPU and memory from ``usage`` (the worker's heartbeats)."""
+        usage = usage or self
+        samples = usage.cpu_samples
+        cpu = sum(samples) / len(samples) if samples else 0.0
+        return {"chunks": self.chunks, "bytes": self.bytes, "cpu_percent": round(cpu, 1),
+                "peak_rss_mb": round(usage.peak_rss_mb, 1)}
+
+
+class LocalWorkers:
+    """Worker processes started by the coordinator (``--local N``), always reaped."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, count: int, url: str, settings: Settings) -> None:
+        env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()))
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        for i in range(1, count + 1):
+            cmd = [sys.executable, "-m", "lograd.cli", "worker", f"local-{i}", "--coordinator", url,
+                   "--give-up", str(max(settings.expiry * 4, 5.0)),
+                   "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
+            self.processes.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
+
+    def stop(self, grace: float = 3.0) -> None:
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + grace
+        for p in self.processes:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.processes.clear()
+
+
+class Coordinator:
+    """Runs jobs: plans chunks, hands them to workers, merges their partials.
+
+    ``local_workers`` starts that many worker processes on this machine;
+    ``workers_wanted`` waits for that many before dispatching.
+    """
+
+    def __init__(self, port: int = DEFAULT_PORT, bind: str = DEFAULT_BIND,
+                 settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
+                 chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
+                 progress: bool = False) -> None:
+        self.port = port
+        self.bind = bind
+        self.settings = settings
+        self.local_workers = local_workers
+        self.workers_wanted = max(workers_wanted, local_workers, 1)
+        self.chunk_size = chunk_size
+        self.window = window
+        self.fmt = fmt
+        self.progress = progress
+        self.analyzer = Analyzer()
+        self.exit_status = EXIT_OK
+        self.last_report: dict | None = None
+        self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    # -- the Python API (SPEC §5) ---------------------------------------------------
+
+    async def process_file(self, filepath: str | list[str]) -> dict:
+        """Analyse a file (or paths) with the workers that join; the SPEC §3 report."""
+        await self.distribute_work(filepath)
+        return self.last_report
+
+    async def distribute_work(self, filepath: str | list[str]) -> None:
+        """Run the whole job over ``filepath`` in a thread; the report lands in ``last_report``."""
+        paths = [filepath] if isinstance(filepath, str) else list(filepath)
+        await asyncio.to_thread(self.run, paths)
+
+    async def handle_worker_failure(self, worker_id: str) -> None:
+        """Declare every lease of ``worker_id`` dead: its chunks go back to the queue."""
+        self._forget.put(worker_id)
+
+    # -- the job -----------------------------------------------------------------------
+
+    def run(self, paths: list[str]) -> tuple[dict, int]:
+        """Analyse ``paths``; returns (report, exit status). Raises NoWorkers (status 3)."""
+        files, unreadable = expand(paths)
+        for problem in unreadable:
+            _log(f"cannot read {problem.path}: {problem.reason}")
+        local = LocalWorkers()
+        ctx = zmq.Context()
+        try:
+            loop = _JobLoop(self, ctx, files)
+            if loop.dispatcher.chunks and self.local_workers:
+                local.start(self.local_workers, f"tcp://127.0.0.1:{self.port}", self.settings)
+            loop.run()
+            report = loop.report(unreadable)
+        finally:
+            local.stop()
+            ctx.destroy(linger=0)
+        status = EXIT_PARTIAL if unreadable or report["job"]["failed_chunks"] else EXIT_OK
+        self.last_report, self.exit_status = report, status
+        return report, status
+
+
+class _JobLoop:
+    """One job's sockets and state; ``run`` is the poll loop."""
+
+    def __init__(self, coord: Coordinator, ctx: zmq.Context, files: list[InputFile]) -> None:
+        self.coord = coord
+        self.settings = coord.settings
+        self.files = files
+        self.instance = uuid.uuid4().hex
+        self.job = uuid.uuid4().hex
+        self.fmt = "app"
+        total = sum(f.size for f in files)
+        self.total_bytes = total
+        size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
+        self.dispatcher = Dispatcher(plan_chunks([(f.path, f.size) for f in files], size), coord.settings)
+        coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt)
+        self.workers: dict[str, WorkerFigures] = {}
+        self.heartbeat_figures: dict[str, WorkerFigures] = {}
+        self.names: dict[str, str] = {}  # session -> worker name
+        self.bytes_done = 0
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self.progress = Progress(enabled=coord.progress)
+        self.sockets: dict[str, zmq.Socket] = {}
+        if self.dispatcher.chunks:
+            host = f"tcp://{coord.bind}"
+            port = coord.port
+            try:
+                self.sockets = {
+                    "tasks": transport.open_socket(ctx, zmq.ROUTER, f"{host}:{port + TASKS}", bind=True),
+                    "results": transport.open_socket(ctx, zmq.PULL, f"{host}:{port + RESULTS}", bind=True),
+                    "heartbeats": transport.open_socket(ctx, zmq.SUB, f"{host}:{port + HEARTBEATS}", bind=True),
+                    "beats": transport.open_socket(ctx, zmq.PUB, f"{host}:{port + BEATS}", bind=True),
+                }
+            except zmq.ZMQError as exc:
+                for sock in self.sockets.values():
+                    sock.close(linger=0)
+                raise OSError(f"cannot listen on {coord.bind} ports {port}-{port + 3}: {exc}") from None
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        if not self.dispatcher.chunks:
+            return
+        s = self.settings
+        poller = zmq.Poller()
+        for sock in ("tasks", "results", "heartbeats"):
+            poller.register(self.sockets[sock], zmq.POLLIN)
+        next_beat = time.monotonic()
+        lonely_since: float | None = self.started  # since when no worker is alive
+        dispatching = False  # until enough workers joined (or we waited long enough)
+        try:
+            while not self.dispatcher.finished:
+                now = time.monotonic()
+                wake = [next_beat, now + 0.25]
+                if lonely_since is not None:
+                    wake.append(lonely_since + s.join_timeout)
+                deadline = self.dispatcher.next_deadline()
+                if deadline is not None:
+                    wake.append(deadline)
+                timeout = max(0.0, min(wake) - now)
+                ready = dict(poller.poll(int(timeout * 1000) + 1))
+                now = time.monotonic()
+                if self.sockets["tasks"] in ready:
+                    self._drain_tasks(now)
+                if self.sockets["results"] in ready:
+                    self._drain_results(now)
+                if self.sockets["heartbeats"] in ready:
+                    self._drain_heartbeats(now)
+                # timers
+                if now >= next_beat:
+                    transport.send(self.sockets["beats"],
+                                   Beat(self.instance, self.job, len(self.dispatcher.pending)))
+                    next_beat = now + s.heartbeat_interval
+                self._forget_requested()
+                dead, overdue = self.dispatcher.expire(now)
+                for peer in dead:
+                    _log(f"worker {peer.name} stopped answering; its chunks go to others")
+                for chunk_id in overdue:
+                    _log(f"chunk {chunk_id} timed out; retrying it elsewhere")
+                alive = self.dispatcher.workers_alive()
+                if alive:
+                    lonely_since = None
+                elif lonely_since is None:
+                    lonely_since = now
+                elif now - lonely_since >= s.join_timeout:
+                    raise NoWorkers(self._no_worker_message())
+                if not dispatching and alive:
+                    waited = now - self.started >= s.join_timeout
+                    if alive >= self.coord.workers_wanted or waited:
+                        if alive < self.coord.workers_wanted:
+                            _log(f"only {alive} of {self.coord.workers_wanted} workers joined "
+                                 f"within {s.join_timeout:g} s; starting with them")
+                        dispatching = True
+                if dispatching:
+                    self._assign(now)
+                self.progress.update(self.bytes_done, self.total_bytes, now - self.started, alive)
+        finally:
+            self.elapsed = time.monotonic() - self.started
+            self.progress.close()
+            if "beats" in self.sockets:
+                transport.send(self.sockets["beats"], Beat(self.instance, "", 0))
+            for sock in self.sockets.values():
+                sock.close(linger=0)
+
+    def _assign(self, now: float) -> None:
+        for a in self.dispatcher.assign(now):
+            c = a.chunk
+            window = self.coord.window or (None, None)
+            message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
+                             self.fmt, window[0], window[1])
+            if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
+                self.dispatcher.worker_gone(a.session, "worker unreachable")
+
+    # -- draining sockets into the core ---------------------------------------------------
+
+    def _receive_all(self, name: str, routed: bool = False):
+        sock = self.sockets[name]
+        while True:
+            try:
+                got = transport.receive(sock, routed)
+            except ProtocolError as exc:
+                _log(f"dropped a malformed message {exc}")
+                continue
+            if got is None:
+                return
+            yield got
+
+    def _drain_tasks(self, now: float) -> None:
+        for sender, message in self._receive_all("tasks", routed=True):
+            session = sender.decode("utf-8", "replace")
+            if isinstance(message, Hello) and message.instance == self.instance:
+                if session not in self.dispatcher.peers and not message.worker.startswith("local-"):
+                    _log(f"worker {message.worker} joined")
+                self.names[session] = message.worker
+                self.workers.setdefault(message.worker, WorkerFigures())
+                self.dispatcher.hello(session, message.worker, message.capacity, now)
+            elif isinstance(message, Release) and message.job == self.job:
+                self.dispatcher.release(session, message.chunks, now)
+
+    def _drain_results(self, now: float) -> None:
+        for _, message in self._receive_all("results"):
+            if not isinstance(message, (Result, Failure)) or message.job != self.job:
+                continue
+            if isinstance(message, Failure):
+                self.dispatcher.failure(message.chunk, message.attempt, message.reason[:500], now)
+                continue
+            try:
+                partial = Partial.from_wire(message.partial)
+            except ValueError as exc:
+                _log(f"dropped a malformed result from {message.worker}: {exc}")
+                self.dispatcher.failure(message.chunk, message.attempt, "malformed result", now)
+                continue
+            if self.dispatcher.result(message.chunk, message.attempt, message.seconds, now):
+                self.analyzer.update_metrics(partial, message.chunk)
+                size = self.dispatcher.chunks[message.chunk].size
+                self.bytes_done += size
+                figures = self.workers.setdefault(message.worker, WorkerFigures())
+                figures.chunks += 1
+                figures.bytes += size
+
+    def _drain_heartbeats(self, now: float) -> None:
+        for _, beat in self._receive_all("heartbeats"):
+            if not isinstance(beat, Heartbeat):
+                continue
+            self.dispatcher.alive(beat.session, now)
+            # Figures from any heartbeat during the job, even one that beat its Hello here;
+            # only workers that joined are reported.
+            figures = self.heartbeat_figures.setdefault(beat.worker, WorkerFigures())
+            figures.cpu_samples.append(float(beat.cpu_percent))
+            figures.peak_rss_mb = max(figures.peak_rss_mb, float(beat.peak_rss_mb))
+
+    def _forget_requested(self) -> None:
+        while True:
+            try:
+                name = self.coord._forget.get_nowait()
+            except queue.Empty:
+                return
+            for session, peer in list(self.dispatcher.peers.items()):
+                if peer.name == name:
+                    self.dispatcher.worker_gone(session, "declared failed")
+
+    # -- the outcome ----------------------------------------------------------------------
+
+    def _no_worker_message(self) -> str:
+        url = f"tcp://{'127.0.0.1' if self.coord.bind in ('0.0.0.0', '*') else self.coord.bind}:{self.coord.port}"
+        return (f"no worker joined within {self.settings.join_timeout:g} s. Start one in another "
+                f"terminal with\n    bin/lograd-worker alice --coordinator {url}\n"
+                f"or let the coordinator start its own with --local 2")
+
+    def report(self, unreadable: list[Unreadable]) -> dict:
+        d = self.dispatcher
+        report = self.analyzer.get_current_metrics()
+        failed = [{"file": d.chunks[c].path, "start": d.chunks[c].start, "size": d.chunks[c].size,
+                   "reason": reason} for c, reason in sorted(d.failed.items())]
+        for chunk in failed:
+            _log(f"chunk {chunk['file']} [{chunk['start']}, +{chunk['size']}) failed: {chunk['reason']}")
+        elapsed = self.elapsed
+        report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
+        report["job"] = {
+            "bytes": self.total_bytes,
+            "chunks": len(d.chunks),
+            "retried_chunks": len(d.retried),
+            "failed_chunks": failed,
+            "workers": {name: w.as_report(self.heartbeat_figures.get(name))
+                        for name, w in sorted(self.workers.items())},
+            "elapsed_seconds": round(elapsed, 3),
+            "throughput_mb_s": round(self.total_bytes / 1e6 / elapsed, 2) if elapsed > 0 else 0.0,
+            "late_results": d.late_results,
+        }
+        return report
+

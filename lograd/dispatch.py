@@ -1,0 +1,257 @@
+"""Coordinator bookkeeping without I/O: which chunk is where, which worker is alive.
+
+Every method takes ``now`` (seconds, monotonic) and returns what the I/O layer
+must do; nothing here reads a clock or touches a socket, so every timeout can
+be tested by passing a later ``now``.
+
+A chunk is *pending*, *in flight* (one attempt, one worker lease, one
+deadline), *done* or *failed*. A worker lease (``session``) lasts from its
+Hello until it is declared dead; results from a dead lease are ignored, and
+the first result for a chunk wins (exactly once, whatever duplicates arrive).
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .config import Settings
+
+ASSUMED_BYTES_PER_SECOND = 2e6
+"""Speed assumed for deadlines until a chunk has been timed."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A byte range of one input file (SPEC §2)."""
+
+    id: int
+    file_index: int
+    path: str
+    start: int
+    size: int
+
+
+@dataclass
+class Peer:
+    """A worker's lease: who it is, what it holds, when it was last heard."""
+
+    session: str
+    name: str
+    capacity: int
+    expires: float
+    held: dict[int, int] = field(default_factory=dict)  # chunk id -> attempt
+
+    @property
+    def credit(self) -> int:
+        """Chunks it can take now."""
+        return self.capacity - len(self.held)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Send chunk ``chunk`` (attempt ``attempt``) to the worker with ``session``."""
+
+    session: str
+    chunk: Chunk
+    attempt: int
+
+
+@dataclass(frozen=True)
+class InFlight:
+    session: str
+    attempt: int
+    deadline: float
+
+
+def plan_chunks(files: list[tuple[str, int]], chunk_size: int) -> list[Chunk]:
+    """Cut (path, size) files into chunks of ``chunk_size`` bytes, numbered from 0."""
+    chunks = []
+    for file_index, (path, size) in enumerate(files):
+        for start in range(0, size, chunk_size):
+            chunks.append(Chunk(len(chunks), file_index, path, start, min(chunk_size, size - start)))
+    return chunks
+
+
+class Dispatcher:
+    """Hands chunks to live workers, retries what times out, quarantines what keeps failing."""
+
+    def __init__(self, chunks: list[Chunk], settings: Settings = Settings()) -> None:
+        self.settings = settings
+        self.chunks = {c.id: c for c in chunks}
+        self.pending: deque[int] = deque(c.id for c in chunks)
+        self.in_flight: dict[int, InFlight] = {}
+        self.done: set[int] = set()
+        self.failed: dict[int, str] = {}
+        self.attempts: dict[int, int] = {}  # last attempt number handed out
+        self.strikes: dict[int, int] = {}  # attempts that failed or timed out
+        self.last_error: dict[int, str] = {}
+        self.peers: dict[str, Peer] = {}
+        self.retried: set[int] = set()
+        self.late_results = 0
+        self._bytes_timed = 0
+        self._seconds_timed = 0.0
+        self._turn = 0
+
+    # -- state --------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Every chunk is done or failed."""
+        return len(self.done) + len(self.failed) == len(self.chunks)
+
+    def workers_alive(self) -> int:
+        """Leases currently alive."""
+        return len(self.peers)
+
+    # -- events -------------------------------------------------------------
+
+    def hello(self, session: str, name: str, capacity: int, now: float) -> None:
+        """A worker holding nothing offers ``capacity`` chunks.
+
+        A known lease saying it holds nothing has lost what we think it holds:
+        those chunks go back to the queue.
+        """
+        peer = self.peers.get(session)
+        if peer is not None:
+            for chunk_id, attempt in list(peer.held.items()):
+                self._requeue(chunk_id, attempt, "assignment lost", strike=False)
+        self.peers[session] = Peer(session, name, max(1, min(capacity, 64)),
+                                   now + self.settings.expiry)
+
+    def alive(self, session: str, now: float) -> bool:
+        """Any sign of life from a lease; False when the lease is unknown or dead."""
+        peer = self.peers.get(session)
+        if peer is None:
+            return False
+        peer.expires = now + self.settings.expiry
+        return True
+
+    def result(self, chunk_id: int, attempt: int, seconds: float, now: float) -> bool:
+        """A chunk's result arrived; True when it is the one to merge."""
+        lease = self._settle(chunk_id, attempt, now)
+        if lease is None or chunk_id in self.done or chunk_id in self.failed:
+            self.late_results += 1
+            return False
+        self.in_flight.pop(chunk_id, None)
+        if chunk_id in self.pending:
+            self.pending.remove(chunk_id)
+        self.done.add(chunk_id)
+        if seconds > 0:
+            self._bytes_timed += self.chunks[chunk_id].size
+            self._seconds_timed += seconds
+        return True
+
+    def failure(self, chunk_id: int, attempt: int, reason: str, now: float) -> None:
+        """A worker could not read a chunk: retry elsewhere, or quarantine."""
+        lease = self._settle(chunk_id, attempt, now)
+        if lease is None or chunk_id in self.done or chunk_id in self.failed:
+            return
+        flight = self.in_flight.get(chunk_id)
+        if flight is not None and flight.attempt == attempt:
+            self._requeue(chunk_id, attempt, reason, strike=True)
+
+    def release(self, session: str, chunk_attempts: list, now: float) -> None:
+        """A stopping worker gives chunks back; they are requeued without penalty."""
+        peer = self.peers.get(session)
+        if peer is None:
+            return
+        for item in chunk_attempts:
+            if not (isinstance(item, list) and len(item) == 2):
+                continue
+            chunk_id, attempt = item
+            if peer.held.get(chunk_id) == attempt:
+                self._requeue(chunk_id, attempt, "released", strike=False)
+
+    def worker_gone(self, session: str, reason: str = "worker lost") -> Peer | None:
+        """End a lease now (death, or the worker said it is leaving); requeue what it held."""
+        peer = self.peers.pop(session, None)
+        if peer is None:
+            return None
+        for chunk_id, attempt in list(peer.held.items()):
+            self._requeue(chunk_id, attempt, f"{reason} ({peer.name})", strike=True)
+        return peer
+
+    # -- timers -------------------------------------------------------------
+
+    def expire(self, now: float) -> tuple[list[Peer], list[int]]:
+        """Declare silent workers dead and time out overdue chunks.
+
+        Returns (dead peers, chunk ids that timed out).
+        """
+        dead = [p for p in self.peers.values() if now >= p.expires]
+        for peer in dead:
+            self.worker_gone(peer.session, "worker stopped answering")
+        overdue = [cid for cid, f in self.in_flight.items() if now >= f.deadline]
+        for chunk_id in overdue:
+            flight = self.in_flight[chunk_id]
+            self._requeue(chunk_id, flight.attempt, "timed out", strike=True)
+        return dead, overdue
+
+    def assign(self, now: float) -> list[Assignment]:
+        """Fill every live worker's credit from the queue, one chunk per worker per turn."""
+        out: list[Assignment] = []
+        peers = list(self.peers.values())
+        if not peers:
+            return out
+        while self.pending:
+            progressed = False
+            for i in range(len(peers)):
+                peer = peers[(self._turn + i) % len(peers)]
+                if not self.pending:
+                    break
+                if peer.credit <= 0:
+                    continue
+                chunk_id = self.pending.popleft()
+                attempt = self.attempts.get(chunk_id, 0) + 1
+                self.attempts[chunk_id] = attempt
+                peer.held[chunk_id] = attempt
+                self.in_flight[chunk_id] = InFlight(peer.session, attempt, now + self._timeout(chunk_id))
+                out.append(Assignment(peer.session, self.chunks[chunk_id], attempt))
+                progressed = True
+            self._turn += 1
+            if not progressed:
+                break
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which :meth:`expire` has something to do."""
+        times = [p.expires for p in self.peers.values()]
+        times += [f.deadline for f in self.in_flight.values()]
+        return min(times) if times else None
+
+    # -- internals ----------------------------------------------------------
+
+    def _timeout(self, chunk_id: int) -> float:
+        rate = (self._bytes_timed / self._seconds_timed if self._seconds_timed > 0
+                else ASSUMED_BYTES_PER_SECOND)
+        expected = self.chunks[chunk_id].size / max(rate, 1.0)
+        return max(self.settings.chunk_timeout_floor, self.settings.chunk_timeout_factor * expected)
+
+    def _settle(self, chunk_id: int, attempt: int, now: float) -> Peer | None:
+        """The live lease that held (chunk, attempt), freed of it; None if none did."""
+        for peer in self.peers.values():
+            if peer.held.get(chunk_id) == attempt:
+                del peer.held[chunk_id]
+                peer.expires = max(peer.expires, now + self.settings.expiry)
+                return peer
+        return None
+
+    def _requeue(self, chunk_id: int, attempt: int, reason: str, strike: bool) -> None:
+        """Take (chunk, attempt) off its worker and back to the queue, or quarantine it."""
+        flight = self.in_flight.get(chunk_id)
+        if flight is not None and flight.attempt == attempt:
+            del self.in_flight[chunk_id]
+        for peer in self.peers.values():
+            if peer.held.get(chunk_id) == attempt:
+                del peer.held[chunk_id]
+        if (chunk_id in self.done or chunk_id in self.failed or chunk_id in self.in_flight
+                or chunk_id in self.pending):
+            return
+        self.last_error[chunk_id] = reason
+        if strike:
+            self.strikes[chunk_id] = self.strikes.get(chunk_id, 0) + 1
+            if self.strikes[chunk_id] >= self.settings.max_attempts:
+                self.failed[chunk_id] = reason
+                return
+        self.retried.add(chunk_id)
+        self.pending.appendleft(chunk_id)

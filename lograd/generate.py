@@ -1,0 +1,124 @@
+"""Synthetic `app` logs for demos, tests and benchmarks: deterministic per seed.
+
+Lines are made a block at a time from numpy arrays (times, levels, message
+kinds, response times), so a gigabyte takes seconds, not minutes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .timestamps import format_ms
+
+PROFILES = ("normal", "error_spike", "malformed")
+BLOCK_LINES = 100_000
+TYPICAL_LINE_BYTES = 62
+
+# Response times are drawn in antithetic pairs around this mean, so a normal
+# log's average response time is this value almost exactly (test vector check).
+MEAN_RESPONSE_MS = 109
+SPREAD_MS = 90
+
+# Malformed profile: lines whose index modulo 23 is one of these are malformed
+# (exactly 3 in every 23, so 230 lines hold 30 malformed ones).
+MALFORMED_CYCLE = 23
+MALFORMED_SLOTS = (5, 13, 20)
+
+MALFORMED_LINES = (
+    "garbage line {n}",
+    "2024-13-45 10:15:32.123 INFO impossible date",
+    "2024-01-24 10:15:32.123 LOUD unknown level {n}",
+    "10:15:32 INFO no date",
+    "2024-01-24 25:61:00 ERROR impossible time",
+    "\x00\x0b\x0c",
+    "2024-01-24 10:15:32.1234567890 INFO fraction of ten digits",
+    "2023-02-29 10:00:00 INFO not a leap year",
+)
+
+
+def _templates(error_phase: bool) -> list[tuple[str, str, int]]:
+    """(level, message template, weight); {rt} response time, {n} a number, {c} {m} resources."""
+    items = [
+        ("INFO", "Request processed in {rt}ms", 60),
+        ("INFO", "GET /api/items/{n} completed in {rt}ms", 15),
+        ("INFO", "User {n} logged in", 10),
+        ("DEBUG", "Cache refreshed", 5),
+        ("WARN", "Resource usage cpu={c}% mem={m}MB", 10),
+    ]
+    if error_phase:
+        items += [("ERROR", "Database connection failed", 60),
+                  ("ERROR", "Upstream call took {rt}ms and failed", 40)]
+    return items
+
+
+def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed: int = 1,
+                       lines: int | None = None, rate: float = 50.0,
+                       start: str = "2024-01-24T10:00:00") -> int:
+    """Write an `app` log of about ``size_mb`` MB (or exactly ``lines`` lines) to ``path``.
+
+    ``rate`` is entries per second of log time. Returns the bytes written.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    from .timestamps import parse_time_arg
+    start_ms = parse_time_arg(start)
+    target_bytes = None if lines is not None else int(size_mb * 1e6)
+    total_lines = lines if lines is not None else int(target_bytes / TYPICAL_LINE_BYTES) + 1
+    rng = np.random.default_rng(seed)
+    written = 0
+    index = 0
+    with open(path, "wb") as out:
+        while index < total_lines and (target_bytes is None or written < target_bytes):
+            count = min(BLOCK_LINES, total_lines - index)
+            block = _block(rng, index, count, total_lines, start_ms, rate, profile)
+            if target_bytes is not None and written + len(block) > target_bytes:
+                cut = block.rfind(b"\n", 0, target_bytes - written) + 1
+                block = block[:cut] if cut > 0 else block[:block.find(b"\n") + 1]
+            out.write(block)
+            written += len(block)
+            index += count
+    return written
+
+
+def _block(rng: np.random.Generator, first: int, count: int, total: int, start_ms: int,
+           rate: float, profile: str) -> bytes:
+    index = np.arange(first, first + count)
+    times = start_ms + (index * 1000 / rate).astype(np.int64) + rng.integers(0, max(1, int(1000 / rate)), count)
+    spread = rng.integers(-SPREAD_MS, SPREAD_MS + 1, count // 2 + 1)
+    numbers = rng.integers(1, 100_000, count)
+    cpus = rng.integers(50, 990, count) / 10
+    mems = rng.integers(256, 4096, count)
+    spike = np.zeros(count, dtype=bool)
+    if profile == "error_spike":
+        spike = (index >= 2 * total // 5) & (index < 3 * total // 5)
+    normal, errors = _templates(False), _templates(True)
+    pick_normal = _pick(rng, normal, count)
+    pick_error = _pick(rng, errors, count)
+    seconds: dict[int, str] = {}
+    parts = []
+    timed = 0  # response times so far in this block: pairs share one spread, + and -
+    for i in range(count):
+        n = first + i
+        if profile == "malformed" and n % MALFORMED_CYCLE in MALFORMED_SLOTS:
+            kind = (n // MALFORMED_CYCLE * len(MALFORMED_SLOTS)
+                    + MALFORMED_SLOTS.index(n % MALFORMED_CYCLE)) % len(MALFORMED_LINES)
+            parts.append(MALFORMED_LINES[kind].format(n=n))
+            continue
+        ms = int(times[i])
+        sec = ms // 1000
+        prefix = seconds.get(sec)
+        if prefix is None:
+            prefix = seconds[sec] = format_ms(sec * 1000)[:19].replace("T", " ")
+        level, template, _ = errors[pick_error[i]] if spike[i] else normal[pick_normal[i]]
+        rt = 0
+        if "{rt}" in template:
+            rt = MEAN_RESPONSE_MS + int(spread[timed // 2]) * (1 if timed % 2 == 0 else -1)
+            timed += 1
+        message = template.format(rt=rt, n=int(numbers[i]), c=float(cpus[i]), m=int(mems[i]))
+        parts.append(f"{prefix}.{ms % 1000:03d} {level} {message}")
+    parts.append("")
+    return "\n".join(parts).encode("utf-8", "surrogateescape")
+
+
+def _pick(rng: np.random.Generator, items: list, count: int) -> np.ndarray:
+    weights = np.array([w for *_, w in items], dtype=float)
+    return rng.choice(len(items), size=count, p=weights / weights.sum())

@@ -1,0 +1,27 @@
+"""What the ``bin/`` scripts run: the project's .venv interpreter, then the command.
+
+``bin/lograd-coordinator`` works from a checkout whichever python3 starts it:
+when that interpreter lacks the dependencies but ``.venv`` (made by
+``make demo``/``make test``) has them, the script re-runs itself there.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def run(command: str) -> None:
+    """Run ``lograd.cli`` command ``command`` with this process's arguments, and exit."""
+    try:
+        import zmq  # noqa: F401  (only probing that the dependencies are here)
+    except ImportError:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        venv = os.path.join(root, ".venv")
+        venv_python = os.path.join(venv, "bin", "python")
+        if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
+            os.execv(venv_python, [venv_python, *sys.argv])
+        print(f"lograd: pyzmq is not installed for {sys.executable}; run `make demo` "
+              "(it makes .venv) or `pip install .`", file=sys.stderr)
+        sys.exit(2)
+    from .cli import COMMANDS
+    sys.exit(COMMANDS[command]())

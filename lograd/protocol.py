@@ -1,0 +1,172 @@
+"""The wire protocol: every message lograd sends, and the only code that knows frames.
+
+Sockets (the coordinator binds, workers connect; ``P`` is ``--port``)::
+
+    P     ROUTER <- DEALER   Hello, Release (worker -> coordinator)
+                 -> DEALER   Assign (coordinator -> worker)
+    P+1   PULL   <- PUSH     Result, Failure (worker -> coordinator's sink)
+    P+2   SUB    <- PUB      Heartbeat (worker -> coordinator)
+    P+3   PUB    -> SUB      Beat (coordinator -> workers)
+
+Frames of every message (a ROUTER adds the peer's identity in front)::
+
+    [VERSION, kind, msgpack([field, ...])]
+
+Fields are positional, in dataclass order, and checked on decode: a message
+of an unknown kind, a wrong field count or a wrong field type raises
+:class:`ProtocolError`, which receivers log and drop (never trust the peer).
+"""
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+
+import msgpack
+
+VERSION = b"lograd/1"
+MAX_MESSAGE = 64 << 20
+"""Largest body accepted; partials are compact, far below this."""
+
+TASKS, RESULTS, HEARTBEATS, BEATS = 0, 1, 2, 3
+"""Port offsets from the base port."""
+
+
+class ProtocolError(ValueError):
+    """A frame or message that does not follow this protocol."""
+
+
+_OPT_INT = (int, type(None))
+_OPT_STR = (str, type(None))
+
+
+@dataclass(frozen=True)
+class Hello:
+    """A worker offers ``capacity`` chunks at once to coordinator ``instance``."""
+
+    worker: str
+    instance: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Assign:
+    """One chunk for one worker: read ``path[start:start+size]`` (SPEC §2 ownership)."""
+
+    job: str
+    chunk: int
+    attempt: int
+    path: str
+    file_index: int
+    start: int
+    size: int
+    format: str
+    window_start: int | None
+    window_end: int | None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A worker gives back chunks it holds but will not finish (it is stopping)."""
+
+    job: str
+    chunks: list
+
+
+@dataclass(frozen=True)
+class Result:
+    """A chunk's partial aggregate (``Partial.to_wire()``)."""
+
+    job: str
+    chunk: int
+    attempt: int
+    worker: str
+    seconds: float
+    partial: dict
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A chunk the worker could not read; ``reason`` is for the user."""
+
+    job: str
+    chunk: int
+    attempt: int
+    worker: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A worker is alive; its own resource usage, sampled with psutil."""
+
+    worker: str
+    session: str
+    chunks_done: int
+    cpu_percent: float
+    rss_mb: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Beat:
+    """The coordinator is alive; ``job`` is empty once the job is over.
+
+    ``pending`` is the number of chunks waiting: an idle worker that hears
+    chunks are waiting has been forgotten (declared dead) and says Hello again.
+    """
+
+    instance: str
+    job: str
+    pending: int
+
+
+_TYPES: dict[type, tuple] = {
+    Hello: (str, str, int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT),
+    Release: (str, list),
+    Result: (str, int, int, str, (float, int), dict),
+    Failure: (str, int, int, str, str),
+    Heartbeat: (str, str, int, (float, int), (float, int), (float, int)),
+    Beat: (str, str, int),
+}
+_KINDS = {cls.__name__.lower().encode(): cls for cls in _TYPES}
+
+Message = Hello | Assign | Release | Result | Failure | Heartbeat | Beat
+
+
+def encode(message: Message) -> list[bytes]:
+    """The frames of a message."""
+    kind = type(message).__name__.lower().encode()
+    return [VERSION, kind, msgpack.packb(astuple(message), use_bin_type=True)]
+
+
+def decode(frames: list[bytes]) -> Message:
+    """The message in ``frames``; raises ProtocolError if they are not one."""
+    if len(frames) != 3:
+        raise ProtocolError(f"expected 3 frames, got {len(frames)}")
+    version, kind, body = frames
+    if version != VERSION:
+        raise ProtocolError(f"unknown protocol version {bytes(version)[:20]!r}")
+    cls = _KINDS.get(bytes(kind))
+    if cls is None:
+        raise ProtocolError(f"unknown message kind {bytes(kind)[:20]!r}")
+    if len(body) > MAX_MESSAGE:
+        raise ProtocolError("message body too large")
+    try:
+        values = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        raise ProtocolError(f"undecodable {cls.__name__} body: {exc.__class__.__name__}") from None
+    types = _TYPES[cls]
+    if not isinstance(values, list) or len(values) != len(types):
+        raise ProtocolError(f"{cls.__name__}: expected {len(types)} fields")
+    for field, value, allowed in zip(fields(cls), values, types):
+        if not isinstance(value, allowed) or isinstance(value, bool):
+            raise ProtocolError(f"{cls.__name__}.{field.name}: unexpected {type(value).__name__}")
+    return cls(*values)
+
+
+def endpoint(url: str, offset: int) -> str:
+    """``tcp://host:port`` moved by a port offset (the four sockets share a base)."""
+    head, sep, port = url.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"not a tcp://HOST:PORT address: {url!r}")
+    return f"{head}:{int(port) + offset}"

@@ -1,0 +1,142 @@
+"""Output: the JSON report, the human report, and progress on a terminal."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+TOP_MINUTES = 5
+
+
+def to_json(report: dict) -> str:
+    """The SPEC §3 report as one JSON object (floats as plain numbers)."""
+    return json.dumps(report, ensure_ascii=False, allow_nan=False)
+
+
+def _num(value, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        out.append(indent + "  ".join(cells).rstrip())
+    return out
+
+
+def human(report: dict) -> str:
+    """A readable report: volume, levels, errors, response times, minutes, resources, job."""
+    r = report
+    out = [f"lograd report: {len(r['files'])} file(s), format {r['format']}"]
+    out.append(f"  lines {_num(r['lines'])}: {_num(r['entries'])} entries, "
+               f"{_num(r['malformed_lines'])} malformed, {_num(r['blank_lines'])} blank")
+    if r["first_timestamp"]:
+        out.append(f"  time  {r['first_timestamp']} .. {r['last_timestamp']}")
+    if r.get("window"):
+        out.append(f"  window {r['window']['start'] or '-'} .. {r['window']['end'] or '-'}: "
+                   f"{_num(r['in_window'])} entries inside")
+    if "total_requests" in r:
+        out += _app_sections(r)
+    samples = r.get("malformed_samples") or []
+    if samples:
+        out.append("")
+        out.append(f"Malformed lines (first {len(samples)} of {_num(r['malformed_lines'])})")
+        for s in samples:
+            out.append(f"  {s['file']}@{s['offset']}: {s['text'][:100]!r}")
+    for u in r.get("unreadable_files") or []:
+        out.append(f"  could not read {u['file']}: {u['reason']}")
+    job = r.get("job")
+    if job:
+        out += _job_section(job)
+    return "\n".join(out) + "\n"
+
+
+def _app_sections(r: dict) -> list[str]:
+    out = ["", "Requests"]
+    out.append(f"  total {_num(r['total_requests'])}, {_num(r['requests_per_second'], 2)} per second "
+               f"on average, peak {_num(r['peak_requests_per_second'])} in one second")
+    out.append(f"  errors {_num(r['errors'])} (error rate {100 * r['error_rate']:.2f}%)")
+    if r["levels"]:
+        total = sum(r["levels"].values())
+        out += ["", "Levels"]
+        rows = [[lvl, _num(n), f"{100 * n / total:.1f}%", "#" * max(1, round(30 * n / total))]
+                for lvl, n in r["levels"].items()]
+        out += _table(rows)
+    rt = r["response_time"]
+    if rt:
+        out += ["", "Response time (ms)"]
+        keys = ["count", "mean", "min", "p50", "p90", "p95", "p99", "max"]
+        out += _table([keys, [_num(rt[k], 1) for k in keys]])
+    minutes = r["per_minute"]
+    if minutes:
+        header = ["minute", "requests", "errors", "error rate", "avg ms"]
+
+        def row(m):
+            return [m["minute"], _num(m["requests"]), _num(m["errors"]),
+                    f"{100 * m['error_rate']:.1f}%", _num(m["avg_response_time"])]
+        busiest = sorted(minutes, key=lambda m: (-m["requests"], m["minute"]))[:TOP_MINUTES]
+        out += ["", f"Busiest minutes (of {len(minutes)})"]
+        out += _table([header] + [row(m) for m in busiest])
+        worst = [m for m in sorted(minutes, key=lambda m: (-m["error_rate"], -m["errors"], m["minute"]))
+                 if m["errors"]][:TOP_MINUTES]
+        if worst:
+            out += ["", "Worst minutes by error rate"]
+            out += _table([header] + [row(m) for m in worst])
+    if r["resources"]:
+        out += ["", "Resources"]
+        rows = [["key", "count", "mean", "min", "max", "busiest minute (max)"]]
+        for key, res in r["resources"].items():
+            top = max(res["per_minute"], key=lambda m: m["max"], default=None)
+            rows.append([key, _num(res["count"]), _num(res["mean"], 2), _num(res["min"], 2),
+                         _num(res["max"], 2), f"{top['minute']} ({_num(top['max'], 2)})" if top else "-"])
+        out += _table(rows)
+    return out
+
+
+def _job_section(job: dict) -> list[str]:
+    out = ["", "Job"]
+    out.append(f"  {_num(job['bytes'] / 1e6, 1)} MB in {_num(job['chunks'])} chunks, "
+               f"{job['elapsed_seconds']:.2f} s, {job['throughput_mb_s']:.1f} MB/s; "
+               f"{job['retried_chunks']} retried, {len(job['failed_chunks'])} failed")
+    if job["workers"]:
+        rows = [["worker", "chunks", "MB", "CPU %", "peak RSS MB"]]
+        for name, w in job["workers"].items():
+            rows.append([name, _num(w["chunks"]), _num(w["bytes"] / 1e6, 1), _num(w["cpu_percent"], 1),
+                         _num(w["peak_rss_mb"], 1)])
+        out += _table(rows)
+    for c in job["failed_chunks"]:
+        out.append(f"  failed: {c['file']} bytes {c['start']}..{c['start'] + c['size']}: {c['reason']}")
+    return out
+
+
+class Progress:
+    """One self-rewriting line on stderr while a job runs, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool, stream: TextIO = sys.stderr, every: float = 0.2) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.every = every
+        self._next = 0.0
+        self._shown = False
+
+    def update(self, done: int, total: int, elapsed: float, workers: int) -> None:
+        if not self.enabled or elapsed < self._next:
+            return
+        self._next = elapsed + self.every
+        rate = done / 1e6 / elapsed if elapsed > 0 else 0.0
+        pct = 100 * done / total if total else 100.0
+        self.stream.write(f"\r  {done / 1e6:,.1f}/{total / 1e6:,.1f} MB  {pct:3.0f}%  "
+                          f"{rate:,.1f} MB/s  {workers} worker(s) alive ")
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

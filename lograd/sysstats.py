@@ -1,0 +1,42 @@
+"""This process's CPU and memory, each psutil field read behind its own guard."""
+from __future__ import annotations
+
+try:
+    import resource
+except ImportError:  # not on every platform
+    resource = None
+
+import psutil
+
+_MB = 1024 * 1024
+
+
+class ProcessStats:
+    """CPU % since the previous sample, current and peak RSS in MB."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self.peak_rss_mb = 0.0
+        try:
+            self._process.cpu_percent(None)  # primes the counter
+        except psutil.Error:
+            pass
+
+    def sample(self) -> tuple[float, float, float]:
+        """(cpu_percent, rss_mb, peak_rss_mb) now."""
+        try:
+            cpu = float(self._process.cpu_percent(None))
+        except psutil.Error:
+            cpu = 0.0
+        try:
+            rss = self._process.memory_info().rss / _MB
+        except psutil.Error:
+            rss = 0.0
+        peak = rss
+        if resource is not None:
+            try:  # ru_maxrss is KiB on Linux: the true peak, not just what we sampled
+                peak = max(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            except (OSError, ValueError):
+                pass
+        self.peak_rss_mb = max(self.peak_rss_mb, peak)
+        return cpu, rss, self.peak_rss_mb

@@ -1,0 +1,57 @@
+"""The one place that creates ZeroMQ sockets, and sends and receives messages on them."""
+from __future__ import annotations
+
+import zmq
+
+from . import protocol
+from .protocol import Message
+
+
+def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
+                identity: str | None = None) -> zmq.Socket:
+    """A socket bound or connected to ``address`` that never blocks exit (linger 0)."""
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.LINGER, 0)
+    if identity is not None:
+        sock.setsockopt(zmq.IDENTITY, identity.encode())
+    if kind == zmq.ROUTER:
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # an unknown peer raises instead of vanishing
+    if kind == zmq.SUB:
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+    if kind in (zmq.PUSH, zmq.DEALER, zmq.PUB):
+        sock.setsockopt(zmq.SNDHWM, 1000)
+    (sock.bind if bind else sock.connect)(address)
+    return sock
+
+
+def send(sock: zmq.Socket, message: Message, to: bytes | None = None) -> bool:
+    """Send without blocking; False when it could not be queued (peer gone or full)."""
+    frames = protocol.encode(message)
+    if to is not None:
+        frames = [to, *frames]
+    try:
+        sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+        return True
+    except (zmq.Again, zmq.ZMQError):
+        return False
+
+
+def receive(sock: zmq.Socket, routed: bool = False) -> tuple[bytes | None, Message] | None:
+    """The next waiting message as (sender identity or None, message); None if none waits.
+
+    Raises :class:`protocol.ProtocolError` (with the sender in its text) on garbage.
+    """
+    try:
+        frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+    except zmq.Again:
+        return None
+    sender = None
+    if routed:
+        if not frames:
+            raise protocol.ProtocolError("empty message")
+        sender, frames = frames[0], frames[1:]
+    try:
+        return sender, protocol.decode(frames)
+    except protocol.ProtocolError as exc:
+        who = sender.decode("utf-8", "replace") if sender else "a peer"
+        raise protocol.ProtocolError(f"from {who}: {exc}") from None

@@ -1,0 +1,262 @@
+"""The worker: asks the coordinator for chunks, summarises them, pushes partials.
+
+A thin loop (Paranoid Pirate worker): poll the coordinator's beats and
+assignments, summarise one chunk, push its result, run the timers. Its own
+heartbeats go out from a separate thread and socket, so they keep coming
+while a chunk is being read.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+
+import zmq
+
+from . import transport
+from .config import DEFAULT_COORDINATOR, Settings
+from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
+                       Hello, ProtocolError, Release, Result, endpoint)
+from .reader import summarise_chunk
+from .sysstats import ProcessStats
+
+
+def _log(text: str) -> None:
+    sys.stderr.write(f"lograd-worker: {text}\n")  # one write: lines from many processes stay whole
+    sys.stderr.flush()
+
+
+class Worker:
+    """One worker process's work: chunks in, partial aggregates out."""
+
+    def __init__(self, worker_id: str, coordinator_url: str = DEFAULT_COORDINATOR,
+                 settings: Settings = Settings(), capacity: int | None = None,
+                 quiet: bool = False) -> None:
+        self.worker_id = worker_id
+        self.coordinator_url = coordinator_url
+        self.settings = settings
+        self.capacity = capacity or settings.worker_capacity
+        self.session = f"{worker_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        self.chunks_done = 0
+        self.stats = ProcessStats()
+        self.quiet = quiet
+        self._stopping = threading.Event()
+        self._beat_now = threading.Event()  # set after each chunk: fresh figures at once
+
+    # -- the Python API (SPEC §5) -----------------------------------------------
+
+    async def process_chunk(self, filepath: str, start: int, size: int,
+                            fmt: str = "app", file_index: int = 0, window=None) -> dict:
+        """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file."""
+        partial = summarise_chunk(filepath, start, size, file_index, fmt, window)
+        self.chunks_done += 1
+        return partial.to_wire()
+
+    async def report_health(self) -> dict:
+        """This worker's heartbeat figures: chunks done, CPU %, RSS and peak RSS in MB."""
+        cpu, rss, peak = self.stats.sample()
+        return {"worker": self.worker_id, "chunks_done": self.chunks_done,
+                "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak}
+
+    # -- the service loop ---------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish the chunk in hand, hand back the rest, and return."""
+        self._stopping.set()
+        self._beat_now.set()
+
+    def run(self) -> int:
+        """Serve coordinators until stopped or until none was heard for ``give_up`` seconds.
+
+        Returns the exit status: 0 when stopped, 1 when the coordinator was lost.
+        """
+        ctx = zmq.Context()
+        beat_thread = threading.Thread(target=self._heartbeats, args=(ctx,), daemon=True)
+        beat_thread.start()
+        try:
+            return _Session(self, ctx).loop()
+        finally:
+            self.stop()
+            beat_thread.join(timeout=2)
+            ctx.destroy(linger=0)
+
+    def _heartbeats(self, ctx: zmq.Context) -> None:
+        """Publish a heartbeat every interval until stopped (own thread, own socket)."""
+        pub = transport.open_socket(ctx, zmq.PUB, endpoint(self.coordinator_url, HEARTBEATS), bind=False)
+        try:
+            while not self._stopping.is_set():
+                cpu, rss, peak = self.stats.sample()
+                transport.send(pub, Heartbeat(self.worker_id, self.session, self.chunks_done,
+                                              cpu, rss, peak))
+                self._beat_now.wait(self.settings.heartbeat_interval)
+                self._beat_now.clear()
+        finally:
+            pub.close(linger=0)
+
+
+class _Session:
+    """The worker's socket loop and its connection state."""
+
+    def __init__(self, worker: Worker, ctx: zmq.Context) -> None:
+        self.w = worker
+        self.ctx = ctx
+        url = worker.coordinator_url
+        self.beats = transport.open_socket(ctx, zmq.SUB, endpoint(url, BEATS), bind=False)
+        self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False)
+        self.tasks: zmq.Socket | None = None
+        self.instance: str | None = None  # the coordinator we serve
+        self.last_beat = 0.0
+        self.pending_upstream = 0
+        self.hello_at = 0.0
+        self.lost_since = time.monotonic()
+        self.queue: deque[Assign] = deque()
+        self.announced_wait = False
+
+    def loop(self) -> int:
+        w, s = self.w, self.w.settings
+        try:
+            while not w._stopping.is_set():
+                now = time.monotonic()
+                self._poll(0 if self.queue else s.heartbeat_interval / 2)
+                if self.queue and not w._stopping.is_set():
+                    self._work(self.queue.popleft())
+                now = time.monotonic()
+                if self.instance is not None and now - self.last_beat > s.expiry:
+                    _log(f"coordinator at {w.coordinator_url} went silent; dropping "
+                         f"{len(self.queue)} queued chunk(s) and reconnecting")
+                    self._disconnect(now)
+                if self.instance is None and now - self.lost_since > s.give_up:
+                    _log(f"no coordinator at {w.coordinator_url} for {s.give_up:g} s; exiting")
+                    return 1
+                if (self.instance is not None and not self.queue and self.pending_upstream > 0
+                        and now - self.hello_at > 4 * s.heartbeat_interval):
+                    self._hello(now)  # chunks wait but none come: we were forgotten
+            self._hand_back()
+            return 0
+        finally:
+            self.results.close(linger=1000)  # a finished chunk's result must still leave
+            for sock in (self.beats, self.tasks):
+                if sock is not None:
+                    sock.close(linger=0)
+
+    def _poll(self, timeout: float) -> None:
+        poller = zmq.Poller()
+        poller.register(self.beats, zmq.POLLIN)
+        if self.tasks is not None:
+            poller.register(self.tasks, zmq.POLLIN)
+        ready = dict(poller.poll(int(timeout * 1000)))
+        now = time.monotonic()
+        if self.beats in ready:
+            self._drain(self.beats, now)
+        if self.tasks is not None and self.tasks in ready:
+            self._drain(self.tasks, now)
+
+    def _drain(self, sock: zmq.Socket, now: float) -> None:
+        while True:
+            try:
+                got = transport.receive(sock)
+            except ProtocolError as exc:
+                _log(f"dropped a malformed message: {exc}")
+                continue
+            if got is None:
+                return
+            message = got[1]
+            if isinstance(message, Beat):
+                self._on_beat(message, now)
+            elif isinstance(message, Assign) and self.instance is not None:
+                self.queue.append(message)
+            else:
+                _log(f"dropped an unexpected {type(message).__name__}")
+
+    def _on_beat(self, beat: Beat, now: float) -> None:
+        if beat.instance != self.instance:
+            if self.instance is not None:
+                self._disconnect(now)
+            self.instance = beat.instance
+            self.announced_wait = False
+            if not self.w.quiet:
+                _log(f"joined coordinator at {self.w.coordinator_url}")
+            self._connect()
+            self._hello(now)
+        self.last_beat = now
+        self.pending_upstream = beat.pending
+
+    def _connect(self) -> None:
+        self.tasks = transport.open_socket(self.ctx, zmq.DEALER, endpoint(self.w.coordinator_url, TASKS),
+                                           bind=False, identity=self.w.session)
+
+    def _disconnect(self, now: float) -> None:
+        """Lazy Pirate: forget the coordinator and its chunks, reopen the socket on the next beat."""
+        if self.tasks is not None:
+            self.tasks.close(linger=0)
+            self.tasks = None
+        self.queue.clear()
+        self.instance = None
+        self.lost_since = now
+
+    def _hello(self, now: float) -> None:
+        if self.tasks is not None and self.instance is not None:
+            transport.send(self.tasks, Hello(self.w.worker_id, self.instance, self.w.capacity))
+            self.hello_at = now
+
+    def _work(self, task: Assign) -> None:
+        w = self.w
+        began = time.monotonic()
+        window = None
+        if task.window_start is not None or task.window_end is not None:
+            window = (task.window_start, task.window_end)
+        try:
+            partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
+                                      task.format, window)
+        except OSError as exc:
+            reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
+            transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, reason))
+            return
+        seconds = time.monotonic() - began
+        w.chunks_done += 1
+        transport.send(self.results, Result(task.job, task.chunk, task.attempt, w.worker_id,
+                                            seconds, partial.to_wire()))
+        w._beat_now.set()
+
+    def _hand_back(self) -> None:
+        """On stop: give queued chunks back so the coordinator can requeue them at once."""
+        if self.tasks is None or not self.queue:
+            return
+        by_job: dict[str, list] = {}
+        for task in self.queue:
+            by_job.setdefault(task.job, []).append([task.chunk, task.attempt])
+        for job, chunks in by_job.items():
+            transport.send(self.tasks, Release(job, chunks))
+        self.queue.clear()
+        self.tasks.close(linger=1000)  # linger: the Release must leave before we exit
+        self.tasks = None
+
+
+def die_with_parent() -> None:
+    """For local workers: exit when the coordinator that started us is gone (Linux)."""
+    parent = os.environ.get("LOGRAD_PARENT")
+    if not parent:
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if str(os.getppid()) != parent:
+        raise SystemExit(0)
+
+
+def serve(worker: Worker) -> int:
+    """Run a worker with Ctrl-C and SIGTERM meaning: finish the chunk in hand, then stop."""
+    def on_signal(signum, frame):
+        worker.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    die_with_parent()
+    return worker.run()
