@@ -122,9 +122,8 @@ def _settings(args: dict, **extra) -> Settings:
 
 
 def _usage_exit(exc: UsageError, usage: str) -> int:
-    print(f"{exc}\n", file=sys.stderr)
-    print(usage.split("\nOptions:")[0].split("Usage:")[1].strip(), file=sys.stderr)
-    print("(--help for all options)", file=sys.stderr)
+    block = "Usage:" + usage.split("Usage:", 1)[1].split("\n\n", 1)[0]
+    sys.stderr.write(f"{exc}\n\n{block}\n(--help for all options)\n")
     return 2
 
 

@@ -37,6 +37,11 @@ class Sketch:
         self.buckets: dict[int, int] = buckets or {}
         self.zeros = zeros
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sketch):
+            return NotImplemented
+        return self.zeros == other.zeros and self.buckets == other.buckets
+
     @property
     def count(self) -> int:
         """How many values were added."""

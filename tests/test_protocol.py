@@ -1,0 +1,54 @@
+"""The wire protocol: every message survives a round trip; garbage is refused, not trusted."""
+import msgpack
+import pytest
+
+from lograd import protocol
+from lograd.aggregate import Partial, summarise_app
+from lograd.protocol import Assign, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
+
+MESSAGES = [
+    Hello("alice", "inst", 2),
+    Assign("job", 3, 1, "/var/log/app.log", 0, 4096, 8192, "app", None, 1706091332000),
+    Release("job", [[3, 1], [4, 1]]),
+    Result("job", 3, 1, "alice", 0.25, summarise_app(b"2024-01-24 10:15:32 INFO in 5ms\nbad\n").to_wire()),
+    Failure("job", 3, 2, "bob", "Permission denied: /var/log/app.log"),
+    Heartbeat("alice", "alice.1.ab", 7, 93.5, 40.0, 41.5),
+    Beat("inst", "job", 12),
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
+def test_round_trip(message):
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+def test_partial_survives_the_wire_including_huge_exact_sums():
+    p = summarise_app(b"2024-01-24 10:15:32 INFO in 99999999999999999999ms mem=123456789012345678901\n")
+    wire = msgpack.unpackb(msgpack.packb(p.to_wire()), raw=False, strict_map_key=False)
+    assert Partial.from_wire(wire) == p
+
+
+@pytest.mark.parametrize("frames", [
+    [],
+    [b"lograd/1", b"hello"],
+    [b"lograd/0", b"hello", msgpack.packb(["a", "b", 1])],
+    [b"lograd/1", b"shout", msgpack.packb(["a"])],
+    [b"lograd/1", b"hello", b"\xc1\xc1 not msgpack"],
+    [b"lograd/1", b"hello", msgpack.packb(["a", "b"])],
+    [b"lograd/1", b"hello", msgpack.packb(["a", "b", "two"])],
+    [b"lograd/1", b"hello", msgpack.packb(["a", "b", True])],
+    [b"lograd/1", b"beat", msgpack.packb({"instance": "x"})],
+    [b"lograd/1", b"assign", msgpack.packb(["j", 1, 1, "p", 0, 0, 1, "app", "soon", None])],
+])
+def test_garbage_is_a_protocol_error(frames):
+    with pytest.raises(ProtocolError):
+        protocol.decode(frames)
+
+
+@pytest.mark.parametrize("wire", [
+    {}, {"n": [1, 2]}, {"n": [-1, 0, 0, 0, 0, 0]},
+])
+def test_malformed_partials_are_refused(wire):
+    good = summarise_app(b"2024-01-24 10:15:32 INFO in 5ms\n").to_wire()
+    with pytest.raises(ValueError):
+        Partial.from_wire({**good, **wire} if wire else wire)
