@@ -11,7 +11,7 @@ from .timestamps import format_ms
 
 PROFILES = ("normal", "error_spike", "malformed")
 BLOCK_LINES = 100_000
-TYPICAL_LINE_BYTES = 62
+TYPICAL_LINE_BYTES = 58
 
 # Response times are drawn in antithetic pairs around this mean, so a normal
 # log's average response time is this value almost exactly (test vector check).
@@ -67,12 +67,15 @@ def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed:
     written = 0
     index = 0
     with open(path, "wb") as out:
-        while index < total_lines and (target_bytes is None or written < target_bytes):
-            count = min(BLOCK_LINES, total_lines - index)
+        # With a size, total_lines only places the error spike; lines go on until the size is reached.
+        while (index < total_lines) if target_bytes is None else (written < target_bytes):
+            count = BLOCK_LINES if target_bytes is not None else min(BLOCK_LINES, total_lines - index)
             block = _block(rng, index, count, total_lines, start_ms, rate, profile)
             if target_bytes is not None and written + len(block) > target_bytes:
                 cut = block.rfind(b"\n", 0, target_bytes - written) + 1
-                block = block[:cut] if cut > 0 else block[:block.find(b"\n") + 1]
+                out.write(block[:cut])  # whole lines only, never past the size
+                written += cut
+                break
             out.write(block)
             written += len(block)
             index += count

@@ -114,6 +114,7 @@ class _Session:
         self.hello_at = 0.0
         self.lost_since = time.monotonic()
         self.queue: deque[Assign] = deque()
+        self.idle_since: float | None = None  # since when a poll found nothing to do
         self.announced_wait = False
 
     def loop(self) -> int:
@@ -132,9 +133,8 @@ class _Session:
                 if self.instance is None and now - self.lost_since > s.give_up:
                     _log(f"no coordinator at {w.coordinator_url} for {s.give_up:g} s; exiting")
                     return 1
-                if (self.instance is not None and not self.queue and self.pending_upstream > 0
-                        and now - self.hello_at > 4 * s.heartbeat_interval):
-                    self._hello(now)  # chunks wait but none come: we were forgotten
+                if self._forgotten(now):
+                    self._hello(now)
             self._hand_back()
             return 0
         finally:
@@ -154,6 +154,21 @@ class _Session:
             self._drain(self.beats, now)
         if self.tasks is not None and self.tasks in ready:
             self._drain(self.tasks, now)
+        if self.queue:
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = now
+
+    def _forgotten(self, now: float) -> bool:
+        """Idle for a while although the coordinator says chunks wait: it lost our lease.
+
+        Judged only from polls that found nothing, never right after a long
+        chunk (whose successor may be waiting unread in the socket).
+        """
+        patience = 4 * self.w.settings.heartbeat_interval
+        return (self.instance is not None and not self.queue and self.pending_upstream > 0
+                and self.idle_since is not None and now - self.idle_since > patience
+                and now - self.hello_at > patience)
 
     def _drain(self, sock: zmq.Socket, now: float) -> None:
         while True:

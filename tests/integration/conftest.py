@@ -1,0 +1,107 @@
+"""Real processes on real loopback ports, always reaped, waited on with deadlines."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "bin")
+LOGS = os.path.join(ROOT, "test_vectors", "logs")
+
+
+def _ports_free(base: int, count: int) -> bool:
+    for port in range(base, base + count):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+@pytest.fixture
+def base_port() -> int:
+    """A base port whose four ports (P..P+3) are free now."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 4 < 65535 and _ports_free(port, 4):
+            return port
+    pytest.fail("no four free consecutive loopback ports")
+
+
+def wait_for(condition, timeout: float, what: str, step: float = 0.05):
+    """Poll ``condition`` until it returns something true, or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+class Processes:
+    """Starts lograd processes; ``reap`` kills whatever is left, children included."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, command: str, *args: str, **kw) -> subprocess.Popen:
+        p = subprocess.Popen([sys.executable, os.path.join(BIN, command), *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, cwd=ROOT, **kw)
+        self.started.append(p)
+        return p
+
+    def coordinator(self, port: int, *args: str, timeout: float = 60) -> tuple[int, dict | None, str]:
+        """Run a coordinator to the end: (exit status, JSON report or None, stderr)."""
+        p = self.start("lograd-coordinator", "--port", str(port), "--json", *args)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"coordinator gave no report within {timeout} s")
+        report = json.loads(out) if out.strip() else None
+        return p.returncode, report, err.decode(errors="replace")
+
+    def reap(self) -> None:
+        for p in self.started:
+            try:  # children first: once their parent is gone they are harder to find
+                family = psutil.Process(p.pid).children(recursive=True)
+            except psutil.Error:
+                family = []
+            for proc in family:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.communicate(timeout=10)
+            except (subprocess.TimeoutExpired, ValueError):
+                pass
+            psutil.wait_procs(family, timeout=5)
+
+
+@pytest.fixture
+def procs():
+    processes = Processes()
+    try:
+        yield processes
+    finally:
+        processes.reap()
+
+
+def without_job(report: dict) -> dict:
+    """Everything the SPEC says must not depend on chunking or workers."""
+    return {k: v for k, v in report.items() if k != "job"}

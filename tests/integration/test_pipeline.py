@@ -1,0 +1,116 @@
+"""The real thing: a coordinator and worker processes over ZeroMQ on loopback."""
+import os
+import signal
+
+import psutil
+import pytest
+
+from tests import reference
+from tests.integration.conftest import LOGS, wait_for, without_job
+from tests.test_chunking import report_by_chunks
+
+pytestmark = pytest.mark.timeout(120)
+
+VECTORS = sorted(n for n in os.listdir(LOGS) if n.endswith(".log"))
+
+
+def in_process(path: str) -> dict:
+    """The same report computed in this process from one chunk, with the CLI's file name."""
+    with open(path, "rb") as f:
+        data = f.read()
+    report = report_by_chunks(data, max(len(data), 1))
+    report["files"] = [path]
+    report["malformed_samples"] = [dict(s, file=path) for s in report["malformed_samples"]]
+    return report
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_local_workers_report_every_vector_exactly(procs, base_port, name):
+    path = os.path.join(LOGS, name)
+    status, report, err = procs.coordinator(base_port, "--local", "3", "--chunk-size", "16KiB", path)
+    assert status == 0, err
+    assert report["unreadable_files"] == []
+    reference.assert_matches(report, reference.report(open(path, "rb").read()))
+    got = without_job(report)
+    got.pop("unreadable_files")
+    assert got == in_process(path)
+    job = report["job"]
+    assert job["chunks"] == -(-os.path.getsize(path) // 16384) and job["failed_chunks"] == []
+    assert sum(w["chunks"] for w in job["workers"].values()) == job["chunks"]
+    assert sum(w["bytes"] for w in job["workers"].values()) == job["bytes"] == os.path.getsize(path)
+
+
+def test_assessment_expectations_over_zeromq(procs, base_port):
+    status, normal, err = procs.coordinator(base_port, "--local", "3", os.path.join(LOGS, "normal.log"))
+    assert status == 0, err
+    # The original assessment's expected values for normal.log:
+    assert normal["total_requests"] == 3000 and normal["requests_per_second"] == 50.0
+    assert abs(normal["avg_response_time"] - 109.0) <= 1.09 and normal["error_rate"] == 0.0
+    status, bad, err = procs.coordinator(base_port, "--local", "2", os.path.join(LOGS, "malformed.log"))
+    assert status == 0, err
+    assert bad["malformed_lines"] == 30 and bad["total_requests"] == 200
+
+
+@pytest.mark.parametrize("workers, chunk, inputs", [
+    (1, "7", "malformed.log"), (3, "5", "malformed.log"), (2, "100", ""), (3, "4KiB", ""), (2, "1MiB", "")])
+def test_report_is_the_same_for_every_chunk_size_and_worker_count(procs, base_port, workers, chunk, inputs):
+    path = os.path.join(LOGS, inputs)  # "" means the whole directory
+    status, report, err = procs.coordinator(base_port, "--local", str(workers), "--chunk-size", chunk, path)
+    assert status == 0, err
+    status, whole, err = procs.coordinator(base_port, "--local", "1", "--chunk-size", "1GiB", path)
+    assert status == 0, err
+    assert without_job(report) == without_job(whole)
+    assert report["job"]["chunks"] > whole["job"]["chunks"] or chunk == "1MiB"
+
+
+def test_named_workers_started_first_in_other_terminals(procs, base_port):
+    url = f"tcp://127.0.0.1:{base_port}"
+    workers = [procs.start("lograd-worker", name, "--coordinator", url) for name in ("alice", "bob", "charlie")]
+    path = os.path.join(LOGS, "error_spike.log")
+    status, report, err = procs.coordinator(base_port, "--workers", "3", "--chunk-size", "8KiB", path)
+    assert status == 0, err
+    assert sorted(report["job"]["workers"]) == ["alice", "bob", "charlie"]
+    for figures in report["job"]["workers"].values():
+        assert figures["chunks"] > 0 and figures["peak_rss_mb"] > 0
+    assert without_job(report)["entries"] == in_process(path)["entries"]
+    # workers outlive a job and serve the next coordinator
+    status, again, err = procs.coordinator(base_port, "--workers", "3", path)
+    assert status == 0 and without_job(again)["entries"] == report["entries"], err
+    assert all(w.poll() is None for w in workers)
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        assert w.wait(timeout=10) == 0
+
+
+def test_no_worker_in_time_says_how_to_start_one_and_exits_3(procs, base_port):
+    status, report, err = procs.coordinator(base_port, "--join-timeout", "1", os.path.join(LOGS, "normal.log"))
+    assert status == 3 and report is None
+    assert "bin/lograd-worker" in err and f":{base_port}" in err and "--local" in err
+
+
+def test_unreadable_input_is_reported_and_the_rest_analysed(procs, base_port, tmp_path):
+    missing = str(tmp_path / "missing.log")
+    normal = os.path.join(LOGS, "normal.log")
+    status, report, err = procs.coordinator(base_port, "--local", "1", missing, normal)
+    assert status == 1
+    assert report["unreadable_files"] == [{"file": missing, "reason": "No such file or directory"}]
+    assert report["files"] == [normal] and report["entries"] == 3000
+    assert "missing.log" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2_without_traceback(procs, base_port):
+    for args in (["--chunk-size", "lots", LOGS], ["--local", "-1", LOGS], ["--from", "yesterday", LOGS], []):
+        status, _, err = procs.coordinator(base_port, *args)
+        assert status == 2 and "Usage:" in err and "Traceback" not in err, args
+
+
+def test_ctrl_c_stops_the_coordinator_and_its_workers(procs, base_port):
+    # --workers 3 with only one local worker: the coordinator waits, holding a child
+    coordinator = procs.start("lograd-coordinator", "--port", str(base_port), "--local", "1",
+                              "--workers", "3", os.path.join(LOGS, "normal.log"))
+    children = wait_for(lambda: psutil.Process(coordinator.pid).children(), 20, "the local worker")
+    coordinator.send_signal(signal.SIGINT)
+    assert coordinator.wait(timeout=15) == 130
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
