@@ -235,10 +235,9 @@ class _JobLoop:
                                    Beat(self.instance, self.job, len(self.dispatcher.pending)))
                     next_beat = now + s.heartbeat_interval
                 self._forget_requested()
-                dead, overdue = self.dispatcher.expire(now)
-                for peer in dead:
-                    _log(f"worker {peer.name} stopped answering; its chunks go to others")
-                for chunk_id in overdue:
+                for peer in self.dispatcher.silent(now):
+                    self._worker_failed(peer.session, "stopped answering")
+                for chunk_id in self.dispatcher.expire(now):
                     _log(f"chunk {chunk_id} timed out; retrying it elsewhere")
                 alive = self.dispatcher.workers_alive()
                 if alive:
@@ -272,7 +271,10 @@ class _JobLoop:
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.fmt, window[0], window[1])
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
-                self.dispatcher.worker_gone(a.session, "worker unreachable")
+                self._worker_failed(a.session, "unreachable")
+            elif a.attempt > 1:
+                _log(f"chunk {c.id} ({c.path} @{c.start}) retried on {self.names.get(a.session)}, "
+                     f"attempt {a.attempt}")
 
     # -- draining sockets into the core ---------------------------------------------------
 
@@ -333,6 +335,7 @@ class _JobLoop:
             figures.peak_rss_mb = max(figures.peak_rss_mb, float(beat.peak_rss_mb))
 
     def _forget_requested(self) -> None:
+        """Carry out ``Coordinator.handle_worker_failure`` calls made from other threads."""
         while True:
             try:
                 name = self.coord._forget.get_nowait()
@@ -340,7 +343,13 @@ class _JobLoop:
                 return
             for session, peer in list(self.dispatcher.peers.items()):
                 if peer.name == name:
-                    self.dispatcher.worker_gone(session, "declared failed")
+                    self._worker_failed(session, "declared failed")
+
+    def _worker_failed(self, session: str, why: str) -> None:
+        """A worker's lease ends: what it held goes back to the queue, for other workers."""
+        name = self.names.get(session, session)
+        requeued = self.dispatcher.worker_gone(session, why)
+        _log(f"worker {name} {why}; {len(requeued)} chunk(s) requeued")
 
     # -- the outcome ----------------------------------------------------------------------
 

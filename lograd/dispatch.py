@@ -162,30 +162,29 @@ class Dispatcher:
             if peer.held.get(chunk_id) == attempt:
                 self._requeue(chunk_id, attempt, "released", strike=False)
 
-    def worker_gone(self, session: str, reason: str = "worker lost") -> Peer | None:
-        """End a lease now (death, or the worker said it is leaving); requeue what it held."""
+    def worker_gone(self, session: str, reason: str = "worker lost") -> list[int]:
+        """End a lease now (death, or unreachable); its chunks go back to the queue. Their ids."""
         peer = self.peers.pop(session, None)
         if peer is None:
-            return None
-        for chunk_id, attempt in list(peer.held.items()):
+            return []
+        held = list(peer.held.items())
+        for chunk_id, attempt in held:
             self._requeue(chunk_id, attempt, f"{reason} ({peer.name})", strike=True)
-        return peer
+        return [chunk_id for chunk_id, _ in held]
 
     # -- timers -------------------------------------------------------------
 
-    def expire(self, now: float) -> tuple[list[Peer], list[int]]:
-        """Declare silent workers dead and time out overdue chunks.
+    def silent(self, now: float) -> list[Peer]:
+        """Leases not heard from for ``liveness`` heartbeats: the caller ends them
+        with :meth:`worker_gone` (the coordinator's ``handle_worker_failure``)."""
+        return [p for p in self.peers.values() if now >= p.expires]
 
-        Returns (dead peers, chunk ids that timed out).
-        """
-        dead = [p for p in self.peers.values() if now >= p.expires]
-        for peer in dead:
-            self.worker_gone(peer.session, "worker stopped answering")
+    def expire(self, now: float) -> list[int]:
+        """Lazy Pirate: requeue (or quarantine) every chunk past its deadline; their ids."""
         overdue = [cid for cid, f in self.in_flight.items() if now >= f.deadline]
         for chunk_id in overdue:
-            flight = self.in_flight[chunk_id]
-            self._requeue(chunk_id, flight.attempt, "timed out", strike=True)
-        return dead, overdue
+            self._requeue(chunk_id, self.in_flight[chunk_id].attempt, "timed out", strike=True)
+        return overdue
 
     def assign(self, now: float) -> list[Assignment]:
         """Fill every live worker's credit from the queue, one chunk per worker per turn."""

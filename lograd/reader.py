@@ -8,6 +8,8 @@ cut line is still longer than ``MAX_LINE`` and so is counted malformed.
 """
 from __future__ import annotations
 
+import errno
+import os
 from typing import BinaryIO
 
 from .aggregate import Partial, Window, summarise_app
@@ -53,9 +55,20 @@ def _finish_last_line(f: BinaryIO, data: bytes) -> bytes:
     return b"".join(pieces)
 
 
+class ChunkUnreadable(OSError):
+    """The chunk's bytes are no longer there (the file shrank or was replaced)."""
+
+
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None) -> Partial:
-    """Open ``path`` and summarise chunk ``[start, start+size)``. OSError if unreadable."""
+    """Open ``path`` and summarise chunk ``[start, start+size)``.
+
+    Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
+    it no longer holds the whole chunk: a partial of missing bytes would be a lie.
+    """
     with open(path, "rb") as f:
+        length = os.fstat(f.fileno()).st_size
+        if length < start + size:
+            raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
         data, base = read_chunk(f, start, size)
     return summarise_app(data, base, file_index, window)

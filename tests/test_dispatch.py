@@ -44,10 +44,10 @@ def test_silent_worker_is_declared_dead_after_liveness_and_its_chunks_move():
     d.hello("w2", "bob", 2, now=0)
     held = {a.chunk.id: a for a in d.assign(now=0) if a.session == "w1"}
     d.alive("w2", now=1.0)
-    dead, _ = d.expire(now=1.49)
-    assert dead == []
-    dead, _ = d.expire(now=1.5)  # 3 missed heartbeats of 0.5 s
+    assert d.silent(now=1.49) == []
+    dead = d.silent(now=1.5)  # 3 missed heartbeats of 0.5 s
     assert [p.name for p in dead] == ["alice"]
+    assert sorted(d.worker_gone("w1", "stopped answering")) == sorted(held)
     again = d.assign(now=1.5)
     assert {a.chunk.id for a in again} == set(held) and {a.session for a in again} == {"w2"}
     # alice's late result (a dead lease) is ignored; bob's counts
@@ -65,7 +65,7 @@ def test_lazy_pirate_timeout_retries_then_quarantines():
         [a] = d.assign(now)
         assert a.attempt == attempt
         d.alive("w1", now + 9)
-        _, overdue = d.expire(now + S.chunk_timeout_floor)
+        overdue = d.expire(now + S.chunk_timeout_floor)
         assert overdue == [a.chunk.id]
         now += S.chunk_timeout_floor
         d.alive("w1", now)

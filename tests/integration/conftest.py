@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -27,8 +28,7 @@ def _ports_free(base: int, count: int) -> bool:
     return True
 
 
-@pytest.fixture
-def base_port() -> int:
+def free_base_port() -> int:
     """A base port whose four ports (P..P+3) are free now."""
     for _ in range(200):
         with socket.socket() as s:
@@ -37,6 +37,11 @@ def base_port() -> int:
         if port + 4 < 65535 and _ports_free(port, 4):
             return port
     pytest.fail("no four free consecutive loopback ports")
+
+
+@pytest.fixture
+def base_port() -> int:
+    return free_base_port()
 
 
 def wait_for(condition, timeout: float, what: str, step: float = 0.05):
@@ -48,6 +53,61 @@ def wait_for(condition, timeout: float, what: str, step: float = 0.05):
             return value
         time.sleep(step)
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+class Running:
+    """A process whose stdout and stderr are drained by threads (a full pipe never stalls it)."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.out = bytearray()
+        self.err_lines: list[str] = []
+        self._threads = [threading.Thread(target=self._pump_out, daemon=True),
+                         threading.Thread(target=self._pump_err, daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _pump_out(self) -> None:
+        for chunk in iter(lambda: self.popen.stdout.read(65536), b""):
+            self.out += chunk
+
+    def _pump_err(self) -> None:
+        for line in self.popen.stderr:
+            self.err_lines.append(line.decode(errors="replace"))
+
+    def said(self, text: str) -> bool:
+        """Whether any stderr line so far contains ``text``."""
+        return any(text in line for line in list(self.err_lines))
+
+    def finish(self, timeout: float = 60) -> tuple[int, dict | None, str]:
+        """Wait for the end: (exit status, JSON report or None, stderr)."""
+        try:
+            status = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"process gave no result within {timeout} s")
+        for t in self._threads:
+            t.join(timeout=10)
+        report = json.loads(bytes(self.out)) if self.out.strip() else None
+        return status, report, "".join(self.err_lines)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used by a process so far (0 when it is gone)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+    except psutil.Error:
+        return 0.0
+
+
+def listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` listens on TCP ``port`` (the coordinator has planned and bound)."""
+    try:
+        return any(c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+                   for c in psutil.Process(pid).net_connections(kind="tcp"))
+    except psutil.Error:
+        return False
 
 
 class Processes:
@@ -62,6 +122,10 @@ class Processes:
                              stdin=subprocess.DEVNULL, cwd=ROOT, **kw)
         self.started.append(p)
         return p
+
+    def watched(self, command: str, *args: str) -> Running:
+        """Start a process in the background with its output drained and watchable."""
+        return Running(self.start(command, *args))
 
     def coordinator(self, port: int, *args: str, timeout: float = 60) -> tuple[int, dict | None, str]:
         """Run a coordinator to the end: (exit status, JSON report or None, stderr)."""
