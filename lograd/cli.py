@@ -28,7 +28,7 @@ Options:
                          [default: 5555].
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
-                         (default: about four chunks per worker, 64KiB-16MiB).
+                         (default: about four chunks per worker, 64KiB-2MiB).
   --format FMT           Input format: auto or app [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).

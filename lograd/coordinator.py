@@ -30,7 +30,9 @@ from .report import Progress
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
 
 MIN_AUTO_CHUNK = 64 << 10
-MAX_AUTO_CHUNK = 16 << 20
+MAX_AUTO_CHUNK = 2 << 20
+"""About 0.4 s of parsing at today's per-line speed: a dead worker's chunks wait at most
+that long for a free slot elsewhere, and a chunk's partial stays small."""
 
 
 def _log(text: str) -> None:
@@ -43,7 +45,7 @@ class NoWorkers(RuntimeError):
 
 
 def auto_chunk_size(total_bytes: int, workers: int) -> int:
-    """About four chunks per worker, between 64 KiB and 16 MiB (page-aligned)."""
+    """About four chunks per worker, between 64 KiB and 2 MiB (page-aligned)."""
     size = total_bytes // (4 * max(workers, 1))
     size = min(max(size, MIN_AUTO_CHUNK), MAX_AUTO_CHUNK)
     return size - size % 4096
