@@ -64,6 +64,7 @@ Options:
   --give-up SECONDS      Exit after this long without a coordinator
                          [default: 60].
   --quiet                Say nothing about joining coordinators.
+  --verbose              Also say each chunk done: where, size, milliseconds.
   -h --help              Show this text.
 
 Ctrl-C or SIGTERM: the chunk in hand is finished, the rest handed back.
@@ -181,7 +182,8 @@ def worker_main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--coordinator {url!r}: use tcp://HOST:PORT")
     except UsageError as exc:
         return _usage_exit(exc, WORKER_USAGE)
-    return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"]))
+    return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"],
+                        verbose=args["--verbose"]))
 
 
 def generate_main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,8 @@ import errno
 import os
 from typing import BinaryIO
 
-from .aggregate import Partial, Window, summarise_app
+from .aggregate import Partial, Window
+from .fastpath import summarise_app_fast
 from .parsing import MAX_LINE
 
 _BLOCK = 1 << 16
@@ -71,4 +72,4 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
         data, base = read_chunk(f, start, size)
-    return summarise_app(data, base, file_index, window)
+    return summarise_app_fast(data, base, file_index, window)

@@ -35,7 +35,7 @@ class Worker:
 
     def __init__(self, worker_id: str, coordinator_url: str = DEFAULT_COORDINATOR,
                  settings: Settings = Settings(), capacity: int | None = None,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, verbose: bool = False) -> None:
         self.worker_id = worker_id
         self.coordinator_url = coordinator_url
         self.settings = settings
@@ -44,6 +44,7 @@ class Worker:
         self.chunks_done = 0
         self.stats = ProcessStats()
         self.quiet = quiet
+        self.verbose = verbose
         self._stopping = threading.Event()
         self._beat_now = threading.Event()  # set after each chunk: fresh figures at once
 
@@ -236,6 +237,8 @@ class _Session:
         transport.send(self.results, Result(task.job, task.chunk, task.attempt, w.worker_id,
                                             seconds, partial.to_wire()))
         w._beat_now.set()
+        if w.verbose:
+            _log(f"{w.worker_id} did chunk {task.path}@{task.start}+{task.size} in {seconds * 1000:.1f} ms")
 
     def _hand_back(self) -> None:
         """On stop: give queued chunks back so the coordinator can requeue them at once."""

@@ -92,15 +92,6 @@ class Running:
         return status, report, "".join(self.err_lines)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used by a process so far (0 when it is gone)."""
-    try:
-        times = psutil.Process(pid).cpu_times()
-        return times.user + times.system
-    except psutil.Error:
-        return 0.0
-
-
 def listening(pid: int, port: int) -> bool:
     """Whether process ``pid`` listens on TCP ``port`` (the coordinator has planned and bound)."""
     try:
