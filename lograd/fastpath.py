@@ -1,31 +1,33 @@
-"""The vectorised `app` path: numpy over a chunk's bytes, no per-line Python objects.
+"""The vectorised `app` path: numpy over a block of lines, no per-line Python objects.
 
 It decides the common lines — ``YYYY-MM-DD HH:MM:SS[.mmm] LEVEL message`` with
-an upper-case level and one space after it — column by column, and finds
-response times and ``key=value`` tokens from sparse candidate positions
-(keywords, ``=`` signs) checked with small gathers. Greedy parsing at a
-candidate is exact here: for these two patterns a regex's backtracking can
-never find a different match, so the first candidate that parses is the
-regex's first match.
+an upper-case level and one space after it — with a few operations per line:
+the timestamp and the level are read as 64-bit words at fixed offsets from the
+line start and checked against templates (SWAR); response times are found
+from their unit (an ``s`` that ends a word) and parsed backwards to their
+keyword; ``key=value`` tokens are found from their ``=``. Both parses are
+exact, not heuristics: for these patterns a regular expression's match is
+fixed by the unit (or ``=``) position, and every case a bounded scan cannot
+settle (long numbers or space runs, long keys) makes the line *undecided*.
 
-Every line it cannot decide for certain (zones, other fractions, tabs, odd
-levels, long numbers, blank and malformed lines) goes to the exact per-line
-path of :mod:`lograd.aggregate`; both paths fill the same :class:`Partial`, so
-the result is identical to the per-line path's (tests compare them).
+Undecided lines and lines of any other shape (zones, other fractions, tabs,
+lower-case levels, blank and malformed lines) go to the exact per-line path
+of :mod:`lograd.aggregate`; both paths fill the same :class:`Partial`, so the
+result equals the per-line path's (property tests compare them).
 """
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .aggregate import Partial, Resource, Window, add_lines
-from .parsing import LEVEL_ORDER
+from .parsing import LEVEL_ORDER, MAX_LINE
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
 from .timestamps import days_from_civil, is_calendar_date
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
-_FAST_LEVELS = [(name.encode(), LEVEL_ORDER.index(name)) for name in LEVEL_ORDER]
-_FAST_LEVELS.append((b"WARNING", LEVEL_ORDER.index("WARN")))
+_U64 = np.uint64
 
 
 def _table(chars: bytes) -> np.ndarray:
@@ -34,255 +36,395 @@ def _table(chars: bytes) -> np.ndarray:
     return table
 
 
+_LOWER = b"abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
 _DIGIT = _table(b"0123456789")
-_WORD = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_KEY = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
-_KEY_FIRST = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_LETTER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_WORD = _table(_LOWER + _UPPER + b"0123456789_")  # \w on bytes
+_KEY = _table(_LOWER + _UPPER + b"0123456789_.")
+_KEY_FIRST = _table(_LOWER + _UPPER + b"_")
+_LETTER = _table(_LOWER + _UPPER)
 _SPACE = _table(b" \t\n\r\x0b\x0c")  # \s on bytes
 _TOKEN_GAP = _table(b" \t\n\r\x0b\x0c,;")  # a metric token starts/ends at these
-
-_DIGIT_COLS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
-_KEYWORDS = [(b"in", b""), (b"took", b""), (b"response_time", b"=:"), (b"latency", b"=:"),
-             (b"duration", b"=:")]
-_UNIT_SHIFT = {b"ms": 0, b"s": 3, b"us": -3}
-_MAX_KEY = 48
-_MAX_INT_DIGITS = 9
-
 
 _PAD = 64
-"""NUL bytes after the chunk: every gather (at most this wide) stays inside the array."""
+"""NUL bytes after (and before) the block: every gather and scan stays inside the array."""
+_MAX_SPACES = 8  # a longer run of \\s inside a response time: undecided
+_MAX_DIGITS = 18  # longer digit runs: undecided (18 digits fit an int64)
+_MAX_KEY = 48
+_MAX_UNIT = 32
+_EXACT_ROWS = 1 << 20
+"""Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 
 
-def _sanitised(buf: np.ndarray, newlines: np.ndarray, dropped_cr: np.ndarray) -> np.ndarray:
-    """The chunk with line terminators (``\\n`` and a dropped ``\\r``) as NUL, NUL-padded.
+# -- 64-bit words at any byte offset ---------------------------------------------------
+
+
+def _words(clean: np.ndarray) -> np.ndarray:
+    """``words[i]`` = the little-endian 64-bit word of ``clean[i:i+8]`` (a view, no copy)."""
+    n = len(clean) - 7
+    return as_strided(clean, shape=(n, 8), strides=(1, 1)).view("<u8")[:, 0]
+
+
+def _le(text: bytes) -> int:
+    return int.from_bytes(text, "little")
+
+
+def _template(text: str) -> tuple:
+    """Masks that check 8 bytes against ``text``: ``d`` a digit, ``?`` anything, else literal."""
+    keep = expect = add6 = high = 0
+    for k, ch in enumerate(text):
+        shift = 8 * k
+        if ch == "d":
+            keep |= 0xF0 << shift
+            expect |= 0x30 << shift
+            add6 |= 0x06 << shift
+            high |= 0xF0 << shift
+        elif ch != "?":
+            keep |= 0xFF << shift
+            expect |= ord(ch) << shift
+    return _U64(keep), _U64(expect), _U64(add6), _U64(high), _U64(expect & high)
+
+
+def _fits(word: np.ndarray, template: tuple) -> np.ndarray:
+    """Which words match a template: literal bytes equal, digit bytes in 0x30..0x39."""
+    keep, expect, add6, high, digits = template
+    # a digit byte is 0x3_ and stays 0x3_ after adding 6 (0x3A..0x3F become 0x4_)
+    return ((word & keep) == expect) & (((word + add6) & high) == digits)
+
+
+_DATE = _template("dddd-dd-")          # bytes 0..7
+_CLOCK = _template("dd?dd:dd")         # bytes 8..15: day, separator, hour, minute
+_SECONDS_MS = _template(":dd.ddd ")    # bytes 16..23, with milliseconds
+_SECONDS = _template(":dd ")           # bytes 16..19, no fraction
+_NIBBLES = _U64(0x0F0F0F0F0F0F0F0F)
+_BYTE = _U64(0xFF)
+
+_LEVELS = [(name, LEVEL_ORDER.index(name)) for name in LEVEL_ORDER]
+_LEVELS.append(("WARNING", LEVEL_ORDER.index("WARN")))  # after WARN: its matches override
+_LEVEL_TESTS = [(_U64((1 << 8 * len(name)) - 1), _U64(_le(name.encode())), len(name), lid)
+                for name, lid in _LEVELS]
+
+
+def _pairs(word: np.ndarray) -> np.ndarray:
+    """Byte k of the result is 10 * digit k + digit k+1 (bytes are checked digits)."""
+    nib = word & _NIBBLES
+    return nib * _U64(10) + (nib >> _U64(8))
+
+
+def _byte(word: np.ndarray, k: int) -> np.ndarray:
+    return ((word >> _U64(8 * k)) & _BYTE).astype(np.int64)
+
+
+# -- bounded scans over shrinking sets of positions ----------------------------------------
+
+
+def _run(table: np.ndarray, clean: np.ndarray, pos: np.ndarray, limit: int, step: int) -> np.ndarray:
+    """Length of the run of ``table`` bytes from ``pos`` going by ``step`` (capped at ``limit``)."""
+    length = np.zeros(len(pos), dtype=np.int64)
+    live = np.arange(len(pos))
+    at = pos.copy()
+    for _ in range(limit):
+        ok = table[clean[at]]
+        live, at = live[ok], at[ok] + step
+        if not len(live):
+            break
+        length[live] += 1
+    return length
+
+
+def _digits(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """(run length, value) of the digit run from ``pos`` by ``step`` (+1 forwards, -1 back).
+
+    A length above ``_MAX_DIGITS`` means "too long" (the value is then meaningless).
+    """
+    n = len(pos)
+    length = np.zeros(n, dtype=np.int64)
+    value = np.zeros(n, dtype=np.int64)
+    live = np.arange(n)
+    at = pos.copy()
+    for j in range(_MAX_DIGITS + 1):
+        c = clean[at]
+        ok = (c >= 48) & (c <= 57)
+        live, at, c = live[ok], at[ok], c[ok]
+        if not len(live):
+            break
+        length[live] += 1
+        if j < _MAX_DIGITS:
+            digit = c.astype(np.int64) - 48
+            if step < 0:
+                value[live] += digit * _POW10[j]
+            else:
+                value[live] = value[live] * 10 + digit
+        at += step
+    return length, value
+
+
+def _scaled(value: np.ndarray, digits: np.ndarray, places: np.ndarray | int) -> np.ndarray:
+    """A fraction's digits (``value`` has ``digits`` of them) as an integer of ``places`` digits, truncated."""
+    shift = places - digits
+    up = _POW10[np.clip(shift, 0, 18)]
+    down = _POW10[np.clip(-shift, 0, 18)]
+    return np.where(shift >= 0, value * up, value // down)
+
+
+# -- the block ----------------------------------------------------------------------------------
+
+
+class _Block:
+    """One block of whole lines, sanitised: line terminators are NUL, NUL padding around.
 
     NUL is no digit, space, letter, key or word character, so no scan runs past
-    the end of its line, and gathers need no per-element bounds.
+    the end of its line, and gathers need no bounds checks.
     """
-    clean = np.zeros(len(buf) + _PAD, dtype=np.uint8)
-    clean[:len(buf)] = buf
-    clean[newlines] = 0
-    clean[dropped_cr] = 0
-    return clean
+
+    def __init__(self, data) -> None:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        size = len(buf)
+        newlines = np.flatnonzero(buf == 10)
+        starts = np.empty(len(newlines) + 1, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = newlines + 1
+        raw_ends = np.append(newlines, size).astype(np.int64)
+        if size and buf[-1] == 10:
+            starts, raw_ends = starts[:-1], raw_ends[:-1]
+        clean = np.zeros(size + 2 * _PAD, dtype=np.uint8)
+        clean[_PAD:_PAD + size] = buf
+        clean[newlines + _PAD] = 0
+        # positions below are in `clean` coordinates (shifted by _PAD)
+        self.size = size
+        self.starts = starts + _PAD
+        self.raw_ends = raw_ends + _PAD
+        cr = (raw_ends > starts) & (clean[np.maximum(self.raw_ends - 1, 0)] == 13)
+        self.ends = self.raw_ends - cr
+        clean[self.ends[cr]] = 0
+        self.clean = clean
+        self.words = _words(clean)
+
+    def line_of(self, pos: np.ndarray) -> np.ndarray:
+        """The line holding each position."""
+        return np.searchsorted(self.starts, pos, side="right") - 1
+
+    def found(self, byte: int) -> np.ndarray:
+        """Positions of ``byte`` in the block's lines."""
+        return np.flatnonzero(self.clean[_PAD:_PAD + self.size] == byte) + _PAD
 
 
-def _take(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
-    """``buf[pos + j]`` for j < width as a (len(pos), width) matrix (``buf`` is sanitised)."""
-    return buf[pos[:, None] + np.arange(width)]
+def _timestamps(b: _Block):
+    """(decided, stamp ms, level start) per line, for the two common timestamp shapes."""
+    starts, words = b.starts, b.words
+    w0, w1, w2 = words[starts], words[starts + 8], words[starts + 16]
+    sep = (w1 >> _U64(16)) & _BYTE
+    shape = _fits(w0, _DATE) & _fits(w1, _CLOCK) & ((sep == 32) | (sep == 84))
+    with_ms = shape & _fits(w2, _SECONDS_MS)
+    plain = shape & ~with_ms & _fits(w2 & _U64(0xFFFFFFFF), _SECONDS)
+    ok = with_ms | plain
+    p1, p2 = _pairs(w1), _pairs(w2)
+    hh, mi, ss = _byte(p1, 3), _byte(p1, 6), _byte(p2, 1)
+    ok &= (hh <= 23) & (mi <= 59) & (ss <= 59)
+    millis = np.where(with_ms, _byte(p2, 4) * 10 + _byte(w2 & _NIBBLES, 6), 0)
+    # the date: bytes 0..7 of w0 with the day digits in place of its two '-' bytes
+    date = (w0 & _U64(0x00FFFF00FFFFFFFF)) | ((w1 & _BYTE) << _U64(32)) | (((w1 >> _U64(8)) & _BYTE) << _U64(56))
+    days = _days(date, ok)
+    ok &= days != _NO_DAY
+    stamp = days * 86_400_000 + (hh * 3600 + mi * 60 + ss) * 1000 + millis
+    return ok, stamp, starts + np.where(with_ms, 24, 20)
 
 
-def _run(mask: np.ndarray) -> np.ndarray:
-    """Length of the leading run of True in each row (the row's width if all True)."""
-    width = mask.shape[1]
-    stop = ~mask
-    return np.where(stop.any(axis=1), stop.argmax(axis=1), width)
+_NO_DAY = -(10 ** 9)
 
 
-def _number(buf, pos):
-    """Parse ``\\d+(\\.\\d+)?`` at ``pos``: (ok, undecided, whole, frac12, int digits, end).
+def _day_number(key: int) -> int:
+    text = key.to_bytes(8, "little")
+    y, mo, d = int(text[0:4]), int(text[5:7]), int(bytes((text[4], text[7])))
+    return days_from_civil(y, mo, d) if is_calendar_date(y, mo, d) else _NO_DAY
 
-    ``frac12`` is the fraction times 10**12, truncated; more than 9 integer
-    digits or 20 fraction digits are left to the per-line path (undecided).
+
+def _days(date: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Days since 1970 per line (``_NO_DAY`` for impossible dates); one check per distinct date."""
+    rows = np.flatnonzero(ok)
+    days = np.full(len(date), _NO_DAY, dtype=np.int64)
+    if not len(rows):
+        return days
+    first = date[rows[0]]
+    same = date[rows] == first
+    if same.all():  # the common case: the whole block is one day
+        days[rows] = _day_number(int(first))
+        return days
+    distinct, index = np.unique(date[rows], return_inverse=True)
+    table = np.array([_day_number(k) for k in distinct.tolist()], dtype=np.int64)
+    days[rows] = table[index.reshape(-1)]
+    return days
+
+
+def _levels(b: _Block, ok: np.ndarray, level_at: np.ndarray):
+    """(level id or -1, message start) per line: an upper-case level, then end of line
+    or one space and no second space or tab."""
+    word = b.words[level_at]
+    level_id = np.full(len(level_at), -1, dtype=np.int64)
+    length = np.zeros(len(level_at), dtype=np.int64)
+    for mask, pattern, n, lid in _LEVEL_TESTS:
+        hit = (word & mask) == pattern
+        level_id[hit] = lid
+        length[hit] = n
+    after = level_at + length
+    a, c = b.clean[after], b.clean[after + 1]
+    spaced = (a == 32) & (c != 32) & (c != 9)
+    good = ok & (level_id >= 0) & (spaced | (after == b.ends))
+    level_id[~good] = -1
+    return level_id, np.where(spaced, after + 1, b.ends)
+
+
+_IN, _TOOK = _le(b"in"), _le(b"took")
+_RESPONSE, _TIME = _le(b"response"), _le(b"_time")
+_LATENCY, _DURATION = _le(b"latency"), _le(b"duration")
+
+
+def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
+    """Per line: (has response time, undecided, fixed ms), by SPEC §1's first-match rule.
+
+    Every match ends with a unit ``ms|s|us`` followed by a non-word byte, so the
+    candidates are the ``s`` bytes that end a word; from each, the unit,
+    ``\\s*``, the number and ``\\s*`` are read backwards to the keyword.
     """
-    head = _take(buf, pos, _MAX_INT_DIGITS + 2)
-    int_len = _run(_DIGIT[head])
-    ok = int_len > 0
-    undecided = ok & (int_len > _MAX_INT_DIGITS)
-    whole = _digits_value(head[:, :_MAX_INT_DIGITS], np.minimum(int_len, _MAX_INT_DIGITS), None)
-    after = pos + int_len
-    dot = buf[after] == ord(".")
-    frac_head = _take(buf, after + 1, 21)
-    frac_len = np.where(dot, _run(_DIGIT[frac_head]), 0)
-    undecided |= ok & (frac_len > 20)
-    frac12 = _digits_value(frac_head[:, :12], np.minimum(frac_len, 12), 12)
-    end = np.where(frac_len > 0, after + 1 + frac_len, after)
-    return ok & ~undecided, undecided, whole, frac12, int_len, end
-
-
-def _digits_value(head: np.ndarray, count: np.ndarray, places: int | None) -> np.ndarray:
-    """The number in each row's first ``count`` digit columns; with ``places``, as a
-    fraction scaled by 10**places (digits past ``places`` dropped). Horner's rule."""
-    value = np.zeros(len(head), dtype=np.int64)
-    digits = head.astype(np.int64) - 48
-    for j in range(head.shape[1] if places is None else places):
-        used = j < count
-        if not used.any():
-            if places is None:
-                break
-            value *= 10
-            continue
-        value = np.where(used, value * 10 + digits[:, j], value if places is None else value * 10)
-    return value
-
-
-def _skip_spaces(buf, pos):
-    """Position after ``\\s*`` from ``pos``; undecided when 8 spaces in a row continue."""
-    head = _take(buf, pos, 8)
-    run = _run(_SPACE[head])
-    return pos + run, run >= 8
-
-
-def _response_times(buf, line_of, msg_start, msg_end, active):
-    """Per line: (has response time, undecided, fixed ms) by SPEC §1's first-match rule."""
+    clean, words = b.clean, b.words
     n_lines = len(msg_start)
-    positions, ends = [], []
-    pairs = {}
-    for word, tail in _KEYWORDS:
-        key = word[:2]
-        if key not in pairs:  # two full-buffer compares per keyword prefix, then sparse checks
-            pairs[key] = np.flatnonzero((buf[:-1] == key[0]) & (buf[1:] == key[1]))
-        pos = pairs[key]
-        for j in range(2, len(word)):
-            pos = pos[buf[np.minimum(pos + j, len(buf) - 1)] == word[j]]
-            pos = pos[pos + j < len(buf)]
-        if tail:
-            at = pos + len(word)
-            pos = pos[(at < len(buf)) & np.isin(buf[np.minimum(at, len(buf) - 1)], list(tail))]
-        positions.append(pos)
-        ends.append(pos + len(word) + (1 if tail else 0))
-    pos = np.concatenate(positions)
-    kw_end = np.concatenate(ends)
-    order = np.argsort(pos, kind="stable")
-    pos, kw_end = pos[order], kw_end[order]
-    line = line_of(pos)
-    keep = (line >= 0) & (line < n_lines)
-    pos, kw_end, line = pos[keep], kw_end[keep], line[keep]
-    inside = active[line] & (pos >= msg_start[line]) & (kw_end <= msg_end[line])
-    boundary = (pos == msg_start[line]) | ~_WORD[buf[np.maximum(pos - 1, 0)]]
-    keep = inside & boundary
-    pos, kw_end, line = pos[keep], kw_end[keep], line[keep]
-    num_at, undecided = _skip_spaces(buf, kw_end)
-    ok, num_undecided, whole, frac12, int_len, num_end = _number(buf, num_at)
-    undecided |= num_undecided
-    unit_at, more = _skip_spaces(buf, num_end)
-    undecided |= more & ok
-    unit = _take(buf, unit_at, 3)
-    word_after = _WORD[unit]
-    is_ms = (unit[:, 0] == ord("m")) & (unit[:, 1] == ord("s")) & ~word_after[:, 2]
-    is_s = ~is_ms & (unit[:, 0] == ord("s")) & ~word_after[:, 1]
-    is_us = ~is_ms & ~is_s & (unit[:, 0] == ord("u")) & (unit[:, 1] == ord("s")) & ~word_after[:, 2]
-    matched = ok & (is_ms | is_s | is_us) & ~undecided
-    undecided |= matched & is_s & (int_len > 6)  # whole seconds * 10**12 must fit in int64
-    matched &= ~undecided
-    # fixed ms = number * 10**(9 + shift), truncated: s 12 places, ms 9, us 6
-    fixed = np.where(is_s, whole * 10**12 + frac12,
-                     np.where(is_ms, whole * 10**9 + frac12 // 1000, whole * 10**6 + frac12 // 10**6))
-    decisive = matched | undecided
-    # the first decisive candidate of each line wins
-    pos_d, line_d = pos[decisive], line[decisive]
-    first_of_line = np.unique(line_d, return_index=True)[1]
-    lines = line_d[first_of_line]
-    winner = np.flatnonzero(decisive)[first_of_line]
+    pos = b.found(ord("s"))
+    pos = pos[~_WORD[clean[pos + 1]]]
+    prev = clean[pos - 1]
+    two = (prev == ord("m")) | (prev == ord("u"))
+    before = clean[pos - two - 1]
+    pos = pos[_DIGIT[before] | _SPACE[before]]  # a number or \\s must come before the unit
+    line = b.line_of(pos)
+    keep = active[line]
+    pos, line = pos[keep], line[keep]
+    keep = pos > msg_start[line]  # a unit needs a number before it in the message
+    pos, line = pos[keep], line[keep]
+    start = msg_start[line]
+    prev = clean[pos - 1]
+    two = (prev == ord("m")) | (prev == ord("u"))
+    places = np.where(two, np.where(prev == ord("m"), 9, 6), 12)
+    gap = _run(_SPACE, clean, pos - two - 1, _MAX_SPACES, -1)
+    undecided = gap >= _MAX_SPACES  # where the number ends is unknown
+    last = pos - two - 1 - gap  # the number's last digit
+    tail_len, tail = _digits(clean, last, -1)
+    dot = (tail_len > 0) & (clean[last - tail_len] == ord("."))
+    whole_len = np.zeros(len(pos), dtype=np.int64)
+    whole = np.zeros(len(pos), dtype=np.int64)
+    rows = np.flatnonzero(dot)
+    whole_len[rows], whole[rows] = _digits(clean, (last - tail_len - 1)[rows], -1)
+    undecided |= (tail_len > _MAX_DIGITS) | (whole_len > _MAX_DIGITS)  # where it starts is unknown
+    has_fraction = whole_len > 0
+    int_len = np.where(has_fraction, whole_len, tail_len)
+    int_value = np.where(has_fraction, whole, tail)
+    frac_len = np.where(has_fraction, tail_len, 0)
+    first = last - np.where(has_fraction, tail_len + 1 + whole_len, tail_len) + 1
+    gap = _run(_SPACE, clean, first - 1, _MAX_SPACES, -1)
+    undecided |= (gap >= _MAX_SPACES) & (tail_len > 0)  # where the keyword ends is unknown
+    kw_end = first - gap  # one past the keyword
+    kw_start = np.full(len(pos), -1, dtype=np.int64)
+    is_in = (words[kw_end - 2] & _U64(0xFFFF)) == _U64(_IN)
+    is_took = (words[kw_end - 4] & _U64(0xFFFFFFFF)) == _U64(_TOOK)
+    kw_start[is_in] = kw_end[is_in] - 2
+    kw_start[is_took] = kw_end[is_took] - 4
+    word_start = kw_start.copy()  # the keyword's \\b: no word byte before it
+    sign = clean[kw_end - 1]
+    named = (sign == ord("=")) | (sign == ord(":"))
+    if named.any():
+        rows = np.flatnonzero(named)
+        name_len = _run(_WORD, clean, kw_end[rows] - 2, 14, -1)
+        at = kw_end[rows] - 1 - name_len
+        w = words[at]
+        known = (((name_len == 13) & (w == _U64(_RESPONSE))
+                  & ((words[at + 8] & _U64(0xFFFFFFFFFF)) == _U64(_TIME)))
+                 | ((name_len == 7) & ((w & _U64(0xFFFFFFFFFFFFFF)) == _U64(_LATENCY)))
+                 | ((name_len == 8) & (w == _U64(_DURATION))))
+        kw_start[rows[known]] = at[known]
+        word_start[rows[known]] = at[known]
+    found = (kw_start >= start) & (tail_len > 0)
+    found &= ~_WORD[clean[word_start - 1]] | (word_start == start)
+    # fixed ms = number * 10**places, truncated: the whole part must leave room in an int64
+    undecided |= found & (int_len > 18 - places)
+    matched = found & ~undecided
+    fixed = int_value * _POW10[np.clip(places, 0, 18)]
+    rows = np.flatnonzero(has_fraction & matched)
+    fixed[rows] += _scaled(tail[rows], frac_len[rows], places[rows])
     has = np.zeros(n_lines, dtype=bool)
-    undec = np.zeros(n_lines, dtype=bool)
+    unsure = np.zeros(n_lines, dtype=bool)
     value = np.zeros(n_lines, dtype=np.int64)
-    has[lines] = matched[winner] & ~undecided[winner]
-    undec[lines] = undecided[winner]
-    value[lines] = fixed[winner]
-    return has, undec, value
+    unsure[line[undecided]] = True
+    # candidates are in position order, and matches cannot interleave: a line's
+    # first matching candidate is its first match
+    rows = np.flatnonzero(matched)
+    lines = line[rows]
+    first_of_line = np.ones(len(rows), dtype=bool)
+    first_of_line[1:] = lines[1:] != lines[:-1]
+    rows, lines = rows[first_of_line], lines[first_of_line]
+    has[lines] = True
+    value[lines] = fixed[rows]
+    return has, unsure, value
 
 
-def _metrics(buf, line_of, msg_start, msg_end, active):
-    """Every key=number token: (line, key bytes, fixed value) arrays and undecided lines."""
+def _metrics(b: _Block, msg_start: np.ndarray, active: np.ndarray):
+    """Every key=number token: (line, key start, key length, fixed value), and undecided lines."""
+    clean = b.clean
     n_lines = len(msg_start)
-    eq = np.flatnonzero(buf == ord("="))
-    line = line_of(eq)
-    keep = (line >= 0) & (line < n_lines)
+    eq = b.found(ord("="))
+    line = b.line_of(eq)
+    keep = active[line]
     eq, line = eq[keep], line[keep]
-    keep = active[line] & (eq >= msg_start[line]) & (eq < msg_end[line])
+    keep = eq >= msg_start[line]
     eq, line = eq[keep], line[keep]
-    start, end = msg_start[line], msg_end[line]
-    # the key: the run of key characters just before '=' (read backwards)
-    # (the byte before a fast line's message is the space after its level: the run stops there)
-    behind = buf[np.maximum(eq[:, None] - 1 - np.arange(_MAX_KEY), 0)]
-    key_len = _run(_KEY[behind])
-    key_unseen = key_len >= _MAX_KEY  # its start is further back than we looked
+    start, end = msg_start[line], b.ends[line]
+    key_len = _run(_KEY, clean, eq - 1, _MAX_KEY, -1)
+    undecided = key_len >= _MAX_KEY
     key_start = eq - key_len
-    before = buf[np.maximum(key_start - 1, 0)]
-    at_token_start = (key_start == start) | _TOKEN_GAP[before]
-    first_ok = _KEY_FIRST[buf[np.minimum(key_start, len(buf) - 1)]]
-    is_key = (key_len > 0) & at_token_start & first_ok
-    # the value: -?\\d+(\\.\\d+)? then % or letters, then a token end
-    neg = buf[eq + 1] == ord("-")
+    is_key = ((key_len > 0) & _KEY_FIRST[clean[key_start]]
+              & ((key_start == start) | _TOKEN_GAP[clean[key_start - 1]]))
+    neg = clean[eq + 1] == ord("-")
     num_at = eq + 1 + neg
-    ok, num_undecided, whole, frac12, _, num_end = _number(buf, num_at)
-    pct = buf[num_end] == ord("%")
-    letters = _run(_LETTER[_take(buf, num_end, 16)])
+    int_len, int_value = _digits(clean, num_at, 1)
+    after = num_at + int_len
+    dot = (int_len > 0) & (clean[after] == ord(".")) & _DIGIT[clean[after + 1]]
+    frac_len, frac = _digits(clean, np.where(dot, after + 1, after), 1)
+    frac_len = np.where(dot, frac_len, 0)
+    num_end = np.where(dot, after + 1 + frac_len, after)
+    pct = clean[num_end] == ord("%")
+    letters = _run(_LETTER, clean, num_end, _MAX_UNIT, 1)
     token_end = np.where(pct, num_end + 1, num_end + letters)
-    ends_ok = (token_end >= end) | _TOKEN_GAP[buf[token_end]]
-    undecided = key_unseen | (is_key & (num_undecided | (letters >= 16)))
-    good = is_key & ok & ends_ok & ~undecided
-    value = whole * 10**9 + frac12 // 1000
-    line_undecided = np.zeros(n_lines, dtype=bool)
-    line_undecided[line[undecided]] = True
-    sel = np.flatnonzero(good)
-    keys = _take(buf, key_start[sel], _MAX_KEY)
-    keys[np.arange(_MAX_KEY)[None, :] >= key_len[sel][:, None]] = 0  # NUL-padded: 'S' drops it
-    keys = np.ascontiguousarray(keys).view(f"S{_MAX_KEY}").reshape(-1)
-    values = np.where(neg, -value, value)[sel]
-    return line[sel], keys, values, line_undecided
+    ends_ok = (token_end == end) | _TOKEN_GAP[clean[token_end]]
+    undecided |= is_key & ((int_len > 9) | (frac_len > _MAX_DIGITS) | (letters >= _MAX_UNIT))
+    good = is_key & (int_len > 0) & ends_ok & ~undecided
+    value = int_value * 1_000_000_000 + _scaled(frac, frac_len, 9)
+    value = np.where(neg, -value, value)
+    unsure = np.zeros(n_lines, dtype=bool)
+    unsure[line[undecided]] = True
+    return line[good], key_start[good], key_len[good], value[good], unsure
 
 
-def summarise_app_fast(data: bytes, base: int = 0, file_index: int = 0,
+# -- the entry point --------------------------------------------------------------------------
+
+
+def summarise_app_fast(data, base: int = 0, file_index: int = 0,
                        window: Window | None = None) -> Partial:
     """The same :class:`Partial` as :func:`lograd.aggregate.summarise_app`, vectorised."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    size = len(buf)
     partial = Partial()
-    if size == 0:
-        return partial
-    newlines = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
-    raw_ends = np.concatenate((newlines, [size])).astype(np.int64)
-    if buf[-1] == 10:
-        starts, raw_ends = starts[:-1], raw_ends[:-1]
-    n = len(starts)
-    cr = (raw_ends > starts) & (buf[np.maximum(raw_ends - 1, 0)] == 13)
-    ends = raw_ends - cr
-    length = ends - starts
-    buf = _sanitised(buf, newlines, ends[cr])
+    add_app_fast(partial, data, base, file_index, window)
+    return partial
 
-    # -- the timestamp template, column by column ---------------------------------
-    cols = _take(buf, starts, 24)
-    digits_ok = _DIGIT[cols[:, _DIGIT_COLS]].all(axis=1)
-    shape_ok = (digits_ok & (cols[:, 4] == 45) & (cols[:, 7] == 45) & (cols[:, 13] == 58)
-                & (cols[:, 16] == 58) & ((cols[:, 10] == 32) | (cols[:, 10] == 84)) & (length >= 24))
-    with_ms = shape_ok & (cols[:, 19] == 46) & _DIGIT[cols[:, 20:23]].all(axis=1) & (cols[:, 23] == 32)
-    plain = shape_ok & (cols[:, 19] == 32)
-    fast = with_ms | plain
-    level_at = starts + np.where(with_ms, 24, 20)
 
-    # -- the level: an upper-case word, one space, then not a space ---------------------
-    head = _take(buf, level_at, 10)
-    level_id = np.full(n, -1)
-    msg_start = ends.copy()
-    for word, lid in _FAST_LEVELS:
-        w = len(word)
-        match = fast & (head[:, :w] == np.frombuffer(word, np.uint8)).all(axis=1)
-        at_end = level_at + w == ends
-        spaced = (head[:, w] == 32) & ~np.isin(head[:, w + 1], (32, 9))
-        hit = match & (at_end | spaced)
-        level_id[hit] = lid
-        msg_start[hit & spaced] = level_at[hit & spaced] + w + 1
-    fast &= level_id >= 0
+def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
+                 window: Window | None = None) -> int:
+    """Add the lines of ``data`` (whole lines; bytes-like, at file offset ``base``) to ``partial``.
 
-    # -- times: fields in columns, calendar checks once per distinct date ----------------
-    d = cols.astype(np.int64) - 48
-    date_key = (d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]) * 10000 + \
-        (d[:, 5] * 10 + d[:, 6]) * 100 + d[:, 8] * 10 + d[:, 9]
-    hh, mi, ss = d[:, 11] * 10 + d[:, 12], d[:, 14] * 10 + d[:, 15], d[:, 17] * 10 + d[:, 18]
-    fast &= (hh <= 23) & (mi <= 59) & (ss <= 59)
-    unique_dates, date_index = np.unique(np.where(fast, date_key, 0), return_inverse=True)
-    day_of = np.array([days_from_civil(k // 10000, k // 100 % 100, k % 100)
-                       if is_calendar_date(k // 10000, k // 100 % 100, k % 100) else -10**9
-                       for k in unique_dates.tolist()], dtype=np.int64)
-    days = day_of[date_index.reshape(-1)]
-    fast &= days != -10**9
-    millis = np.where(with_ms, d[:, 20] * 100 + d[:, 21] * 10 + d[:, 22], 0)
-    stamp = days * 86_400_000 + (hh * 3600 + mi * 60 + ss) * 1000 + millis
-
+    Returns how many lines were left to the per-line path.
+    """
+    if not len(data):
+        return 0
+    b = _Block(data)
+    ok, stamp, level_at = _timestamps(b)
+    level_id, msg_start = _levels(b, ok, level_at)
+    fast = (level_id >= 0) & (b.ends - b.starts <= MAX_LINE)
     inside = fast.copy()
     if window is not None:
         low, high = window
@@ -290,119 +432,187 @@ def summarise_app_fast(data: bytes, base: int = 0, file_index: int = 0,
             inside &= stamp >= low
         if high is not None:
             inside &= stamp <= high
-
-    # -- response times and metrics, for entries inside the window -------------------
-    def line_of(pos):
-        return np.searchsorted(starts, pos, side="right") - 1
-
-    has_rt, rt_undecided, rt_value = _response_times(buf, line_of, msg_start, ends, inside)
-    m_line, m_keys, m_values, m_undecided = _metrics(buf, line_of, msg_start, ends, inside)
-    slow = ~fast | rt_undecided | m_undecided
+    has_rt, rt_unsure, rt_value = _response_times(b, msg_start, inside)
+    m_line, m_key_at, m_key_len, m_value, m_unsure = _metrics(b, msg_start, inside)
+    slow = ~fast | rt_unsure | m_unsure
     fast &= ~slow
     inside &= fast
 
-    # -- the per-line path for the rest ------------------------------------------------------
+    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     for i in np.flatnonzero(slow).tolist():
-        add_lines(partial, data[starts[i]:raw_ends[i] + 1], base + int(starts[i]), file_index, window)
-    partial.lines = n
+        start, stop = int(b.starts[i]) - _PAD, int(b.raw_ends[i]) - _PAD
+        add_lines(partial, bytes(view[start:stop + 1]), base + start, file_index, window)
+    partial.lines += len(b.starts)
 
-    # -- aggregate the fast lines ----------------------------------------------------------------
-    _aggregate(partial, stamp, fast, inside, level_id, has_rt & inside, rt_value,
-               m_line, m_keys, m_values, inside)
-    return partial
-
-
-def _group_sum(keys: np.ndarray, values: np.ndarray):
-    """(distinct keys, exact int64 sums, counts, maxima) of values grouped by key."""
-    order = np.argsort(keys, kind="stable")
-    k, v = keys[order], values[order]
-    uniq, first = np.unique(k, return_index=True)
-    counts = np.diff(np.append(first, len(k)))
-    return uniq, np.add.reduceat(v, first), counts, np.maximum.reduceat(v, first)
+    keep = inside[m_line]
+    _aggregate(partial, stamp, fast, inside, level_id, has_rt & inside, rt_value)
+    if keep.any():
+        _add_resources(partial, b, stamp[m_line[keep]], m_key_at[keep], m_key_len[keep], m_value[keep])
+    return int(np.count_nonzero(slow))
 
 
-def _exact_sum_ok(values: np.ndarray) -> bool:
-    return len(values) == 0 or float(np.abs(values).max()) * len(values) < 2.0 ** 62
+# -- aggregation -----------------------------------------------------------------------------------
 
 
-def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value, m_line, m_keys, m_values,
-               active) -> None:
+def _bins(values: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """(lowest, values - lowest) when the values span few bins; None when too spread out."""
+    low, high = int(values.min()), int(values.max())
+    if high - low > 4 * len(values) + 4096:
+        return None
+    return low, values - low
+
+
+def _exact_bin_sums(index: np.ndarray, values: np.ndarray, nbins: int) -> list[int]:
+    """Exact integer sums of int64 ``values`` per bin (float64 bincount of 32-bit halves)."""
+    totals = [0] * nbins
+    for at in range(0, len(values), _EXACT_ROWS):
+        part, idx = values[at:at + _EXACT_ROWS], index[at:at + _EXACT_ROWS]
+        high_sum = np.bincount(idx, weights=part >> 32, minlength=nbins)
+        low_sum = np.bincount(idx, weights=part & 0xFFFFFFFF, minlength=nbins)
+        for i, (h, lo) in enumerate(zip(high_sum.tolist(), low_sum.tolist())):
+            if h or lo:
+                totals[i] += (int(h) << 32) + int(lo)
+    return totals
+
+
+def _exact_sum(values: np.ndarray) -> int:
+    """The exact sum of int64 values (no overflow)."""
+    return (int((values >> 32).sum()) << 32) + int((values & 0xFFFFFFFF).sum())
+
+
+def _count_into(counts: dict, keys: np.ndarray) -> None:
+    """Add how often each key occurs to ``counts``."""
+    spread = _bins(keys)
+    if spread is None:
+        distinct, n = np.unique(keys, return_counts=True)
+        pairs = zip(distinct.tolist(), n.tolist())
+    else:
+        low, index = spread
+        n = np.bincount(index)
+        nz = np.flatnonzero(n)
+        pairs = zip((nz + low).tolist(), n[nz].tolist())
+    for k, c in pairs:
+        counts[k] = counts.get(k, 0) + c
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, index of each row's key) — by bins when keys are close, else by sorting."""
+    spread = _bins(keys)
+    if spread is None:
+        distinct, index = np.unique(keys, return_inverse=True)
+        return distinct, index.reshape(-1)
+    low, index = spread
+    used = np.flatnonzero(np.bincount(index))
+    remap = np.zeros(int(index.max()) + 1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return used + low, remap[index]
+
+
+def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> None:
     entries = stamp[fast]
-    if len(entries):
-        p.entries += len(entries)
-        low, high = int(entries.min()), int(entries.max())
-        p.first_ms = low if p.first_ms is None else min(p.first_ms, low)
-        p.last_ms = high if p.last_ms is None else max(p.last_ms, high)
+    if not len(entries):
+        return
+    p.entries += len(entries)
+    low, high = int(entries.min()), int(entries.max())
+    p.first_ms = low if p.first_ms is None else min(p.first_ms, low)
+    p.last_ms = high if p.last_ms is None else max(p.last_ms, high)
     ms = stamp[inside]
     if not len(ms):
         return
     p.in_window += len(ms)
-    levels = np.bincount(level_id[inside], minlength=len(LEVEL_ORDER))
-    for lid in np.flatnonzero(levels).tolist():
-        p.levels[LEVEL_ORDER[lid]] = p.levels.get(LEVEL_ORDER[lid], 0) + int(levels[lid])
-    is_error = _ERROR_IDS[level_id[inside]]
-    p.errors += int(is_error.sum())
-    seconds, counts = np.unique(ms // 1000, return_counts=True)
-    for s_, c in zip(seconds.tolist(), counts.tolist()):
-        p.per_second[s_] = p.per_second.get(s_, 0) + c
-    minute = ms // 60_000
+    lid = level_id[inside]
+    levels = np.bincount(lid, minlength=len(LEVEL_ORDER))
+    for i in np.flatnonzero(levels).tolist():
+        p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + int(levels[i])
+    is_error = _ERROR_IDS[lid]
+    p.errors += int(np.count_nonzero(is_error))
+    seconds = ms // 1000
+    _count_into(p.per_second, seconds)
+    minutes, index = _group(seconds // 60)
+    nbins = len(minutes)
+    requests = np.bincount(index, minlength=nbins)
+    errors = np.bincount(index[is_error], minlength=nbins)
     rt_mask = has_rt[inside]
-    rts = rt_value[inside]
-    if not _exact_sum_ok(rts[rt_mask]):
-        rts = rts.astype(object)  # exact Python ints: slower, never wrong
-    columns = np.stack([np.ones(len(ms), dtype=np.int64), is_error.astype(np.int64),
-                        rt_mask.astype(np.int64)], axis=1)
-    order = np.argsort(minute, kind="stable")
-    uniq, first = np.unique(minute[order], return_index=True)
-    sums = np.add.reduceat(columns[order], first, axis=0)
-    rt_sums = np.add.reduceat(np.where(rt_mask, rts, 0)[order], first)
-    for m, (req, err, n_rt), rt_sum in zip(uniq.tolist(), sums.tolist(), rt_sums.tolist()):
+    rts = rt_value[inside][rt_mask]
+    rt_index = index[rt_mask]
+    rt_n = np.bincount(rt_index, minlength=nbins)
+    rt_sums = _exact_bin_sums(rt_index, rts, nbins)
+    for m, req, err, n_rt, rt_sum in zip(minutes.tolist(), requests.tolist(), errors.tolist(),
+                                         rt_n.tolist(), rt_sums):
         slot = p.per_minute.get(m)
         if slot is None:
-            slot = p.per_minute[m] = [0, 0, 0, 0]
-        slot[0] += req
-        slot[1] += err
-        slot[2] += n_rt
-        slot[3] += int(rt_sum)
-    values = rts[rt_mask]
-    if len(values):
-        low, high = int(values.min()), int(values.max())
+            p.per_minute[m] = [req, err, n_rt, rt_sum]
+        else:
+            slot[0] += req
+            slot[1] += err
+            slot[2] += n_rt
+            slot[3] += rt_sum
+    if len(rts):
+        low, high = int(rts.min()), int(rts.max())
         if p.rt_count == 0 or low < p.rt_low:
             p.rt_low = low
         if p.rt_count == 0 or high > p.rt_high:
             p.rt_high = high
-        p.rt_count += len(values)
-        p.rt_total += int(values.sum())
-        as_float = np.asarray(values, dtype=np.int64).astype(np.float64) / 1e9
+        p.rt_count += len(rts)
+        p.rt_total += _exact_sum(rts)
+        as_float = rts.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
         zeros = as_float < MIN_POSITIVE
-        p.rt_sketch.zeros += int(zeros.sum())
-        index = np.minimum(np.searchsorted(_BOUNDS, as_float[~zeros], side="left"), len(_BOUNDS) - 1)
-        buckets, counts = np.unique(index, return_counts=True)
-        for b, c in zip((buckets + LOWEST_INDEX).tolist(), counts.tolist()):
-            p.rt_sketch.buckets[b] = p.rt_sketch.buckets.get(b, 0) + c
-    if len(m_keys):
-        _add_resources(p, stamp, m_line, m_keys, m_values, active)
+        p.rt_sketch.zeros += int(np.count_nonzero(zeros))
+        index = _bucket_index(as_float[~zeros])
+        if len(index):
+            _count_into(p.rt_sketch.buckets, index + LOWEST_INDEX)
 
 
-def _add_resources(p: Partial, stamp, m_line, m_keys, m_values, active) -> None:
-    keep = active[m_line]
-    if not keep.any():
-        return
-    lines = m_line[keep]
-    values = m_values[keep]
-    minutes = stamp[lines] // 60_000
-    names, key_id = np.unique(m_keys[keep], return_inverse=True)
-    key_id = key_id.reshape(-1)
-    for kid, name in enumerate(names.tolist()):
-        sel = key_id == kid
+_LOG_GAMMA = float(np.log(_BOUNDS[1] / _BOUNDS[0]))
+
+
+def _bucket_index(values: np.ndarray) -> np.ndarray:
+    """``searchsorted(BOUNDS, values, "left")`` capped at the last bucket, via a logarithm.
+
+    The logarithm lands on the bucket or next to it; comparisons with the
+    boundaries then settle it exactly, as a binary search would.
+    """
+    last = len(_BOUNDS) - 1
+    guess = np.clip(np.ceil(np.log(values) / _LOG_GAMMA).astype(np.int64) - LOWEST_INDEX, 0, last)
+    for _ in range(2):
+        guess -= (guess > 0) & (_BOUNDS[np.maximum(guess - 1, 0)] >= values)
+        guess += (guess < last) & (_BOUNDS[guess] < values)
+    return guess
+
+
+def _key_names(b: _Block, key_at: np.ndarray, key_len: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(distinct key names, index of each token's key)."""
+    short = key_len <= 8
+    if short.all():  # the common case: one masked 64-bit word is the whole key
+        masks = (_U64(1) << (key_len.astype(np.uint64) * _U64(8))) - _U64(1)
+        masks[key_len == 8] = _U64(0xFFFFFFFFFFFFFFFF)
+        ids = b.words[key_at] & masks
+        distinct, index = np.unique(ids, return_inverse=True)
+        names = [int(k).to_bytes(8, "little").rstrip(b"\0").decode("ascii") for k in distinct.tolist()]
+        return names, index.reshape(-1)
+    cols = b.clean[key_at[:, None] + np.arange(_MAX_KEY)]
+    cols[np.arange(_MAX_KEY)[None, :] >= key_len[:, None]] = 0  # NUL-padded: 'S' drops it
+    keys = np.ascontiguousarray(cols).view(f"S{_MAX_KEY}").reshape(-1)
+    distinct, index = np.unique(keys, return_inverse=True)
+    return [k.decode("ascii") for k in distinct.tolist()], index.reshape(-1)
+
+
+def _add_resources(p: Partial, b: _Block, stamps, key_at, key_len, values) -> None:
+    names, key_index = _key_names(b, key_at, key_len)
+    minutes = stamps // 60_000
+    for kid, name in enumerate(names):
+        sel = key_index == kid
         v, mins = values[sel], minutes[sel]
-        if not _exact_sum_ok(v):
-            v = v.astype(object)
-        resource = p.resources.get(name.decode("ascii"))
+        distinct, index = _group(mins)
+        nbins = len(distinct)
+        counts = np.bincount(index, minlength=nbins)
+        sums = _exact_bin_sums(index, v, nbins)
+        highs = np.full(nbins, np.iinfo(np.int64).min)
+        np.maximum.at(highs, index, v)
+        part = Resource(count=len(v), total=_exact_sum(v), low=int(v.min()), high=int(v.max()))
+        part.per_minute = {m: [c, s, h] for m, c, s, h in
+                           zip(distinct.tolist(), counts.tolist(), sums, highs.tolist())}
+        resource = p.resources.get(name)
         if resource is None:
-            resource = p.resources[name.decode("ascii")] = Resource()
-        part = Resource(count=len(v), total=int(v.sum()), low=int(v.min()), high=int(v.max()))
-        uniq, sums, counts, highs = _group_sum(mins, v)
-        part.per_minute = {m: [c, int(s_), int(h)] for m, s_, c, h in
-                           zip(uniq.tolist(), sums.tolist(), counts.tolist(), highs.tolist())}
+            resource = p.resources[name] = Resource()
         resource.merge(part)

@@ -10,9 +10,9 @@ import random
 from hypothesis import given, settings, strategies as st
 
 from lograd.analyzer import Analyzer
-from lograd.aggregate import summarise_app
+from lograd.aggregate import Partial, add_lines, summarise_app
 from lograd.parsing import MAX_LINE
-from lograd.reader import read_chunk
+from lograd.reader import owned_blocks
 from tests import reference
 
 # Lines that exercise every rule of SPEC §1 at chunk boundaries.
@@ -40,13 +40,26 @@ def hostile_document(repeat: int = 7) -> bytes:
     return b"\n".join(lines)  # no final newline: the last line still counts
 
 
+def read_chunk(f, start: int, size: int, block_size: int = 64) -> tuple[bytes, int]:
+    """A chunk's owned lines joined, and the offset of the first (small blocks: many block edges)."""
+    blocks = [(bytes(block), base) for block, base in owned_blocks(f, start, size, block_size)]
+    return b"".join(b for b, _ in blocks), (blocks[0][1] if blocks else start)
+
+
+def summarise_by_blocks(f, start: int, size: int, block_size: int = 64) -> Partial:
+    """The exact per-line path over a chunk's blocks, as the worker reads them."""
+    partial = Partial()
+    for block, base in owned_blocks(f, start, size, block_size):
+        partial.lines += add_lines(partial, bytes(block), base, 0, None)
+    return partial
+
+
 def report_by_chunks(data: bytes, chunk_size: int, seed: int = 0) -> dict:
     """Cut, summarise each chunk, merge in a shuffled order: the report without ``job``."""
     f = io.BytesIO(data)
     partials = []
     for start in range(0, len(data), chunk_size):
-        owned, base = read_chunk(f, start, min(chunk_size, len(data) - start))
-        partials.append((start, summarise_app(owned, base)))
+        partials.append((start, summarise_by_blocks(f, start, min(chunk_size, len(data) - start))))
     random.Random(seed).shuffle(partials)
     analyzer = Analyzer(["f"])
     for chunk_id, partial in partials:
@@ -89,8 +102,10 @@ def test_over_long_line_is_malformed_at_every_chunk_size_and_never_read_whole():
     assert (whole["entries"], whole["malformed_lines"]) == (2, 2)
     for size in (4096, 65536, MAX_LINE // 3, MAX_LINE + 7):
         assert canonical(report_by_chunks(data, size)) == canonical(whole), size
-    owned, _ = read_chunk(io.BytesIO(data + b"y" * (8 * MAX_LINE)), 0, 10)
-    assert len(owned) <= 10 + MAX_LINE + 2
+    f = io.BytesIO(data + b"y" * (8 * MAX_LINE))
+    sizes = [len(block) for block, _ in owned_blocks(f, 0, len(data) + 10, 4096)]
+    assert max(sizes) == MAX_LINE + 2  # each long line is cut, never held whole
+    assert sum(sizes) < len(data)
 
 
 def test_duplicate_chunk_results_count_once():

@@ -7,8 +7,12 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-from lograd.aggregate import summarise_app
-from lograd.fastpath import summarise_app_fast
+import pytest
+
+from lograd.aggregate import Partial, summarise_app
+from lograd.fastpath import add_app_fast, summarise_app_fast
+from lograd.parsing import MAX_LINE, parse_app_line, resource_metrics, response_time
+from lograd.reader import summarise_chunk
 from tests.test_chunking import HOSTILE_LINES, hostile_document
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,14 +33,19 @@ WORDS = [b"Request", b"processed", b"in", b"took", b"login", b"127ms", b"0.5s", 
          # whole phrases, so fractions in every unit and big whole parts are common
          b"in 1.5us", b"took 0.125 us", b"in 2.0625s", b"took 1234567s", b"took 98765432.5s", b"in 123456.5s",
          b"latency=0.0000001ms", b"duration:12.123456789123s", b"in 999999999.999999999ms",
-         b"took 12msx", b"in 5s_", b"x=0.000000001", b"y=-123456789.987654321%"]
+         b"took 12msx", b"in 5s_", b"x=0.000000001", b"y=-123456789.987654321%",
+         b"xin 5ms", b"_took 5ms", b"mistook", b"a.latency=", b"5mss", b"5ms_", b"5us", b"0.75us",
+         b"xresponse_time=4ms", b"in .5ms", b"in 1..5ms", b"in 1.2.5ms", b"x=5%%", b"x=5.ms",
+         b"big_key_name_longer_than_eight=7", b"Latency=5ms", b"in5ms", b"took\x0b5s"]
 
 COMMON_GAPS = [b" "] * 6 + GAPS  # mostly the common shape, which the fast path decides itself
+COMMON_STAMPS = [b"2024-01-24 10:15:32.123", b"2024-01-24 10:15:32"] * 4 + STAMPS
+COMMON_LEVELS = [b"INFO", b"ERROR", b"WARN"] * 3 + LEVELS
 line = st.builds(
     lambda stamp, gap, level, gap2, words, seps: stamp + gap + level + gap2 + b"".join(
         w + s for w, s in zip(words, seps)),
-    st.sampled_from(STAMPS), st.sampled_from(COMMON_GAPS), st.sampled_from(LEVELS),
-    st.sampled_from(COMMON_GAPS), st.lists(st.sampled_from(WORDS), max_size=6),
+    st.sampled_from(COMMON_STAMPS), st.sampled_from(COMMON_GAPS), st.sampled_from(COMMON_LEVELS),
+    st.sampled_from(COMMON_GAPS), st.lists(st.sampled_from(WORDS), max_size=4),
     st.lists(st.sampled_from(COMMON_GAPS), min_size=6, max_size=6))
 noise = st.binary(max_size=40)
 
@@ -71,3 +80,76 @@ def test_equal_on_every_bundled_log_and_the_hostile_document():
 def test_huge_sums_stay_exact():
     big = b"2024-01-24 10:15:32.000 INFO took 999999999ms mem=999999999.999999999\n" * 20_000
     assert summarise_app_fast(big) == summarise_app(big)
+
+
+# Messages after "2024-01-24 10:15:32.123 INFO ": the per-line functions (tested
+# against SPEC §1 in test_parsing) are the oracle, and the fast path must decide
+# every one of these itself (none is left to the per-line path).
+DECIDED_MESSAGES = [
+    b"Request processed in 127ms", b"xin 5ms", b"_took 5ms", b"mistook 5ms", b"took 1.5us",
+    b"in 2.0625s", b"in 0.125 ms", b"took\t7 s", b"in  5  ms", b"in 5mss", b"in 5ms_", b"in 5ms.",
+    b"retry in 3s took 120ms", b"in 5 us", b"response_time=42.5ms", b"xresponse_time=4ms",
+    b"latency:3us", b"duration=2s", b"a.latency=5ms", b"latency= 5ms", b"Latency=5ms", b"in .5ms",
+    b"in 1..5ms", b"in 1.2.5ms", b"in5ms", b"took 0.000000000001s", b"in 999999999ms", b"in 123456s",
+    b"cpu=87.5% mem=1024MB", b"x=-3", b"a=b=5", b"k.v_w=1.5;z=2,", b"(cpu=5)", b"x=5%%", b"x=5.ms",
+    b"x=5abc1", b"x=1.25e3", b"big_key_name_longer_than_eight=7", b"x=0.000000001",
+    b"y=-123456789.987654321%", b"=5", b"", b"in", b"5ms",
+]
+
+
+@pytest.mark.parametrize("message", DECIDED_MESSAGES)
+def test_fast_path_decides_common_messages_exactly(message):
+    line = b"2024-01-24 10:15:32.123 INFO " + message
+    partial = Partial()
+    assert add_app_fast(partial, line + b"\n") == 0  # decided without the per-line path
+    assert partial == summarise_app(line + b"\n")
+    rt = response_time(message)
+    assert (partial.rt_count, partial.rt_total) == ((0, 0) if rt is None else (1, rt))
+    metrics = resource_metrics(message)
+    assert sorted((k, r.total) for k, r in partial.resources.items()) == sorted(metrics)
+    assert parse_app_line(line) is not None
+
+
+@pytest.mark.parametrize("line", [
+    b"2024-01-24 10:15:32.123 WARNING disk", b"2024-01-24T10:15:32 CRITICAL x", b"2024-01-24 10:15:32 FATAL",
+    b"2024-01-24 10:15:32.999 NOTICE ", b"2024-12-31 23:59:59.999 TRACE y", b"2024-02-29 00:00:00 DEBUG z"])
+def test_fast_path_decides_every_level_and_both_timestamp_shapes(line):
+    partial = Partial()
+    assert add_app_fast(partial, line) == 0
+    assert partial == summarise_app(line) and partial.entries == 1
+
+
+@pytest.mark.parametrize("line", [
+    b"2024-01-24 10:15:32.123  INFO two spaces", b"2024-01-24 10:15:32.123 info lower",
+    b"2024-01-24 24:00:00 INFO hour", b"2023-02-29 10:00:00 INFO date", b"2024-01-24 10:60:00 INFO minute",
+    b"2024-01-24 10:00:60 INFO second", b"2024-01-24 10:15:32.123Z INFO zone", b"2024-01-24 10:15:32.1 INFO",
+    b"2024-01-24 10:15:32.123 INFOS x", b"2024-01-24 10:15:32.123 INFO\tx", b"2024-01-24 10:15:32.123 INFO  x",
+    b"2024-01-24 10:15:32.123 INFO in 1234567890123456789012ms", b"2024-01-24 10:15:32.123 INFO in          5ms",
+    b"2024-01-24 10:15:32.123 INFO " + b"x" * MAX_LINE])
+def test_lines_of_other_shapes_go_to_the_exact_path(line):
+    partial = Partial()
+    assert add_app_fast(partial, line) == 1
+    assert partial == summarise_app(line)
+
+
+def test_the_worker_path_over_chunks_and_blocks_equals_the_exact_path(tmp_path):
+    long_line = b"2024-01-24 10:15:32 INFO in 5ms " + b"x" * MAX_LINE
+    data = hostile_document(29) + b"\n" + long_line + b"\n" + hostile_document(5)
+    path = tmp_path / "hostile.log"
+    path.write_bytes(data)
+    whole = summarise_app(data)
+    for chunk, block in ((len(data), 1 << 20), (len(data), 5000), (4096, 512), (1000, 64), (77, 4096)):
+        merged = Partial()
+        for start in range(0, len(data), chunk):
+            merged.merge(summarise_chunk(str(path), start, min(chunk, len(data) - start), block_size=block))
+        assert merged == whole, (chunk, block)
+
+
+def test_sketch_buckets_by_logarithm_equal_a_binary_search():
+    import numpy as np
+    from lograd.fastpath import _BOUNDS, _bucket_index
+    rng = np.random.default_rng(4)
+    values = np.concatenate([10 ** rng.uniform(-9, 35, 100_000), _BOUNDS, np.nextafter(_BOUNDS, 0),
+                             np.nextafter(_BOUNDS, np.inf), [1e-9, 1e300]])
+    expected = np.minimum(np.searchsorted(_BOUNDS, values, side="left"), len(_BOUNDS) - 1)
+    assert (_bucket_index(values) == expected).all()
