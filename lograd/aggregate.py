@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, parse_app_line, resource_metrics,
                       response_time)
+from .seconds import SecondCounts
 from .sketch import Sketch
 
 SAMPLE_LIMIT = 5
@@ -85,7 +86,7 @@ class Partial:
     in_window: int = 0
     errors: int = 0
     levels: dict[str, int] = field(default_factory=dict)
-    per_second: dict[int, int] = field(default_factory=dict)
+    per_second: SecondCounts = field(default_factory=SecondCounts)
     per_minute: dict[int, list[int]] = field(default_factory=dict)  # [requests, errors, rt n, rt sum]
     rt_count: int = 0
     rt_total: int = 0
@@ -118,8 +119,7 @@ class Partial:
             return
         self.in_window += 1
         self.levels[level] = self.levels.get(level, 0) + 1
-        second = ms // 1000
-        self.per_second[second] = self.per_second.get(second, 0) + 1
+        self.per_second.add(ms // 1000)
         minute = ms // 60_000
         slot = self.per_minute.get(minute)
         if slot is None:
@@ -162,7 +162,7 @@ class Partial:
         self.in_window += other.in_window
         self.errors += other.errors
         _add_counts(self.levels, other.levels)
-        _add_counts(self.per_second, other.per_second)
+        self.per_second.merge(other.per_second)
         for minute, values in other.per_minute.items():
             slot = self.per_minute.get(minute)
             if slot is None:
@@ -193,7 +193,7 @@ class Partial:
             "samples": [list(s) for s in self.samples],
             "span": [self.first_ms, self.last_ms],
             "levels": self.levels,
-            "seconds": _pairs(self.per_second),
+            "seconds": self.per_second.to_wire(),
             "minutes": [[m, *(_wide(v) for v in vals)] for m, vals in sorted(self.per_minute.items())],
             "rt": [self.rt_count, _wide(self.rt_total), _wide(self.rt_low), _wide(self.rt_high),
                    self.rt_sketch.to_wire()],
@@ -215,8 +215,7 @@ class Partial:
             p.first_ms = None if first is None else int(first)
             p.last_ms = None if last is None else int(last)
             p.levels = {str(k): _count(v) for k, v in data["levels"].items()}
-            seconds, counts = data["seconds"]
-            p.per_second = dict(zip((int(s) for s in seconds), (_count(c) for c in counts)))
+            p.per_second = SecondCounts.from_wire(data["seconds"])
             p.per_minute = {int(m): [_narrow(v) for v in vals] for m, *vals in data["minutes"]}
             if any(len(v) != 4 for v in p.per_minute.values()):
                 raise ValueError("minute entry of the wrong length")
@@ -280,11 +279,6 @@ def _inside(ms: int, window: Window) -> bool:
 def _add_counts(mine: dict, other: dict) -> None:
     for key, n in other.items():
         mine[key] = mine.get(key, 0) + n
-
-
-def _pairs(counts: dict[int, int]) -> list[list[int]]:
-    keys = sorted(counts)
-    return [keys, [counts[k] for k in keys]]
 
 
 _INT64 = 1 << 63

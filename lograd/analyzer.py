@@ -75,10 +75,10 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     report["error_rate"] = p.errors / n if n else 0.0
     report["avg_response_time"] = fixed_to_float(p.rt_total, p.rt_count) if p.rt_count else None
     report["response_time"] = _response_time(p)
-    if p.per_second:
-        first, last = min(p.per_second), max(p.per_second)
-        report["requests_per_second"] = n / (last - first + 1)
-        report["peak_requests_per_second"] = max(p.per_second.values())
+    span = p.per_second.span()
+    if span is not None:
+        report["requests_per_second"] = n / (span[1] - span[0] + 1)
+        report["peak_requests_per_second"] = p.per_second.peak()
     else:
         report["requests_per_second"] = None
         report["peak_requests_per_second"] = 0

@@ -527,7 +527,12 @@ def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> N
     is_error = _ERROR_IDS[lid]
     p.errors += int(np.count_nonzero(is_error))
     seconds = ms // 1000
-    _count_into(p.per_second, seconds)
+    spread = _bins(seconds)
+    if spread is None:
+        for second, n in zip(*(a.tolist() for a in np.unique(seconds, return_counts=True))):
+            p.per_second.add(second, n)
+    else:
+        p.per_second.add_run(spread[0], np.bincount(spread[1]))
     minutes, index = _group(seconds // 60)
     nbins = len(minutes)
     requests = np.bincount(index, minlength=nbins)

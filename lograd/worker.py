@@ -123,7 +123,8 @@ class _Session:
         try:
             while not w._stopping.is_set():
                 now = time.monotonic()
-                self._poll(0 if self.queue else s.heartbeat_interval / 2)
+                # short idle polls: a stop request (Ctrl-C, SIGTERM) is seen within 50 ms
+                self._poll(0 if self.queue else min(s.heartbeat_interval / 2, 0.05))
                 if self.queue and not w._stopping.is_set():
                     self._work(self.queue.popleft())
                 now = time.monotonic()
