@@ -32,7 +32,7 @@ from docopt import docopt
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.throughput import ensure_log  # noqa: E402
+from benchmarks.common import ensure_log  # noqa: E402
 from lograd.config import parse_size  # noqa: E402
 
 BIN = os.path.join(ROOT, "bin")

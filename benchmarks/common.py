@@ -1,0 +1,108 @@
+"""What the benchmark scripts share: generated logs, and running a command while sampling its memory."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "bin")
+sys.path.insert(0, ROOT)
+
+from lograd.generate import generate_test_logs  # noqa: E402
+
+
+def ensure_log(size: int, profile: str = "error_spike") -> str:
+    """A generated app log of ``size`` bytes in benchmarks/data/ (made once, then reused), in the page cache."""
+    data = os.path.join(ROOT, "benchmarks", "data")
+    os.makedirs(data, exist_ok=True)
+    path = os.path.join(data, f"app-{profile}-{size}.log")
+    if not os.path.exists(path):
+        print(f"generating {size / 1e6:,.0f} MB log at {path} ...", file=sys.stderr, flush=True)
+        generate_test_logs(size / 1e6, path + ".part", profile, seed=7)
+        os.replace(path + ".part", path)
+    with open(path, "rb") as f:  # warm the page cache: every tool then reads from memory
+        while f.read(1 << 24):
+            pass
+    return path
+
+
+@dataclass
+class Measured:
+    """One command's run: wall time, output, and each process's peak RSS in MiB."""
+
+    wall: float
+    status: int
+    out: bytes
+    err: bytes
+    peaks: dict[int, tuple[str, float]] = field(default_factory=dict)
+
+    def peak_list(self) -> str:
+        return ", ".join(f"{name} {rss:.0f}" for name, rss in sorted(self.peaks.values()))
+
+
+def _peak_rss_mib(proc: psutil.Process) -> float:
+    """The process's peak RSS so far (Linux VmHWM: no spike is missed between samples)."""
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return proc.memory_info().rss / 2**20
+
+
+def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1) -> Measured:
+    """Run ``cmd`` to its end, reading the peak RSS of it and all its children every ``every`` s.
+
+    ``label(proc, root)`` names each process in the figures. Output goes to temporary
+    files (a pipe could fill and stall the command).
+    """
+    out_file, err_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    began = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file)
+    peaks: dict[int, tuple[str, float]] = {}
+    try:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                family = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                family = []
+            for p in family:
+                try:
+                    rss = _peak_rss_mib(p)
+                    name = label(p, root)
+                    peaks[p.pid] = (name, max(rss, peaks.get(p.pid, (name, 0.0))[1]))
+                except psutil.Error:
+                    pass
+            time.sleep(every)
+        wall = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    out_file.seek(0)
+    err_file.seek(0)
+    return Measured(wall, proc.returncode, out_file.read(), err_file.read(), peaks)
+
+
+def lograd_label(proc: psutil.Process, root: psutil.Process) -> str:
+    """coordinator, or worker NAME (the launcher's re-exec keeps the coordinator's pid)."""
+    if proc.pid == root.pid:
+        return "coordinator"
+    cmdline = proc.cmdline()
+    if "worker" in cmdline:
+        return "worker " + cmdline[cmdline.index("worker") + 1]
+    return proc.name()
+
+
+def lograd_command(path: str, local: int = 2, port: int = 27555, *extra: str) -> list[str]:
+    return [sys.executable, os.path.join(BIN, "lograd-coordinator"), "--local", str(local),
+            "--port", str(port), "--json", *extra, path]
