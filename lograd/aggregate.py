@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .conn import ConnCounts, parse_conn_line
 from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, parse_app_line, resource_metrics,
                       response_time)
 from .seconds import SecondCounts
@@ -94,6 +95,7 @@ class Partial:
     rt_high: int = 0
     rt_sketch: Sketch = field(default_factory=Sketch)
     resources: dict[str, Resource] = field(default_factory=dict)
+    conn: ConnCounts | None = None  # the conn answers, when conn lines were read
 
     # -- building -----------------------------------------------------------
 
@@ -183,6 +185,11 @@ class Partial:
             if mine is None:
                 mine = self.resources[key] = Resource()
             mine.merge(resource)
+        if other.conn is not None:
+            if self.conn is None:
+                self.conn = ConnCounts(other.conn.host, other.conn.last_ms)
+            self.conn.merge(other.conn)
+            self.conn.forget_before(self.last_ms)
 
     # -- wire form ----------------------------------------------------------
 
@@ -200,6 +207,7 @@ class Partial:
             "res": {k: [r.count, _wide(r.total), _wide(r.low), _wide(r.high),
                         [[m, c, _wide(t), _wide(h)] for m, (c, t, h) in sorted(r.per_minute.items())]]
                     for k, r in self.resources.items()},
+            "conn": None if self.conn is None else self.conn.to_wire(),
         }
 
     @classmethod
@@ -226,6 +234,8 @@ class Partial:
                 p.resources[str(key)] = Resource(
                     _count(n), _narrow(total), _narrow(low), _narrow(high),
                     {int(m): [_count(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
+            if data.get("conn") is not None:
+                p.conn = ConnCounts.from_wire(data["conn"])
             return p
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed partial: {exc!r}") from None
@@ -246,18 +256,48 @@ def summarise_app(data: bytes, base: int = 0, file_index: int = 0,
 
 def add_lines(partial: Partial, data: bytes, base: int, file_index: int,
               window: Window | None) -> int:
-    """Classify and count every line of ``data`` into ``partial``; the number of lines."""
+    """Classify and count every `app` line of ``data`` into ``partial``; the number of lines."""
+    add_entry = partial.add_entry
+    return _each_line(partial, data, base, file_index, parse_app_line,
+                      lambda entry: add_entry(entry[0], entry[1], entry[2], window))
+
+
+def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+                   counts: ConnCounts) -> int:
+    """Classify and count every `conn` line of ``data`` into ``partial``; the number of lines.
+
+    ``counts`` (host, kind of window) becomes ``partial.conn`` if it has none yet.
+    """
+    if partial.conn is None:
+        partial.conn = counts
+    conn = partial.conn
+
+    def take(entry: tuple[int, bytes, bytes]) -> None:
+        ms = entry[0]
+        partial.entries += 1
+        if partial.first_ms is None or ms < partial.first_ms:
+            partial.first_ms = ms
+        if partial.last_ms is None or ms > partial.last_ms:
+            partial.last_ms = ms
+        if window is None or _inside(ms, window):
+            conn.add(ms, entry[1], entry[2])
+
+    lines = _each_line(partial, data, base, file_index, parse_conn_line, take)
+    conn.forget_before(partial.last_ms)
+    return lines
+
+
+def _each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, take) -> int:
+    """Each line of ``data``: ``take(parse(line))`` for entries, else blank or malformed."""
     parts = data.split(b"\n")
     if parts[-1] == b"":
         parts.pop()
     offset = base
-    parse = parse_app_line
-    add_entry = partial.add_entry
     for raw in parts:
         line = raw[:-1] if raw[-1:] == b"\r" else raw
         parsed = parse(line)
         if parsed is not None:
-            add_entry(parsed[0], parsed[1], parsed[2], window)
+            take(parsed)
         elif len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
             partial.blank += 1
         else:

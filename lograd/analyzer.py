@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Hashable
 
 from .aggregate import Partial, Window
+from .conn import ConnCounts, conn_report, last_window
 from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
 from .timestamps import format_minute, format_ms
 
@@ -18,10 +19,12 @@ class Analyzer:
     """Merge partial aggregates; ``get_current_metrics()`` is the report so far."""
 
     def __init__(self, files: list[str] | None = None, window: Window | None = None,
-                 fmt: str = "app") -> None:
+                 fmt: str = "app", last_ms: int | None = None, host: bytes | None = None) -> None:
         self.files = list(files or [])
+        self.host = host
         self.window = window
         self.format = fmt
+        self.last_ms = last_ms
         self.total = Partial()
         self.chunks_merged = 0
         self.duplicates_dropped = 0
@@ -45,12 +48,17 @@ class Analyzer:
 
     def get_current_metrics(self) -> dict:
         """The SPEC §3 report (without ``job``) of everything merged so far."""
-        return build_report(self.total, self.files, self.format, self.window)
+        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.host)
 
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",
-                 window: Window | None = None) -> dict:
-    """SPEC §3 keys from a merged partial; floats come from exact integers, once."""
+                 window: Window | None = None, last_ms: int | None = None,
+                 host: bytes | None = None) -> dict:
+    """SPEC §3 keys from a merged partial; floats come from exact integers, once.
+
+    ``fmt`` is app, conn or mixed; with ``last_ms`` (``--last``) the window is
+    the last N ms up to the newest entry.
+    """
     report = {
         "format": fmt,
         "files": list(files),
@@ -65,10 +73,19 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
         "last_timestamp": None if p.last_ms is None else format_ms(p.last_ms),
     }
     n = p.in_window
-    report["window"] = None if window is None else {
-        "start": None if window[0] is None else format_ms(window[0]),
-        "end": None if window[1] is None else format_ms(window[1])}
-    report["in_window"] = n
+    if last_ms is not None:
+        report["window"] = last_window(p.last_ms, last_ms)
+    else:
+        report["window"] = None if window is None else {
+            "start": None if window[0] is None else format_ms(window[0]),
+            "end": None if window[1] is None else format_ms(window[1])}
+    conn = None
+    if fmt in ("conn", "mixed"):
+        conn = conn_report(p.conn or ConnCounts(host, last_ms), p.last_ms)
+        report.update((k, v) for k, v in conn.items() if k != "in_window")
+    report["in_window"] = n + (conn["in_window"] if conn else 0)
+    if fmt == "conn":
+        return report
     report["total_requests"] = n
     report["levels"] = {lvl: p.levels[lvl] for lvl in LEVEL_ORDER if lvl in p.levels}
     report["errors"] = p.errors
@@ -106,3 +123,4 @@ def _response_time(p: Partial) -> dict | None:
                "mean": fixed_to_float(p.rt_total, p.rt_count)}
     summary.update({f"p{pct}": v for pct, v in zip(PERCENTILES, values)})
     return summary
+

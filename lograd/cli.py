@@ -28,11 +28,16 @@ Options:
                          [default: 5555].
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
-                         (default: about four chunks per worker, 64KiB-2MiB).
-  --format FMT           Input format: auto or app [default: auto].
+                         (default: about four chunks per worker, 64KiB-8MiB).
+  --format FMT           Input format: auto, app or conn; auto decides per
+                         file from its first 64 KiB [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).
   --to TIME              Only entries at or before TIME.
+  --last SECONDS         Only the last SECONDS up to the newest entry
+                         (conn logs in this version).
+  --host NAME            conn logs: who connected to NAME, and to whom NAME
+                         connected.
   --json                 Print the report as one JSON object.
   --join-timeout SECONDS  How long to wait for workers [default: 30].
   --heartbeat SECONDS    Heartbeat interval, both ways [default: 0.5].
@@ -130,7 +135,7 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import Coordinator, NoWorkers
+    from .coordinator import Coordinator, NoWorkers, UnsupportedWindow
     from .report import human, to_json
     from .timestamps import parse_time_arg
     try:
@@ -142,23 +147,29 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--port must leave room for PORT+3 below 65536")
         chunk = _value(parse_size, args, "--chunk-size") if args["--chunk-size"] else None
         fmt = args["--format"]
-        if fmt not in ("auto", "app"):
-            raise UsageError(f"--format {fmt!r}: this version reads auto or app")
+        if fmt not in ("auto", "app", "conn"):
+            raise UsageError(f"--format {fmt!r}: this version reads auto, app or conn")
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))
+        last = _value(parse_seconds, args, "--last") if args["--last"] else None
+        if last is not None and window is not None:
+            raise UsageError("--last and --from/--to are two kinds of window: give one")
         settings = _settings(args, join_timeout=_value(parse_seconds, args, "--join-timeout"),
                              max_attempts=_int(args, "--max-attempts", 1))
     except UsageError as exc:
         return _usage_exit(exc, COORDINATOR_USAGE)
     coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                               workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
-                              progress=True)
+                              progress=True, host=args["--host"], last=last)
     try:
         report, status = coordinator.run(args["<path>"])
     except NoWorkers as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 3
+    except UnsupportedWindow as exc:
+        print(f"lograd-coordinator: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ from .aggregate import Partial, Window
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .dispatch import Dispatcher, plan_chunks
-from .inputs import InputFile, Unreadable, expand
+from .inputs import detect_format, InputFile, Unreadable, expand
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
@@ -39,6 +39,10 @@ worker's chunks soon find a free slot elsewhere and the last chunk ends the job 
 def _log(text: str) -> None:
     sys.stderr.write(f"lograd-coordinator: {text}\n")  # one write: lines stay whole
     sys.stderr.flush()
+
+
+class UnsupportedWindow(ValueError):
+    """``--last`` over app logs (not in this version)."""
 
 
 class NoWorkers(RuntimeError):
@@ -110,7 +114,7 @@ class Coordinator:
     def __init__(self, port: int = DEFAULT_PORT, bind: str = DEFAULT_BIND,
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
-                 progress: bool = False) -> None:
+                 progress: bool = False, host: str | None = None, last: float | None = None) -> None:
         self.port = port
         self.bind = bind
         self.settings = settings
@@ -120,6 +124,8 @@ class Coordinator:
         self.window = window
         self.fmt = fmt
         self.progress = progress
+        self.host = None if host is None else host.encode("utf-8", "surrogateescape")
+        self.last_ms = None if last is None else round(last * 1000)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
         self.last_report: dict | None = None
@@ -173,12 +179,17 @@ class _JobLoop:
         self.files = files
         self.instance = uuid.uuid4().hex
         self.job = uuid.uuid4().hex
-        self.fmt = "app"
+        self.formats = [detect_format(f.path) if coord.fmt == "auto" else coord.fmt for f in files]
+        self.fmt = self.formats[0] if len(set(self.formats)) == 1 else ("mixed" if self.formats else "app")
+        if coord.last_ms is not None and "app" in self.formats:
+            raise UnsupportedWindow("--last works with conn logs in this version; "
+                                    "for app logs give the window with --from/--to")
         total = sum(f.size for f in files)
         self.total_bytes = total
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
         self.dispatcher = Dispatcher(plan_chunks([(f.path, f.size) for f in files], size), coord.settings)
-        coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt)
+        coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt,
+                                                  coord.last_ms, coord.host)
         self.workers: dict[str, WorkerFigures] = {}
         self.heartbeat_figures: dict[str, WorkerFigures] = {}
         self.names: dict[str, str] = {}  # session -> worker name
@@ -275,7 +286,8 @@ class _JobLoop:
             c = a.chunk
             window = self.coord.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
-                             self.fmt, window[0], window[1])
+                             self.formats[c.file_index], window[0], window[1], self.coord.host,
+                             self.coord.last_ms)
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:

@@ -61,6 +61,8 @@ class Assign:
     format: str
     window_start: int | None
     window_end: int | None
+    host: bytes | None = None  # conn: --host
+    last_ms: int | None = None  # conn: --last, in ms
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), _OPT_INT),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict),
     Failure: (str, int, int, str, str),

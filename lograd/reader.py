@@ -14,7 +14,8 @@ import errno
 import os
 from typing import BinaryIO, Iterator
 
-from .aggregate import Partial, Window
+from .aggregate import Partial, Window, add_conn_lines
+from .conn import ConnCounts
 from .fastpath import add_app_fast
 from .parsing import MAX_LINE
 
@@ -95,7 +96,8 @@ class ChunkUnreadable(OSError):
 
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
-                    fmt: str = "app", window: Window | None = None, block_size: int = BLOCK) -> Partial:
+                    fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
+                    host: bytes | None = None, last_ms: int | None = None) -> Partial:
     """Open ``path`` and summarise chunk ``[start, start+size)``.
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
@@ -107,5 +109,9 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
         for block, base in owned_blocks(f, start, size, block_size):
-            add_app_fast(partial, block, base, file_index, window)
+            if fmt == "conn":
+                partial.lines += add_conn_lines(partial, bytes(block), base, file_index, window,
+                                                ConnCounts(host, last_ms))
+            else:
+                add_app_fast(partial, block, base, file_index, window)
     return partial

@@ -43,6 +43,8 @@ def human(report: dict) -> str:
                    f"{_num(r['in_window'])} entries inside")
     if "total_requests" in r:
         out += _app_sections(r)
+    if "top_sources" in r:
+        out += _conn_sections(r)
     samples = r.get("malformed_samples") or []
     if samples:
         out.append("")
@@ -55,6 +57,31 @@ def human(report: dict) -> str:
     if job:
         out += _job_section(job)
     return "\n".join(out) + "\n"
+
+
+LONGEST_LIST = 10
+
+
+def _hosts(counts: dict[str, int]) -> list[str]:
+    """Hosts by count (the report keeps them busiest first), long lists cut with a count of the rest."""
+    rows = [[host, _num(n)] for host, n in list(counts.items())[:LONGEST_LIST]]
+    out = _table(rows) if rows else ["  none"]
+    if len(counts) > LONGEST_LIST:
+        out.append(f"  ... and {_num(len(counts) - LONGEST_LIST)} more")
+    return out
+
+
+def _conn_sections(r: dict) -> list[str]:
+    out = ["", "Connections"]
+    for key, label in (("top_sources", "most active source"), ("top_targets", "most connected-to target")):
+        top = r[key]
+        hosts = ", ".join(top["hosts"][:LONGEST_LIST])
+        more = f" and {_num(len(top['hosts']) - LONGEST_LIST)} more" if len(top["hosts"]) > LONGEST_LIST else ""
+        out.append(f"  {label}: {hosts or '-'}{more} ({_num(top['connections'])} connections)")
+    if r["host"] is not None:
+        out += ["", f"Connected to {r['host']}"] + _hosts(r["connected_to_host"])
+        out += ["", f"{r['host']} connected to"] + _hosts(r["connected_from_host"])
+    return out
 
 
 def _app_sections(r: dict) -> list[str]:

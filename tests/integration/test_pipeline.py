@@ -114,3 +114,33 @@ def test_ctrl_c_stops_the_coordinator_and_its_workers(procs, base_port):
     assert coordinator.wait(timeout=15) == 130
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive
+
+
+CONN = (b"1565647204351 Aadvik Matina\n1565647205 quark garak\n1565647210000 quark Matina\n"
+        b"bad line\n1565647209000 Aadvik quark\n")
+
+
+def test_conn_log_over_zeromq_with_host_and_last(procs, base_port, tmp_path):
+    from tests.test_conn import answers, report_of
+    path = tmp_path / "connections.log"
+    path.write_bytes(CONN * 50)
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "64",
+                                            "--host", "quark", "--last", "5", str(path))
+    assert status == 0, err
+    assert report["format"] == "conn" and report["host"] == "quark"
+    # SPEC §3 by hand for these five lines (x50): the window is 10:00:05.000-10:00:10.000 (ms)
+    assert report["in_window"] == 150 and report["connected_to_host"] == {"Aadvik": 50}
+    assert report["connected_from_host"] == {"Matina": 50, "garak": 50}
+    assert report["top_sources"] == {"hosts": ["quark"], "connections": 100}
+    assert answers(report) == answers(report_of(path.read_bytes(), 1 << 20, "quark", 5))
+
+
+def test_app_and_conn_files_in_one_run_give_a_mixed_report(procs, base_port, tmp_path):
+    (tmp_path / "a.log").write_bytes(open(os.path.join(LOGS, "normal.log"), "rb").read())
+    (tmp_path / "b.log").write_bytes(CONN)
+    status, report, err = procs.coordinator(base_port, "--local", "2", str(tmp_path))
+    assert status == 0, err
+    assert report["format"] == "mixed" and report["total_requests"] == 3000
+    assert report["in_window"] == 3000 + 4 and report["top_sources"]["hosts"] == ["Aadvik", "quark"]
+    status, _, err = procs.coordinator(base_port, "--local", "1", "--last", "60", str(tmp_path))
+    assert status == 2 and "--last works with conn logs" in err and "Traceback" not in err

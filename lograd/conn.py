@@ -1,0 +1,191 @@
+"""Connection logs (SPEC §1 `conn`): who connected to whom, pure and mergeable.
+
+    1565647204351 Aadvik Matina        (milliseconds: the number is >= 10**11)
+    1565647205 quark garak             (seconds)
+
+Without ``--last``, a chunk's entries inside the (absolute) window are counted
+per source, per target, and per peer of ``--host``. With ``--last N`` the
+window ends at the newest entry of the whole input, which no chunk knows, so
+a chunk keeps its (source, target) counts per millisecond for the last N
+seconds before *its own* newest entry: the global window, which ends at or
+after that entry, needs nothing older. Merging keeps the same rule, so the
+coordinator holds only the last N seconds.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .parsing import MAX_LINE
+from .timestamps import format_ms
+
+MS_THRESHOLD = 10 ** 11
+"""Timestamps at or above this are milliseconds, below it seconds (SPEC §1)."""
+MAX_MS = 253_402_300_800_000
+"""The first millisecond of the year 10000: later timestamps cannot be written in ISO 8601."""
+MAX_HOST = 255
+
+_CONN_LINE = re.compile(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
+
+
+def parse_conn_line(line: bytes) -> tuple[int, bytes, bytes] | None:
+    """(epoch ms, source, target) of a `conn` entry, or None when malformed.
+
+    ``line`` has no ``\\n`` and no trailing ``\\r``.
+    """
+    if len(line) > MAX_LINE:
+        return None
+    m = _CONN_LINE.fullmatch(line)
+    if m is None or len(m[1]) > 16 or len(m[2]) > MAX_HOST or len(m[3]) > MAX_HOST:
+        return None
+    number = int(m[1])
+    ms = number if number >= MS_THRESHOLD else number * 1000
+    if ms >= MAX_MS:
+        return None
+    return ms, m[2], m[3]
+
+
+def _add(counts: dict, key, n: int = 1) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+@dataclass
+class ConnCounts:
+    """The conn answers of some lines, for one ``--host`` and one kind of window."""
+
+    host: bytes | None = None
+    last_ms: int | None = None  # --last in ms: keep recent pairs; None: count totals
+    in_window: int = 0
+    sources: dict[bytes, int] = field(default_factory=dict)
+    targets: dict[bytes, int] = field(default_factory=dict)
+    to_host: dict[bytes, int] = field(default_factory=dict)  # source -> n, of entries whose target is host
+    from_host: dict[bytes, int] = field(default_factory=dict)  # target -> n, of entries whose source is host
+    recent: dict[int, dict[tuple[bytes, bytes], int]] = field(default_factory=dict)  # ms -> pair counts
+
+    def add(self, ms: int, source: bytes, target: bytes, n: int = 1) -> None:
+        """Count ``n`` connections from ``source`` to ``target`` at ``ms`` (inside any absolute window)."""
+        if self.last_ms is not None:
+            _add(self.recent.setdefault(ms, {}), (source, target), n)
+            return
+        self.in_window += n
+        _add(self.sources, source, n)
+        _add(self.targets, target, n)
+        if self.host is not None:
+            if target == self.host:
+                _add(self.to_host, source, n)
+            if source == self.host:
+                _add(self.from_host, target, n)
+
+    def forget_before(self, newest_ms: int | None) -> None:
+        """Drop pairs older than the last N seconds before ``newest_ms`` (they cannot be in the window)."""
+        if self.last_ms is None or newest_ms is None:
+            return
+        cutoff = newest_ms - self.last_ms
+        for ms in [ms for ms in self.recent if ms < cutoff]:
+            del self.recent[ms]
+
+    def merge(self, other: ConnCounts) -> None:
+        """Add another's counts (same host and window kind)."""
+        self.in_window += other.in_window
+        for mine, theirs in ((self.sources, other.sources), (self.targets, other.targets),
+                             (self.to_host, other.to_host), (self.from_host, other.from_host)):
+            for key, n in theirs.items():
+                _add(mine, key, n)
+        for ms, pairs in other.recent.items():
+            slot = self.recent.setdefault(ms, {})
+            for pair, n in pairs.items():
+                _add(slot, pair, n)
+
+    def settled(self, newest_ms: int | None) -> ConnCounts:
+        """Totals over the final window: for ``--last``, the N seconds ending at ``newest_ms``."""
+        if self.last_ms is None:
+            return self
+        totals = ConnCounts(self.host)
+        if newest_ms is not None:
+            cutoff = newest_ms - self.last_ms
+            for ms, pairs in self.recent.items():
+                if ms >= cutoff:
+                    for (source, target), n in pairs.items():
+                        totals.add(ms, source, target, n)
+        return totals
+
+    def to_wire(self) -> list:
+        recent = [[ms, [[s, t, n] for (s, t), n in pairs.items()]] for ms, pairs in sorted(self.recent.items())]
+        return [self.host, self.last_ms, self.in_window, _items(self.sources), _items(self.targets),
+                _items(self.to_host), _items(self.from_host), recent]
+
+    @classmethod
+    def from_wire(cls, data: list) -> ConnCounts:
+        """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
+        host, last_ms, in_window, sources, targets, to_host, from_host, recent = data
+        if host is not None and not isinstance(host, bytes):
+            raise ValueError("conn host is not bytes")
+        if last_ms is not None and (not isinstance(last_ms, int) or last_ms < 0):
+            raise ValueError("conn window is not a duration")
+        c = cls(host, last_ms, _count(in_window), _counts(sources), _counts(targets), _counts(to_host),
+                _counts(from_host))
+        for ms, pairs in recent:
+            if not isinstance(ms, int):
+                raise ValueError("conn time is not an integer")
+            for s, t, n in pairs:
+                if not isinstance(s, bytes) or not isinstance(t, bytes):
+                    raise ValueError("conn host is not bytes")
+                _add(c.recent.setdefault(ms, {}), (s, t), _count(n))
+        return c
+
+
+def _items(counts: dict[bytes, int]) -> list:
+    return [[k, n] for k, n in counts.items()]
+
+
+def _count(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
+
+def _counts(pairs: list) -> dict[bytes, int]:
+    out: dict[bytes, int] = {}
+    for key, n in pairs:
+        if not isinstance(key, bytes):
+            raise ValueError("conn host is not bytes")
+        _add(out, key, _count(n))
+    return out
+
+
+def _name(host: bytes) -> str:
+    return host.decode("utf-8", "replace")
+
+
+def _named(counts: dict[bytes, int]) -> dict[str, int]:
+    """Counts by decoded name, busiest first (ties by name)."""
+    out: dict[str, int] = {}
+    for host, n in counts.items():
+        _add(out, _name(host), n)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _top(counts: dict[bytes, int]) -> dict:
+    named = _named(counts)
+    most = max(named.values(), default=0)
+    return {"hosts": sorted(h for h, n in named.items() if n == most) if most else [], "connections": most}
+
+
+def conn_report(c: ConnCounts, newest_ms: int | None) -> dict:
+    """The SPEC §3 conn keys (``window`` aside) of merged counts."""
+    totals = c.settled(newest_ms)
+    return {
+        "in_window": totals.in_window,
+        "host": None if c.host is None else _name(c.host),
+        "connected_to_host": _named(totals.to_host),
+        "connected_from_host": _named(totals.from_host),
+        "top_sources": _top(totals.sources),
+        "top_targets": _top(totals.targets),
+    }
+
+
+def last_window(newest_ms: int | None, last_ms: int) -> dict | None:
+    """The report's ``window`` for ``--last``: the N seconds ending at the newest entry."""
+    if newest_ms is None:
+        return None
+    return {"start": format_ms(newest_ms - last_ms), "end": format_ms(newest_ms)}
