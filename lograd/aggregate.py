@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .conn import ConnCounts, parse_conn_line
+from .jsonlines import parse_json_line
 from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, parse_app_line, resource_metrics,
                       response_time)
 from .seconds import SecondCounts
@@ -19,6 +20,8 @@ SAMPLE_LIMIT = 5
 SAMPLE_CHARS = 200
 
 Window = tuple  # (first ms or None, last ms or None), inclusive
+FROM_MESSAGE = object()
+"""An entry's response time is to be found in its message."""
 
 
 @dataclass
@@ -110,8 +113,13 @@ class Partial:
             samples.sort()
             del samples[SAMPLE_LIMIT:]
 
-    def add_entry(self, ms: int, level: str, message: bytes, window: Window | None) -> None:
-        """Count one entry; metrics only when it lies inside the window."""
+    def add_entry(self, ms: int, level: str, message: bytes, window: Window | None,
+                  rt: int | None | object = FROM_MESSAGE, metrics: list | None = None) -> None:
+        """Count one entry; metrics only when it lies inside the window.
+
+        The response time and resource metrics come from the message unless
+        given (JSON lines carry them as keys).
+        """
         self.entries += 1
         if self.first_ms is None or ms < self.first_ms:
             self.first_ms = ms
@@ -130,7 +138,8 @@ class Partial:
         if level in ERROR_LEVELS:
             self.errors += 1
             slot[1] += 1
-        rt = response_time(message)
+        if rt is FROM_MESSAGE:
+            rt = response_time(message)
         if rt is not None:
             if self.rt_count == 0 or rt < self.rt_low:
                 self.rt_low = rt
@@ -141,7 +150,7 @@ class Partial:
             self.rt_sketch.add(fixed_ms(rt))
             slot[2] += 1
             slot[3] += rt
-        for key, value in resource_metrics(message):
+        for key, value in resource_metrics(message) if metrics is None else metrics:
             resource = self.resources.get(key)
             if resource is None:
                 resource = self.resources[key] = Resource()
@@ -285,6 +294,14 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
     lines = _each_line(partial, data, base, file_index, parse_conn_line, take)
     conn.forget_before(partial.last_ms)
     return lines
+
+
+def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
+                   window: Window | None) -> int:
+    """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
+    add_entry = partial.add_entry
+    return _each_line(partial, data, base, file_index, parse_json_line,
+                      lambda e: add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics))
 
 
 def _each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, take) -> int:

@@ -29,7 +29,7 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app or conn; auto decides per
+  --format FMT           Input format: auto, app, conn or json; auto decides per
                          file from its first 64 KiB [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).
@@ -76,7 +76,7 @@ Ctrl-C or SIGTERM: the chunk in hand is finished, the rest handed back.
 """
 
 GENERATE_USAGE = """\
-lograd-generate: write a synthetic application log (deterministic per seed).
+lograd-generate: write a synthetic log (deterministic per seed).
 
 Usage:
   lograd-generate [options] <path>
@@ -86,7 +86,10 @@ Options:
   --size SIZE        About this many bytes: plain, or with KiB MiB GiB KB MB GB
                      [default: 10MB].
   --lines N          Exactly N lines instead of --size.
-  --profile NAME     normal, error_spike or malformed [default: normal].
+  --format FMT       app, conn or json [default: app].
+  --profile NAME     app and json: normal, error_spike or malformed [default: normal].
+  --hosts N          conn: distinct hosts, a few very busy and a long tail
+                     [default: 1000].
   --rate N           Entries per second of log time [default: 50].
   --start TIME       Time of the first entry [default: 2024-01-24T10:00:00].
   --seed N           Random seed [default: 1].
@@ -147,8 +150,8 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--port must leave room for PORT+3 below 65536")
         chunk = _value(parse_size, args, "--chunk-size") if args["--chunk-size"] else None
         fmt = args["--format"]
-        if fmt not in ("auto", "app", "conn"):
-            raise UsageError(f"--format {fmt!r}: this version reads auto, app or conn")
+        if fmt not in ("auto", "app", "conn", "json"):
+            raise UsageError(f"--format {fmt!r}: choose auto, app, conn or json")
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))
@@ -199,13 +202,16 @@ def worker_main(argv: list[str] | None = None) -> int:
 
 def generate_main(argv: list[str] | None = None) -> int:
     """``lograd-generate``: writes one log file."""
-    from .generate import PROFILES, generate_test_logs
+    from .generate import FORMATS, PROFILES, generate_test_logs
     try:
         args = _parse(GENERATE_USAGE, argv)
         size = _value(parse_size, args, "--size")
         lines = _int(args, "--lines", 1) if args["--lines"] else None
         if args["--profile"] not in PROFILES:
             raise UsageError(f"--profile: choose one of {', '.join(PROFILES)}")
+        if args["--format"] not in FORMATS:
+            raise UsageError(f"--format: choose one of {', '.join(FORMATS)}")
+        hosts = _int(args, "--hosts", 2)
         rate = _value(parse_seconds, args, "--rate")
         seed = _int(args, "--seed")
         from .timestamps import parse_time_arg
@@ -214,7 +220,7 @@ def generate_main(argv: list[str] | None = None) -> int:
         return _usage_exit(exc, GENERATE_USAGE)
     try:
         written = generate_test_logs(size / 1e6, args["<path>"], args["--profile"], seed, lines,
-                                     rate, args["--start"])
+                                     rate, args["--start"], args["--format"], hosts)
     except OSError as exc:
         print(f"lograd-generate: cannot write {args['<path>']}: {exc.strerror}", file=sys.stderr)
         return 1

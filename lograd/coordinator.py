@@ -42,7 +42,7 @@ def _log(text: str) -> None:
 
 
 class UnsupportedWindow(ValueError):
-    """``--last`` over app logs (not in this version)."""
+    """``--last`` over app or json logs (not in this version)."""
 
 
 class NoWorkers(RuntimeError):
@@ -181,9 +181,9 @@ class _JobLoop:
         self.job = uuid.uuid4().hex
         self.formats = [detect_format(f.path) if coord.fmt == "auto" else coord.fmt for f in files]
         self.fmt = self.formats[0] if len(set(self.formats)) == 1 else ("mixed" if self.formats else "app")
-        if coord.last_ms is not None and "app" in self.formats:
+        if coord.last_ms is not None and set(self.formats) & {"app", "json"}:
             raise UnsupportedWindow("--last works with conn logs in this version; "
-                                    "for app logs give the window with --from/--to")
+                                    "for app and json logs give the window with --from/--to")
         total = sum(f.size for f in files)
         self.total_bytes = total
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)

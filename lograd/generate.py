@@ -1,4 +1,4 @@
-"""Synthetic `app` logs for demos, tests and benchmarks: deterministic per seed.
+"""Synthetic `app`, `conn` and `json` logs for demos, tests and benchmarks: deterministic per seed.
 
 Lines are made a block at a time from numpy arrays (times, levels, message
 kinds, response times), so a gigabyte takes seconds, not minutes.
@@ -10,6 +10,12 @@ import numpy as np
 from .timestamps import format_ms
 
 PROFILES = ("normal", "error_spike", "malformed")
+FORMATS = ("app", "conn", "json")
+CONN_HOSTS = 1000
+CONN_LATE = 0.05
+"""Share of conn lines written up to 5 minutes late (logs are out of order by minutes)."""
+CONN_MAX_LATE_MS = 300_000
+_SYLLABLES = ("ka", "ri", "to", "mu", "sa", "ne", "lo", "vi", "da", "qu", "ar", "ek", "zo", "pi", "ha", "ul")
 BLOCK_LINES = 100_000
 TYPICAL_LINE_BYTES = 58
 
@@ -52,11 +58,16 @@ def _templates(error_phase: bool) -> list[tuple[str, str, int]]:
 
 def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed: int = 1,
                        lines: int | None = None, rate: float = 50.0,
-                       start: str = "2024-01-24T10:00:00") -> int:
-    """Write an `app` log of about ``size_mb`` MB (or exactly ``lines`` lines) to ``path``.
+                       start: str = "2024-01-24T10:00:00", fmt: str = "app",
+                       hosts: int = CONN_HOSTS) -> int:
+    """Write a log of about ``size_mb`` MB (or exactly ``lines`` lines) to ``path``.
 
-    ``rate`` is entries per second of log time. Returns the bytes written.
+    ``rate`` is entries per second of log time; ``fmt`` is app, conn (``hosts``
+    hosts of skewed popularity) or json (app content under SPEC §1's key
+    aliases). Returns the bytes written.
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     from .timestamps import parse_time_arg
@@ -64,13 +75,17 @@ def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed:
     target_bytes = None if lines is not None else int(size_mb * 1e6)
     total_lines = lines if lines is not None else int(target_bytes / TYPICAL_LINE_BYTES) + 1
     rng = np.random.default_rng(seed)
+    names, weights = _hosts(rng, hosts) if fmt == "conn" else ([], None)
     written = 0
     index = 0
     with open(path, "wb") as out:
         # With a size, total_lines only places the error spike; lines go on until the size is reached.
         while (index < total_lines) if target_bytes is None else (written < target_bytes):
             count = BLOCK_LINES if target_bytes is not None else min(BLOCK_LINES, total_lines - index)
-            block = _block(rng, index, count, total_lines, start_ms, rate, profile)
+            if fmt == "conn":
+                block = _conn_block(rng, index, count, start_ms, rate, names, weights)
+            else:
+                block = _block(rng, index, count, total_lines, start_ms, rate, profile, fmt == "json")
             if target_bytes is not None and written + len(block) > target_bytes:
                 cut = block.rfind(b"\n", 0, target_bytes - written) + 1
                 out.write(block[:cut])  # whole lines only, never past the size
@@ -82,8 +97,58 @@ def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed:
     return written
 
 
+def _hosts(rng: np.random.Generator, count: int) -> tuple[list[str], np.ndarray]:
+    """``count`` distinct host names and Zipf-like popularity (a few very busy, a long tail)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < count:
+        name = "".join(_SYLLABLES[i] for i in rng.integers(0, len(_SYLLABLES), int(rng.integers(2, 5))))
+        name = name.capitalize() if rng.random() < 0.5 else name
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    weights = 1.0 / np.arange(1, count + 1) ** 1.1
+    return names, weights / weights.sum()
+
+
+def _conn_block(rng: np.random.Generator, first: int, count: int, start_ms: int, rate: float,
+                names: list[str], weights: np.ndarray) -> bytes:
+    """Connection lines: times in ms or seconds, some up to 5 minutes late."""
+    index = np.arange(first, first + count)
+    times = start_ms + (index * 1000 / rate).astype(np.int64)
+    late = rng.random(count) < CONN_LATE
+    times[late] -= rng.integers(0, CONN_MAX_LATE_MS, int(late.sum()))
+    in_seconds = rng.random(count) < 0.5
+    sources = rng.choice(len(names), size=count, p=weights)
+    targets = rng.choice(len(names), size=count, p=weights)
+    parts = [f"{t // 1000 if sec else t} {names[s]} {names[d]}"
+             for t, sec, s, d in zip(times.tolist(), in_seconds.tolist(), sources.tolist(), targets.tolist())]
+    parts.append("")
+    return "\n".join(parts).encode()
+
+
+_JSON_TIME = ("timestamp", "time", "ts", "@timestamp")
+_JSON_LEVEL = ("level", "severity", "lvl")
+_JSON_MESSAGE = ("message", "msg")
+_JSON_RESPONSE = ("response_time_ms", "duration_ms", "latency_ms")
+
+
+def _json_line(n: int, ms: int, level: str, message: str) -> str:
+    """An app entry as a JSON object, with aliases, epoch or ISO times and keyed response times."""
+    import json
+    obj: dict = {_JSON_TIME[n % 4]: ms if n % 3 == 0 else format_ms(ms) + "Z",
+                 _JSON_LEVEL[n % 3]: level.lower() if n % 2 else level}
+    if " in " in message and message.endswith("ms") and n % 2:
+        head, _, tail = message.rpartition(" in ")  # the response time as a key instead
+        obj[_JSON_MESSAGE[n % 2]] = head
+        obj[_JSON_RESPONSE[n % 3]] = int(tail[:-2])
+    else:
+        obj[_JSON_MESSAGE[n % 2]] = message
+    return json.dumps(obj)
+
+
 def _block(rng: np.random.Generator, first: int, count: int, total: int, start_ms: int,
-           rate: float, profile: str) -> bytes:
+           rate: float, profile: str, as_json: bool = False) -> bytes:
     index = np.arange(first, first + count)
     times = start_ms + (index * 1000 / rate).astype(np.int64) + rng.integers(0, max(1, int(1000 / rate)), count)
     spread = rng.integers(-SPREAD_MS, SPREAD_MS + 1, count // 2 + 1)
@@ -117,7 +182,10 @@ def _block(rng: np.random.Generator, first: int, count: int, total: int, start_m
             rt = MEAN_RESPONSE_MS + int(spread[timed // 2]) * (1 if timed % 2 == 0 else -1)
             timed += 1
         message = template.format(rt=rt, n=int(numbers[i]), c=float(cpus[i]), m=int(mems[i]))
-        parts.append(f"{prefix}.{ms % 1000:03d} {level} {message}")
+        if as_json:
+            parts.append(_json_line(n, ms, level, message))
+        else:
+            parts.append(f"{prefix}.{ms % 1000:03d} {level} {message}")
     parts.append("")
     return "\n".join(parts).encode("utf-8", "surrogateescape")
 

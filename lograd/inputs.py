@@ -9,7 +9,7 @@ from dataclasses import dataclass
 _GLOB_CHARS = set("*?[")
 SNIFF = 64 << 10
 """Bytes read from the start of a file to decide its format (SPEC §1)."""
-FORMATS = ("app", "conn")  # in the order ties are broken
+FORMATS = ("app", "conn", "json")  # in the order ties are broken
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
 
 def detect_format(path: str) -> str:
     """The format that parses the most non-blank lines of the file's first 64 KiB
-    (ties: app, then conn); app for an empty or unreadable file."""
+    (ties: app, then conn, then json); app for an empty or unreadable file."""
     from .conn import parse_conn_line
+    from .jsonlines import parse_json_line
     from .parsing import parse_app_line
     try:
         with open(path, "rb") as f:
@@ -94,7 +95,7 @@ def detect_format(path: str) -> str:
     if len(head) == SNIFF:
         lines.pop()  # cut at the boundary: not counted
     lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    parsers = {"app": parse_app_line, "conn": parse_conn_line}
+    parsers = {"app": parse_app_line, "conn": parse_conn_line, "json": parse_json_line}
     scores = {fmt: sum(1 for line in lines if line.strip(b" \t") and parsers[fmt](line) is not None)
               for fmt in FORMATS}
     return max(FORMATS, key=lambda fmt: (scores[fmt], -FORMATS.index(fmt)))

@@ -25,12 +25,18 @@ ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
 _LEVELS = {name.encode(): name for name in LEVEL_ORDER}
 _LEVELS[b"WARNING"] = "WARN"
 
+
+def level_name(word: bytes) -> str | None:
+    """The reported name of a level word (any case; WARNING is WARN), or None."""
+    return _LEVELS.get(word.upper())
+
 BLANK_BYTES = b" \t"
 
-# date, separator, time, fraction, zone, spaces, level, [spaces message]
-_APP_LINE = re.compile(
-    rb"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"
-    rb"[ \t]+([A-Za-z]+)(?:[ \t]+(.*))?", re.S)
+# date, separator, time, fraction, zone
+_STAMP = rb"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"
+_TIMESTAMP = re.compile(_STAMP)
+# the timestamp, spaces, level, [spaces message]
+_APP_LINE = re.compile(_STAMP + rb"[ \t]+([A-Za-z]+)(?:[ \t]+(.*))?", re.S)
 _RESPONSE_TIME = re.compile(
     rb"(?:\bin|\btook|\bresponse_time[=:]|\blatency[=:]|\bduration[=:])\s*(\d+(?:\.\d+)?)\s*(ms|s|us)\b")
 _METRIC = re.compile(
@@ -118,10 +124,23 @@ def parse_app_line(line: bytes) -> tuple[int, str, bytes] | None:
     m = _APP_LINE.fullmatch(line)
     if m is None:
         return None
-    level = _LEVELS.get(m[7].upper())
+    level = level_name(m[7])
     if level is None:
         return None
-    second = _seconds.lookup(line[:19], m)
+    ms = _stamp_ms(line, m)
+    if ms is None:
+        return None
+    return ms, level, m[8] or b""
+
+
+def parse_timestamp(text: bytes) -> int | None:
+    """Epoch ms of an ISO 8601 timestamp as SPEC §1 writes them (date, time, fraction, zone)."""
+    m = _TIMESTAMP.fullmatch(text)
+    return None if m is None else _stamp_ms(text, m)
+
+
+def _stamp_ms(text: bytes, m: re.Match) -> int | None:
+    second = _seconds.lookup(text[:19], m)
     if second is None:
         return None
     ms = second * 1000
@@ -134,7 +153,7 @@ def parse_app_line(line: bytes) -> tuple[int, str, bytes] | None:
             if not _ZONE.fullmatch(zone):
                 return None
         ms -= zone_offset_ms(zone)
-    return ms, level, m[8] or b""
+    return ms
 
 
 @dataclass(frozen=True)

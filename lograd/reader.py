@@ -14,7 +14,7 @@ import errno
 import os
 from typing import BinaryIO, Iterator
 
-from .aggregate import Partial, Window, add_conn_lines
+from .aggregate import Partial, Window, add_conn_lines, add_json_lines
 from .conn import ConnCounts
 from .fastpath import add_app_fast
 from .parsing import MAX_LINE
@@ -112,6 +112,8 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
             if fmt == "conn":
                 partial.lines += add_conn_lines(partial, bytes(block), base, file_index, window,
                                                 ConnCounts(host, last_ms))
+            elif fmt == "json":
+                partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
             else:
                 add_app_fast(partial, block, base, file_index, window)
     return partial

@@ -180,3 +180,40 @@ def test_human_report_lists_hosts_by_count_and_cuts_long_lists():
     assert counts == sorted(counts, reverse=True)
     assert section[LONGEST_LIST] == "  ... and 5 more"
     assert "most connected-to target: quark" in text
+
+
+def test_generated_conn_logs_are_skewed_out_of_order_and_all_entries(tmp_path):
+    from lograd.generate import CONN_MAX_LATE_MS, generate_test_logs
+    path = tmp_path / "connections.log"
+    generate_test_logs(0, str(path), seed=3, lines=20_000, fmt="conn", hosts=200, rate=100)
+    triples = [parse_conn_line(line) for line in path.read_bytes().splitlines()]
+    assert len(triples) == 20_000 and None not in triples
+    assert detect_format(str(path)) == "conn"
+    times = [t for t, _, _ in triples]
+    backwards = max(a - b for a, b in zip(times, times[1:]))  # how far a line is behind the one before it
+    assert 60_000 < backwards <= CONN_MAX_LATE_MS + 1000
+    counts = {}
+    for _, s, _ in triples:
+        counts[s] = counts.get(s, 0) + 1
+    ranked = sorted(counts.values(), reverse=True)
+    assert ranked[0] > 10 * ranked[len(ranked) // 2]  # a few very busy hosts, a long tail
+    assert len(counts) > 100
+
+
+def test_generated_json_logs_use_the_aliases_and_read_like_their_app_twin(tmp_path):
+    from lograd.generate import generate_test_logs
+    from lograd.jsonlines import LEVEL_KEYS, MESSAGE_KEYS, RESPONSE_KEYS, TIME_KEYS
+    app, js = tmp_path / "app.log", tmp_path / "json.log"
+    generate_test_logs(0, str(app), "error_spike", seed=4, lines=3000)
+    generate_test_logs(0, str(js), "error_spike", seed=4, lines=3000, fmt="json")
+    import json
+    keys = set().union(*(json.loads(line) for line in js.read_bytes().splitlines()))
+    assert set(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + RESPONSE_KEYS) <= keys
+    assert detect_format(str(js)) == "json"
+    from lograd.aggregate import add_json_lines, summarise_app
+    p = Partial()
+    p.lines = add_json_lines(p, js.read_bytes(), 0, 0, None)
+    a = summarise_app(app.read_bytes())
+    # same entries, levels, times and response times; messages differ where the time became a key
+    assert (p.entries, p.levels, p.first_ms, p.last_ms, p.rt_count, p.rt_total) == \
+        (a.entries, a.levels, a.first_ms, a.last_ms, a.rt_count, a.rt_total)

@@ -144,3 +144,22 @@ def test_app_and_conn_files_in_one_run_give_a_mixed_report(procs, base_port, tmp
     assert report["in_window"] == 3000 + 4 and report["top_sources"]["hosts"] == ["Aadvik", "quark"]
     status, _, err = procs.coordinator(base_port, "--local", "1", "--last", "60", str(tmp_path))
     assert status == 2 and "--last works with conn logs" in err and "Traceback" not in err
+
+
+def test_two_files_report_like_their_concatenation_in_any_order(procs, base_port, tmp_path):
+    a, b = os.path.join(LOGS, "error_spike.log"), os.path.join(LOGS, "malformed.log")
+    both = tmp_path / "both.log"
+    both.write_bytes(open(a, "rb").read() + open(b, "rb").read())
+
+    def comparable(report):
+        report = without_job(report)
+        for key in ("files", "malformed_samples", "unreadable_files"):
+            report.pop(key)
+        return report
+    reports = []
+    for paths in ([a, b], [b, a], [str(both)]):
+        status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "8KiB", *paths)
+        assert status == 0, err
+        reports.append(comparable(report))
+    assert reports[0] == reports[1] == reports[2]
+    assert reports[0]["malformed_lines"] == 30  # malformed.log's, counted once

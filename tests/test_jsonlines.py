@@ -1,0 +1,85 @@
+"""`json` lines (SPEC §1): the key rules, and "then analysed exactly like app" (issue #5)."""
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lograd.aggregate import Partial, add_json_lines, summarise_app
+from lograd.jsonlines import number_fixed, parse_json_line
+from lograd.parsing import to_fixed
+
+
+def entry(obj) -> object:
+    return parse_json_line(json.dumps(obj).encode())
+
+
+@pytest.mark.parametrize("obj, ms", [
+    ({"timestamp": "2024-01-24T10:15:32.123", "level": "INFO"}, 1706091332123),
+    ({"time": "2024-01-24 10:15:32Z", "level": "info"}, 1706091332000),
+    ({"ts": "2024-01-24T12:15:32+02:00", "level": "info"}, 1706091332000),
+    ({"@timestamp": 1706091332123, "level": "info"}, 1706091332123),     # ms
+    ({"@timestamp": 1706091332, "level": "info"}, 1706091332000),        # seconds
+    ({"ts": "2024-01-24T10:15:32", "timestamp": 5, "level": "info"}, 5000),  # timestamp is looked up first
+])
+def test_timestamps_by_alias_iso_or_number(obj, ms):
+    assert entry(obj).timestamp_ms == ms
+
+
+@pytest.mark.parametrize("line", [
+    b'[1, 2]', b'"text"', b'{"ts": "2024-01-24T10:15:32", "level": "info"',  # not an object
+    b'{"ts": "2024-02-30T10:15:32", "level": "info"}', b'{"level": "info"}',   # no valid timestamp
+    b'{"ts": 1.5, "level": "info"}', b'{"ts": -5, "level": "info"}', b'{"ts": true, "level": "info"}',
+    b'{"ts": 5, "level": "info", "x": NaN}', b'{"ts": 5, "level": "info", "x": -Infinity}',
+    b'{"ts": 5, "level": "info", "msg": "caf\xff"}',                           # invalid UTF-8
+    b'{"ts": 5}', b'{"ts": 5, "level": "LOUD"}', b'{"ts": 5, "level": 3}',     # level: decisions
+    b'{"ts": 5, "level": "info", "msg": 42}',                                 # message: a decision
+    b'2024-01-24 10:15:32 INFO app line', b'',
+])
+def test_malformed_json_lines(line):
+    assert parse_json_line(line) is None
+
+
+def test_level_message_and_response_time_aliases():
+    e = entry({"ts": 5, "severity": "Warning", "lvl": "error", "msg": "took 9ms", "message": "in 7ms"})
+    assert (e.level, e.message, e.response_time) == ("WARN", b"in 7ms", to_fixed(b"7"))
+    e = entry({"ts": 5, "level": "info", "msg": None})
+    assert (e.message, e.response_time) == (b"", None)
+    # a response-time key wins over the message, the first alias over later ones
+    e = entry({"ts": 5, "level": "info", "msg": "in 7ms", "latency_ms": 3, "duration_ms": 2.25})
+    assert e.response_time == number_fixed("2.25") == 2_250_000_000
+    # a response-time key that is not a number leaves the message's rule (a decision)
+    e = entry({"ts": 5, "level": "info", "msg": "in 7s", "response_time_ms": None})
+    assert e.response_time == to_fixed(b"7", 3)
+
+
+def test_numeric_keys_and_message_tokens_are_metrics_booleans_and_aliases_are_not():
+    e = entry({"ts": 5, "level": "info", "msg": "usage cpu=50%", "mem": 1024, "load": -0.25,
+               "ok": True, "name": "x", "nested": {"a": 1}, "latency_ms": 4})
+    assert sorted(e.metrics) == [("cpu", 50 * 10**9), ("load", -250_000_000), ("mem", 1024 * 10**9)]
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "12", "1.5", "-2.5e-3", "1E+2", "0.0000000019", "-1.9999999999",
+                                  "123456789.123456789123", "1e30", "-1e30"])
+def test_json_numbers_become_fixed_exactly_like_message_numbers(text):
+    from decimal import Decimal
+    value = Decimal(text)
+    expected = int(value.scaleb(9)) if abs(value) < Decimal(10) ** 24 else (10 ** 33) * (1 if value > 0 else -1)
+    assert number_fixed(text) == expected
+
+
+APP = st.builds(
+    lambda s, lvl, words: (s, lvl, " ".join(words)),
+    st.integers(1_706_000_000_000, 1_706_100_000_000), st.sampled_from(["INFO", "ERROR", "warn", "Debug"]),
+    st.lists(st.sampled_from(["Request", "in", "127ms", "took", "0.5s", "cpu=87.5%", "mem=1024MB", "x=-3",
+                              "latency=3us", "caf\u00e9", "done"]), max_size=5))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(APP, min_size=1, max_size=20))
+def test_json_lines_are_analysed_exactly_like_the_same_app_lines(entries):
+    from lograd.timestamps import format_ms
+    app = "\n".join(f"{format_ms(ms)} {lvl} {msg}".rstrip() for ms, lvl, msg in entries).encode()
+    lines = "\n".join(json.dumps({"ts": format_ms(ms), "level": lvl, "msg": msg}) for ms, lvl, msg in entries)
+    partial = Partial()
+    partial.lines = add_json_lines(partial, lines.encode(), 0, 0, None)
+    assert partial == summarise_app(app)
