@@ -34,8 +34,7 @@ Options:
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).
   --to TIME              Only entries at or before TIME.
-  --last SECONDS         Only the last SECONDS up to the newest entry
-                         (conn logs in this version).
+  --last SECONDS         Only the last SECONDS up to the newest entry.
   --host NAME            conn logs: who connected to NAME, and to whom NAME
                          connected.
   --json                 Print the report as one JSON object.
@@ -138,7 +137,7 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import Coordinator, NoWorkers, UnsupportedWindow
+    from .coordinator import Coordinator, NoWorkers
     from .report import human, to_json
     from .timestamps import parse_time_arg
     try:
@@ -170,9 +169,6 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     except NoWorkers as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 3
-    except UnsupportedWindow as exc:
-        print(f"lograd-coordinator: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 2

@@ -41,10 +41,6 @@ def _log(text: str) -> None:
     sys.stderr.flush()
 
 
-class UnsupportedWindow(ValueError):
-    """``--last`` over app or json logs (not in this version)."""
-
-
 class NoWorkers(RuntimeError):
     """No worker joined in time (exit status 3)."""
 
@@ -181,13 +177,25 @@ class _JobLoop:
         self.job = uuid.uuid4().hex
         self.formats = [detect_format(f.path) if coord.fmt == "auto" else coord.fmt for f in files]
         self.fmt = self.formats[0] if len(set(self.formats)) == 1 else ("mixed" if self.formats else "app")
-        if coord.last_ms is not None and set(self.formats) & {"app", "json"}:
-            raise UnsupportedWindow("--last works with conn logs in this version; "
-                                    "for app and json logs give the window with --from/--to")
         total = sum(f.size for f in files)
         self.total_bytes = total
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
-        self.dispatcher = Dispatcher(plan_chunks([(f.path, f.size) for f in files], size), coord.settings)
+        self.chunk_size = size
+        self.window = coord.window
+        # --last over app or json: first find the newest entry (a cheap scan of every
+        # chunk, with the conn files' chunks), then read the app and json files
+        # again with the window that ends there
+        timed = {i for i, fmt in enumerate(self.formats) if fmt != "conn"}
+        self.scan_ids: set[int] = set()
+        self.newest_scanned: int | None = None
+        if coord.last_ms is not None and timed:
+            self.window_pending = timed
+            chunks = plan_chunks([(f.path, f.size) for f in files], size)
+            self.scan_ids = {c.id for c in chunks if c.file_index in timed}
+        else:
+            self.window_pending = set()
+            chunks = plan_chunks([(f.path, f.size) for f in files], size)
+        self.dispatcher = Dispatcher(chunks, coord.settings)
         coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt,
                                                   coord.last_ms, coord.host)
         self.workers: dict[str, WorkerFigures] = {}
@@ -241,6 +249,8 @@ class _JobLoop:
                     self._drain_tasks(now)
                 if self.sockets["results"] in ready:
                     self._drain_results(now)
+                    if self.window_pending and self.dispatcher.finished:
+                        self._read_inside_the_window()
                 if self.sockets["heartbeats"] in ready:
                     self._drain_heartbeats(now)
                 # timers
@@ -281,13 +291,26 @@ class _JobLoop:
             for sock in self.sockets.values():
                 sock.close(linger=0)
 
+    def _read_inside_the_window(self) -> None:
+        """The scan is over: read the app and json files with the window of ``--last``."""
+        newest = self.newest_scanned
+        merged = self.analyzer.total.last_ms  # conn entries count for "the newest entry" too
+        if merged is not None and (newest is None or merged > newest):
+            newest = merged
+        # no entry at all: a window nothing is inside
+        self.window = (0, -1) if newest is None else (newest - self.coord.last_ms, newest)
+        d = self.dispatcher
+        d.add(plan_chunks([(f.path, f.size) for f in self.files], self.chunk_size,
+                          first_id=len(d.chunks), only=self.window_pending))
+        self.window_pending = set()
+
     def _assign(self, now: float) -> None:
         for a in self.dispatcher.assign(now):
             c = a.chunk
-            window = self.coord.window or (None, None)
+            window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], self.coord.host,
-                             self.coord.last_ms)
+                             self.coord.last_ms, int(c.id in self.scan_ids))
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:
@@ -334,6 +357,11 @@ class _JobLoop:
                 self.dispatcher.failure(message.chunk, message.attempt, "malformed result", now)
                 continue
             if self.dispatcher.result(message.chunk, message.attempt, message.seconds, now):
+                if message.chunk in self.scan_ids:
+                    newest = partial.last_ms
+                    if newest is not None and (self.newest_scanned is None or newest > self.newest_scanned):
+                        self.newest_scanned = newest
+                    continue
                 self.analyzer.update_metrics(partial, message.chunk)
                 size = self.dispatcher.chunks[message.chunk].size
                 self.bytes_done += size
@@ -389,6 +417,7 @@ class _JobLoop:
         report["job"] = {
             "bytes": self.total_bytes,
             "chunks": len(d.chunks),
+            "scan_chunks": len(self.scan_ids),
             "retried_chunks": len(d.retried),
             "failed_chunks": failed,
             "workers": {name: w.as_report(self.heartbeat_figures.get(name))

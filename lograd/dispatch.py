@@ -63,12 +63,16 @@ class InFlight:
     deadline: float
 
 
-def plan_chunks(files: list[tuple[str, int]], chunk_size: int) -> list[Chunk]:
-    """Cut (path, size) files into chunks of ``chunk_size`` bytes, numbered from 0."""
+def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0,
+                only: set[int] | None = None) -> list[Chunk]:
+    """Cut (path, size) files into chunks of ``chunk_size`` bytes, numbered from ``first_id``
+    (only the files whose index is in ``only``, when given)."""
     chunks = []
     for file_index, (path, size) in enumerate(files):
+        if only is not None and file_index not in only:
+            continue
         for start in range(0, size, chunk_size):
-            chunks.append(Chunk(len(chunks), file_index, path, start, min(chunk_size, size - start)))
+            chunks.append(Chunk(first_id + len(chunks), file_index, path, start, min(chunk_size, size - start)))
     return chunks
 
 
@@ -91,6 +95,12 @@ class Dispatcher:
         self._bytes_timed = 0
         self._seconds_timed = 0.0
         self._turn = 0
+
+    def add(self, chunks: list[Chunk]) -> None:
+        """More chunks for the same job (ids not used before), queued after the rest."""
+        for c in chunks:
+            self.chunks[c.id] = c
+            self.pending.append(c.id)
 
     # -- state --------------------------------------------------------------
 

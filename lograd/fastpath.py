@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .aggregate import Partial, Resource, Window, add_lines
-from .parsing import LEVEL_ORDER, MAX_LINE
+from .parsing import LEVEL_ORDER, MAX_LINE, parse_app_line
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
 from .timestamps import days_from_civil, is_calendar_date
 
@@ -449,6 +449,25 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
     if keep.any():
         _add_resources(partial, b, stamp[m_line[keep]], m_key_at[keep], m_key_len[keep], m_value[keep])
     return int(np.count_nonzero(slow))
+
+
+def newest_app_entry(data) -> int | None:
+    """The time of the newest `app` entry in ``data`` (whole lines), or None: the cheap
+    first phase of ``--last``, timestamps and levels only."""
+    if not len(data):
+        return None
+    b = _Block(data)
+    ok, stamp, level_at = _timestamps(b)
+    level_id, _ = _levels(b, ok, level_at)
+    fast = (level_id >= 0) & (b.ends - b.starts <= MAX_LINE)
+    newest = int(stamp[fast].max()) if fast.any() else None
+    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    for i in np.flatnonzero(~fast).tolist():
+        line = bytes(view[int(b.starts[i]) - _PAD:int(b.ends[i]) - _PAD])
+        parsed = parse_app_line(line)
+        if parsed is not None and (newest is None or parsed[0] > newest):
+            newest = parsed[0]
+    return newest
 
 
 # -- aggregation -----------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import BinaryIO, Iterator
 
 from .aggregate import Partial, Window, add_conn_lines, add_json_lines
 from .conn import ConnCounts
-from .fastpath import add_app_fast
+from .fastpath import add_app_fast, newest_app_entry
+from .jsonlines import parse_json_line
 from .parsing import MAX_LINE
 
 BLOCK = 1 << 20
@@ -91,13 +92,18 @@ def owned_blocks(f: BinaryIO, start: int, size: int,
             filled = 0
 
 
+def _newest_json_entry(data: bytes) -> int | None:
+    times = [e.timestamp_ms for e in map(parse_json_line, data.split(b"\n")) if e is not None]
+    return max(times, default=None)
+
+
 class ChunkUnreadable(OSError):
     """The chunk's bytes are no longer there (the file shrank or was replaced)."""
 
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, last_ms: int | None = None) -> Partial:
+                    host: bytes | None = None, last_ms: int | None = None, scan: bool = False) -> Partial:
     """Open ``path`` and summarise chunk ``[start, start+size)``.
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
@@ -109,7 +115,11 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
         for block, base in owned_blocks(f, start, size, block_size):
-            if fmt == "conn":
+            if scan:  # only the newest entry: its partial has just last_ms
+                newest = newest_app_entry(block) if fmt == "app" else _newest_json_entry(bytes(block))
+                if newest is not None and (partial.last_ms is None or newest > partial.last_ms):
+                    partial.last_ms = newest
+            elif fmt == "conn":
                 partial.lines += add_conn_lines(partial, bytes(block), base, file_index, window,
                                                 ConnCounts(host, last_ms))
             elif fmt == "json":

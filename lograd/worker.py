@@ -229,7 +229,8 @@ class _Session:
             window = (task.window_start, task.window_end)
         try:
             partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
-                                      task.format, window, host=task.host, last_ms=task.last_ms)
+                                      task.format, window, host=task.host, last_ms=task.last_ms,
+                                      scan=bool(task.scan))
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
             transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, reason))

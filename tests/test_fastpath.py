@@ -153,3 +153,12 @@ def test_sketch_buckets_by_logarithm_equal_a_binary_search():
                              np.nextafter(_BOUNDS, np.inf), [1e-9, 1e300]])
     expected = np.minimum(np.searchsorted(_BOUNDS, values, side="left"), len(_BOUNDS) - 1)
     assert (_bucket_index(values) == expected).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(line, line, st.sampled_from(HOSTILE_LINES), noise), max_size=30),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_the_newest_entry_scan_agrees_with_the_full_summary(lines, newline):
+    from lograd.fastpath import newest_app_entry
+    data = newline.join(lines)
+    assert newest_app_entry(data) == summarise_app(data).last_ms

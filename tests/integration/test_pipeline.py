@@ -142,8 +142,35 @@ def test_app_and_conn_files_in_one_run_give_a_mixed_report(procs, base_port, tmp
     assert status == 0, err
     assert report["format"] == "mixed" and report["total_requests"] == 3000
     assert report["in_window"] == 3000 + 4 and report["top_sources"]["hosts"] == ["Aadvik", "quark"]
-    status, _, err = procs.coordinator(base_port, "--local", "1", "--last", "60", str(tmp_path))
-    assert status == 2 and "--last works with conn logs" in err and "Traceback" not in err
+    # --last over both: the newest entry of all (normal.log ends in 2024, after the conn lines of 2019)
+    status, last, err = procs.coordinator(base_port, "--local", "1", "--last", "30", str(tmp_path))
+    assert status == 0, err
+    assert last["window"]["end"] == report["last_timestamp"] and last["top_sources"]["connections"] == 0
+    assert 0 < last["total_requests"] < 3000
+
+
+
+@pytest.mark.parametrize("chunk", ["3KiB", "1MiB"])
+def test_last_over_app_logs_equals_the_same_window_given_with_from_and_to(procs, base_port, chunk):
+    from lograd.timestamps import parse_time_arg
+    path = os.path.join(LOGS, "error_spike.log")
+    status, last, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", chunk, "--last", "30", path)
+    assert status == 0, err
+    # SPEC §4: the window ends at the newest entry and is 30 s long, bounds inclusive
+    newest = parse_time_arg(last["last_timestamp"])
+    assert last["window"] == {"start": last["last_timestamp"][:11] + _clock(newest - 30_000),
+                              "end": last["last_timestamp"]}
+    status, fixed, err = procs.coordinator(base_port, "--local", "2", "--from", str((newest - 30_000) / 1000),
+                                           "--to", str(newest / 1000), path)
+    assert status == 0, err
+    assert without_job(last) == without_job(fixed)
+    assert 0 < last["in_window"] < last["entries"]
+    assert last["job"]["chunks"] == 2 * last["job"]["scan_chunks"] > 0  # every chunk scanned, then read
+
+
+def _clock(ms: int) -> str:
+    from lograd.timestamps import format_ms
+    return format_ms(ms)[11:]
 
 
 def test_two_files_report_like_their_concatenation_in_any_order(procs, base_port, tmp_path):
