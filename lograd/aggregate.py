@@ -196,9 +196,8 @@ class Partial:
             mine.merge(resource)
         if other.conn is not None:
             if self.conn is None:
-                self.conn = ConnCounts(other.conn.host, other.conn.last_ms)
+                self.conn = ConnCounts(other.conn.host)
             self.conn.merge(other.conn)
-            self.conn.forget_before(self.last_ms)
 
     # -- wire form ----------------------------------------------------------
 
@@ -275,7 +274,7 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
                    counts: ConnCounts) -> int:
     """Classify and count every `conn` line of ``data`` into ``partial``; the number of lines.
 
-    ``counts`` (host, kind of window) becomes ``partial.conn`` if it has none yet.
+    ``counts`` (for a host) becomes ``partial.conn`` if it has none yet.
     """
     if partial.conn is None:
         partial.conn = counts
@@ -289,11 +288,9 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         if partial.last_ms is None or ms > partial.last_ms:
             partial.last_ms = ms
         if window is None or _inside(ms, window):
-            conn.add(ms, entry[1], entry[2])
+            conn.add(entry[1], entry[2])
 
-    lines = _each_line(partial, data, base, file_index, parse_conn_line, take)
-    conn.forget_before(partial.last_ms)
-    return lines
+    return _each_line(partial, data, base, file_index, parse_conn_line, take)
 
 
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Hashable
 
 from .aggregate import Partial, Window
-from .conn import ConnCounts, conn_report, last_window
+from .conn import ConnCounts, conn_report
 from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
 from .timestamps import format_minute, format_ms
 
@@ -73,15 +73,16 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
         "last_timestamp": None if p.last_ms is None else format_ms(p.last_ms),
     }
     n = p.in_window
-    if last_ms is not None:
-        report["window"] = last_window(p.last_ms, last_ms)
+    if last_ms is not None:  # the last N ms up to the newest entry
+        report["window"] = None if p.last_ms is None else {
+            "start": format_ms(p.last_ms - last_ms), "end": format_ms(p.last_ms)}
     else:
         report["window"] = None if window is None else {
             "start": None if window[0] is None else format_ms(window[0]),
             "end": None if window[1] is None else format_ms(window[1])}
     conn = None
     if fmt in ("conn", "mixed"):
-        conn = conn_report(p.conn or ConnCounts(host, last_ms), p.last_ms)
+        conn = conn_report(p.conn or ConnCounts(host))
         report.update((k, v) for k, v in conn.items() if k != "in_window")
     report["in_window"] = n + (conn["in_window"] if conn else 0)
     if fmt == "conn":

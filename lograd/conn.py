@@ -3,13 +3,10 @@
     1565647204351 Aadvik Matina        (milliseconds: the number is >= 10**11)
     1565647205 quark garak             (seconds)
 
-Without ``--last``, a chunk's entries inside the (absolute) window are counted
-per source, per target, and per peer of ``--host``. With ``--last N`` the
-window ends at the newest entry of the whole input, which no chunk knows, so
-a chunk keeps its (source, target) counts per millisecond for the last N
-seconds before *its own* newest entry: the global window, which ends at or
-after that entry, needs nothing older. Merging keeps the same rule, so the
-coordinator holds only the last N seconds.
+A chunk's entries inside the window are counted per source, per target, and
+per peer of ``--host``: a partial's size follows the number of hosts, not of
+lines. (``--last N`` is an absolute window by the time chunks are read: the
+coordinator first scans for the newest entry, see coordinator.py.)
 """
 from __future__ import annotations
 
@@ -51,22 +48,17 @@ def _add(counts: dict, key, n: int = 1) -> None:
 
 @dataclass
 class ConnCounts:
-    """The conn answers of some lines, for one ``--host`` and one kind of window."""
+    """The conn answers of some lines, for one ``--host``."""
 
     host: bytes | None = None
-    last_ms: int | None = None  # --last in ms: keep recent pairs; None: count totals
     in_window: int = 0
     sources: dict[bytes, int] = field(default_factory=dict)
     targets: dict[bytes, int] = field(default_factory=dict)
     to_host: dict[bytes, int] = field(default_factory=dict)  # source -> n, of entries whose target is host
     from_host: dict[bytes, int] = field(default_factory=dict)  # target -> n, of entries whose source is host
-    recent: dict[int, dict[tuple[bytes, bytes], int]] = field(default_factory=dict)  # ms -> pair counts
 
-    def add(self, ms: int, source: bytes, target: bytes, n: int = 1) -> None:
-        """Count ``n`` connections from ``source`` to ``target`` at ``ms`` (inside any absolute window)."""
-        if self.last_ms is not None:
-            _add(self.recent.setdefault(ms, {}), (source, target), n)
-            return
+    def add(self, source: bytes, target: bytes, n: int = 1) -> None:
+        """Count ``n`` connections from ``source`` to ``target`` (inside the window)."""
         self.in_window += n
         _add(self.sources, source, n)
         _add(self.targets, target, n)
@@ -76,62 +68,36 @@ class ConnCounts:
             if source == self.host:
                 _add(self.from_host, target, n)
 
-    def forget_before(self, newest_ms: int | None) -> None:
-        """Drop pairs older than the last N seconds before ``newest_ms`` (they cannot be in the window)."""
-        if self.last_ms is None or newest_ms is None:
-            return
-        cutoff = newest_ms - self.last_ms
-        for ms in [ms for ms in self.recent if ms < cutoff]:
-            del self.recent[ms]
-
     def merge(self, other: ConnCounts) -> None:
-        """Add another's counts (same host and window kind)."""
+        """Add another's counts (same host)."""
         self.in_window += other.in_window
         for mine, theirs in ((self.sources, other.sources), (self.targets, other.targets),
                              (self.to_host, other.to_host), (self.from_host, other.from_host)):
             for key, n in theirs.items():
                 _add(mine, key, n)
-        for ms, pairs in other.recent.items():
-            slot = self.recent.setdefault(ms, {})
-            for pair, n in pairs.items():
-                _add(slot, pair, n)
-
-    def settled(self, newest_ms: int | None) -> ConnCounts:
-        """Totals over the final window: for ``--last``, the N seconds ending at ``newest_ms``."""
-        if self.last_ms is None:
-            return self
-        totals = ConnCounts(self.host)
-        if newest_ms is not None:
-            cutoff = newest_ms - self.last_ms
-            for ms, pairs in self.recent.items():
-                if ms >= cutoff:
-                    for (source, target), n in pairs.items():
-                        totals.add(ms, source, target, n)
-        return totals
 
     def to_wire(self) -> list:
-        recent = [[ms, [[s, t, n] for (s, t), n in pairs.items()]] for ms, pairs in sorted(self.recent.items())]
-        return [self.host, self.last_ms, self.in_window, _items(self.sources), _items(self.targets),
-                _items(self.to_host), _items(self.from_host), recent]
+        return [self.host, self.in_window, _items(self.sources), _items(self.targets),
+                _items(self.to_host), _items(self.from_host)]
 
     @classmethod
     def from_wire(cls, data: list) -> ConnCounts:
         """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
-        host, last_ms, in_window, sources, targets, to_host, from_host, recent = data
+        host, in_window, sources, targets, to_host, from_host = data
         if host is not None and not isinstance(host, bytes):
             raise ValueError("conn host is not bytes")
-        if last_ms is not None and (not isinstance(last_ms, int) or last_ms < 0):
-            raise ValueError("conn window is not a duration")
-        c = cls(host, last_ms, _count(in_window), _counts(sources), _counts(targets), _counts(to_host),
-                _counts(from_host))
-        for ms, pairs in recent:
-            if not isinstance(ms, int):
-                raise ValueError("conn time is not an integer")
-            for s, t, n in pairs:
-                if not isinstance(s, bytes) or not isinstance(t, bytes):
-                    raise ValueError("conn host is not bytes")
-                _add(c.recent.setdefault(ms, {}), (s, t), _count(n))
-        return c
+        return cls(host, _count(in_window), _counts(sources), _counts(targets), _counts(to_host),
+                   _counts(from_host))
+
+
+def newest_conn_entry(data: bytes) -> int | None:
+    """The time of the newest `conn` entry in ``data`` (whole lines), or None."""
+    newest = None
+    for raw in data.split(b"\n"):
+        entry = parse_conn_line(raw[:-1] if raw.endswith(b"\r") else raw)
+        if entry is not None and (newest is None or entry[0] > newest):
+            newest = entry[0]
+    return newest
 
 
 def _items(counts: dict[bytes, int]) -> list:
@@ -171,21 +137,13 @@ def _top(counts: dict[bytes, int]) -> dict:
     return {"hosts": sorted(h for h, n in named.items() if n == most) if most else [], "connections": most}
 
 
-def conn_report(c: ConnCounts, newest_ms: int | None) -> dict:
+def conn_report(totals: ConnCounts) -> dict:
     """The SPEC §3 conn keys (``window`` aside) of merged counts."""
-    totals = c.settled(newest_ms)
     return {
         "in_window": totals.in_window,
-        "host": None if c.host is None else _name(c.host),
+        "host": None if totals.host is None else _name(totals.host),
         "connected_to_host": _named(totals.to_host),
         "connected_from_host": _named(totals.from_host),
         "top_sources": _top(totals.sources),
         "top_targets": _top(totals.targets),
     }
-
-
-def last_window(newest_ms: int | None, last_ms: int) -> dict | None:
-    """The report's ``window`` for ``--last``: the N seconds ending at the newest entry."""
-    if newest_ms is None:
-        return None
-    return {"start": format_ms(newest_ms - last_ms), "end": format_ms(newest_ms)}

@@ -182,19 +182,16 @@ class _JobLoop:
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
         self.chunk_size = size
         self.window = coord.window
-        # --last over app or json: first find the newest entry (a cheap scan of every
-        # chunk, with the conn files' chunks), then read the app and json files
-        # again with the window that ends there
-        timed = {i for i, fmt in enumerate(self.formats) if fmt != "conn"}
+        # --last: first scan every chunk for its newest entry (timestamps only), then
+        # read the files with the window that ends at the newest of all: partials
+        # then stay as small as without a window
+        chunks = plan_chunks([(f.path, f.size) for f in files], size)
         self.scan_ids: set[int] = set()
         self.newest_scanned: int | None = None
-        if coord.last_ms is not None and timed:
-            self.window_pending = timed
-            chunks = plan_chunks([(f.path, f.size) for f in files], size)
-            self.scan_ids = {c.id for c in chunks if c.file_index in timed}
-        else:
-            self.window_pending = set()
-            chunks = plan_chunks([(f.path, f.size) for f in files], size)
+        self.window_pending: set[int] = set()
+        if coord.last_ms is not None and files:
+            self.window_pending = set(range(len(files)))
+            self.scan_ids = {c.id for c in chunks}
         self.dispatcher = Dispatcher(chunks, coord.settings)
         coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt,
                                                   coord.last_ms, coord.host)
@@ -292,11 +289,8 @@ class _JobLoop:
                 sock.close(linger=0)
 
     def _read_inside_the_window(self) -> None:
-        """The scan is over: read the app and json files with the window of ``--last``."""
+        """The scan is over: read the files with the window of ``--last``."""
         newest = self.newest_scanned
-        merged = self.analyzer.total.last_ms  # conn entries count for "the newest entry" too
-        if merged is not None and (newest is None or merged > newest):
-            newest = merged
         # no entry at all: a window nothing is inside
         self.window = (0, -1) if newest is None else (newest - self.coord.last_ms, newest)
         d = self.dispatcher
@@ -310,7 +304,7 @@ class _JobLoop:
             window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], self.coord.host,
-                             self.coord.last_ms, int(c.id in self.scan_ids))
+                             int(c.id in self.scan_ids))
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:

@@ -62,8 +62,7 @@ class Assign:
     window_start: int | None
     window_end: int | None
     host: bytes | None = None  # conn: --host
-    last_ms: int | None = None  # conn: --last, in ms
-    scan: int = 0  # 1: only find the newest entry (the first phase of --last over app and json)
+    scan: int = 0  # 1: only find the newest entry (the first phase of --last)
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), _OPT_INT, int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict),
     Failure: (str, int, int, str, str),

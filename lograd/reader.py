@@ -15,7 +15,7 @@ import os
 from typing import BinaryIO, Iterator
 
 from .aggregate import Partial, Window, add_conn_lines, add_json_lines
-from .conn import ConnCounts
+from .conn import ConnCounts, newest_conn_entry
 from .fastpath import add_app_fast, newest_app_entry
 from .jsonlines import parse_json_line
 from .parsing import MAX_LINE
@@ -103,7 +103,7 @@ class ChunkUnreadable(OSError):
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, last_ms: int | None = None, scan: bool = False) -> Partial:
+                    host: bytes | None = None, scan: bool = False) -> Partial:
     """Open ``path`` and summarise chunk ``[start, start+size)``.
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
@@ -116,12 +116,13 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
         for block, base in owned_blocks(f, start, size, block_size):
             if scan:  # only the newest entry: its partial has just last_ms
-                newest = newest_app_entry(block) if fmt == "app" else _newest_json_entry(bytes(block))
+                newest = (newest_app_entry(block) if fmt == "app" else
+                          newest_conn_entry(bytes(block)) if fmt == "conn" else _newest_json_entry(bytes(block)))
                 if newest is not None and (partial.last_ms is None or newest > partial.last_ms):
                     partial.last_ms = newest
             elif fmt == "conn":
                 partial.lines += add_conn_lines(partial, bytes(block), base, file_index, window,
-                                                ConnCounts(host, last_ms))
+                                                ConnCounts(host))
             elif fmt == "json":
                 partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
             else:

@@ -52,9 +52,9 @@ class Worker:
 
     async def process_chunk(self, filepath: str, start: int, size: int,
                             fmt: str = "app", file_index: int = 0, window=None,
-                            host: bytes | None = None, last_ms: int | None = None) -> dict:
+                            host: bytes | None = None) -> dict:
         """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file."""
-        partial = summarise_chunk(filepath, start, size, file_index, fmt, window, host=host, last_ms=last_ms)
+        partial = summarise_chunk(filepath, start, size, file_index, fmt, window, host=host)
         self.chunks_done += 1
         return partial.to_wire()
 
@@ -229,8 +229,7 @@ class _Session:
             window = (task.window_start, task.window_end)
         try:
             partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
-                                      task.format, window, host=task.host, last_ms=task.last_ms,
-                                      scan=bool(task.scan))
+                                      task.format, window, host=task.host, scan=bool(task.scan))
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
             transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, reason))

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from lograd.aggregate import Partial, add_conn_lines
 from lograd.analyzer import Analyzer
-from lograd.conn import MAX_HOST, ConnCounts, parse_conn_line
+from lograd.conn import MAX_HOST, ConnCounts, newest_conn_entry, parse_conn_line
 from lograd.inputs import SNIFF, detect_format
 from lograd.reader import owned_blocks
 
@@ -62,15 +62,26 @@ def oracle(triples, host=None, last=None):
             "top_sources": top(sources), "top_targets": top(targets)}
 
 
-def report_of(data: bytes, chunk_size: int, host=None, last=None, seed=0) -> dict:
-    """Chunks read as the worker reads them, merged in a shuffled order."""
+def chunks_of(data: bytes, chunk_size: int):
+    """Each chunk's owned lines, as the worker reads them (small blocks: many block edges)."""
     f = io.BytesIO(data)
-    partials = []
     for start in range(0, len(data), chunk_size):
+        yield [(bytes(block), base) for block, base in owned_blocks(f, start, min(chunk_size, len(data) - start), 64)]
+
+
+def report_of(data: bytes, chunk_size: int, host=None, last=None, seed=0) -> dict:
+    """The coordinator's two passes in process: scan each chunk for its newest entry
+    (with --last), then summarise the chunks with the window, merged in a shuffled order."""
+    window = None
+    if last is not None:
+        newest = max((t for chunk in chunks_of(data, chunk_size) for block, _ in chunk
+                      if (t := newest_conn_entry(block)) is not None), default=None)
+        window = (0, -1) if newest is None else (newest - last * 1000, newest)
+    partials = []
+    for chunk in chunks_of(data, chunk_size):
         p = Partial()
-        for block, base in owned_blocks(f, start, min(chunk_size, len(data) - start), 64):
-            p.lines += add_conn_lines(p, bytes(block), base, 0, None,
-                                      ConnCounts(host and host.encode(), last and last * 1000))
+        for block, base in chunk:
+            p.lines += add_conn_lines(p, block, base, 0, window, ConnCounts(host and host.encode()))
         partials.append(p)
     random.Random(seed).shuffle(partials)
     analyzer = Analyzer(["f"], fmt="conn", last_ms=last and last * 1000, host=host and host.encode())
@@ -135,13 +146,6 @@ def test_empty_window_answers():
                             "top_sources": {"hosts": [], "connections": 0},
                             "top_targets": {"hosts": [], "connections": 0}}
     assert got["window"] is None and got["entries"] == 0 and got["blank_lines"] == 1
-
-
-def test_only_the_last_seconds_are_kept_while_merging():
-    p = Partial()
-    lines = b"".join(f"{1_565_647_000 + i} a b\n".encode() for i in range(1000))
-    p.lines += add_conn_lines(p, lines, 0, 0, None, ConnCounts(None, 60_000))
-    assert len(p.conn.recent) == 61  # the newest second and the 60 before it, not 1000
 
 
 @pytest.mark.parametrize("head, expected", [
@@ -217,3 +221,8 @@ def test_generated_json_logs_use_the_aliases_and_read_like_their_app_twin(tmp_pa
     # same entries, levels, times and response times; messages differ where the time became a key
     assert (p.entries, p.levels, p.first_ms, p.last_ms, p.rt_count, p.rt_total) == \
         (a.entries, a.levels, a.first_ms, a.last_ms, a.rt_count, a.rt_total)
+
+
+def test_the_newest_entry_scan_reads_seconds_milliseconds_and_crlf():
+    assert newest_conn_entry(b"1565647205 a b\r\n1565647204999 c d\nbad\n1565647205001 e f x\n") == 1565647205000
+    assert newest_conn_entry(b"bad\n\n") is None
