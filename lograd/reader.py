@@ -14,8 +14,9 @@ import errno
 import os
 from typing import BinaryIO, Iterator
 
-from .aggregate import Partial, Window, add_conn_lines, add_json_lines
-from .conn import ConnCounts, newest_conn_entry
+from .aggregate import Partial, Window, add_json_lines
+from .conn import ConnCounts
+from .fastconn import HostTally, add_conn_fast, newest_conn_fast
 from .fastpath import add_app_fast, newest_app_entry
 from .jsonlines import parse_json_line
 from .parsing import MAX_LINE
@@ -110,6 +111,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
     it no longer holds the whole chunk: a partial of missing bytes would be a lie.
     """
     partial = Partial()
+    hosts = HostTally()
     with open(path, "rb") as f:
         length = os.fstat(f.fileno()).st_size
         if length < start + size:
@@ -117,14 +119,15 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
         for block, base in owned_blocks(f, start, size, block_size):
             if scan:  # only the newest entry: its partial has just last_ms
                 newest = (newest_app_entry(block) if fmt == "app" else
-                          newest_conn_entry(bytes(block)) if fmt == "conn" else _newest_json_entry(bytes(block)))
+                          newest_conn_fast(block) if fmt == "conn" else _newest_json_entry(bytes(block)))
                 if newest is not None and (partial.last_ms is None or newest > partial.last_ms):
                     partial.last_ms = newest
             elif fmt == "conn":
-                partial.lines += add_conn_lines(partial, bytes(block), base, file_index, window,
-                                                ConnCounts(host))
+                add_conn_fast(partial, block, base, file_index, window, ConnCounts(host), hosts)
             elif fmt == "json":
                 partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
             else:
                 add_app_fast(partial, block, base, file_index, window)
+    if partial.conn is not None:
+        hosts.into(partial.conn)
     return partial
