@@ -20,6 +20,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/connections.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

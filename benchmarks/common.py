@@ -17,14 +17,14 @@ sys.path.insert(0, ROOT)
 from lograd.generate import generate_test_logs  # noqa: E402
 
 
-def ensure_log(size: int, profile: str = "error_spike") -> str:
-    """A generated app log of ``size`` bytes in benchmarks/data/ (made once, then reused), in the page cache."""
+def ensure_log(size: int, profile: str = "error_spike", fmt: str = "app") -> str:
+    """A generated log of ``size`` bytes in benchmarks/data/ (made once, then reused), in the page cache."""
     data = os.path.join(ROOT, "benchmarks", "data")
     os.makedirs(data, exist_ok=True)
-    path = os.path.join(data, f"app-{profile}-{size}.log")
+    path = os.path.join(data, f"{fmt}-{profile}-{size}.log" if fmt != "conn" else f"conn-{size}.log")
     if not os.path.exists(path):
         print(f"generating {size / 1e6:,.0f} MB log at {path} ...", file=sys.stderr, flush=True)
-        generate_test_logs(size / 1e6, path + ".part", profile, seed=7)
+        generate_test_logs(size / 1e6, path + ".part", profile, seed=7, fmt=fmt)
         os.replace(path + ".part", path)
     with open(path, "rb") as f:  # warm the page cache: every tool then reads from memory
         while f.read(1 << 24):
