@@ -106,3 +106,14 @@ def lograd_label(proc: psutil.Process, root: psutil.Process) -> str:
 def lograd_command(path: str, local: int = 2, port: int = 27555, *extra: str) -> list[str]:
     return [sys.executable, os.path.join(BIN, "lograd-coordinator"), "--local", str(local),
             "--port", str(port), "--json", *extra, path]
+
+
+def run_lograd(cmd: list[str], runs: int) -> tuple[Measured, list[Measured]]:
+    """Run a lograd command ``runs`` times: (the fastest run, all runs); stops on a failure."""
+    done = []
+    for _ in range(runs):
+        run = measure(cmd, lograd_label)
+        if run.status != 0:
+            raise SystemExit(f"lograd failed ({run.status}): {run.err.decode()[-800:]}")
+        done.append(run)
+    return min(done, key=lambda r: r.wall), done

@@ -35,7 +35,7 @@ from docopt import docopt
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from benchmarks.common import ensure_log, lograd_command, lograd_label, measure  # noqa: E402
+from benchmarks.common import ensure_log, lograd_command, measure, run_lograd  # noqa: E402
 from benchmarks.conn_peers import differences, lograd_answers  # noqa: E402
 from lograd.config import parse_size  # noqa: E402
 
@@ -53,14 +53,8 @@ def main() -> None:
     with open(path, "rb") as f:
         host = f.readline().split()[1].decode()
     last = args["--last"]
-    runs = []
-    for _ in range(int(args["--runs"])):
-        run = measure(lograd_command(path, int(args["--local"]), int(args["--port"]), "--host", host,
-                                     "--last", last), lograd_label)
-        if run.status != 0:
-            raise SystemExit(f"lograd failed ({run.status}): {run.err.decode()[-800:]}")
-        runs.append(run)
-    best = min(runs, key=lambda r: r.wall)
+    best, runs = run_lograd(lograd_command(path, int(args["--local"]), int(args["--port"]), "--host", host,
+                                           "--last", last), int(args["--runs"]))
     report = json.loads(best.out)
     mine = lograd_answers(report)
     print(f"file: {path} ({size / 1e6:,.1f} MB, {report['lines']:,} lines), --host {host} --last {last}, "

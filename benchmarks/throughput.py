@@ -34,7 +34,7 @@ from docopt import docopt
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from benchmarks.common import ensure_log, lograd_command, lograd_label, measure  # noqa: E402
+from benchmarks.common import ensure_log, lograd_command, measure, run_lograd  # noqa: E402
 from benchmarks.peers import differences, lograd_answers  # noqa: E402
 from lograd.config import parse_size  # noqa: E402
 
@@ -57,13 +57,8 @@ def main() -> None:
     path = ensure_log(size)
     actual = os.path.getsize(path)
     extra = ["--chunk-size", args["--chunk-size"]] if args["--chunk-size"] else []
-    runs = []
-    for _ in range(int(args["--runs"])):
-        run = measure(lograd_command(path, int(args["--local"]), int(args["--port"]), *extra), lograd_label)
-        if run.status != 0:
-            raise SystemExit(f"lograd failed ({run.status}): {run.err.decode()[-800:]}")
-        runs.append(run)
-    best = min(runs, key=lambda r: r.wall)
+    best, runs = run_lograd(lograd_command(path, int(args["--local"]), int(args["--port"]), *extra),
+                            int(args["--runs"]))
     report = json.loads(best.out)
     mine = lograd_answers(report)
     job = report["job"]
