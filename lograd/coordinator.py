@@ -21,7 +21,7 @@ from . import transport
 from .aggregate import Partial, Window
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
-from .dispatch import Dispatcher, plan_chunks
+from .dispatch import Chunk, Dispatcher, plan_chunks
 from .inputs import detect_format, InputFile, Unreadable, expand
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
@@ -30,6 +30,8 @@ from .report import Progress
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
 
 MIN_AUTO_CHUNK = 64 << 10
+TAIL_CHUNKS = 2
+"""``--last`` guesses the newest entry from this many chunks at the end of each file."""
 MAX_AUTO_CHUNK = 8 << 20
 """About 0.08 s of parsing for one worker: few enough chunks that per-chunk costs (a
 message each way, one merge) stay near 1% of the work, small enough that a dead
@@ -182,16 +184,20 @@ class _JobLoop:
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
         self.chunk_size = size
         self.window = coord.window
-        # --last: first scan every chunk for its newest entry (timestamps only), then
-        # read the files with the window that ends at the newest of all: partials
-        # then stay as small as without a window
+        # --last: guess the newest entry from the end of each file (a scan of its last
+        # chunks, timestamps only), read everything with the window ending there, and
+        # read again only if some entry turned out newer than the guess
         chunks = plan_chunks([(f.path, f.size) for f in files], size)
         self.scan_ids: set[int] = set()
         self.newest_scanned: int | None = None
-        self.window_pending: set[int] = set()
+        self.last_phase: str | None = None
+        self.rereads = 0
+        self.guess: int | None = None
         if coord.last_ms is not None and files:
-            self.window_pending = set(range(len(files)))
+            tails = [c for i in range(len(files)) for c in [c for c in chunks if c.file_index == i][-TAIL_CHUNKS:]]
+            chunks = [Chunk(n, c.file_index, c.path, c.start, c.size) for n, c in enumerate(tails)]
             self.scan_ids = {c.id for c in chunks}
+            self.last_phase = "scan"
         self.dispatcher = Dispatcher(chunks, coord.settings)
         coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt,
                                                   coord.last_ms, coord.host)
@@ -246,8 +252,8 @@ class _JobLoop:
                     self._drain_tasks(now)
                 if self.sockets["results"] in ready:
                     self._drain_results(now)
-                    if self.window_pending and self.dispatcher.finished:
-                        self._read_inside_the_window()
+                    if self.last_phase is not None and self.dispatcher.finished:
+                        self._next_last_phase()
                 if self.sockets["heartbeats"] in ready:
                     self._drain_heartbeats(now)
                 # timers
@@ -288,15 +294,31 @@ class _JobLoop:
             for sock in self.sockets.values():
                 sock.close(linger=0)
 
-    def _read_inside_the_window(self) -> None:
-        """The scan is over: read the files with the window of ``--last``."""
-        newest = self.newest_scanned
+    def _next_last_phase(self) -> None:
+        """``--last``: the scan of the files' ends is over, or a read is."""
+        last = self.coord.last_ms
+        if self.last_phase == "scan":
+            self.guess = self.newest_scanned
+            self._read_all(self.guess)
+            self.last_phase = "read"
+            return
+        newest = self.analyzer.total.last_ms  # of every entry, inside the window or not
+        if self.last_phase == "read" and newest != self.guess:
+            # an entry newer than the guess: the window was wrong, read again
+            self.rereads += 1
+            self.coord.analyzer = self.analyzer = Analyzer(
+                [f.path for f in self.files], None, self.fmt, last, self.coord.host)
+            self._read_all(newest)
+            self.last_phase = "reread"
+            return
+        self.last_phase = None
+
+    def _read_all(self, newest: int | None) -> None:
+        """Queue every chunk again, with the window of the last N seconds up to ``newest``."""
         # no entry at all: a window nothing is inside
         self.window = (0, -1) if newest is None else (newest - self.coord.last_ms, newest)
         d = self.dispatcher
-        d.add(plan_chunks([(f.path, f.size) for f in self.files], self.chunk_size,
-                          first_id=len(d.chunks), only=self.window_pending))
-        self.window_pending = set()
+        d.add(plan_chunks([(f.path, f.size) for f in self.files], self.chunk_size, first_id=len(d.chunks)))
 
     def _assign(self, now: float) -> None:
         for a in self.dispatcher.assign(now):
@@ -412,6 +434,7 @@ class _JobLoop:
             "bytes": self.total_bytes,
             "chunks": len(d.chunks),
             "scan_chunks": len(self.scan_ids),
+            "window_rereads": self.rereads,
             "retried_chunks": len(d.retried),
             "failed_chunks": failed,
             "workers": {name: w.as_report(self.heartbeat_figures.get(name))

@@ -165,7 +165,27 @@ def test_last_over_app_logs_equals_the_same_window_given_with_from_and_to(procs,
     assert status == 0, err
     assert without_job(last) == without_job(fixed)
     assert 0 < last["in_window"] < last["entries"]
-    assert last["job"]["chunks"] == 2 * last["job"]["scan_chunks"] > 0  # every chunk scanned, then read
+    # the end of the file was scanned, then every chunk read once: the newest entry was at the end
+    file_chunks = -(-os.path.getsize(path) // {"3KiB": 3072, "1MiB": 1 << 20}[chunk])
+    job = last["job"]
+    assert job["window_rereads"] == 0 and job["scan_chunks"] == min(2, file_chunks)
+    assert job["chunks"] == job["scan_chunks"] + file_chunks
+
+
+def test_last_reads_again_when_the_newest_entry_is_not_at_the_end(procs, base_port, tmp_path):
+    from tests.test_conn import answers, oracle
+    lines = [f"{1565647000 + i} h{i % 7} h{i % 5}" for i in range(2000)]
+    lines[3] = "1565650000000 late quark"  # the newest entry, near the start of the file
+    path = tmp_path / "conn.log"
+    path.write_text("\n".join(lines) + "\n")
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "2KiB",
+                                            "--host", "quark", "--last", "3000", str(path))
+    assert status == 0, err
+    assert report["job"]["window_rereads"] == 1
+    triples = [(1565647000000 + i * 1000, f"h{i % 7}", f"h{i % 5}") for i in range(2000)]
+    triples[3] = (1565650000000, "late", "quark")
+    assert answers(report) == oracle(triples, "quark", 3000)
+    assert report["window"]["end"] == "2019-08-12T22:46:40.000"
 
 
 def _clock(ms: int) -> str:
