@@ -143,8 +143,9 @@ def _decided(b: _Block):
     # the source ends at the first space or tab within 16 bytes after the first gap
     words = b.words
     src = gap1 + 1
-    first_half = _first_flagged(_gaps(words[src]))
-    src_len = np.where(first_half < 8, first_half, 8 + _first_flagged(_gaps(words[src + 8])))
+    src_len = _first_flagged(_gaps(words[src]))
+    long = np.flatnonzero(src_len == 8)  # hosts of 8 bytes or more: look at the next word too
+    src_len[long] += _first_flagged(_gaps(words[src[long] + 8]))
     gap2 = src + src_len
     sep2 = clean[gap2]
     dst = gap2 + 1
@@ -153,7 +154,9 @@ def _decided(b: _Block):
     ok &= (dst_len >= 1) & (dst_len <= _HOST_BYTES)
     # ... and the target, up to the line's end, holds no space or tab
     length = np.clip(dst_len, 0, _HOST_BYTES)
-    ok &= ((_gaps(words[dst]) & _MASK0[length]) | (_gaps(words[dst + 8]) & _MASK1[length])) == 0
+    ok &= (_gaps(words[dst]) & _MASK0[length]) == 0
+    long = np.flatnonzero(length > 8)
+    ok[long] &= (_gaps(words[dst[long] + 8]) & _MASK1[length[long]]) == 0
     rows = np.flatnonzero(ok)
     s0, s1 = _key(b, src[rows], src_len[rows])
     t0, t1 = _key(b, dst[rows], dst_len[rows])
