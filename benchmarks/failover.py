@@ -5,14 +5,15 @@ Usage:
   benchmarks/failover.py [--size SIZE] [--repeat N] [--port PORT]
 
 Options:
-  --size SIZE    Log size to generate (reused if present) [default: 100MB].
+  --size SIZE    Log size to generate (reused if present) [default: 1GiB].
   --repeat N     Runs of each kind [default: 3].
   --port PORT    Base port [default: 27655].
 
 Each run starts three workers (w1, w2, w3) and a coordinator with default
-settings. A fault-free run gives the job time T; a faulty run SIGKILLs w1 at
-T/2 and reads the coordinator's stderr for when w1 was declared dead and when
-its first chunk was handed to another worker. Every faulty report must equal
+settings. A fault-free run gives the job time T, from the moment all three
+workers have joined to the report; a faulty run SIGKILLs w1 T/2 after they
+joined, and reads the coordinator's stderr for when w1 was declared dead and
+when its first chunk was handed to another worker. Every faulty report must equal
 the fault-free one (all keys but `job`).
 """
 from __future__ import annotations
@@ -62,6 +63,16 @@ class Run:
     def first(self, text: str, after: float) -> float | None:
         return next((t for t, line in self.lines if text in line and t >= after), None)
 
+    def joined(self, timeout: float = 60) -> float:
+        """When the last of the three workers joined (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            times = [self.first(f"worker {n} joined", 0) for n in self.workers]
+            if all(times):
+                return max(times)
+            time.sleep(0.01)
+        raise SystemExit("the workers did not join within a minute")
+
     def finish(self) -> tuple[float, dict]:
         try:
             self.coordinator.wait(timeout=600)
@@ -84,25 +95,27 @@ def main() -> None:
     reference = None
     for i in range(repeat):
         run = Run(path, port)
+        joined = run.joined()
         wall, report = run.finish()
-        clean_times.append(wall)
+        clean_times.append(run.started + wall - joined)
         report.pop("job")
         reference = reference or report
         assert report == reference, "fault-free reports differ"
 
         run = Run(path, port)
-        time.sleep(statistics.mean(clean_times) / 2)  # a benchmark may pace itself; tests wait on conditions
+        joined = run.joined()
+        time.sleep(max(0.0, joined + statistics.mean(clean_times) / 2 - time.monotonic()))  # pacing, not sync
         killed = time.monotonic()
         os.kill(run.workers["w1"].pid, signal.SIGKILL)
         wall, report = run.finish()
-        fault_times.append(wall)
+        fault_times.append(run.started + wall - joined)
         job = report.pop("job")
         dead = run.first("worker w1 stopped answering", killed)
         moved = run.first("retried on", killed)
         detect.append(dead - killed if dead else float("nan"))
         reassign.append(moved - killed if moved else float("nan"))
         same = report == reference
-        print(f"run {i + 1}: fault-free {clean_times[-1]:.2f} s, w1 killed at half: {wall:.2f} s, "
+        print(f"run {i + 1}: fault-free {clean_times[-1]:.2f} s, w1 killed at half: {fault_times[-1]:.2f} s, "
               f"declared dead after {detect[-1]:.2f} s, first chunk reassigned after {reassign[-1]:.2f} s, "
               f"{job['retried_chunks']} chunks retried, report {'identical' if same else 'DIFFERENT'}")
         if not same:
