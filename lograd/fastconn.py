@@ -28,13 +28,16 @@ _HIGH = _U64(0x8080808080808080)
 _SEVEN = _U64(0x7F7F7F7F7F7F7F7F)
 
 
+_GATHER = _U64(0x0102040810204080)
+"""Times the bytes' bit-7 flags (moved to bit 0 of each byte), it puts byte k's flag at
+bit 56 + k: every partial product lands on its own bit, so nothing carries."""
+_LOWEST = np.array([8] + [(m & -m).bit_length() - 1 for m in range(1, 256)], dtype=np.int64)
+
+
 def _first_flagged(flags: np.ndarray) -> np.ndarray:
-    """Index of the lowest byte whose bit 7 is set in each word, 8 when none is."""
-    lowest = flags & (~flags + _U64(1))
-    index = np.full(len(flags), 8, dtype=np.int64)
-    some = lowest != 0
-    index[some] = (np.log2(lowest[some].astype(np.float64)).astype(np.int64) - 7) // 8
-    return index
+    """Index of the lowest byte whose bit 7 is set in each word, 8 when none is
+    (``flags`` has no other bits set)."""
+    return _LOWEST[(((flags >> _U64(7)) * _GATHER) >> _U64(56)).astype(np.intp)]
 
 
 def _equal_bytes(word: np.ndarray, byte: int) -> np.ndarray:
