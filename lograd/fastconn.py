@@ -15,67 +15,27 @@ import numpy as np
 
 from .aggregate import Partial, Window, add_conn_lines
 from .conn import MAX_MS, MS_THRESHOLD, ConnCounts
-from .fastpath import _PAD, _U64, _Block
+from .fastpath import _PAD, _Block
+from .swar import U64, digits_from_bottom, equal_bytes, first_flagged, non_digits
 
 _HOST_BYTES = 16
 _TABLE_BITS = 16
-_MIX0, _MIX1 = _U64(0x9E3779B97F4A7C15), _U64(0xC2B2AE3D27D4EB4F)
-_LOW = _U64(0x0F0F0F0F0F0F0F0F)
+_MIX0, _MIX1 = U64(0x9E3779B97F4A7C15), U64(0xC2B2AE3D27D4EB4F)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 
 
-_HIGH = _U64(0x8080808080808080)
-_SEVEN = _U64(0x7F7F7F7F7F7F7F7F)
-
-
-_GATHER = _U64(0x0102040810204080)
-"""Times the bytes' bit-7 flags (moved to bit 0 of each byte), it puts byte k's flag at
-bit 56 + k: every partial product lands on its own bit, so nothing carries."""
-_LOWEST = np.array([8] + [(m & -m).bit_length() - 1 for m in range(1, 256)], dtype=np.int64)
-
-
-def _first_flagged(flags: np.ndarray) -> np.ndarray:
-    """Index of the lowest byte whose bit 7 is set in each word, 8 when none is
-    (``flags`` has no other bits set)."""
-    return _LOWEST[(((flags >> _U64(7)) * _GATHER) >> _U64(56)).astype(np.intp)]
-
-
-def _equal_bytes(word: np.ndarray, byte: int) -> np.ndarray:
-    """Bit 7 set in exactly the bytes of ``word`` equal to ``byte``."""
-    x = word ^ _U64(byte * 0x0101010101010101)
-    return ~(((x & _SEVEN) + _SEVEN) | x) & _HIGH
-
-
 def _gaps(word: np.ndarray) -> np.ndarray:
-    """Bit 7 set in the bytes that end a host: space or tab. (A host read past its
+    """Flags on the bytes that end a host: space or tab. (A host read past its
     line's end is caught by the lengths: the target would end before it starts.)"""
-    return _equal_bytes(word, 32) | _equal_bytes(word, 9)
-
-
-def _digit_run(word: np.ndarray) -> np.ndarray:
-    """How many leading bytes (from the lowest address) of each word are ASCII digits."""
-    x = word ^ _U64(0x3030303030303030)
-    # bit 7 of a byte is set when it is not a digit: >= 10 after the xor, or >= 0x80
-    return _first_flagged((((x & _SEVEN) + _U64(0x7676767676767676)) | x) & _HIGH)
-
-
-def _parse8(word: np.ndarray, run: np.ndarray) -> np.ndarray:
-    """The number in each word's first ``run`` digit bytes (SWAR, most significant byte first)."""
-    shift = (_U64(8) * (_U64(8) - run.astype(np.uint64))) % _U64(64)
-    keep = np.where(run > 0, word << shift, _U64(0))  # digits to the top, zeros (leading) below
-    v = keep & _LOW
-    v = (v * _U64(10) + (v >> _U64(8))) & _U64(0x00FF00FF00FF00FF)
-    v = (v * _U64(100) + (v >> _U64(16))) & _U64(0x0000FFFF0000FFFF)
-    v = (v * _U64(10000) + (v >> _U64(32))) & _U64(0xFFFFFFFF)
-    return v.astype(np.int64)
+    return equal_bytes(word, 32) | equal_bytes(word, 9)
 
 
 def _timestamps(b: _Block):
     """(digit count, epoch ms) of the leading number of each line (up to 16 digits)."""
     w0, w1 = b.words[b.starts], b.words[b.starts + 8]
-    run0 = _digit_run(w0)
-    run1 = np.where(run0 == 8, _digit_run(w1), 0)
-    number = _parse8(w0, np.minimum(run0, 8)) * _POW10[run1] + _parse8(w1, run1)
+    run0 = first_flagged(non_digits(w0))
+    run1 = np.where(run0 == 8, first_flagged(non_digits(w1)), 0)
+    number = digits_from_bottom(w0, run0) * _POW10[run1] + digits_from_bottom(w1, run1)
     ms = np.where(number >= MS_THRESHOLD, number, number * 1000)
     return run0 + run1, ms
 
@@ -94,7 +54,7 @@ def _distinct(k0: np.ndarray, k1: np.ndarray, n: np.ndarray | None = None):
     if not len(k0):
         return k0, k1, np.zeros(0, dtype=np.int64)
     weights = np.ones(len(k0), dtype=np.int64) if n is None else n
-    slot = (((k0 * _MIX0) ^ (k1 * _MIX1)) >> _U64(64 - _TABLE_BITS)).astype(np.int64)
+    slot = (((k0 * _MIX0) ^ (k1 * _MIX1)) >> U64(64 - _TABLE_BITS)).astype(np.int64)
     held0 = np.zeros(1 << _TABLE_BITS, dtype=np.uint64)
     held1 = np.zeros(1 << _TABLE_BITS, dtype=np.uint64)
     held0[slot], held1[slot] = k0, k1  # one key per slot wins ...
@@ -146,9 +106,9 @@ def _decided(b: _Block):
     # the source ends at the first space or tab within 16 bytes after the first gap
     words = b.words
     src = gap1 + 1
-    src_len = _first_flagged(_gaps(words[src]))
+    src_len = first_flagged(_gaps(words[src]))
     long = np.flatnonzero(src_len == 8)  # hosts of 8 bytes or more: look at the next word too
-    src_len[long] += _first_flagged(_gaps(words[src[long] + 8]))
+    src_len[long] += first_flagged(_gaps(words[src[long] + 8]))
     gap2 = src + src_len
     sep2 = clean[gap2]
     dst = gap2 + 1
@@ -208,8 +168,8 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Wi
     tally.add("sources", s0, s1)
     tally.add("targets", t0, t1)
     if c.host is not None and 0 < len(c.host) <= _HOST_BYTES and b"\0" not in c.host:
-        h0 = _U64(int.from_bytes(c.host[:8], "little"))
-        h1 = _U64(int.from_bytes(c.host[8:16], "little"))
+        h0 = U64(int.from_bytes(c.host[:8], "little"))
+        h1 = U64(int.from_bytes(c.host[8:16], "little"))
         to_host = (t0 == h0) & (t1 == h1)
         from_host = (s0 == h0) & (s1 == h1)
         tally.add("to_host", s0[to_host], s1[to_host])

@@ -18,16 +18,16 @@ result equals the per-line path's (property tests compare them).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .aggregate import Partial, Resource, Window, add_lines
 from .parsing import LEVEL_ORDER, MAX_LINE, parse_app_line
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
+from .swar import U64, digits_from_bottom, digits_from_top, first_flagged, last_flagged, non_digits, words
 from .timestamps import days_from_civil, is_calendar_date
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
-_U64 = np.uint64
+_U64 = U64
 
 
 def _table(chars: bytes) -> np.ndarray:
@@ -58,12 +58,6 @@ _EXACT_ROWS = 1 << 20
 
 
 # -- 64-bit words at any byte offset ---------------------------------------------------
-
-
-def _words(clean: np.ndarray) -> np.ndarray:
-    """``words[i]`` = the little-endian 64-bit word of ``clean[i:i+8]`` (a view, no copy)."""
-    n = len(clean) - 7
-    return as_strided(clean, shape=(n, 8), strides=(1, 1)).view("<u8")[:, 0]
 
 
 def _le(text: bytes) -> int:
@@ -133,11 +127,28 @@ def _run(table: np.ndarray, clean: np.ndarray, pos: np.ndarray, limit: int, step
     return length
 
 
-def _digits(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+def _digits(b: _Block, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
     """(run length, value) of the digit run from ``pos`` by ``step`` (+1 forwards, -1 back).
 
     A length above ``_MAX_DIGITS`` means "too long" (the value is then meaningless).
+    Eight bytes are read at once; runs of eight digits or more are followed byte by byte.
     """
+    if step < 0:
+        word = b.words[pos - 7]  # the run ends at the word's top byte
+        length = 7 - last_flagged(non_digits(word))
+        value = digits_from_top(word, length)
+    else:
+        word = b.words[pos]
+        length = first_flagged(non_digits(word))
+        value = digits_from_bottom(word, length)
+    long = np.flatnonzero(length == 8)
+    if len(long):
+        length[long], value[long] = _digit_loop(b.clean, pos[long], step)
+    return length, value
+
+
+def _digit_loop(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_digits`` a byte at a time (for long runs)."""
     n = len(pos)
     length = np.zeros(n, dtype=np.int64)
     value = np.zeros(n, dtype=np.int64)
@@ -199,7 +210,7 @@ class _Block:
         self.ends = self.raw_ends - cr
         clean[self.ends[cr]] = 0
         self.clean = clean
-        self.words = _words(clean)
+        self.words = words(clean)
 
     def line_of(self, pos: np.ndarray) -> np.ndarray:
         """The line holding each position."""
@@ -307,12 +318,12 @@ def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
     gap = _run(_SPACE, clean, pos - two - 1, _MAX_SPACES, -1)
     undecided = gap >= _MAX_SPACES  # where the number ends is unknown
     last = pos - two - 1 - gap  # the number's last digit
-    tail_len, tail = _digits(clean, last, -1)
+    tail_len, tail = _digits(b, last, -1)
     dot = (tail_len > 0) & (clean[last - tail_len] == ord("."))
     whole_len = np.zeros(len(pos), dtype=np.int64)
     whole = np.zeros(len(pos), dtype=np.int64)
     rows = np.flatnonzero(dot)
-    whole_len[rows], whole[rows] = _digits(clean, (last - tail_len - 1)[rows], -1)
+    whole_len[rows], whole[rows] = _digits(b, (last - tail_len - 1)[rows], -1)
     undecided |= (tail_len > _MAX_DIGITS) | (whole_len > _MAX_DIGITS)  # where it starts is unknown
     has_fraction = whole_len > 0
     int_len = np.where(has_fraction, whole_len, tail_len)
@@ -383,10 +394,10 @@ def _metrics(b: _Block, msg_start: np.ndarray, active: np.ndarray):
               & ((key_start == start) | _TOKEN_GAP[clean[key_start - 1]]))
     neg = clean[eq + 1] == ord("-")
     num_at = eq + 1 + neg
-    int_len, int_value = _digits(clean, num_at, 1)
+    int_len, int_value = _digits(b, num_at, 1)
     after = num_at + int_len
     dot = (int_len > 0) & (clean[after] == ord(".")) & _DIGIT[clean[after + 1]]
-    frac_len, frac = _digits(clean, np.where(dot, after + 1, after), 1)
+    frac_len, frac = _digits(b, np.where(dot, after + 1, after), 1)
     frac_len = np.where(dot, frac_len, 0)
     num_end = np.where(dot, after + 1 + frac_len, after)
     pct = clean[num_end] == ord("%")

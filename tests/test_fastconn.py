@@ -58,12 +58,12 @@ def test_many_hosts_colliding_in_the_hash_table_are_still_counted_apart():
     assert fast == exact and len(fast.conn.sources) == 70_000
 
 
-def test_first_flagged_byte_for_every_pattern_of_flags():
+def test_first_and_last_flagged_byte_for_every_pattern_of_flags():
     import numpy as np
-    from lograd.fastconn import _first_flagged
+    from lograd.swar import first_flagged, last_flagged
     patterns = np.arange(256)
     flags = np.zeros(256, dtype=np.uint64)
     for k in range(8):
         flags |= ((patterns >> k) & 1).astype(np.uint64) << np.uint64(8 * k + 7)
-    expected = [next((k for k in range(8) if m >> k & 1), 8) for m in range(256)]
-    assert _first_flagged(flags).tolist() == expected
+    assert first_flagged(flags).tolist() == [next((k for k in range(8) if m >> k & 1), 8) for m in range(256)]
+    assert last_flagged(flags).tolist() == [max((k for k in range(8) if m >> k & 1), default=-1) for m in range(256)]
