@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 
 from .parsing import MAX_LINE
-from .timestamps import format_ms
 
 MS_THRESHOLD = 10 ** 11
 """Timestamps at or above this are milliseconds, below it seconds (SPEC §1)."""

@@ -199,8 +199,7 @@ class _JobLoop:
             self.scan_ids = {c.id for c in chunks}
             self.last_phase = "scan"
         self.dispatcher = Dispatcher(chunks, coord.settings)
-        coord.analyzer = self.analyzer = Analyzer([f.path for f in files], coord.window, self.fmt,
-                                                  coord.last_ms, coord.host)
+        self._new_analyzer()
         self.workers: dict[str, WorkerFigures] = {}
         self.heartbeat_figures: dict[str, WorkerFigures] = {}
         self.names: dict[str, str] = {}  # session -> worker name
@@ -294,9 +293,14 @@ class _JobLoop:
             for sock in self.sockets.values():
                 sock.close(linger=0)
 
+    def _new_analyzer(self) -> None:
+        """An empty Analyzer for this job (shared with the Coordinator for the API)."""
+        c = self.coord
+        c.analyzer = self.analyzer = Analyzer([f.path for f in self.files], c.window, self.fmt,
+                                              c.last_ms, c.host)
+
     def _next_last_phase(self) -> None:
         """``--last``: the scan of the files' ends is over, or a read is."""
-        last = self.coord.last_ms
         if self.last_phase == "scan":
             self.guess = self.newest_scanned
             self._read_all(self.guess)
@@ -306,8 +310,7 @@ class _JobLoop:
         if self.last_phase == "read" and newest != self.guess:
             # an entry newer than the guess: the window was wrong, read again
             self.rereads += 1
-            self.coord.analyzer = self.analyzer = Analyzer(
-                [f.path for f in self.files], None, self.fmt, last, self.coord.host)
+            self._new_analyzer()
             self._read_all(newest)
             self.last_phase = "reread"
             return

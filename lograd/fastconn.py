@@ -16,12 +16,11 @@ import numpy as np
 from .aggregate import Partial, Window, add_conn_lines
 from .conn import MAX_MS, MS_THRESHOLD, ConnCounts
 from .fastpath import _PAD, _Block
-from .swar import U64, digits_from_bottom, equal_bytes, first_flagged, non_digits
+from .swar import POW10, U64, digits_from_bottom, equal_bytes, first_flagged, non_digits
 
 _HOST_BYTES = 16
 _TABLE_BITS = 16
 _MIX0, _MIX1 = U64(0x9E3779B97F4A7C15), U64(0xC2B2AE3D27D4EB4F)
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
 
 
 def _gaps(word: np.ndarray) -> np.ndarray:
@@ -35,7 +34,7 @@ def _timestamps(b: _Block):
     w0, w1 = b.words[b.starts], b.words[b.starts + 8]
     run0 = first_flagged(non_digits(w0))
     run1 = np.where(run0 == 8, first_flagged(non_digits(w1)), 0)
-    number = digits_from_bottom(w0, run0) * _POW10[run1] + digits_from_bottom(w1, run1)
+    number = digits_from_bottom(w0, run0) * POW10[run1] + digits_from_bottom(w1, run1)
     ms = np.where(number >= MS_THRESHOLD, number, number * 1000)
     return run0 + run1, ms
 

@@ -22,12 +22,12 @@ import numpy as np
 from .aggregate import Partial, Resource, Window, add_lines
 from .parsing import LEVEL_ORDER, MAX_LINE, parse_app_line
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
-from .swar import U64, digits_from_bottom, digits_from_top, first_flagged, last_flagged, non_digits, words
+from .swar import (LOW_NIBBLES, POW10, U64, digits_from_bottom, digits_from_top, first_flagged, last_flagged,
+                   non_digits, words)
 from .timestamps import days_from_civil, is_calendar_date
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
-_U64 = U64
 
 
 def _table(chars: bytes) -> np.ndarray:
@@ -45,7 +45,6 @@ _KEY_FIRST = _table(_LOWER + _UPPER + b"_")
 _LETTER = _table(_LOWER + _UPPER)
 _SPACE = _table(b" \t\n\r\x0b\x0c")  # \s on bytes
 _TOKEN_GAP = _table(b" \t\n\r\x0b\x0c,;")  # a metric token starts/ends at these
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
 
 _PAD = 64
 """NUL bytes after (and before) the block: every gather and scan stays inside the array."""
@@ -77,7 +76,7 @@ def _template(text: str) -> tuple:
         elif ch != "?":
             keep |= 0xFF << shift
             expect |= ord(ch) << shift
-    return _U64(keep), _U64(expect), _U64(add6), _U64(high), _U64(expect & high)
+    return U64(keep), U64(expect), U64(add6), U64(high), U64(expect & high)
 
 
 def _fits(word: np.ndarray, template: tuple) -> np.ndarray:
@@ -91,23 +90,22 @@ _DATE = _template("dddd-dd-")          # bytes 0..7
 _CLOCK = _template("dd?dd:dd")         # bytes 8..15: day, separator, hour, minute
 _SECONDS_MS = _template(":dd.ddd ")    # bytes 16..23, with milliseconds
 _SECONDS = _template(":dd ")           # bytes 16..19, no fraction
-_NIBBLES = _U64(0x0F0F0F0F0F0F0F0F)
-_BYTE = _U64(0xFF)
+_BYTE = U64(0xFF)
 
 _LEVELS = [(name, LEVEL_ORDER.index(name)) for name in LEVEL_ORDER]
 _LEVELS.append(("WARNING", LEVEL_ORDER.index("WARN")))  # after WARN: its matches override
-_LEVEL_TESTS = [(_U64((1 << 8 * len(name)) - 1), _U64(_le(name.encode())), len(name), lid)
+_LEVEL_TESTS = [(U64((1 << 8 * len(name)) - 1), U64(_le(name.encode())), len(name), lid)
                 for name, lid in _LEVELS]
 
 
 def _pairs(word: np.ndarray) -> np.ndarray:
     """Byte k of the result is 10 * digit k + digit k+1 (bytes are checked digits)."""
-    nib = word & _NIBBLES
-    return nib * _U64(10) + (nib >> _U64(8))
+    nib = word & LOW_NIBBLES
+    return nib * U64(10) + (nib >> U64(8))
 
 
 def _byte(word: np.ndarray, k: int) -> np.ndarray:
-    return ((word >> _U64(8 * k)) & _BYTE).astype(np.int64)
+    return ((word >> U64(8 * k)) & _BYTE).astype(np.int64)
 
 
 # -- bounded scans over shrinking sets of positions ----------------------------------------
@@ -164,7 +162,7 @@ def _digit_loop(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarr
         if j < _MAX_DIGITS:
             digit = c.astype(np.int64) - 48
             if step < 0:
-                value[live] += digit * _POW10[j]
+                value[live] += digit * POW10[j]
             else:
                 value[live] = value[live] * 10 + digit
         at += step
@@ -174,8 +172,8 @@ def _digit_loop(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarr
 def _scaled(value: np.ndarray, digits: np.ndarray, places: np.ndarray | int) -> np.ndarray:
     """A fraction's digits (``value`` has ``digits`` of them) as an integer of ``places`` digits, truncated."""
     shift = places - digits
-    up = _POW10[np.clip(shift, 0, 18)]
-    down = _POW10[np.clip(-shift, 0, 18)]
+    up = POW10[np.clip(shift, 0, 18)]
+    down = POW10[np.clip(-shift, 0, 18)]
     return np.where(shift >= 0, value * up, value // down)
 
 
@@ -225,17 +223,17 @@ def _timestamps(b: _Block):
     """(decided, stamp ms, level start) per line, for the two common timestamp shapes."""
     starts, words = b.starts, b.words
     w0, w1, w2 = words[starts], words[starts + 8], words[starts + 16]
-    sep = (w1 >> _U64(16)) & _BYTE
+    sep = (w1 >> U64(16)) & _BYTE
     shape = _fits(w0, _DATE) & _fits(w1, _CLOCK) & ((sep == 32) | (sep == 84))
     with_ms = shape & _fits(w2, _SECONDS_MS)
-    plain = shape & ~with_ms & _fits(w2 & _U64(0xFFFFFFFF), _SECONDS)
+    plain = shape & ~with_ms & _fits(w2 & U64(0xFFFFFFFF), _SECONDS)
     ok = with_ms | plain
     p1, p2 = _pairs(w1), _pairs(w2)
     hh, mi, ss = _byte(p1, 3), _byte(p1, 6), _byte(p2, 1)
     ok &= (hh <= 23) & (mi <= 59) & (ss <= 59)
-    millis = np.where(with_ms, _byte(p2, 4) * 10 + _byte(w2 & _NIBBLES, 6), 0)
+    millis = np.where(with_ms, _byte(p2, 4) * 10 + _byte(w2 & LOW_NIBBLES, 6), 0)
     # the date: bytes 0..7 of w0 with the day digits in place of its two '-' bytes
-    date = (w0 & _U64(0x00FFFF00FFFFFFFF)) | ((w1 & _BYTE) << _U64(32)) | (((w1 >> _U64(8)) & _BYTE) << _U64(56))
+    date = (w0 & U64(0x00FFFF00FFFFFFFF)) | ((w1 & _BYTE) << U64(32)) | (((w1 >> U64(8)) & _BYTE) << U64(56))
     days = _days(date, ok)
     ok &= days != _NO_DAY
     stamp = days * 86_400_000 + (hh * 3600 + mi * 60 + ss) * 1000 + millis
@@ -334,8 +332,8 @@ def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
     undecided |= (gap >= _MAX_SPACES) & (tail_len > 0)  # where the keyword ends is unknown
     kw_end = first - gap  # one past the keyword
     kw_start = np.full(len(pos), -1, dtype=np.int64)
-    is_in = (words[kw_end - 2] & _U64(0xFFFF)) == _U64(_IN)
-    is_took = (words[kw_end - 4] & _U64(0xFFFFFFFF)) == _U64(_TOOK)
+    is_in = (words[kw_end - 2] & U64(0xFFFF)) == U64(_IN)
+    is_took = (words[kw_end - 4] & U64(0xFFFFFFFF)) == U64(_TOOK)
     kw_start[is_in] = kw_end[is_in] - 2
     kw_start[is_took] = kw_end[is_took] - 4
     word_start = kw_start.copy()  # the keyword's \\b: no word byte before it
@@ -346,10 +344,10 @@ def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
         name_len = _run(_WORD, clean, kw_end[rows] - 2, 14, -1)
         at = kw_end[rows] - 1 - name_len
         w = words[at]
-        known = (((name_len == 13) & (w == _U64(_RESPONSE))
-                  & ((words[at + 8] & _U64(0xFFFFFFFFFF)) == _U64(_TIME)))
-                 | ((name_len == 7) & ((w & _U64(0xFFFFFFFFFFFFFF)) == _U64(_LATENCY)))
-                 | ((name_len == 8) & (w == _U64(_DURATION))))
+        known = (((name_len == 13) & (w == U64(_RESPONSE))
+                  & ((words[at + 8] & U64(0xFFFFFFFFFF)) == U64(_TIME)))
+                 | ((name_len == 7) & ((w & U64(0xFFFFFFFFFFFFFF)) == U64(_LATENCY)))
+                 | ((name_len == 8) & (w == U64(_DURATION))))
         kw_start[rows[known]] = at[known]
         word_start[rows[known]] = at[known]
     found = (kw_start >= start) & (tail_len > 0)
@@ -357,7 +355,7 @@ def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
     # fixed ms = number * 10**places, truncated: the whole part must leave room in an int64
     undecided |= found & (int_len > 18 - places)
     matched = found & ~undecided
-    fixed = int_value * _POW10[np.clip(places, 0, 18)]
+    fixed = int_value * POW10[np.clip(places, 0, 18)]
     rows = np.flatnonzero(has_fraction & matched)
     fixed[rows] += _scaled(tail[rows], frac_len[rows], places[rows])
     has = np.zeros(n_lines, dtype=bool)
@@ -619,8 +617,8 @@ def _key_names(b: _Block, key_at: np.ndarray, key_len: np.ndarray) -> tuple[list
     """(distinct key names, index of each token's key)."""
     short = key_len <= 8
     if short.all():  # the common case: one masked 64-bit word is the whole key
-        masks = (_U64(1) << (key_len.astype(np.uint64) * _U64(8))) - _U64(1)
-        masks[key_len == 8] = _U64(0xFFFFFFFFFFFFFFFF)
+        masks = (U64(1) << (key_len.astype(np.uint64) * U64(8))) - U64(1)
+        masks[key_len == 8] = U64(0xFFFFFFFFFFFFFFFF)
         ids = b.words[key_at] & masks
         distinct, index = np.unique(ids, return_inverse=True)
         names = [int(k).to_bytes(8, "little").rstrip(b"\0").decode("ascii") for k in distinct.tolist()]

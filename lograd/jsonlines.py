@@ -113,3 +113,10 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
     except (InvalidOperation, ValueError):
         return None
     return JsonEntry(ms, level, message, rt, metrics + resource_metrics(message))
+
+
+def newest_json_entry(data: bytes) -> int | None:
+    """The time of the newest `json` entry in ``data`` (whole lines), or None."""
+    times = [e.timestamp_ms for e in (parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
+                                      for raw in data.split(b"\n")) if e is not None]
+    return max(times, default=None)

@@ -18,7 +18,7 @@ from .aggregate import Partial, Window, add_json_lines
 from .conn import ConnCounts
 from .fastconn import HostTally, add_conn_fast, newest_conn_fast
 from .fastpath import add_app_fast, newest_app_entry
-from .jsonlines import parse_json_line
+from .jsonlines import newest_json_entry
 from .parsing import MAX_LINE
 
 BLOCK = 1 << 20
@@ -93,11 +93,6 @@ def owned_blocks(f: BinaryIO, start: int, size: int,
             filled = 0
 
 
-def _newest_json_entry(data: bytes) -> int | None:
-    times = [e.timestamp_ms for e in map(parse_json_line, data.split(b"\n")) if e is not None]
-    return max(times, default=None)
-
-
 class ChunkUnreadable(OSError):
     """The chunk's bytes are no longer there (the file shrank or was replaced)."""
 
@@ -119,7 +114,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
         for block, base in owned_blocks(f, start, size, block_size):
             if scan:  # only the newest entry: its partial has just last_ms
                 newest = (newest_app_entry(block) if fmt == "app" else
-                          newest_conn_fast(block) if fmt == "conn" else _newest_json_entry(bytes(block)))
+                          newest_conn_fast(block) if fmt == "conn" else newest_json_entry(bytes(block)))
                 if newest is not None and (partial.last_ms is None or newest > partial.last_ms):
                     partial.last_ms = newest
             elif fmt == "conn":

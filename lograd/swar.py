@@ -10,9 +10,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 U64 = np.uint64
+POW10 = 10 ** np.arange(19, dtype=np.int64)
 _HIGH = U64(0x8080808080808080)
 _SEVEN = U64(0x7F7F7F7F7F7F7F7F)
-_LOW_NIBBLES = U64(0x0F0F0F0F0F0F0F0F)
+LOW_NIBBLES = U64(0x0F0F0F0F0F0F0F0F)
 _GATHER = U64(0x0102040810204080)
 """Times the flags moved to bit 0 of each byte, it puts byte k's flag at bit 56 + k:
 every partial product lands on its own bit, so nothing carries."""
@@ -58,7 +59,7 @@ def last_flagged(flags: np.ndarray) -> np.ndarray:
 def digits_from_top(word: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The number in the top ``count`` bytes (0..8) of each word, which are digits,
     the byte at the lowest offset most significant."""
-    v = word & _KEEP_TOP[count] & _LOW_NIBBLES  # the bytes below count as leading zeros
+    v = word & _KEEP_TOP[count] & LOW_NIBBLES  # the bytes below count as leading zeros
     v = (v * U64(10) + (v >> U64(8))) & U64(0x00FF00FF00FF00FF)
     v = (v * U64(100) + (v >> U64(16))) & U64(0x0000FFFF0000FFFF)
     v = (v * U64(10000) + (v >> U64(32))) & U64(0xFFFFFFFF)
