@@ -15,12 +15,52 @@ import numpy as np
 
 from .aggregate import Partial, Window, add_conn_lines
 from .conn import MAX_MS, MS_THRESHOLD, ConnCounts
-from .fastpath import _PAD, _Block
-from .swar import POW10, U64, digits_from_bottom, equal_bytes, first_flagged, non_digits
+from .swar import POW10, U64, digits_from_bottom, equal_bytes, first_flagged, non_digits, words
 
+_PAD = 64
+"""NUL bytes after (and before) the block: every gather stays inside the array."""
 _HOST_BYTES = 16
 _TABLE_BITS = 16
 _MIX0, _MIX1 = U64(0x9E3779B97F4A7C15), U64(0xC2B2AE3D27D4EB4F)
+
+
+class _Block:
+    """One block of whole lines, sanitised: line terminators are NUL, NUL padding around.
+
+    NUL is no digit, space, letter, key or word character, so no scan runs past
+    the end of its line, and gathers need no bounds checks.
+    """
+
+    def __init__(self, data) -> None:
+        buf = np.frombuffer(data, dtype=np.uint8)
+        size = len(buf)
+        newlines = np.flatnonzero(buf == 10)
+        starts = np.empty(len(newlines) + 1, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = newlines + 1
+        raw_ends = np.append(newlines, size).astype(np.int64)
+        if size and buf[-1] == 10:
+            starts, raw_ends = starts[:-1], raw_ends[:-1]
+        clean = np.zeros(size + 2 * _PAD, dtype=np.uint8)
+        clean[_PAD:_PAD + size] = buf
+        clean[newlines + _PAD] = 0
+        # positions below are in `clean` coordinates (shifted by _PAD)
+        self.size = size
+        self.starts = starts + _PAD
+        self.raw_ends = raw_ends + _PAD
+        cr = (raw_ends > starts) & (clean[np.maximum(self.raw_ends - 1, 0)] == 13)
+        self.ends = self.raw_ends - cr
+        clean[self.ends[cr]] = 0
+        self.clean = clean
+        self.words = words(clean)
+
+    def line_of(self, pos: np.ndarray) -> np.ndarray:
+        """The line holding each position."""
+        return np.searchsorted(self.starts, pos, side="right") - 1
+
+    def found(self, byte: int) -> np.ndarray:
+        """Positions of ``byte`` in the block's lines."""
+        return np.flatnonzero(self.clean[_PAD:_PAD + self.size] == byte) + _PAD
 
 
 def _gaps(word: np.ndarray) -> np.ndarray:

@@ -1,414 +1,419 @@
-"""The vectorised `app` path: numpy over a block of lines, no per-line Python objects.
+"""The compiled `app` path: one pass over a block's bytes, no per-line Python objects.
 
-It decides the common lines — ``YYYY-MM-DD HH:MM:SS[.mmm] LEVEL message`` with
-an upper-case level and one space after it — with a few operations per line:
-the timestamp and the level are read as 64-bit words at fixed offsets from the
-line start and checked against templates (SWAR); response times are found
-from their unit (an ``s`` that ends a word) and parsed backwards to their
-keyword; ``key=value`` tokens are found from their ``=``. Both parses are
-exact, not heuristics: for these patterns a regular expression's match is
-fixed by the unit (or ``=``) position, and every case a bounded scan cannot
-settle (long numbers or space runs, long keys) makes the line *undecided*.
+A numba-compiled scanner reads every line of a block once and decides it by
+SPEC §1's grammar: blank, malformed, or an entry with its time (fraction and
+zone included), level, response time (the first match of the rule, found by
+trying each keyword position in order, as a regular expression search does)
+and ``key=value`` tokens (found from their ``=``). It writes one row per line
+into arrays; numpy then aggregates the rows (bincount, grouping by minute).
 
-Undecided lines and lines of any other shape (zones, other fractions, tabs,
-lower-case levels, blank and malformed lines) go to the exact per-line path
-of :mod:`lograd.aggregate`; both paths fill the same :class:`Partial`, so the
-result equals the per-line path's (property tests compare them).
+The scanner is exact, not a heuristic: where a value cannot be held in an
+int64 (a number of more than 18 significant digits once scaled) or a line is
+longer than ``MAX_LINE``, the line is *undecided* and goes to the exact
+per-line path of :mod:`lograd.aggregate`. Both paths fill the same
+:class:`Partial`, so the result equals the per-line path's (property tests
+compare them on generated and hostile input).
 """
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from .aggregate import Partial, Resource, Window, add_lines
+from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window, add_lines
 from .parsing import LEVEL_ORDER, MAX_LINE, parse_app_line
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
-from .swar import (LOW_NIBBLES, POW10, U64, digits_from_bottom, digits_from_top, first_flagged, last_flagged,
-                   non_digits, words)
-from .timestamps import days_from_civil, is_calendar_date
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
+_EXACT_ROWS = 1 << 20
+"""Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
+
+ENTRY, BLANK, MALFORMED, UNDECIDED = 0, 1, 2, 3
+"""What the scanner made of a line."""
 
 
 def _table(chars: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
+    table = np.zeros(256, dtype=np.bool_)
     table[list(chars)] = True
     return table
 
 
 _LOWER = b"abcdefghijklmnopqrstuvwxyz"
 _UPPER = _LOWER.upper()
-_DIGIT = _table(b"0123456789")
-_WORD = _table(_LOWER + _UPPER + b"0123456789_")  # \w on bytes
-_KEY = _table(_LOWER + _UPPER + b"0123456789_.")
+_DIGITS = b"0123456789"
+_WORD = _table(_LOWER + _UPPER + _DIGITS + b"_")  # \w on bytes
+_KEY = _table(_LOWER + _UPPER + _DIGITS + b"_.")
 _KEY_FIRST = _table(_LOWER + _UPPER + b"_")
 _LETTER = _table(_LOWER + _UPPER)
 _SPACE = _table(b" \t\n\r\x0b\x0c")  # \s on bytes
 _TOKEN_GAP = _table(b" \t\n\r\x0b\x0c,;")  # a metric token starts/ends at these
-
-_PAD = 64
-"""NUL bytes after (and before) the block: every gather and scan stays inside the array."""
-_MAX_SPACES = 8  # a longer run of \\s inside a response time: undecided
-_MAX_DIGITS = 18  # longer digit runs: undecided (18 digits fit an int64)
-_MAX_KEY = 48
-_MAX_UNIT = 32
-_EXACT_ROWS = 1 << 20
-"""Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
+_MAX_FIXED_DIGITS = 18  # a fixed value of more digits may not fit an int64: undecided
 
 
-# -- 64-bit words at any byte offset ---------------------------------------------------
+def _packed(word: bytes) -> int:
+    return int.from_bytes(word, "little")
 
 
-def _le(text: bytes) -> int:
-    return int.from_bytes(text, "little")
+(_TRACE, _DEBUG, _INFO, _NOTICE, _WARN, _ERROR, _CRITICAL, _FATAL, _WARNING) = (
+    _packed(name) for name in (b"TRACE", b"DEBUG", b"INFO", b"NOTICE", b"WARN", b"ERROR", b"CRITICAL", b"FATAL",
+                               b"WARNING"))
+(_TRACE_ID, _DEBUG_ID, _INFO_ID, _NOTICE_ID, _WARN_ID, _ERROR_ID, _CRITICAL_ID, _FATAL_ID) = (
+    LEVEL_ORDER.index(name) for name in ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL"))
+_TOOK, _RESPONSE_TIME, _LATENCY, _DURATION = (np.frombuffer(w, dtype=np.uint8)
+                                               for w in (b"took", b"response_time", b"latency", b"duration"))
 
 
-def _template(text: str) -> tuple:
-    """Masks that check 8 bytes against ``text``: ``d`` a digit, ``?`` anything, else literal."""
-    keep = expect = add6 = high = 0
-    for k, ch in enumerate(text):
-        shift = 8 * k
-        if ch == "d":
-            keep |= 0xF0 << shift
-            expect |= 0x30 << shift
-            add6 |= 0x06 << shift
-            high |= 0xF0 << shift
-        elif ch != "?":
-            keep |= 0xFF << shift
-            expect |= ord(ch) << shift
-    return U64(keep), U64(expect), U64(add6), U64(high), U64(expect & high)
+@njit(cache=True, nogil=True, inline="always")
+def _is_digit(c) -> bool:
+    return 48 <= c <= 57
 
 
-def _fits(word: np.ndarray, template: tuple) -> np.ndarray:
-    """Which words match a template: literal bytes equal, digit bytes in 0x30..0x39."""
-    keep, expect, add6, high, digits = template
-    # a digit byte is 0x3_ and stays 0x3_ after adding 6 (0x3A..0x3F become 0x4_)
-    return ((word & keep) == expect) & (((word + add6) & high) == digits)
+@njit(cache=True, nogil=True, inline="always")
+def _two(buf, at) -> int:
+    return (buf[at] - 48) * 10 + (buf[at + 1] - 48)
 
 
-_DATE = _template("dddd-dd-")          # bytes 0..7
-_CLOCK = _template("dd?dd:dd")         # bytes 8..15: day, separator, hour, minute
-_SECONDS_MS = _template(":dd.ddd ")    # bytes 16..23, with milliseconds
-_SECONDS = _template(":dd ")           # bytes 16..19, no fraction
-_BYTE = U64(0xFF)
-
-_LEVELS = [(name, LEVEL_ORDER.index(name)) for name in LEVEL_ORDER]
-_LEVELS.append(("WARNING", LEVEL_ORDER.index("WARN")))  # after WARN: its matches override
-_LEVEL_TESTS = [(U64((1 << 8 * len(name)) - 1), U64(_le(name.encode())), len(name), lid)
-                for name, lid in _LEVELS]
-
-
-def _pairs(word: np.ndarray) -> np.ndarray:
-    """Byte k of the result is 10 * digit k + digit k+1 (bytes are checked digits)."""
-    nib = word & LOW_NIBBLES
-    return nib * U64(10) + (nib >> U64(8))
+@njit(cache=True, nogil=True, inline="always")
+def _days_from_civil(year, month, day) -> int:
+    if month <= 2:
+        year -= 1
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
-def _byte(word: np.ndarray, k: int) -> np.ndarray:
-    return ((word >> U64(8 * k)) & _BYTE).astype(np.int64)
+@njit(cache=True, nogil=True, inline="always")
+def _month_days(year, month) -> int:
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 29 if leap else 28
+    return 30 if month in (4, 6, 9, 11) else 31
 
 
-# -- bounded scans over shrinking sets of positions ----------------------------------------
+@njit(cache=True, nogil=True, inline="always")
+def _fixed(buf, int_start, int_end, frac_start, frac_end, places):
+    """``to_fixed`` of the digits [int_start, int_end) '.' [frac_start, frac_end):
+    (value * 10**places truncated, fits) — fits is False past 18 digits."""
+    while int_start < int_end and buf[int_start] == 48:
+        int_start += 1
+    if int_end - int_start + places > _MAX_FIXED_DIGITS:
+        return 0, False
+    value = 0
+    for k in range(int_start, int_end):
+        value = value * 10 + (buf[k] - 48)
+    for k in range(places):
+        at = frac_start + k
+        value = value * 10 + (buf[at] - 48 if at < frac_end else 0)
+    return value, True
 
 
-def _run(table: np.ndarray, clean: np.ndarray, pos: np.ndarray, limit: int, step: int) -> np.ndarray:
-    """Length of the run of ``table`` bytes from ``pos`` going by ``step`` (capped at ``limit``)."""
-    length = np.zeros(len(pos), dtype=np.int64)
-    live = np.arange(len(pos))
-    at = pos.copy()
-    for _ in range(limit):
-        ok = table[clean[at]]
-        live, at = live[ok], at[ok] + step
-        if not len(live):
-            break
-        length[live] += 1
-    return length
+@njit(cache=True, nogil=True, inline="always")
+def _number(buf, at, end):
+    r"""``\d+(?:\.\d+)?`` from ``at``: (end of the digits, fraction start, fraction end);
+    no digits: the digits end at ``at``; no fraction: both fraction bounds at the digits' end."""
+    k = at
+    while k < end and _is_digit(buf[k]):
+        k += 1
+    if k == at or not (k + 1 < end and buf[k] == 46 and _is_digit(buf[k + 1])):
+        return k, k, k
+    f = k + 1
+    while f < end and _is_digit(buf[f]):
+        f += 1
+    return k, k + 1, f
 
 
-def _digits(b: _Block, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(run length, value) of the digit run from ``pos`` by ``step`` (+1 forwards, -1 back).
+@njit(cache=True, nogil=True, inline="always")
+def _word_at(buf, at, end, word) -> bool:
+    """``buf[at:at+len(word)] == word``, inside ``end``."""
+    if at + len(word) > end:
+        return False
+    for k in range(len(word)):
+        if buf[at + k] != word[k]:
+            return False
+    return True
 
-    A length above ``_MAX_DIGITS`` means "too long" (the value is then meaningless).
-    Eight bytes are read at once; runs of eight digits or more are followed byte by byte.
-    """
-    if step < 0:
-        word = b.words[pos - 7]  # the run ends at the word's top byte
-        length = 7 - last_flagged(non_digits(word))
-        value = digits_from_top(word, length)
+
+@njit(cache=True, nogil=True, inline="always")
+def _named_keyword(buf, at, end, word) -> int:
+    """Where the number may start after ``word`` and ``=`` or ``:`` at ``at``; -1 if none."""
+    after = at + len(word)
+    if after < end and (buf[after] == 61 or buf[after] == 58) and _word_at(buf, at, end, word):
+        return after + 1
+    return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _level(buf, start, stop) -> int:
+    """The level id of the letters [start, stop) in any case, or -1."""
+    n = stop - start
+    if n < 4 or n > 8:
+        return -1
+    key = 0
+    for k in range(n):
+        key |= np.int64(buf[start + k] & 0xDF) << (8 * k)  # letters only: & 0xDF upper-cases
+    if n == 4:
+        return _INFO_ID if key == _INFO else _WARN_ID if key == _WARN else -1
+    if n == 5:
+        return (_TRACE_ID if key == _TRACE else _DEBUG_ID if key == _DEBUG else
+                _ERROR_ID if key == _ERROR else _FATAL_ID if key == _FATAL else -1)
+    if n == 6:
+        return _NOTICE_ID if key == _NOTICE else -1
+    if n == 7:
+        return _WARN_ID if key == _WARNING else -1
+    return _CRITICAL_ID if key == _CRITICAL else -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _head(buf, s, e, day_cache):
+    """Classify line [s, e): (kind, epoch ms, level id, message start).
+
+    ``day_cache`` holds the last valid date seen (YYYYMMDD) and its day number."""
+    if e - s > MAX_LINE:
+        return UNDECIDED, 0, -1, e
+    p = s
+    while p < e and (buf[p] == 32 or buf[p] == 9):
+        p += 1
+    if p == e:
+        return BLANK, 0, -1, e
+    if e - s < 19:
+        return MALFORMED, 0, -1, e
+    ok = True
+    for k in range(19):  # YYYY-MM-DD?HH:MM:SS
+        c = buf[s + k]
+        if k == 4 or k == 7:
+            ok &= c == 45
+        elif k == 10:
+            ok &= c == 32 or c == 84
+        elif k == 13 or k == 16:
+            ok &= c == 58
+        else:
+            ok &= 48 <= c <= 57
+    if not ok:
+        return MALFORMED, 0, -1, e
+    year = _two(buf, s) * 100 + _two(buf, s + 2)
+    month, day = _two(buf, s + 5), _two(buf, s + 8)
+    hour, minute, second = _two(buf, s + 11), _two(buf, s + 14), _two(buf, s + 17)
+    if hour > 23 or minute > 59 or second > 59:
+        return MALFORMED, 0, -1, e
+    date = (year * 100 + month) * 100 + day
+    if date != day_cache[0]:  # lines share their date: check and convert it once
+        if month < 1 or month > 12 or day < 1 or day > _month_days(year, month):
+            return MALFORMED, 0, -1, e
+        day_cache[0] = date
+        day_cache[1] = _days_from_civil(year, month, day)
+    ms = (day_cache[1] * 86400 + hour * 3600 + minute * 60 + second) * 1000
+    p = s + 19
+    if p < e and buf[p] == 46:  # '.' and 1-9 digits, the first three are milliseconds
+        q = p + 1
+        frac = 0
+        while q < e and _is_digit(buf[q]):
+            if q - p <= 3:
+                frac = frac * 10 + (buf[q] - 48)
+            q += 1
+        n = q - p - 1
+        if n < 1 or n > 9:
+            return MALFORMED, 0, -1, e
+        for _ in range(n, 3):
+            frac *= 10
+        ms += frac
+        p = q
+    if p < e and buf[p] == 90:  # 'Z'
+        p += 1
+    elif p < e and (buf[p] == 43 or buf[p] == 45):  # +HH[:]MM
+        q = p + 3
+        if q < e and buf[q] == 58:
+            q += 1
+        if q + 2 > e or not (_is_digit(buf[p + 1]) and _is_digit(buf[p + 2])
+                             and _is_digit(buf[q]) and _is_digit(buf[q + 1])):
+            return MALFORMED, 0, -1, e
+        zh, zm = _two(buf, p + 1), _two(buf, q)
+        if zh > 23 or zm > 59:
+            return MALFORMED, 0, -1, e
+        offset = zh * 3_600_000 + zm * 60_000
+        ms += offset if buf[p] == 45 else -offset
+        p = q + 2
+    if p >= e or (buf[p] != 32 and buf[p] != 9):
+        return MALFORMED, 0, -1, e
+    while p < e and (buf[p] == 32 or buf[p] == 9):
+        p += 1
+    q = p
+    while q < e and _LETTER[buf[q]]:
+        q += 1
+    if q == p or (q < e and buf[q] != 32 and buf[q] != 9):
+        return MALFORMED, 0, -1, e
+    level = _level(buf, p, q)
+    if level < 0:
+        return MALFORMED, 0, -1, e
+    while q < e and (buf[q] == 32 or buf[q] == 9):
+        q += 1
+    return ENTRY, ms, level, q
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _response_time(buf, msg, e):
+    """The first response-time match in [msg, e): (found, fixed ms, decided)."""
+    for i in range(msg, e):
+        c = buf[i]
+        if i > msg and _WORD[buf[i - 1]]:
+            continue
+        j = -1
+        if c == 105:  # in
+            if i + 1 < e and buf[i + 1] == 110:
+                j = i + 2
+        elif c == 116:  # took
+            if _word_at(buf, i, e, _TOOK):
+                j = i + 4
+        elif c == 114:  # response_time[=:]
+            j = _named_keyword(buf, i, e, _RESPONSE_TIME)
+        elif c == 108:  # latency[=:]
+            j = _named_keyword(buf, i, e, _LATENCY)
+        elif c == 100:  # duration[=:]
+            j = _named_keyword(buf, i, e, _DURATION)
+        if j < 0:
+            continue
+        while j < e and _SPACE[buf[j]]:
+            j += 1
+        int_end, frac_start, frac_end = _number(buf, j, e)
+        if int_end == j:
+            continue
+        k = frac_end
+        while k < e and _SPACE[buf[k]]:
+            k += 1
+        places = -1
+        if k < e:
+            u = buf[k]
+            if u == 115:  # s
+                if k + 1 == e or not _WORD[buf[k + 1]]:
+                    places = 12
+            elif (u == 109 or u == 117) and k + 1 < e and buf[k + 1] == 115:  # ms, us
+                if k + 2 == e or not _WORD[buf[k + 2]]:
+                    places = 9 if u == 109 else 6
+        if places < 0:
+            continue
+        value, fits = _fixed(buf, j, int_end, frac_start, frac_end, places)
+        return fits, value, fits
+    return False, 0, True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _metric(buf, i, msg, e):
+    """The key=number token around the ``=`` at ``i`` in message [msg, e):
+    (found, key start, fixed value, decided)."""
+    k = i
+    while k > msg and _KEY[buf[k - 1]]:
+        k -= 1
+    if k == i or not _KEY_FIRST[buf[k]] or (k > msg and not _TOKEN_GAP[buf[k - 1]]):
+        return False, k, 0, True
+    j = i + 1
+    negative = j < e and buf[j] == 45
+    if negative:
+        j += 1
+    int_start = j
+    int_end, frac_start, frac_end = _number(buf, j, e)
+    if int_end == int_start:
+        return False, k, 0, True
+    j = frac_end
+    if j < e and buf[j] == 37:  # '%'
+        j += 1
     else:
-        word = b.words[pos]
-        length = first_flagged(non_digits(word))
-        value = digits_from_bottom(word, length)
-    long = np.flatnonzero(length == 8)
-    if len(long):
-        length[long], value[long] = _digit_loop(b.clean, pos[long], step)
-    return length, value
+        while j < e and _LETTER[buf[j]]:
+            j += 1
+    if j < e and not _TOKEN_GAP[buf[j]]:
+        return False, k, 0, True
+    value, fits = _fixed(buf, int_start, int_end, frac_start, frac_end, 9)
+    return fits, k, -value if negative else value, fits
 
 
-def _digit_loop(clean: np.ndarray, pos: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """``_digits`` a byte at a time (for long runs)."""
-    n = len(pos)
-    length = np.zeros(n, dtype=np.int64)
-    value = np.zeros(n, dtype=np.int64)
-    live = np.arange(n)
-    at = pos.copy()
-    for j in range(_MAX_DIGITS + 1):
-        c = clean[at]
-        ok = (c >= 48) & (c <= 57)
-        live, at, c = live[ok], at[ok], c[ok]
-        if not len(live):
-            break
-        length[live] += 1
-        if j < _MAX_DIGITS:
-            digit = c.astype(np.int64) - 48
-            if step < 0:
-                value[live] += digit * POW10[j]
+@njit(cache=True, nogil=True)
+def _scan(buf, newlines, equals, low, high, heads_only):
+    """Every line of ``buf``: its kind, time, level, window, response time; and its metrics.
+
+    ``newlines`` and ``equals`` are the positions of the block's ``\\n`` and ``=``
+    bytes; ``low``/``high`` bound the window (inclusive). With ``heads_only`` only
+    the kind, time and level are read (the newest-entry scan of ``--last``).
+    """
+    size = len(buf)
+    n = len(newlines) + (1 if size and buf[size - 1] != 10 else 0)
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    messages = np.empty(n, np.int64)
+    kinds = np.empty(n, np.uint8)
+    stamps = np.zeros(n, np.int64)
+    levels = np.zeros(n, np.int64)
+    inside = np.zeros(n, np.bool_)
+    has_rt = np.zeros(n, np.bool_)
+    rts = np.zeros(n, np.int64)
+    day_cache = np.full(2, -1, np.int64)
+    s = 0
+    for line in range(n):
+        nl = newlines[line] if line < len(newlines) else size
+        e = nl - 1 if nl > s and buf[nl - 1] == 13 else nl
+        starts[line] = s
+        ends[line] = e
+        kind, ms, level, msg = _head(buf, s, e, day_cache)
+        s = nl + 1
+        kinds[line] = kind
+        messages[line] = msg
+        stamps[line] = ms
+        levels[line] = level
+        inside[line] = kind == ENTRY and low <= ms <= high and not heads_only
+    for line in range(n):
+        if inside[line]:
+            found, value, decided = _response_time(buf, messages[line], ends[line])
+            if decided:
+                has_rt[line] = found
+                rts[line] = value
             else:
-                value[live] = value[live] * 10 + digit
-        at += step
-    return length, value
+                kinds[line] = UNDECIDED
+                inside[line] = False
+    cap = len(equals)
+    m_line = np.empty(cap, np.int64)
+    m_at = np.empty(cap, np.int64)
+    m_len = np.empty(cap, np.int64)
+    m_key = np.empty(cap, np.int64)
+    m_value = np.empty(cap, np.int64)
+    m = 0
+    line = 0
+    for i in equals:  # both in position order: walk them together
+        while ends[line] < i:
+            line += 1
+        if not inside[line] or i < messages[line]:
+            continue
+        found, k, value, decided = _metric(buf, i, messages[line], ends[line])
+        if not decided:  # the line goes to the exact path, with none of its metrics here
+            kinds[line] = UNDECIDED
+            inside[line] = False
+            has_rt[line] = False
+            while m > 0 and m_line[m - 1] == line:
+                m -= 1
+            continue
+        if not found:
+            continue
+        key = 0
+        if i - k <= 8:
+            for t in range(k, i):
+                key |= np.int64(buf[t]) << (8 * (t - k))
+        m_line[m] = line
+        m_at[m] = k
+        m_len[m] = i - k
+        m_key[m] = key
+        m_value[m] = value
+        m += 1
+    return (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
+            m_line[:m], m_at[:m], m_len[:m], m_key[:m], m_value[:m])
 
 
-def _scaled(value: np.ndarray, digits: np.ndarray, places: np.ndarray | int) -> np.ndarray:
-    """A fraction's digits (``value`` has ``digits`` of them) as an integer of ``places`` digits, truncated."""
-    shift = places - digits
-    up = POW10[np.clip(shift, 0, 18)]
-    down = POW10[np.clip(-shift, 0, 18)]
-    return np.where(shift >= 0, value * up, value // down)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-# -- the block ----------------------------------------------------------------------------------
-
-
-class _Block:
-    """One block of whole lines, sanitised: line terminators are NUL, NUL padding around.
-
-    NUL is no digit, space, letter, key or word character, so no scan runs past
-    the end of its line, and gathers need no bounds checks.
-    """
-
-    def __init__(self, data) -> None:
-        buf = np.frombuffer(data, dtype=np.uint8)
-        size = len(buf)
-        newlines = np.flatnonzero(buf == 10)
-        starts = np.empty(len(newlines) + 1, dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = newlines + 1
-        raw_ends = np.append(newlines, size).astype(np.int64)
-        if size and buf[-1] == 10:
-            starts, raw_ends = starts[:-1], raw_ends[:-1]
-        clean = np.zeros(size + 2 * _PAD, dtype=np.uint8)
-        clean[_PAD:_PAD + size] = buf
-        clean[newlines + _PAD] = 0
-        # positions below are in `clean` coordinates (shifted by _PAD)
-        self.size = size
-        self.starts = starts + _PAD
-        self.raw_ends = raw_ends + _PAD
-        cr = (raw_ends > starts) & (clean[np.maximum(self.raw_ends - 1, 0)] == 13)
-        self.ends = self.raw_ends - cr
-        clean[self.ends[cr]] = 0
-        self.clean = clean
-        self.words = words(clean)
-
-    def line_of(self, pos: np.ndarray) -> np.ndarray:
-        """The line holding each position."""
-        return np.searchsorted(self.starts, pos, side="right") - 1
-
-    def found(self, byte: int) -> np.ndarray:
-        """Positions of ``byte`` in the block's lines."""
-        return np.flatnonzero(self.clean[_PAD:_PAD + self.size] == byte) + _PAD
-
-
-def _timestamps(b: _Block):
-    """(decided, stamp ms, level start) per line, for the two common timestamp shapes."""
-    starts, words = b.starts, b.words
-    w0, w1, w2 = words[starts], words[starts + 8], words[starts + 16]
-    sep = (w1 >> U64(16)) & _BYTE
-    shape = _fits(w0, _DATE) & _fits(w1, _CLOCK) & ((sep == 32) | (sep == 84))
-    with_ms = shape & _fits(w2, _SECONDS_MS)
-    plain = shape & ~with_ms & _fits(w2 & U64(0xFFFFFFFF), _SECONDS)
-    ok = with_ms | plain
-    p1, p2 = _pairs(w1), _pairs(w2)
-    hh, mi, ss = _byte(p1, 3), _byte(p1, 6), _byte(p2, 1)
-    ok &= (hh <= 23) & (mi <= 59) & (ss <= 59)
-    millis = np.where(with_ms, _byte(p2, 4) * 10 + _byte(w2 & LOW_NIBBLES, 6), 0)
-    # the date: bytes 0..7 of w0 with the day digits in place of its two '-' bytes
-    date = (w0 & U64(0x00FFFF00FFFFFFFF)) | ((w1 & _BYTE) << U64(32)) | (((w1 >> U64(8)) & _BYTE) << U64(56))
-    days = _days(date, ok)
-    ok &= days != _NO_DAY
-    stamp = days * 86_400_000 + (hh * 3600 + mi * 60 + ss) * 1000 + millis
-    return ok, stamp, starts + np.where(with_ms, 24, 20)
-
-
-_NO_DAY = -(10 ** 9)
-
-
-def _day_number(key: int) -> int:
-    text = key.to_bytes(8, "little")
-    y, mo, d = int(text[0:4]), int(text[5:7]), int(bytes((text[4], text[7])))
-    return days_from_civil(y, mo, d) if is_calendar_date(y, mo, d) else _NO_DAY
-
-
-def _days(date: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Days since 1970 per line (``_NO_DAY`` for impossible dates); one check per distinct date."""
-    rows = np.flatnonzero(ok)
-    days = np.full(len(date), _NO_DAY, dtype=np.int64)
-    if not len(rows):
-        return days
-    first = date[rows[0]]
-    same = date[rows] == first
-    if same.all():  # the common case: the whole block is one day
-        days[rows] = _day_number(int(first))
-        return days
-    distinct, index = np.unique(date[rows], return_inverse=True)
-    table = np.array([_day_number(k) for k in distinct.tolist()], dtype=np.int64)
-    days[rows] = table[index.reshape(-1)]
-    return days
-
-
-def _levels(b: _Block, ok: np.ndarray, level_at: np.ndarray):
-    """(level id or -1, message start) per line: an upper-case level, then end of line
-    or one space and no second space or tab."""
-    word = b.words[level_at]
-    level_id = np.full(len(level_at), -1, dtype=np.int64)
-    length = np.zeros(len(level_at), dtype=np.int64)
-    for mask, pattern, n, lid in _LEVEL_TESTS:
-        hit = (word & mask) == pattern
-        level_id[hit] = lid
-        length[hit] = n
-    after = level_at + length
-    a, c = b.clean[after], b.clean[after + 1]
-    spaced = (a == 32) & (c != 32) & (c != 9)
-    good = ok & (level_id >= 0) & (spaced | (after == b.ends))
-    level_id[~good] = -1
-    return level_id, np.where(spaced, after + 1, b.ends)
-
-
-_IN, _TOOK = _le(b"in"), _le(b"took")
-_RESPONSE, _TIME = _le(b"response"), _le(b"_time")
-_LATENCY, _DURATION = _le(b"latency"), _le(b"duration")
-
-
-def _response_times(b: _Block, msg_start: np.ndarray, active: np.ndarray):
-    """Per line: (has response time, undecided, fixed ms), by SPEC §1's first-match rule.
-
-    Every match ends with a unit ``ms|s|us`` followed by a non-word byte, so the
-    candidates are the ``s`` bytes that end a word; from each, the unit,
-    ``\\s*``, the number and ``\\s*`` are read backwards to the keyword.
-    """
-    clean, words = b.clean, b.words
-    n_lines = len(msg_start)
-    pos = b.found(ord("s"))
-    pos = pos[~_WORD[clean[pos + 1]]]
-    prev = clean[pos - 1]
-    two = (prev == ord("m")) | (prev == ord("u"))
-    before = clean[pos - two - 1]
-    pos = pos[_DIGIT[before] | _SPACE[before]]  # a number or \\s must come before the unit
-    line = b.line_of(pos)
-    keep = active[line]
-    pos, line = pos[keep], line[keep]
-    keep = pos > msg_start[line]  # a unit needs a number before it in the message
-    pos, line = pos[keep], line[keep]
-    start = msg_start[line]
-    prev = clean[pos - 1]
-    two = (prev == ord("m")) | (prev == ord("u"))
-    places = np.where(two, np.where(prev == ord("m"), 9, 6), 12)
-    gap = _run(_SPACE, clean, pos - two - 1, _MAX_SPACES, -1)
-    undecided = gap >= _MAX_SPACES  # where the number ends is unknown
-    last = pos - two - 1 - gap  # the number's last digit
-    tail_len, tail = _digits(b, last, -1)
-    dot = (tail_len > 0) & (clean[last - tail_len] == ord("."))
-    whole_len = np.zeros(len(pos), dtype=np.int64)
-    whole = np.zeros(len(pos), dtype=np.int64)
-    rows = np.flatnonzero(dot)
-    whole_len[rows], whole[rows] = _digits(b, (last - tail_len - 1)[rows], -1)
-    undecided |= (tail_len > _MAX_DIGITS) | (whole_len > _MAX_DIGITS)  # where it starts is unknown
-    has_fraction = whole_len > 0
-    int_len = np.where(has_fraction, whole_len, tail_len)
-    int_value = np.where(has_fraction, whole, tail)
-    frac_len = np.where(has_fraction, tail_len, 0)
-    first = last - np.where(has_fraction, tail_len + 1 + whole_len, tail_len) + 1
-    gap = _run(_SPACE, clean, first - 1, _MAX_SPACES, -1)
-    undecided |= (gap >= _MAX_SPACES) & (tail_len > 0)  # where the keyword ends is unknown
-    kw_end = first - gap  # one past the keyword
-    kw_start = np.full(len(pos), -1, dtype=np.int64)
-    is_in = (words[kw_end - 2] & U64(0xFFFF)) == U64(_IN)
-    is_took = (words[kw_end - 4] & U64(0xFFFFFFFF)) == U64(_TOOK)
-    kw_start[is_in] = kw_end[is_in] - 2
-    kw_start[is_took] = kw_end[is_took] - 4
-    word_start = kw_start.copy()  # the keyword's \\b: no word byte before it
-    sign = clean[kw_end - 1]
-    named = (sign == ord("=")) | (sign == ord(":"))
-    if named.any():
-        rows = np.flatnonzero(named)
-        name_len = _run(_WORD, clean, kw_end[rows] - 2, 14, -1)
-        at = kw_end[rows] - 1 - name_len
-        w = words[at]
-        known = (((name_len == 13) & (w == U64(_RESPONSE))
-                  & ((words[at + 8] & U64(0xFFFFFFFFFF)) == U64(_TIME)))
-                 | ((name_len == 7) & ((w & U64(0xFFFFFFFFFFFFFF)) == U64(_LATENCY)))
-                 | ((name_len == 8) & (w == U64(_DURATION))))
-        kw_start[rows[known]] = at[known]
-        word_start[rows[known]] = at[known]
-    found = (kw_start >= start) & (tail_len > 0)
-    found &= ~_WORD[clean[word_start - 1]] | (word_start == start)
-    # fixed ms = number * 10**places, truncated: the whole part must leave room in an int64
-    undecided |= found & (int_len > 18 - places)
-    matched = found & ~undecided
-    fixed = int_value * POW10[np.clip(places, 0, 18)]
-    rows = np.flatnonzero(has_fraction & matched)
-    fixed[rows] += _scaled(tail[rows], frac_len[rows], places[rows])
-    has = np.zeros(n_lines, dtype=bool)
-    unsure = np.zeros(n_lines, dtype=bool)
-    value = np.zeros(n_lines, dtype=np.int64)
-    unsure[line[undecided]] = True
-    # candidates are in position order, and matches cannot interleave: a line's
-    # first matching candidate is its first match
-    rows = np.flatnonzero(matched)
-    lines = line[rows]
-    first_of_line = np.ones(len(rows), dtype=bool)
-    first_of_line[1:] = lines[1:] != lines[:-1]
-    rows, lines = rows[first_of_line], lines[first_of_line]
-    has[lines] = True
-    value[lines] = fixed[rows]
-    return has, unsure, value
-
-
-def _metrics(b: _Block, msg_start: np.ndarray, active: np.ndarray):
-    """Every key=number token: (line, key start, key length, fixed value), and undecided lines."""
-    clean = b.clean
-    n_lines = len(msg_start)
-    eq = b.found(ord("="))
-    line = b.line_of(eq)
-    keep = active[line]
-    eq, line = eq[keep], line[keep]
-    keep = eq >= msg_start[line]
-    eq, line = eq[keep], line[keep]
-    start, end = msg_start[line], b.ends[line]
-    key_len = _run(_KEY, clean, eq - 1, _MAX_KEY, -1)
-    undecided = key_len >= _MAX_KEY
-    key_start = eq - key_len
-    is_key = ((key_len > 0) & _KEY_FIRST[clean[key_start]]
-              & ((key_start == start) | _TOKEN_GAP[clean[key_start - 1]]))
-    neg = clean[eq + 1] == ord("-")
-    num_at = eq + 1 + neg
-    int_len, int_value = _digits(b, num_at, 1)
-    after = num_at + int_len
-    dot = (int_len > 0) & (clean[after] == ord(".")) & _DIGIT[clean[after + 1]]
-    frac_len, frac = _digits(b, np.where(dot, after + 1, after), 1)
-    frac_len = np.where(dot, frac_len, 0)
-    num_end = np.where(dot, after + 1 + frac_len, after)
-    pct = clean[num_end] == ord("%")
-    letters = _run(_LETTER, clean, num_end, _MAX_UNIT, 1)
-    token_end = np.where(pct, num_end + 1, num_end + letters)
-    ends_ok = (token_end == end) | _TOKEN_GAP[clean[token_end]]
-    undecided |= is_key & ((int_len > 9) | (frac_len > _MAX_DIGITS) | (letters >= _MAX_UNIT))
-    good = is_key & (int_len > 0) & ends_ok & ~undecided
-    value = int_value * 1_000_000_000 + _scaled(frac, frac_len, 9)
-    value = np.where(neg, -value, value)
-    unsure = np.zeros(n_lines, dtype=bool)
-    unsure[line[undecided]] = True
-    return line[good], key_start[good], key_len[good], value[good], unsure
+def _scan_block(data, window: Window | None, heads_only: bool = False):
+    buf = np.frombuffer(data, dtype=np.uint8)
+    low, high = window if window is not None else (None, None)
+    equals = np.zeros(0, np.int64) if heads_only else np.flatnonzero(buf == 61)
+    return _scan(buf, np.flatnonzero(buf == 10), equals, _INT64_MIN if low is None else low, _INT64_MAX if high is None else high,
+                 heads_only)
 
 
 # -- the entry point --------------------------------------------------------------------------
@@ -416,7 +421,7 @@ def _metrics(b: _Block, msg_start: np.ndarray, active: np.ndarray):
 
 def summarise_app_fast(data, base: int = 0, file_index: int = 0,
                        window: Window | None = None) -> Partial:
-    """The same :class:`Partial` as :func:`lograd.aggregate.summarise_app`, vectorised."""
+    """The same :class:`Partial` as :func:`lograd.aggregate.summarise_app`, compiled."""
     partial = Partial()
     add_app_fast(partial, data, base, file_index, window)
     return partial
@@ -430,34 +435,29 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
     """
     if not len(data):
         return 0
-    b = _Block(data)
-    ok, stamp, level_at = _timestamps(b)
-    level_id, msg_start = _levels(b, ok, level_at)
-    fast = (level_id >= 0) & (b.ends - b.starts <= MAX_LINE)
-    inside = fast.copy()
-    if window is not None:
-        low, high = window
-        if low is not None:
-            inside &= stamp >= low
-        if high is not None:
-            inside &= stamp <= high
-    has_rt, rt_unsure, rt_value = _response_times(b, msg_start, inside)
-    m_line, m_key_at, m_key_len, m_value, m_unsure = _metrics(b, msg_start, inside)
-    slow = ~fast | rt_unsure | m_unsure
-    fast &= ~slow
-    inside &= fast
-
+    (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
+     m_line, m_at, m_len, m_key, m_value) = _scan_block(data, window)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    for i in np.flatnonzero(slow).tolist():
-        start, stop = int(b.starts[i]) - _PAD, int(b.raw_ends[i]) - _PAD
+    partial.lines += len(kinds)
+    partial.blank += int(np.count_nonzero(kinds == BLANK))
+    malformed = np.flatnonzero(kinds == MALFORMED)
+    if len(malformed):
+        partial.malformed += len(malformed) - min(len(malformed), SAMPLE_LIMIT)
+        for i in malformed[:SAMPLE_LIMIT].tolist():  # the lowest offsets: the only samples kept
+            start = int(starts[i])
+            partial.add_malformed(file_index, base + start, bytes(view[start:int(ends[i])]))
+    undecided = np.flatnonzero(kinds == UNDECIDED)
+    for i in undecided.tolist():
+        start = int(starts[i])
+        stop = int(ends[i])
+        while stop < len(view) and view[stop] != 10:  # the raw line, its '\r' and '\n' included
+            stop += 1
         add_lines(partial, bytes(view[start:stop + 1]), base + start, file_index, window)
-    partial.lines += len(b.starts)
-
-    keep = inside[m_line]
-    _aggregate(partial, stamp, fast, inside, level_id, has_rt & inside, rt_value)
-    if keep.any():
-        _add_resources(partial, b, stamp[m_line[keep]], m_key_at[keep], m_key_len[keep], m_value[keep])
-    return int(np.count_nonzero(slow))
+    entries = kinds == ENTRY
+    _aggregate(partial, stamps, entries, inside, levels, has_rt, rts)
+    if len(m_line):
+        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
+    return len(undecided)
 
 
 def newest_app_entry(data) -> int | None:
@@ -465,15 +465,12 @@ def newest_app_entry(data) -> int | None:
     first phase of ``--last``, timestamps and levels only."""
     if not len(data):
         return None
-    b = _Block(data)
-    ok, stamp, level_at = _timestamps(b)
-    level_id, _ = _levels(b, ok, level_at)
-    fast = (level_id >= 0) & (b.ends - b.starts <= MAX_LINE)
-    newest = int(stamp[fast].max()) if fast.any() else None
+    starts, ends, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
+    entries = kinds == ENTRY
+    newest = int(stamps[entries].max()) if entries.any() else None
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    for i in np.flatnonzero(~fast).tolist():
-        line = bytes(view[int(b.starts[i]) - _PAD:int(b.ends[i]) - _PAD])
-        parsed = parse_app_line(line)
+    for i in np.flatnonzero(kinds == UNDECIDED).tolist():
+        parsed = parse_app_line(bytes(view[int(starts[i]):int(ends[i])]))
         if parsed is not None and (newest is None or parsed[0] > newest):
             newest = parsed[0]
     return newest
@@ -613,25 +610,21 @@ def _bucket_index(values: np.ndarray) -> np.ndarray:
     return guess
 
 
-def _key_names(b: _Block, key_at: np.ndarray, key_len: np.ndarray) -> tuple[list[str], np.ndarray]:
+def _key_names(view, key_at: np.ndarray, key_len: np.ndarray,
+               key_packed: np.ndarray) -> tuple[list[str], np.ndarray]:
     """(distinct key names, index of each token's key)."""
-    short = key_len <= 8
-    if short.all():  # the common case: one masked 64-bit word is the whole key
-        masks = (U64(1) << (key_len.astype(np.uint64) * U64(8))) - U64(1)
-        masks[key_len == 8] = U64(0xFFFFFFFFFFFFFFFF)
-        ids = b.words[key_at] & masks
-        distinct, index = np.unique(ids, return_inverse=True)
+    if (key_len <= 8).all():  # the common case: the scanner packed each key into one int64
+        distinct, index = np.unique(key_packed, return_inverse=True)
         names = [int(k).to_bytes(8, "little").rstrip(b"\0").decode("ascii") for k in distinct.tolist()]
         return names, index.reshape(-1)
-    cols = b.clean[key_at[:, None] + np.arange(_MAX_KEY)]
-    cols[np.arange(_MAX_KEY)[None, :] >= key_len[:, None]] = 0  # NUL-padded: 'S' drops it
-    keys = np.ascontiguousarray(cols).view(f"S{_MAX_KEY}").reshape(-1)
-    distinct, index = np.unique(keys, return_inverse=True)
-    return [k.decode("ascii") for k in distinct.tolist()], index.reshape(-1)
+    ids: dict[str, int] = {}
+    index = np.array([ids.setdefault(bytes(view[a:a + n]).decode("ascii"), len(ids))
+                      for a, n in zip(key_at.tolist(), key_len.tolist())], dtype=np.int64)
+    return list(ids), index
 
 
-def _add_resources(p: Partial, b: _Block, stamps, key_at, key_len, values) -> None:
-    names, key_index = _key_names(b, key_at, key_len)
+def _add_resources(p: Partial, view, stamps, key_at, key_len, key_packed, values) -> None:
+    names, key_index = _key_names(view, key_at, key_len, key_packed)
     minutes = stamps // 60_000
     for kid, name in enumerate(names):
         sel = key_index == kid

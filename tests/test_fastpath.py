@@ -1,4 +1,4 @@
-"""The vectorised path equals the exact per-line path, partial for partial (issue #4).
+"""The compiled path equals the exact per-line path, partial for partial (issue #4).
 
 Hypothesis builds lines from SPEC-shaped pieces and hostile bytes; both paths
 must give identical partials — every count, sum, bucket, sample and minute.
@@ -123,10 +123,23 @@ def test_fast_path_decides_every_level_and_both_timestamp_shapes(line):
     b"2024-01-24 10:15:32.123  INFO two spaces", b"2024-01-24 10:15:32.123 info lower",
     b"2024-01-24 24:00:00 INFO hour", b"2023-02-29 10:00:00 INFO date", b"2024-01-24 10:60:00 INFO minute",
     b"2024-01-24 10:00:60 INFO second", b"2024-01-24 10:15:32.123Z INFO zone", b"2024-01-24 10:15:32.1 INFO",
+    b"2024-01-24T10:15:32.123456789+05:30 WARNING zone", b"2024-01-24 10:15:32-0800\tError tab",
+    b"2024-01-24 10:15:32+24:00 INFO bad zone", b"2024-01-24 10:15:32+05:3 INFO short zone",
+    b"2024-01-24 10:15:32.1234567890 INFO ten digits", b"2024-01-24 10:15:32. INFO no digits",
+    b"0000-02-29 00:00:00 INFO year zero", b"9999-12-31 23:59:59.999 FATAL last",
     b"2024-01-24 10:15:32.123 INFOS x", b"2024-01-24 10:15:32.123 INFO\tx", b"2024-01-24 10:15:32.123 INFO  x",
-    b"2024-01-24 10:15:32.123 INFO in 1234567890123456789012ms", b"2024-01-24 10:15:32.123 INFO in          5ms",
-    b"2024-01-24 10:15:32.123 INFO " + b"x" * MAX_LINE])
-def test_lines_of_other_shapes_go_to_the_exact_path(line):
+    b"2024-01-24 10:15:32.123 INFO: x", b"2024-01-24 10:15:32.123 INFO   ", b"2024-01-24 10:15:32",
+    b"2024-01-24 10:15:32.123 INFO in          5ms", b" \t ", b"", b"\x00", b"\x0b\x0c"])
+def test_the_scanner_decides_every_line_shape_itself(line):
+    partial = Partial()
+    assert add_app_fast(partial, line) == 0
+    assert partial == summarise_app(line)
+
+
+@pytest.mark.parametrize("line", [
+    b"2024-01-24 10:15:32.123 INFO in 1234567890123456789012ms", b"2024-01-24 10:15:32.123 INFO took 1234567s",
+    b"2024-01-24 10:15:32.123 INFO in 5ms x=12345678901", b"2024-01-24 10:15:32.123 INFO " + b"x" * MAX_LINE])
+def test_values_too_big_for_an_int64_and_overlong_lines_go_to_the_exact_path(line):
     partial = Partial()
     assert add_app_fast(partial, line) == 1
     assert partial == summarise_app(line)
