@@ -9,7 +9,7 @@ would not fit an int64 once scaled (more than 18 significant digits) the line
 is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
 numbers out; the caller allocates every output array.
 """
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
@@ -447,3 +447,166 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
             m_value[m] = value
             m += 1
     return m
+
+
+DEF MAX_HOST_KEY = 16  # hosts of up to 16 bytes are their own 128-bit key
+cdef int64_t MS_THRESHOLD = 100000000000  # conn timestamps at or above: milliseconds (SPEC §1)
+cdef int64_t MAX_MS = 253402300800000  # the year 10000: not writable in ISO 8601
+
+
+cdef inline bint _gap(uint8_t c) nogil:
+    return c == 32 or c == 9
+
+
+cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, uint64_t* k0, uint64_t* k1) nogil:
+    """The host token at ``at[0]`` (advanced past it): 1 a key, 0 no token, -1 undecided
+    (longer than 16 bytes, or holding a NUL, which the zero padding could not tell apart)."""
+    cdef Py_ssize_t p = at[0], k
+    cdef uint64_t lo = 0, hi = 0
+    cdef bint odd = False
+    while p < e and not _gap(b[p]):
+        k = p - at[0]
+        if k < 8:
+            lo |= (<uint64_t>b[p]) << (8 * k)
+        elif k < 16:
+            hi |= (<uint64_t>b[p]) << (8 * (k - 8))
+        odd |= b[p] == 0
+        p += 1
+    k = p - at[0]
+    at[0] = p
+    if k == 0:
+        return 0
+    if k > MAX_HOST_KEY or odd:
+        return -1
+    k0[0] = lo
+    k1[0] = hi
+    return 1
+
+
+cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* ms_out,
+                    uint64_t* keys) nogil:
+    """Classify conn line [s, e) by ``(\\d+)[ \\t]+([^ \\t]+)[ \\t]+([^ \\t]+)[ \\t]*``."""
+    cdef Py_ssize_t p = s
+    cdef int64_t number = 0
+    cdef int got
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    while p < e and _gap(b[p]):
+        p += 1
+    if p == e:
+        return BLANK
+    p = s
+    while p < e and _digit(b[p]):
+        if p - s < 16:
+            number = number * 10 + (b[p] - 48)
+        p += 1
+    if p == s or p - s > 16 or p == e or not _gap(b[p]):
+        return MALFORMED
+    while p < e and _gap(b[p]):
+        p += 1
+    got = _host(b, &p, e, &keys[0], &keys[1])
+    if got == 0 or p == e:
+        return MALFORMED
+    if got < 0:
+        return UNDECIDED
+    while p < e and _gap(b[p]):
+        p += 1
+    got = _host(b, &p, e, &keys[2], &keys[3])
+    if got == 0:
+        return MALFORMED
+    while p < e and _gap(b[p]):
+        p += 1
+    if p != e:
+        return MALFORMED
+    if got < 0:
+        return UNDECIDED
+    ms_out[0] = number if number >= MS_THRESHOLD else number * 1000
+    return ENTRY if ms_out[0] < MAX_MS else MALFORMED
+
+
+cdef uint64_t MIX0 = 0x9E3779B97F4A7C15ULL, MIX1 = 0xC2B2AE3D27D4EB4FULL
+
+
+cdef class HostTable:
+    """Counts per host key (two words; a host's first word is never 0), open addressing."""
+
+    cdef uint64_t[::1] k0
+    cdef uint64_t[::1] k1
+    cdef int64_t[::1] n
+    cdef Py_ssize_t used, mask
+
+    def __init__(self, int bits=10):
+        self._allocate(bits)
+
+    cdef void _allocate(self, int bits):
+        import numpy as np
+        self.k0 = np.zeros(1 << bits, np.uint64)
+        self.k1 = np.zeros(1 << bits, np.uint64)
+        self.n = np.zeros(1 << bits, np.int64)
+        self.used = 0
+        self.mask = (1 << bits) - 1
+
+    cdef void add(self, uint64_t a, uint64_t b, int64_t count):
+        cdef uint64_t x = a * MIX0 ^ b * MIX1
+        cdef Py_ssize_t slot = <Py_ssize_t>((x ^ (x >> 29)) & <uint64_t>self.mask)
+        while self.k0[slot] != 0 and (self.k0[slot] != a or self.k1[slot] != b):
+            slot = (slot + 1) & self.mask
+        if self.k0[slot] == 0:
+            self.k0[slot] = a
+            self.k1[slot] = b
+            self.used += 1
+        self.n[slot] += count
+        if 2 * self.used > self.mask:
+            self._grow()
+
+    cdef void _grow(self):
+        cdef uint64_t[::1] k0 = self.k0, k1 = self.k1
+        cdef int64_t[::1] n = self.n
+        cdef Py_ssize_t i, bits = 1
+        while (1 << bits) <= self.mask:
+            bits += 1
+        self._allocate(bits + 1)
+        for i in range(k0.shape[0]):
+            if k0[i] != 0:
+                self.add(k0[i], k1[i], n[i])
+
+    def items(self):
+        """(first words, second words, counts) of the hosts counted, as numpy arrays."""
+        import numpy as np
+        k0, k1, n = np.asarray(self.k0), np.asarray(self.k1), np.asarray(self.n)
+        held = k0 != 0
+        return k0[held], k1[held], n[held]
+
+
+def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high,
+              int64_t[::1] starts, int64_t[::1] ends, uint8_t[::1] kinds, int64_t[::1] stamps,
+              HostTable sources, HostTable targets, HostTable to_host, HostTable from_host,
+              uint64_t host0, uint64_t host1) -> int:
+    """Fill one row per conn line (``len(kinds)`` lines): kind and time; count the
+    entries inside the window [low, high] per source and target, and per peer of the
+    host whose key is (host0, host1) (0, 0: no host). Returns how many were inside."""
+    cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
+    cdef Py_ssize_t line, s = 0, nl, e
+    cdef int64_t ms = 0, in_window = 0
+    cdef uint64_t keys[4]
+    cdef int kind
+    cdef const uint8_t* b = &buf[0] if size else NULL
+    for line in range(n):
+        nl = newlines[line] if line < n_nl else size
+        e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
+        starts[line] = s
+        ends[line] = e
+        kind = _conn_line(b, s, e, &ms, keys)
+        s = nl + 1
+        kinds[line] = kind
+        stamps[line] = ms
+        if kind == ENTRY and low <= ms <= high:
+            in_window += 1
+            sources.add(keys[0], keys[1], 1)
+            targets.add(keys[2], keys[3], 1)
+            if host0 != 0:
+                if keys[2] == host0 and keys[3] == host1:
+                    to_host.add(keys[0], keys[1], 1)
+                if keys[0] == host0 and keys[1] == host1:
+                    from_host.add(keys[2], keys[3], 1)
+    return in_window

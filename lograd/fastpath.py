@@ -16,6 +16,8 @@ compare them on generated and hostile input).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window, add_lines
@@ -32,13 +34,18 @@ ENTRY, BLANK, MALFORMED, UNDECIDED = 0, 1, 2, 3
 """What the scanner made of a line."""
 
 
+def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
+    """A block as bytes for a scanner: (the bytes, its newline positions, its number of lines)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    return buf, newlines, len(newlines) + (1 if len(buf) and buf[-1] != 10 else 0)
+
+
 def _scan_block(data, window: Window | None, heads_only: bool = False):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, and the metric rows: line, key at, key length, key, value)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
+    buf, newlines, n = block_lines(data)
     equals = np.zeros(0, np.int64) if heads_only else np.flatnonzero(buf == 61)
-    n = len(newlines) + (1 if len(buf) and buf[-1] != 10 else 0)
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
@@ -75,6 +82,19 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
     (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
      m_line, m_at, m_len, m_key, m_value) = _scan_block(data, window)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
+                                lambda line, offset: add_lines(partial, line, offset, file_index, window))
+    entries = kinds == ENTRY
+    _aggregate(partial, stamps, entries, inside, levels, has_rt, rts)
+    if len(m_line):
+        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
+    return undecided
+
+
+def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
+                    exact: Callable[[bytes, int], object]) -> int:
+    """Count a scanned block's lines into ``partial``, with its blank and malformed lines;
+    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
     partial.lines += len(kinds)
     partial.blank += int(np.count_nonzero(kinds == BLANK))
     malformed = np.flatnonzero(kinds == MALFORMED)
@@ -83,17 +103,13 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
         for i in malformed[:SAMPLE_LIMIT].tolist():  # the lowest offsets: the only samples kept
             start = int(starts[i])
             partial.add_malformed(file_index, base + start, bytes(view[start:int(ends[i])]))
-    undecided = np.flatnonzero(kinds == UNDECIDED)
-    for i in undecided.tolist():
+    undecided = np.flatnonzero(kinds == UNDECIDED).tolist()
+    for i in undecided:
         start = int(starts[i])
         stop = int(ends[i])
         while stop < len(view) and view[stop] != 10:  # the raw line, its '\r' and '\n' included
             stop += 1
-        add_lines(partial, bytes(view[start:stop + 1]), base + start, file_index, window)
-    entries = kinds == ENTRY
-    _aggregate(partial, stamps, entries, inside, levels, has_rt, rts)
-    if len(m_line):
-        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
+        exact(bytes(view[start:stop + 1]), base + start)
     return len(undecided)
 
 

@@ -1,4 +1,4 @@
-"""The vectorised conn path equals the exact per-line path, partial for partial (issue #5)."""
+"""The compiled conn path equals the exact per-line path, partial for partial (issue #5)."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -37,16 +37,20 @@ def test_fast_conn_path_equals_the_exact_path(lines, newline, final, host, windo
     assert newest_conn_fast(data) == newest_conn_entry(data) == exact.last_ms
 
 
-def test_common_lines_are_decided_without_the_per_line_path():
-    data = b"1565647204351 Aadvik Matina\n1565647205\tquark\tgarak\n1 " + b"w" * 16 + b" " + b"v" * 16 + b"\n"
+def test_every_line_shape_is_decided_without_the_per_line_path():
+    data = (b"1565647204351 Aadvik Matina\n1565647205\tquark\tgarak\n1 " + b"w" * 16 + b" " + b"v" * 16 +
+            b"\n1  a\t b \t\n \t\nx a b\n12345678901234567 a b\n253402300800000 a b\n1 a\n\n")
     partial = Partial()
     assert add_conn_fast(partial, data, 0, 0, None, ConnCounts(b"quark")) == 0
-    assert partial.entries == 3 and partial.conn.from_host == {b"garak": 1}
-    assert partial.conn.sources == {b"Aadvik": 1, b"quark": 1, b"w" * 16: 1}
+    assert partial.entries == 4 and partial.conn.from_host == {b"garak": 1}
+    assert partial.conn.sources == {b"Aadvik": 1, b"quark": 1, b"w" * 16: 1, b"a": 1}
+    assert (partial.blank, partial.malformed) == (2, 4)
+    fast, exact = both(data, b"quark")
+    assert fast == exact
 
 
-@pytest.mark.parametrize("line", [b"1 a b ", b"1  a b", b"1 " + b"w" * 17 + b" b", b"1 a " + b"v" * 17, b"x a b"])
-def test_other_shapes_go_the_per_line_way(line):
+@pytest.mark.parametrize("line", [b"1 " + b"w" * 17 + b" b", b"1 a " + b"v" * 17, b"1 n\x00ul b", b"1 a \x00"])
+def test_long_hosts_and_nul_bytes_go_the_per_line_way(line):
     fast, exact = both(line + b"\n", None)
     assert add_conn_fast(Partial(), line + b"\n", 0, 0, None, ConnCounts()) == 1
     assert fast == exact
@@ -56,14 +60,3 @@ def test_many_hosts_colliding_in_the_hash_table_are_still_counted_apart():
     data = b"".join(b"1565647205 h%d x\n" % i for i in range(70_000))  # more hosts than table slots
     fast, exact = both(data, None)
     assert fast == exact and len(fast.conn.sources) == 70_000
-
-
-def test_first_and_last_flagged_byte_for_every_pattern_of_flags():
-    import numpy as np
-    from lograd.swar import first_flagged, last_flagged
-    patterns = np.arange(256)
-    flags = np.zeros(256, dtype=np.uint64)
-    for k in range(8):
-        flags |= ((patterns >> k) & 1).astype(np.uint64) << np.uint64(8 * k + 7)
-    assert first_flagged(flags).tolist() == [next((k for k in range(8) if m >> k & 1), 8) for m in range(256)]
-    assert last_flagged(flags).tolist() == [max((k for k in range(8) if m >> k & 1), default=-1) for m in range(256)]
