@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""One core's parsing speed: the vectorised path against the exact per-line path.
+"""One core's parsing speed: the compiled path against the exact per-line path.
 
 Usage:
   benchmarks/parse.py [--size SIZE] [--blocks LIST]
 
 Options:
   --size SIZE     Log size, generated once into benchmarks/data/ [default: 64MiB].
-  --blocks LIST   Comma-separated block sizes for the vectorised path
+  --blocks LIST   Comma-separated block sizes for the compiled path
                   [default: 256KiB,512KiB,1MiB,2MiB,4MiB].
 
 No processes, no sockets: the file's bytes are cut into blocks of whole lines
@@ -54,7 +54,7 @@ def main() -> None:
     print("| path | block | MB/s |")
     print("|---|---|---:|")
     for text in args["--blocks"].split(","):
-        print(f"| vectorised | {text} | {rate(summarise_app_fast, blocks(data, parse_size(text))):,.0f} |", flush=True)
+        print(f"| compiled | {text} | {rate(summarise_app_fast, blocks(data, parse_size(text))):,.0f} |", flush=True)
     print(f"| exact per-line | 1MiB | {rate(summarise_app, blocks(data[:16 << 20], 1 << 20)):,.1f} |")
 
 

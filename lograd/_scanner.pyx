@@ -14,8 +14,8 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
 
-# what a line is (the caller's ENTRY, BLANK, MALFORMED, UNDECIDED)
-cdef enum:
+# what a line is
+cpdef enum:
     ENTRY = 0
     BLANK = 1
     MALFORMED = 2
@@ -31,6 +31,10 @@ cdef enum:
     ERROR_ID = 5
     CRITICAL_ID = 6
     FATAL_ID = 7
+
+SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL")
+"""The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
+SCANNED_MAX_LINE = MAX_LINE
 
 cdef uint8_t WORD[256]      # \w on bytes
 cdef uint8_t KEY[256]       # [A-Za-z0-9_.]

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .aggregate import Partial, Window, add_conn_lines
-from ._scanner import HostTable, scan_conn
+from ._scanner import ENTRY, UNDECIDED, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import ENTRY, UNDECIDED, add_other_lines, block_lines
+from .fastpath import add_other_lines, block_lines
 
 _HOST_BYTES = 16
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1

@@ -21,18 +21,14 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window, add_lines
-from .parsing import LEVEL_ORDER, MAX_LINE, parse_app_line
-from ._scanner import scan_app
+from ._scanner import BLANK, ENTRY, MALFORMED, UNDECIDED, scan_app
+from .parsing import LEVEL_ORDER, parse_app_line
 from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
-
-ENTRY, BLANK, MALFORMED, UNDECIDED = 0, 1, 2, 3
-"""What the scanner made of a line."""
-
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
     """A block as bytes for a scanner: (the bytes, its newline positions, its number of lines)."""

@@ -175,3 +175,10 @@ def test_the_newest_entry_scan_agrees_with_the_full_summary(lines, newline):
     from lograd.fastpath import newest_app_entry
     data = newline.join(lines)
     assert newest_app_entry(data) == summarise_app(data).last_ms
+
+
+def test_the_scanner_shares_the_grammar_constants():
+    from lograd import _scanner
+    from lograd.parsing import LEVEL_ORDER
+    assert _scanner.SCANNED_LEVELS == LEVEL_ORDER
+    assert _scanner.SCANNED_MAX_LINE == MAX_LINE
