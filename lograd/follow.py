@@ -1,0 +1,155 @@
+"""Following growing files: which new complete lines each poll brings (issue #6).
+
+A :class:`Follower` remembers, per file it follows, which file it is (device
+and inode) and how far its complete lines have been handed out. Each
+:meth:`Follower.poll` looks at the paths again and returns :class:`Span`s —
+(path, start, size) byte ranges that end just after a newline, ready to be
+cut into chunks — so a line being written in two parts is handed out once,
+whole, when its newline arrives. What real systems do to log files:
+
+- growth: the bytes up to the last newline are handed out;
+- rotation by rename (``app.log`` → ``app.log.1``, a new ``app.log``): the old
+  file is found again by its inode in the same directory and read to its end
+  under its new name, then the new file from its start;
+- copy-truncate (same inode, now shorter than what was handed out): read
+  again from the start;
+- deletion: the file is forgotten once its lines are handed out;
+- files that do not exist yet, or that start matching a directory or glob
+  later: followed from their start as soon as they appear.
+
+Nothing is handed out twice and nothing is skipped, except what a truncation
+destroyed before a poll saw it. :meth:`state` and ``Follower(state=...)``
+carry the offsets across a restart (``--state FILE``); :func:`save_state`
+writes them atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from .inputs import expand
+
+_TAIL = 1 << 16
+"""Bytes read at a time, backwards, to find the last newline of new data."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """Complete lines of one file: bytes ``[start, start + size)``, ending in a newline."""
+
+    path: str
+    start: int
+    size: int
+
+
+@dataclass
+class _Followed:
+    path: str
+    device: int
+    inode: int
+    offset: int  # every line before this was handed out
+
+
+def _last_line_end(path: str, start: int, stop: int) -> int:
+    """Offset just after the last newline in ``[start, stop)`` of the file, or ``start``."""
+    with open(path, "rb") as f:
+        at = stop
+        while at > start:
+            size = min(_TAIL, at - start)
+            f.seek(at - size)
+            block = f.read(size)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                return at - size + nl + 1
+            at -= size
+    return start
+
+
+class Follower:
+    """The followed files of some paths (files, directories, globs) and their offsets."""
+
+    def __init__(self, paths: list[str], state: dict | None = None) -> None:
+        self.paths = paths
+        self._files: dict[tuple[int, int], _Followed] = {}
+        for entry in (state or {}).get("files", []):
+            f = _Followed(str(entry["path"]), int(entry["device"]), int(entry["inode"]), int(entry["offset"]))
+            self._files[(f.device, f.inode)] = f
+
+    def state(self) -> dict:
+        """The offsets, as plain data for :func:`save_state`."""
+        return {"files": [{"path": f.path, "device": f.device, "inode": f.inode, "offset": f.offset}
+                          for f in self._files.values()]}
+
+    def poll(self) -> list[Span]:
+        """The complete lines that arrived since the last poll, per file, in order."""
+        found, _ = expand(self.paths)
+        now: dict[tuple[int, int], tuple[str, int]] = {}
+        for item in found:
+            try:
+                info = os.stat(item.path)
+            except OSError:
+                continue
+            now[(info.st_dev, info.st_ino)] = (item.path, info.st_size)
+        spans: list[Span] = []
+        for key, f in list(self._files.items()):
+            if key not in now:  # renamed away or deleted: its rest, where it went
+                moved = self._find_moved(f)
+                if moved is None:
+                    del self._files[key]
+                    continue
+                now[key] = moved
+        order = [k for k in self._files if k in now] + [k for k in now if k not in self._files]
+        for key in order:  # files already followed first: a rotated file's rest before its successor
+            path, size = now[key]
+            f = self._files.get(key)
+            if f is None:
+                f = self._files[key] = _Followed(path, key[0], key[1], 0)
+            f.path = path
+            if size < f.offset:  # copy-truncate: the file started again
+                f.offset = 0
+            if size == f.offset:
+                continue
+            try:
+                end = _last_line_end(path, f.offset, size)
+            except OSError:
+                continue
+            if end > f.offset:
+                spans.append(Span(path, f.offset, end - f.offset))
+                f.offset = end
+        return spans
+
+    def _find_moved(self, f: _Followed) -> tuple[str, int] | None:
+        """(new path, size) of a followed file renamed within its directory, or None."""
+        folder = os.path.dirname(f.path) or "."
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return None
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_ino == f.inode and info.st_dev == f.device:
+                return entry.path, info.st_size
+        return None
+
+
+def load_state(path: str) -> dict | None:
+    """The saved offsets, or None when there is no state file yet."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def save_state(path: str, state: dict) -> None:
+    """Write the offsets atomically: a crash leaves the old state or the new, never half."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
