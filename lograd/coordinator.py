@@ -88,6 +88,11 @@ class LocalWorkers:
                    "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
             self.processes.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
 
+    def all_exited(self) -> list[int] | None:
+        """The exit statuses when every worker started here has exited, else None."""
+        codes = [p.poll() for p in self.processes]
+        return codes if codes and None not in codes else None
+
     def stop(self, grace: float = 3.0) -> None:
         for p in self.processes:
             if p.poll() is None:
@@ -158,6 +163,8 @@ class Coordinator:
             loop = _JobLoop(self, ctx, files)
             if loop.dispatcher.chunks and self.local_workers:
                 local.start(self.local_workers, f"tcp://127.0.0.1:{self.port}", self.settings)
+                if self.workers_wanted <= self.local_workers:  # no worker from elsewhere is awaited
+                    loop.local = local
             loop.run()
             report = loop.report(unreadable)
         finally:
@@ -205,6 +212,7 @@ class _JobLoop:
         self.names: dict[str, str] = {}  # session -> worker name
         self.bytes_done = 0
         self.started = time.monotonic()
+        self.local: LocalWorkers | None = None  # local workers, when no other worker is awaited
         self.elapsed = 0.0
         self.progress = Progress(enabled=coord.progress)
         self.sockets: dict[str, zmq.Socket] = {}
@@ -275,6 +283,9 @@ class _JobLoop:
                     lonely_since = now
                 elif now - lonely_since >= s.join_timeout:
                     raise NoWorkers(self._no_worker_message())
+                elif self.local is not None and (codes := self.local.all_exited()) is not None:
+                    raise NoWorkers(f"every local worker exited (status {', '.join(map(str, codes))}) "
+                                    f"and none is left to do the work; their messages are above")
                 if not dispatching and alive:
                     waited = now - self.started >= s.join_timeout
                     if alive >= self.coord.workers_wanted or waited:

@@ -89,6 +89,18 @@ def test_no_worker_in_time_says_how_to_start_one_and_exits_3(procs, base_port):
     assert "bin/lograd-worker" in err and f":{base_port}" in err and "--local" in err
 
 
+def test_local_workers_that_cannot_start_end_the_job_at_once_with_exit_3(procs, base_port, tmp_path):
+    # a sitecustomize that makes every local worker (they alone have LOGRAD_PARENT) exit at start-up
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os\nif os.environ.get('LOGRAD_PARENT'):\n    os._exit(7)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    p = procs.start("lograd-coordinator", "--port", str(base_port), "--local", "2", "--join-timeout", "60",
+                    os.path.join(LOGS, "normal.log"), env=env)
+    out, err = p.communicate(timeout=30)  # well before the 60 s join timeout
+    assert p.returncode == 3 and out == b""
+    assert b"every local worker exited (status 7, 7)" in err and b"Traceback" not in err
+
+
 def test_unreadable_input_is_reported_and_the_rest_analysed(procs, base_port, tmp_path):
     missing = str(tmp_path / "missing.log")
     normal = os.path.join(LOGS, "normal.log")
