@@ -26,6 +26,7 @@ from .inputs import detect_format, InputFile, Unreadable, expand
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
+from .timestamps import LONGEST_WINDOW_MS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
 
@@ -128,7 +129,7 @@ class Coordinator:
         self.fmt = fmt
         self.progress = progress
         self.host = None if host is None else host.encode("utf-8", "surrogateescape")
-        self.last_ms = None if last is None else round(last * 1000)
+        self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
         self.last_report: dict | None = None

@@ -15,10 +15,9 @@ import numpy as np
 from .aggregate import Partial, Window, add_conn_lines
 from ._scanner import ENTRY, UNDECIDED, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import add_other_lines, block_lines
+from .fastpath import add_other_lines, block_lines, window_bounds
 
 _HOST_BYTES = 16
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _TALLIES = ("sources", "targets", "to_host", "from_host")
 
 
@@ -62,9 +61,7 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Wi
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
-    low, high = window if window is not None else (None, None)
-    c.in_window += scan_conn(buf, newlines, _INT64_MIN if low is None else low,
-                             _INT64_MAX if high is None else high, starts, ends, kinds, stamps,
+    c.in_window += scan_conn(buf, newlines, *window_bounds(window), starts, ends, kinds, stamps,
                              *tally.tables.values(), *_host_key(c.host))
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,

@@ -1,7 +1,7 @@
 """The compiled `app` path: one pass over a block's bytes, no per-line Python objects.
 
-A compiled scanner (Cython, :mod:`lograd._scanner`) reads every line of a block once and decides it by
-SPEC §1's grammar: blank, malformed, or an entry with its time (fraction and
+A compiled scanner (Cython, :mod:`lograd._scanner`) reads every line of a
+block once and decides it by SPEC §1's grammar: blank, malformed, or an entry with its time (fraction and
 zone included), level, response time (the first match of the rule, found by
 trying each keyword position in order, as a regular expression search does)
 and ``key=value`` tokens (found from their ``=``). It writes one row per line
@@ -29,12 +29,23 @@ _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
     """A block as bytes for a scanner: (the bytes, its newline positions, its number of lines)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     return buf, newlines, len(newlines) + (1 if len(buf) and buf[-1] != 10 else 0)
+
+
+def window_bounds(window: Window | None) -> tuple[int, int]:
+    """A window as the scanners take it: inclusive int64 bounds, open ends at the extremes
+    (a bound past them, such as ``--to 1e20``, is an open end too)."""
+    low, high = window if window is not None else (None, None)
+    low = _INT64_MIN if low is None else min(max(low, _INT64_MIN), _INT64_MAX)
+    high = _INT64_MAX if high is None else min(max(high, _INT64_MIN), _INT64_MAX)
+    return low, high
 
 
 def _scan_block(data, window: Window | None, heads_only: bool = False):
@@ -45,15 +56,11 @@ def _scan_block(data, window: Window | None, heads_only: bool = False):
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
-    low, high = window if window is not None else (None, None)
-    m = scan_app(buf, newlines, equals, _INT64_MIN if low is None else low,
-                 _INT64_MAX if high is None else high, heads_only,
+    m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only,
                  starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics)
     return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
             *(column[:m] for column in metrics))
 
-
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 # -- the entry point --------------------------------------------------------------------------

@@ -72,6 +72,12 @@ def format_minute(minute: int) -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
 
 
+_FIRST_MS = days_from_civil(0, 1, 1) * MS_PER_DAY
+_END_MS = days_from_civil(10000, 1, 1) * MS_PER_DAY
+"""Times a user may give: the years an ISO 8601 timestamp can write."""
+LONGEST_WINDOW_MS = _END_MS - _FIRST_MS
+"""A longer ``--last`` covers every time an entry can have: it is cut to this."""
+
 _ISO = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?)?"
     r"(Z|[+-]\d\d:?\d\d)?")
@@ -90,7 +96,10 @@ def parse_time_arg(text: str) -> int:
     else:
         if seconds != seconds or seconds in (float("inf"), float("-inf")):
             raise ValueError(f"not a time: {text!r}")
-        return int(seconds * 1000)
+        ms = int(seconds * 1000)
+        if not _FIRST_MS <= ms < _END_MS:
+            raise ValueError(f"not a time: {text!r} (outside the years 0000 to 9999)")
+        return ms
     m = _ISO.fullmatch(text)
     if not m:
         raise ValueError(f"not a time: {text!r} (use 2024-01-24T10:15:00 or Unix seconds)")

@@ -112,7 +112,8 @@ def test_unreadable_input_is_reported_and_the_rest_analysed(procs, base_port, tm
 
 
 def test_usage_errors_exit_2_without_traceback(procs, base_port):
-    for args in (["--chunk-size", "lots", LOGS], ["--local", "-1", LOGS], ["--from", "yesterday", LOGS], []):
+    for args in (["--chunk-size", "lots", LOGS], ["--local", "-1", LOGS], ["--from", "yesterday", LOGS],
+                 ["--to", "1e20", LOGS], ["--from", "-1e20", LOGS], []):
         status, _, err = procs.coordinator(base_port, *args)
         assert status == 2 and "Usage:" in err and "Traceback" not in err, args
 
