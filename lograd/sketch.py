@@ -4,9 +4,10 @@ A positive value x falls in bucket i when ``gamma**(i-1) < x <= gamma**i``; the
 bucket stands for ``2 * gamma**i / (gamma + 1)``, within ``ACCURACY`` of every
 value in it. Bucket counts are integers, so merging is exact and order-free.
 
-Buckets are found by binary search in one table of boundaries (``BOUNDS``),
-never by ``log()``: the per-line path (bisect) and the vectorised path
-(``numpy.searchsorted``) then agree to the last bit.
+Buckets are decided by comparisons with one table of boundaries (``BOUNDS``),
+never by ``log()`` alone: the per-line path (bisect) and the compiled path's
+numpy aggregation (a logarithm's guess settled against the table) then agree
+to the last bit.
 """
 from __future__ import annotations
 
