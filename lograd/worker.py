@@ -46,6 +46,7 @@ class Worker:
         self.quiet = quiet
         self.verbose = verbose
         self._stopping = threading.Event()
+        self._stop_requested = False  # set by signal handlers, which must take no lock
         self._beat_now = threading.Event()  # set after each chunk: fresh figures at once
 
     # -- the Python API (SPEC §5) -----------------------------------------------
@@ -65,6 +66,18 @@ class Worker:
                 "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak}
 
     # -- the service loop ---------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask for :meth:`stop` from a signal handler: only a flag is set, because the
+        handler may interrupt the main thread inside an Event's lock (setting an Event
+        there deadlocked); the loop turns the flag into a stop within 50 ms."""
+        self._stop_requested = True
+
+    def stopping(self) -> bool:
+        """Whether to stop (a requested stop becomes one here, outside any handler)."""
+        if self._stop_requested and not self._stopping.is_set():
+            self.stop()
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """Ask the loop to finish the chunk in hand, hand back the rest, and return."""
@@ -122,11 +135,11 @@ class _Session:
     def loop(self) -> int:
         w, s = self.w, self.w.settings
         try:
-            while not w._stopping.is_set():
+            while not w.stopping():
                 now = time.monotonic()
                 # short idle polls: a stop request (Ctrl-C, SIGTERM) is seen within 50 ms
                 self._poll(0 if self.queue else min(s.heartbeat_interval / 2, 0.05))
-                if self.queue and not w._stopping.is_set():
+                if self.queue and not w.stopping():
                     self._work(self.queue.popleft())
                 now = time.monotonic()
                 if self.instance is not None and now - self.last_beat > s.expiry:
@@ -274,7 +287,7 @@ def die_with_parent() -> None:
 def serve(worker: Worker) -> int:
     """Run a worker with Ctrl-C and SIGTERM meaning: finish the chunk in hand, then stop."""
     def on_signal(signum, frame):
-        worker.stop()
+        worker.request_stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
