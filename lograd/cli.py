@@ -92,6 +92,9 @@ Options:
   --rate N           Entries per second of log time [default: 50].
   --start TIME       Time of the first entry [default: 2024-01-24T10:00:00].
   --seed N           Random seed [default: 1].
+  --follow           Append to <path> in real time instead: --rate lines a second,
+                     stamped with the time they are written, until Ctrl-C.
+  --duration S       With --follow: stop after S seconds.
   -h --help          Show this text.
 """
 
@@ -212,8 +215,20 @@ def generate_main(argv: list[str] | None = None) -> int:
         seed = _int(args, "--seed")
         from .timestamps import parse_time_arg
         _value(parse_time_arg, args, "--start")
+        duration = _value(parse_seconds, args, "--duration") if args["--duration"] else None
+        if duration is not None and not args["--follow"]:
+            raise UsageError("--duration goes with --follow")
     except UsageError as exc:
         return _usage_exit(exc, GENERATE_USAGE)
+    if args["--follow"]:
+        from .generate import append_live
+        try:
+            count = append_live(args["<path>"], rate, args["--profile"], seed, args["--format"], hosts, duration)
+        except OSError as exc:
+            print(f"lograd-generate: cannot write {args['<path>']}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"lograd-generate: appended {count:,} lines to {args['<path>']}", file=sys.stderr)
+        return 0
     try:
         written = generate_test_logs(size / 1e6, args["<path>"], args["--profile"], seed, lines,
                                      rate, args["--start"], args["--format"], hosts)

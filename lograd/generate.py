@@ -5,6 +5,9 @@ kinds, response times), so a gigabyte takes seconds, not minutes.
 """
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 import numpy as np
 
 from .timestamps import format_ms
@@ -95,6 +98,42 @@ def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed:
             written += len(block)
             index += count
     return written
+
+
+def append_live(path: str, rate: float, profile: str = "normal", seed: int = 1, fmt: str = "app",
+                hosts: int = CONN_HOSTS, duration: float | None = None,
+                clock: Callable[[], float] = time.time, tick: float = 0.1) -> int:
+    """Append lines to ``path`` in real time, ``rate`` a second, stamped with the time they are
+    written, until ``duration`` seconds have passed (or KeyboardInterrupt). Returns the lines
+    written: exactly ``rate * duration`` with a duration. Only whole lines are ever written."""
+    if fmt not in FORMATS or profile not in PROFILES:
+        raise ValueError(f"unknown format {fmt!r} or profile {profile!r}")
+    rng = np.random.default_rng(seed)
+    names, weights = _hosts(rng, hosts) if fmt == "conn" else ([], None)
+    began = clock()
+    start_ms = int(began * 1000)
+    hour = max(int(rate * 3600), 1)  # error_spike: errors from minute 24 to minute 36
+    index = 0
+    with open(path, "ab") as out:
+        try:
+            while True:
+                elapsed = clock() - began
+                done = duration is not None and elapsed >= duration
+                due = int((duration if done else elapsed) * rate)
+                if due > index:
+                    count = due - index
+                    if fmt == "conn":
+                        block = _conn_block(rng, index, count, start_ms, rate, names, weights)
+                    else:
+                        block = _block(rng, index, count, hour, start_ms, rate, profile, fmt == "json")
+                    out.write(block)
+                    out.flush()
+                    index = due
+                if done:
+                    return index
+                time.sleep(tick)  # pacing the writes, not waiting for a condition
+        except KeyboardInterrupt:
+            return index
 
 
 def _hosts(rng: np.random.Generator, count: int) -> tuple[list[str], np.ndarray]:
