@@ -21,17 +21,6 @@ cpdef enum:
     MALFORMED = 2
     UNDECIDED = 3
 
-# level ids: the index in parsing.LEVEL_ORDER (TRACE DEBUG INFO NOTICE WARN ERROR CRITICAL FATAL)
-cdef enum:
-    TRACE_ID = 0
-    DEBUG_ID = 1
-    INFO_ID = 2
-    NOTICE_ID = 3
-    WARN_ID = 4
-    ERROR_ID = 5
-    CRITICAL_ID = 6
-    FATAL_ID = 7
-
 SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
 SCANNED_MAX_LINE = MAX_LINE
@@ -61,6 +50,9 @@ def _init_tables():
     _mark(KEY_FIRST, letters + b"_")
     _mark(SPACE, b" \t\n\r\x0b\x0c")
     _mark(TOKEN_GAP, b" \t\n\r\x0b\x0c,;")
+    for i, word in enumerate(SCANNED_LEVELS + ("WARNING",)):
+        LEVEL_WORDS[i] = int.from_bytes(word.encode(), "little")
+        LEVEL_WORD_IDS[i] = SCANNED_LEVELS.index("WARN" if word == "WARNING" else word)
 
 
 _init_tables()
@@ -154,44 +146,22 @@ cdef inline Py_ssize_t _named(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, c
     return -1
 
 
-cdef inline int64_t _packed(const char* word, int n) nogil:
-    cdef int64_t key = 0
-    cdef int k
-    for k in range(n):
-        key |= (<int64_t><uint8_t>word[k]) << (8 * k)
-    return key
+cdef int64_t LEVEL_WORDS[9]  # the level words, packed little-endian
+cdef int LEVEL_WORD_IDS[9]
 
 
 cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) nogil:
     """The level id of the letters [start, stop) in any case, or -1."""
     cdef Py_ssize_t n = stop - start, k
     cdef int64_t key = 0
+    cdef int j
     if n < 4 or n > 8:
         return -1
     for k in range(n):
         key |= (<int64_t>(b[start + k] & 0xDF)) << (8 * k)  # letters only: & 0xDF upper-cases
-    if n == 4:
-        if key == _packed(b"INFO", 4):
-            return INFO_ID
-        if key == _packed(b"WARN", 4):
-            return WARN_ID
-    elif n == 5:
-        if key == _packed(b"TRACE", 5):
-            return TRACE_ID
-        if key == _packed(b"DEBUG", 5):
-            return DEBUG_ID
-        if key == _packed(b"ERROR", 5):
-            return ERROR_ID
-        if key == _packed(b"FATAL", 5):
-            return FATAL_ID
-    elif n == 6:
-        if key == _packed(b"NOTICE", 6):
-            return NOTICE_ID
-    elif n == 7:
-        if key == _packed(b"WARNING", 7):
-            return WARN_ID
-    elif key == _packed(b"CRITICAL", 8):
-        return CRITICAL_ID
+    for j in range(9):
+        if LEVEL_WORDS[j] == key:
+            return LEVEL_WORD_IDS[j]
     return -1
 
 

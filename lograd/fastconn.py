@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .aggregate import Partial, Window, add_conn_lines
-from ._scanner import ENTRY, UNDECIDED, HostTable, scan_conn
+from ._scanner import ENTRY, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import add_other_lines, block_lines, window_bounds
+from .fastpath import add_other_lines, block_lines, newest_scanned, window_bounds
 
 _HOST_BYTES = 16
 _TALLIES = ("sources", "targets", "to_host", "from_host")
@@ -87,11 +87,4 @@ def newest_conn_fast(data) -> int | None:
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
     scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.tables.values(), 0, 0)  # empty window
-    entries = kinds == ENTRY
-    newest = int(stamps[entries].max()) if entries.any() else None
-    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    for i in np.flatnonzero(kinds == UNDECIDED).tolist():
-        parsed = parse_conn_line(bytes(view[int(starts[i]):int(ends[i])]))
-        if parsed is not None and (newest is None or parsed[0] > newest):
-            newest = parsed[0]
-    return newest
+    return newest_scanned(data, starts, ends, kinds, stamps, parse_conn_line)

@@ -122,11 +122,17 @@ def newest_app_entry(data) -> int | None:
     if not len(data):
         return None
     starts, ends, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
+    return newest_scanned(data, starts, ends, kinds, stamps, parse_app_line)
+
+
+def newest_scanned(data, starts, ends, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> int | None:
+    """The newest entry time of a scanned block: the scanner's entries, and the undecided
+    lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
     entries = kinds == ENTRY
     newest = int(stamps[entries].max()) if entries.any() else None
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     for i in np.flatnonzero(kinds == UNDECIDED).tolist():
-        parsed = parse_app_line(bytes(view[int(starts[i]):int(ends[i])]))
+        parsed = parse(bytes(view[int(starts[i]):int(ends[i])]))
         if parsed is not None and (newest is None or parsed[0] > newest):
             newest = parsed[0]
     return newest
