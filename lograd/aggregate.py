@@ -156,6 +156,14 @@ class Partial:
                 resource = self.resources[key] = Resource()
             resource.add(value, minute)
 
+    def metrics_only(self) -> Partial:
+        """This partial without its line counts (lines, entries, malformed, blank,
+        samples, first and last time): the metrics of a time bucket. Returns self."""
+        self.lines = self.entries = self.malformed = self.blank = 0
+        self.samples = []
+        self.first_ms = self.last_ms = None
+        return self
+
     # -- merging ------------------------------------------------------------
 
     def merge(self, other: Partial) -> None:

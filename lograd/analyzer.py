@@ -30,8 +30,10 @@ class Analyzer:
         self.duplicates_dropped = 0
         self._seen: set[Hashable] = set()
 
-    def update_metrics(self, partial: Partial | dict, chunk_id: Hashable | None = None) -> bool:
-        """Merge one partial (a :class:`Partial` or its wire dict).
+    def update_metrics(self, partial: Partial | dict, chunk_id: Hashable | None = None,
+                       buckets: dict[int, Partial] | None = None) -> bool:
+        """Merge one partial (a :class:`Partial` or its wire dict), and the time
+        buckets of its metrics when the chunk was split by entry time.
 
         Returns False, merging nothing, when ``chunk_id`` was merged before.
         """
@@ -43,12 +45,32 @@ class Analyzer:
         if isinstance(partial, dict):
             partial = Partial.from_wire(partial)
         self.total.merge(partial)
+        for bucket, metrics in (buckets or {}).items():
+            self._merge_bucket(bucket, metrics)
         self.chunks_merged += 1
         return True
+
+    def forget_chunks(self, chunk_ids) -> None:
+        """Stop remembering these merged chunk ids (the dispatcher settles them for good)."""
+        self._seen.difference_update(chunk_ids)
+
+    def _merge_bucket(self, bucket: int, metrics: Partial) -> None:
+        self.total.merge(metrics)
 
     def get_current_metrics(self) -> dict:
         """The SPEC §3 report (without ``job``) of everything merged so far."""
         return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.host)
+
+    def to_state(self) -> dict:
+        """The figures merged so far as plain data (``--state``)."""
+        return {"total": self.total.to_wire()}
+
+    def load_state(self, state: dict) -> None:
+        """Take the figures saved by :meth:`to_state` (ValueError when malformed)."""
+        try:
+            self.total = Partial.from_wire(state["total"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed saved figures: {exc!r}") from None
 
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",

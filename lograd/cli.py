@@ -34,10 +34,20 @@ Options:
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).
   --to TIME              Only entries at or before TIME.
-  --last SECONDS         Only the last SECONDS up to the newest entry.
+  --last SECONDS         Only the last SECONDS up to the newest entry (with
+                         --follow: up to now).
   --host NAME            conn logs: who connected to NAME, and to whom NAME
                          connected.
-  --json                 Print the report as one JSON object.
+  --json                 Print the report as one JSON object (with --follow,
+                         one per line).
+  --follow               Keep running: analyse lines as they are appended to
+                         the files (and files that appear), report each
+                         period (--every), until Ctrl-C.
+  --every SECONDS        Report period with --follow [default: 10].
+  --state FILE           With --follow: save offsets and figures here at every
+                         report, and continue from them when restarted.
+  --metrics-port PORT    With --follow: serve the current figures for
+                         Prometheus on http://BIND:PORT/metrics.
   --join-timeout SECONDS  How long to wait for workers [default: 30].
   --heartbeat SECONDS    Heartbeat interval, both ways [default: 0.5].
   --liveness N           Heartbeats missed before a worker is dead [default: 3].
@@ -141,6 +151,7 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
     from .coordinator import Coordinator, NoWorkers
+    from .followjob import StateError
     from .report import human, to_json
     from .timestamps import parse_time_arg
     try:
@@ -162,17 +173,27 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--last and --from/--to are two kinds of window: give one")
         settings = _settings(args, join_timeout=_value(parse_seconds, args, "--join-timeout"),
                              max_attempts=_int(args, "--max-attempts", 1))
+        every = _value(parse_seconds, args, "--every")
+        metrics_port = _int(args, "--metrics-port", 1) if args["--metrics-port"] else None
+        if not args["--follow"]:
+            for key in ("--state", "--metrics-port"):
+                if args[key]:
+                    raise UsageError(f"{key} goes with --follow")
+        elif metrics_port is not None and metrics_port > 65535:
+            raise UsageError("--metrics-port must be below 65536")
     except UsageError as exc:
         return _usage_exit(exc, COORDINATOR_USAGE)
     coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                               workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
-                              progress=True, host=args["--host"], last=last)
+                              progress=not args["--follow"], host=args["--host"], last=last)
     try:
+        if args["--follow"]:
+            return _follow(coordinator, args, every, metrics_port)
         report, status = coordinator.run(args["<path>"])
     except NoWorkers as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 3
-    except OSError as exc:
+    except (OSError, StateError) as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -181,6 +202,21 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
     sys.stdout.flush()
     return status
+
+
+def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> int:
+    """``lograd-coordinator --follow``: reports until Ctrl-C, SIGTERM or SIGHUP, then a final one."""
+    import signal
+    from .display import report_sink
+
+    def on_signal(signum, frame):
+        coordinator.stop()  # only a flag: the loop finishes the round and reports
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    with report_sink(sys.stdout, as_json=args["--json"], metrics_port=metrics_port,
+                     bind=args["--bind"]) as emit:
+        return coordinator.follow(args["<path>"], every, emit, args["--state"])
 
 
 def worker_main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 import zmq
 
@@ -44,6 +45,12 @@ def _log(text: str) -> None:
     sys.stderr.flush()
 
 
+def _bucket_id(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"bucket is not an integer: {value!r}")
+    return value
+
+
 class NoWorkers(RuntimeError):
     """No worker joined in time (exit status 3)."""
 
@@ -61,16 +68,26 @@ class WorkerFigures:
 
     chunks: int = 0
     bytes: int = 0
-    cpu_samples: list[float] = field(default_factory=list)
+    cpu_total: float = 0.0  # the sum and count of CPU samples: a follow run's memory stays flat
+    cpu_count: int = 0
     peak_rss_mb: float = 0.0
+    cpu_now: float = 0.0  # the newest heartbeat's
+    rss_now: float = 0.0
+
+    def add_usage(self, cpu_percent: float, rss_mb: float, peak_rss_mb: float) -> None:
+        """One heartbeat's figures."""
+        self.cpu_total += cpu_percent
+        self.cpu_count += 1
+        self.peak_rss_mb = max(self.peak_rss_mb, peak_rss_mb)
+        self.cpu_now, self.rss_now = cpu_percent, rss_mb
 
     def as_report(self, usage: WorkerFigures | None = None) -> dict:
         """Report form; CPU and memory from ``usage`` (the worker's heartbeats)."""
         usage = usage or self
-        samples = usage.cpu_samples
-        cpu = sum(samples) / len(samples) if samples else 0.0
+        cpu = usage.cpu_total / usage.cpu_count if usage.cpu_count else 0.0
         return {"chunks": self.chunks, "bytes": self.bytes, "cpu_percent": round(cpu, 1),
-                "peak_rss_mb": round(usage.peak_rss_mb, 1)}
+                "peak_rss_mb": round(usage.peak_rss_mb, 1), "cpu_percent_now": round(usage.cpu_now, 1),
+                "rss_mb_now": round(usage.rss_now, 1)}
 
 
 class LocalWorkers:
@@ -133,6 +150,7 @@ class Coordinator:
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
         self.last_report: dict | None = None
+        self.stop_requested = False  # follow mode: set (by a signal handler too) to end the run
         self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     # -- the Python API (SPEC §5) ---------------------------------------------------
@@ -150,6 +168,17 @@ class Coordinator:
     async def handle_worker_failure(self, worker_id: str) -> None:
         """Declare every lease of ``worker_id`` dead: its chunks go back to the queue."""
         self._forget.put(worker_id)
+
+    def stop(self) -> None:
+        """End a follow run: the chunks in hand finish, a final report is made.
+        Safe from a signal handler (only a flag is set)."""
+        self.stop_requested = True
+
+    def follow(self, paths: list[str], every: float, emit, state_path: str | None = None) -> int:
+        """Follow ``paths`` (SPEC §4 ``--follow``) until :meth:`stop`: ``emit(report)`` every
+        ``every`` seconds and once at the end. Returns the exit status."""
+        from .followjob import FollowJob
+        return FollowJob(self, paths, every, emit, state_path).run()
 
     # -- the job -----------------------------------------------------------------------
 
@@ -179,7 +208,8 @@ class Coordinator:
 class _JobLoop:
     """One job's sockets and state; ``run`` is the poll loop."""
 
-    def __init__(self, coord: Coordinator, ctx: zmq.Context, files: list[InputFile]) -> None:
+    def __init__(self, coord: Coordinator, ctx: zmq.Context, files: list[InputFile],
+                 follow: bool = False) -> None:
         self.coord = coord
         self.settings = coord.settings
         self.files = files
@@ -207,6 +237,7 @@ class _JobLoop:
             self.scan_ids = {c.id for c in chunks}
             self.last_phase = "scan"
         self.dispatcher = Dispatcher(chunks, coord.settings)
+        self.next_chunk_id = len(chunks)
         self._new_analyzer()
         self.workers: dict[str, WorkerFigures] = {}
         self.heartbeat_figures: dict[str, WorkerFigures] = {}
@@ -216,8 +247,12 @@ class _JobLoop:
         self.local: LocalWorkers | None = None  # local workers, when no other worker is awaited
         self.elapsed = 0.0
         self.progress = Progress(enabled=coord.progress)
+        self.bucket_ms = 0  # follow --last: metrics split by entry time (Assign.bucket)
+        self.next_beat = time.monotonic()
+        self.lonely_since: float | None = self.started  # since when no worker is alive
+        self.dispatching = False  # until enough workers joined (or we waited long enough)
         self.sockets: dict[str, zmq.Socket] = {}
-        if self.dispatcher.chunks:
+        if self.dispatcher.chunks or follow:
             host = f"tcp://{coord.bind}"
             port = coord.port
             try:
@@ -231,79 +266,99 @@ class _JobLoop:
                 for sock in self.sockets.values():
                     sock.close(linger=0)
                 raise OSError(f"cannot listen on {coord.bind} ports {port}-{port + 3}: {exc}") from None
+            self.poller = zmq.Poller()
+            for name in ("tasks", "results", "heartbeats"):
+                self.poller.register(self.sockets[name], zmq.POLLIN)
 
     # -- the loop ---------------------------------------------------------------------
 
     def run(self) -> None:
+        """Serve until every chunk is done or failed, then close the sockets."""
         if not self.dispatcher.chunks:
             return
-        s = self.settings
-        poller = zmq.Poller()
-        for sock in ("tasks", "results", "heartbeats"):
-            poller.register(self.sockets[sock], zmq.POLLIN)
-        next_beat = time.monotonic()
-        lonely_since: float | None = self.started  # since when no worker is alive
-        dispatching = False  # until enough workers joined (or we waited long enough)
         try:
-            while not self.dispatcher.finished:
-                now = time.monotonic()
-                wake = [next_beat, now + 0.25]
-                if lonely_since is not None:
-                    wake.append(lonely_since + s.join_timeout)
-                deadline = self.dispatcher.next_deadline()
-                if deadline is not None:
-                    wake.append(deadline)
-                timeout = max(0.0, min(wake) - now)
-                ready = dict(poller.poll(int(timeout * 1000) + 1))
-                now = time.monotonic()
-                if self.sockets["tasks"] in ready:
-                    self._drain_tasks(now)
-                if self.sockets["results"] in ready:
-                    self._drain_results(now)
-                    if self.last_phase is not None and self.dispatcher.finished:
-                        self._next_last_phase()
-                if self.sockets["heartbeats"] in ready:
-                    self._drain_heartbeats(now)
-                # timers
-                if now >= next_beat:
-                    transport.send(self.sockets["beats"],
-                                   Beat(self.instance, self.job, len(self.dispatcher.pending)))
-                    # while workers are still joining, beat often: a new worker
-                    # learns who we are from a beat, and every beat it waits for
-                    # delays the job's start
-                    next_beat = now + (s.heartbeat_interval if dispatching else min(s.heartbeat_interval, 0.05))
-                self._forget_requested()
-                for peer in self.dispatcher.silent(now):
-                    self._worker_failed(peer.session, "stopped answering")
-                for chunk_id in self.dispatcher.expire(now):
-                    _log(f"chunk {chunk_id} timed out; retrying it elsewhere")
-                alive = self.dispatcher.workers_alive()
-                if alive:
-                    lonely_since = None
-                elif lonely_since is None:
-                    lonely_since = now
-                elif now - lonely_since >= s.join_timeout:
-                    raise NoWorkers(self._no_worker_message())
-                elif self.local is not None and (codes := self.local.all_exited()) is not None:
-                    raise NoWorkers(f"every local worker exited (status {', '.join(map(str, codes))}) "
-                                    f"and none is left to do the work; their messages are above")
-                if not dispatching and alive:
-                    waited = now - self.started >= s.join_timeout
-                    if alive >= self.coord.workers_wanted or waited:
-                        if alive < self.coord.workers_wanted:
-                            _log(f"only {alive} of {self.coord.workers_wanted} workers joined "
-                                 f"within {s.join_timeout:g} s; starting with them")
-                        dispatching = True
-                if dispatching:
-                    self._assign(now)
-                self.progress.update(self.bytes_done, self.total_bytes, now - self.started, alive)
+            self.serve(lambda now: self.dispatcher.finished)
         finally:
-            self.elapsed = time.monotonic() - self.started
-            self.progress.close()
-            if "beats" in self.sockets:
-                transport.send(self.sockets["beats"], Beat(self.instance, "", 0))
-            for sock in self.sockets.values():
-                sock.close(linger=0)
+            self.close()
+
+    def serve(self, done: Callable[[float], bool], wake_at: float | None = None) -> None:
+        """Poll and run the timers until ``done(now)``; ``wake_at`` (monotonic) is a time at
+        which ``done`` may change without a message arriving."""
+        s = self.settings
+        poller = self.poller
+        while not done(time.monotonic()):
+            now = time.monotonic()
+            wake = [self.next_beat, now + 0.25]
+            if wake_at is not None:
+                wake.append(wake_at)
+            if self.lonely_since is not None and self.dispatcher.pending:
+                wake.append(self.lonely_since + s.join_timeout)
+            deadline = self.dispatcher.next_deadline()
+            if deadline is not None:
+                wake.append(deadline)
+            timeout = max(0.0, min(wake) - now)
+            ready = dict(poller.poll(int(timeout * 1000) + 1))
+            now = time.monotonic()
+            if self.sockets["tasks"] in ready:
+                self._drain_tasks(now)
+            if self.sockets["results"] in ready:
+                self._drain_results(now)
+                if self.last_phase is not None and self.dispatcher.finished:
+                    self._next_last_phase()
+            if self.sockets["heartbeats"] in ready:
+                self._drain_heartbeats(now)
+            # timers
+            if now >= self.next_beat:
+                transport.send(self.sockets["beats"],
+                               Beat(self.instance, self.job, len(self.dispatcher.pending)))
+                # while workers are still joining, beat often: a new worker
+                # learns who we are from a beat, and every beat it waits for
+                # delays the job's start
+                self.next_beat = now + (s.heartbeat_interval if self.dispatching
+                                        else min(s.heartbeat_interval, 0.05))
+            self._forget_requested()
+            for peer in self.dispatcher.silent(now):
+                self._worker_failed(peer.session, "stopped answering")
+            for chunk_id in self.dispatcher.expire(now):
+                _log(f"chunk {chunk_id} timed out; retrying it elsewhere")
+            self._check_workers(now)
+            if self.dispatching:
+                self._assign(now)
+            self.progress.update(self.bytes_done, self.total_bytes, now - self.started,
+                                 self.dispatcher.workers_alive())
+
+    def _check_workers(self, now: float) -> None:
+        """Start dispatching once enough workers joined; give up when none is left."""
+        s = self.settings
+        alive = self.dispatcher.workers_alive()
+        if alive:
+            self.lonely_since = None
+        elif self.lonely_since is None:
+            self.lonely_since = now
+        elif not self.dispatcher.pending:
+            self.lonely_since = now  # nothing waits for a worker (follow mode, between rounds)
+        elif now - self.lonely_since >= s.join_timeout:
+            raise NoWorkers(self._no_worker_message())
+        elif self.local is not None and (codes := self.local.all_exited()) is not None:
+            raise NoWorkers(f"every local worker exited (status {', '.join(map(str, codes))}) "
+                            f"and none is left to do the work; their messages are above")
+        if not self.dispatching and alive:
+            waited = now - self.started >= s.join_timeout
+            if alive >= self.coord.workers_wanted or waited:
+                if alive < self.coord.workers_wanted:
+                    _log(f"only {alive} of {self.coord.workers_wanted} workers joined "
+                         f"within {s.join_timeout:g} s; starting with them")
+                self.dispatching = True
+
+    def close(self) -> None:
+        """Say the job is over (an empty Beat) and close the sockets."""
+        self.elapsed = time.monotonic() - self.started
+        self.progress.close()
+        if "beats" in self.sockets:
+            transport.send(self.sockets["beats"], Beat(self.instance, "", 0))
+        for sock in self.sockets.values():
+            sock.close(linger=0)
+        self.sockets = {}
 
     def _new_analyzer(self) -> None:
         """An empty Analyzer for this job (shared with the Coordinator for the API)."""
@@ -337,11 +392,13 @@ class _JobLoop:
 
     def _assign(self, now: float) -> None:
         for a in self.dispatcher.assign(now):
+            if a.session not in self.dispatcher.peers:
+                continue  # found unreachable at an earlier send of this pass: its chunks are requeued
             c = a.chunk
             window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], self.coord.host,
-                             int(c.id in self.scan_ids))
+                             int(c.id in self.scan_ids), self.bucket_ms)
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:
@@ -383,7 +440,8 @@ class _JobLoop:
                 continue
             try:
                 partial = Partial.from_wire(message.partial)
-            except ValueError as exc:
+                buckets = {_bucket_id(b): Partial.from_wire(p) for b, p in message.buckets}
+            except (ValueError, TypeError) as exc:
                 _log(f"dropped a malformed result from {message.worker}: {exc}")
                 self.dispatcher.failure(message.chunk, message.attempt, "malformed result", now)
                 continue
@@ -393,7 +451,7 @@ class _JobLoop:
                     if newest is not None and (self.newest_scanned is None or newest > self.newest_scanned):
                         self.newest_scanned = newest
                     continue
-                self.analyzer.update_metrics(partial, message.chunk)
+                self.analyzer.update_metrics(partial, message.chunk, buckets)
                 size = self.dispatcher.chunks[message.chunk].size
                 self.bytes_done += size
                 figures = self.workers.setdefault(message.worker, WorkerFigures())
@@ -408,8 +466,7 @@ class _JobLoop:
             # Figures from any heartbeat during the job, even one that beat its Hello here;
             # only workers that joined are reported.
             figures = self.heartbeat_figures.setdefault(beat.worker, WorkerFigures())
-            figures.cpu_samples.append(float(beat.cpu_percent))
-            figures.peak_rss_mb = max(figures.peak_rss_mb, float(beat.peak_rss_mb))
+            figures.add_usage(float(beat.cpu_percent), float(beat.rss_mb), float(beat.peak_rss_mb))
 
     def _forget_requested(self) -> None:
         """Carry out ``Coordinator.handle_worker_failure`` calls made from other threads."""
@@ -443,20 +500,25 @@ class _JobLoop:
                    "reason": reason} for c, reason in sorted(d.failed.items())]
         for chunk in failed:
             _log(f"chunk {chunk['file']} [{chunk['start']}, +{chunk['size']}) failed: {chunk['reason']}")
-        elapsed = self.elapsed
         report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
-        report["job"] = {
+        report["job"] = self.job_figures()
+        report["job"].update(chunks=len(d.chunks), retried_chunks=len(d.retried), failed_chunks=failed)
+        return report
+
+    def job_figures(self) -> dict:
+        """The report's ``job`` key: bytes, chunks, workers, time."""
+        d = self.dispatcher
+        elapsed = self.elapsed or (time.monotonic() - self.started)
+        return {
             "bytes": self.total_bytes,
             "chunks": len(d.chunks),
             "scan_chunks": len(self.scan_ids),
             "window_rereads": self.rereads,
             "retried_chunks": len(d.retried),
-            "failed_chunks": failed,
+            "failed_chunks": [],
             "workers": {name: w.as_report(self.heartbeat_figures.get(name))
                         for name, w in sorted(self.workers.items())},
             "elapsed_seconds": round(elapsed, 3),
             "throughput_mb_s": round(self.total_bytes / 1e6 / elapsed, 2) if elapsed > 0 else 0.0,
             "late_results": d.late_results,
         }
-        return report
-

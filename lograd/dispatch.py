@@ -102,6 +102,23 @@ class Dispatcher:
             self.chunks[c.id] = c
             self.pending.append(c.id)
 
+    def forget_settled(self) -> tuple[list[int], list[tuple[Chunk, str]], int]:
+        """Drop every record of the chunks that are done or failed, so a follow run's
+        memory does not grow with its age: (done ids, failed chunks with their
+        reasons, how many of them were retried). Late results for them count as late."""
+        done = sorted(self.done)
+        failed = [(self.chunks[c], reason) for c, reason in sorted(self.failed.items())]
+        settled = done + [c.id for c, _ in failed]
+        retried = len(self.retried.intersection(settled))
+        for chunk_id in settled:
+            del self.chunks[chunk_id]
+            for record in (self.attempts, self.strikes, self.last_error):
+                record.pop(chunk_id, None)
+            self.retried.discard(chunk_id)
+        self.done.clear()
+        self.failed.clear()
+        return done, failed, retried
+
     # -- state --------------------------------------------------------------
 
     @property

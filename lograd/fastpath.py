@@ -119,23 +119,29 @@ def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file
 def newest_app_entry(data) -> int | None:
     """The time of the newest `app` entry in ``data`` (whole lines), or None: the cheap
     first phase of ``--last``, timestamps and levels only."""
+    times = app_entry_times(data)
+    return int(times.max()) if len(times) else None
+
+
+def app_entry_times(data) -> np.ndarray:
+    """The time of every `app` entry in ``data`` (whole lines), timestamps and levels only."""
     if not len(data):
-        return None
+        return np.zeros(0, np.int64)
     starts, ends, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
-    return newest_scanned(data, starts, ends, kinds, stamps, parse_app_line)
+    return scanned_times(data, starts, ends, kinds, stamps, parse_app_line)
 
 
-def newest_scanned(data, starts, ends, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> int | None:
-    """The newest entry time of a scanned block: the scanner's entries, and the undecided
+def scanned_times(data, starts, ends, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> np.ndarray:
+    """The entry times of a scanned block: the scanner's entries, and the undecided
     lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
-    entries = kinds == ENTRY
-    newest = int(stamps[entries].max()) if entries.any() else None
+    times = stamps[kinds == ENTRY]
+    undecided = np.flatnonzero(kinds == UNDECIDED).tolist()
+    if not undecided:
+        return times
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    for i in np.flatnonzero(kinds == UNDECIDED).tolist():
-        parsed = parse(bytes(view[int(starts[i]):int(ends[i])]))
-        if parsed is not None and (newest is None or parsed[0] > newest):
-            newest = parsed[0]
-    return newest
+    parsed = [parse(bytes(view[int(starts[i]):int(ends[i])])) for i in undecided]
+    extra = np.array([p[0] for p in parsed if p is not None], dtype=np.int64)
+    return np.concatenate([times, extra])
 
 
 # -- aggregation -----------------------------------------------------------------------------------

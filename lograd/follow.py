@@ -24,11 +24,11 @@ writes them atomically.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
 from .inputs import expand
+from .protocol import pack_state, unpack_state
 
 _TAIL = 1 << 16
 """Bytes read at a time, backwards, to find the last newline of new data."""
@@ -69,8 +69,10 @@ def _last_line_end(path: str, start: int, stop: int) -> int:
 class Follower:
     """The followed files of some paths (files, directories, globs) and their offsets."""
 
-    def __init__(self, paths: list[str], state: dict | None = None) -> None:
+    def __init__(self, paths: list[str], state: dict | None = None, ignore: list[str] = ()) -> None:
         self.paths = paths
+        # our own files (the --state file and its temporary copies) are never log files
+        self._ignored = [os.path.realpath(p) for p in ignore]
         self._files: dict[tuple[int, int], _Followed] = {}
         for entry in (state or {}).get("files", []):
             f = _Followed(str(entry["path"]), int(entry["device"]), int(entry["inode"]), int(entry["offset"]))
@@ -86,6 +88,8 @@ class Follower:
         found, _ = expand(self.paths)
         now: dict[tuple[int, int], tuple[str, int]] = {}
         for item in found:
+            if self._is_ignored(item.path):
+                continue
             try:
                 info = os.stat(item.path)
             except OSError:
@@ -119,6 +123,10 @@ class Follower:
                 f.offset = end
         return spans
 
+    def _is_ignored(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return any(real == p or (real.startswith(p + ".") and real.endswith(".tmp")) for p in self._ignored)
+
     def _find_moved(self, f: _Followed) -> tuple[str, int] | None:
         """(new path, size) of a followed file renamed within its directory, or None."""
         folder = os.path.dirname(f.path) or "."
@@ -137,19 +145,22 @@ class Follower:
 
 
 def load_state(path: str) -> dict | None:
-    """The saved offsets, or None when there is no state file yet."""
+    """The saved state, or None when there is no state file yet.
+
+    Raises ValueError when the file is not a lograd state file.
+    """
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        with open(path, "rb") as f:
+            return unpack_state(f.read())
     except FileNotFoundError:
         return None
 
 
 def save_state(path: str, state: dict) -> None:
-    """Write the offsets atomically: a crash leaves the old state or the new, never half."""
+    """Write the state atomically: a crash leaves the old state or the new, never half."""
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f)
+    with open(tmp, "wb") as f:
+        f.write(pack_state(state))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

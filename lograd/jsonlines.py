@@ -117,6 +117,10 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
 
 def newest_json_entry(data: bytes) -> int | None:
     """The time of the newest `json` entry in ``data`` (whole lines), or None."""
-    times = [e.timestamp_ms for e in (parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
-                                      for raw in data.split(b"\n")) if e is not None]
-    return max(times, default=None)
+    return max(json_entry_times(data), default=None)
+
+
+def json_entry_times(data: bytes) -> list[int]:
+    """The time of every `json` entry in ``data`` (whole lines)."""
+    return [e.timestamp_ms for e in (parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
+                                     for raw in data.split(b"\n")) if e is not None]

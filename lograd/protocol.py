@@ -18,7 +18,7 @@ of an unknown kind, a wrong field count or a wrong field type raises
 """
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, field, fields
 
 import msgpack
 
@@ -63,6 +63,7 @@ class Assign:
     window_end: int | None
     host: bytes | None = None  # conn: --host
     scan: int = 0  # 1: only find the newest entry (the first phase of --last)
+    bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Result:
     worker: str
     seconds: float
     partial: dict
+    buckets: list = field(default_factory=list)  # [[bucket, partial], ...] when Assign.bucket > 0
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,9 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int, int),
     Release: (str, list),
-    Result: (str, int, int, str, (float, int), dict),
+    Result: (str, int, int, str, (float, int), dict, list),
     Failure: (str, int, int, str, str),
     Heartbeat: (str, str, int, (float, int), (float, int), (float, int)),
     Beat: (str, str, int),
@@ -160,9 +162,9 @@ def decode(frames: list[bytes]) -> Message:
     types = _TYPES[cls]
     if not isinstance(values, list) or len(values) != len(types):
         raise ProtocolError(f"{cls.__name__}: expected {len(types)} fields")
-    for field, value, allowed in zip(fields(cls), values, types):
+    for spec, value, allowed in zip(fields(cls), values, types):
         if not isinstance(value, allowed) or isinstance(value, bool):
-            raise ProtocolError(f"{cls.__name__}.{field.name}: unexpected {type(value).__name__}")
+            raise ProtocolError(f"{cls.__name__}.{spec.name}: unexpected {type(value).__name__}")
     return cls(*values)
 
 
@@ -172,3 +174,25 @@ def endpoint(url: str, offset: int) -> str:
     if not sep or not port.isdigit():
         raise ValueError(f"not a tcp://HOST:PORT address: {url!r}")
     return f"{head}:{int(port) + offset}"
+
+
+STATE_VERSION = b"lograd-state/1"
+
+
+def pack_state(state: dict) -> bytes:
+    """A follow run's saved state (offsets and figures) as bytes for its ``--state`` file."""
+    return STATE_VERSION + b"\n" + msgpack.packb(state, use_bin_type=True)
+
+
+def unpack_state(data: bytes) -> dict:
+    """Inverse of :func:`pack_state`; raises ProtocolError when ``data`` is not a state."""
+    head, _, body = data.partition(b"\n")
+    if head != STATE_VERSION:
+        raise ProtocolError("not a lograd state file (or one of another version)")
+    try:
+        state = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        raise ProtocolError(f"damaged state file: {exc.__class__.__name__}") from None
+    if not isinstance(state, dict):
+        raise ProtocolError("damaged state file: not a map")
+    return state

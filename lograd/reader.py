@@ -14,11 +14,13 @@ import errno
 import os
 from typing import BinaryIO, Iterator
 
+import numpy as np
+
 from .aggregate import Partial, Window, add_json_lines
 from .conn import ConnCounts
-from .fastconn import HostTally, add_conn_fast, newest_conn_fast
-from .fastpath import add_app_fast, newest_app_entry
-from .jsonlines import newest_json_entry
+from .fastconn import HostTally, add_conn_fast, conn_entry_times
+from .fastpath import add_app_fast, app_entry_times
+from .jsonlines import json_entry_times
 from .parsing import MAX_LINE
 
 BLOCK = 1 << 20
@@ -97,32 +99,97 @@ class ChunkUnreadable(OSError):
     """The chunk's bytes are no longer there (the file shrank or was replaced)."""
 
 
-def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
-                    fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, scan: bool = False) -> Partial:
-    """Open ``path`` and summarise chunk ``[start, start+size)``.
+def chunk_blocks(path: str, start: int, size: int,
+                 block_size: int = BLOCK) -> Iterator[tuple[memoryview, int]]:
+    """Open ``path`` and yield the blocks of whole lines chunk ``[start, start+size)`` owns.
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
     it no longer holds the whole chunk: a partial of missing bytes would be a lie.
     """
-    partial = Partial()
-    hosts = HostTally()
     with open(path, "rb") as f:
         length = os.fstat(f.fileno()).st_size
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
-        for block, base in owned_blocks(f, start, size, block_size):
-            if scan:  # only the newest entry: its partial has just last_ms
-                newest = (newest_app_entry(block) if fmt == "app" else
-                          newest_conn_fast(block) if fmt == "conn" else newest_json_entry(bytes(block)))
-                if newest is not None and (partial.last_ms is None or newest > partial.last_ms):
-                    partial.last_ms = newest
-            elif fmt == "conn":
-                add_conn_fast(partial, block, base, file_index, window, ConnCounts(host), hosts)
-            elif fmt == "json":
-                partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
-            else:
-                add_app_fast(partial, block, base, file_index, window)
+        yield from owned_blocks(f, start, size, block_size)
+
+
+def add_block(partial: Partial, block, base: int, file_index: int, fmt: str,
+              window: Window | None, host: bytes | None, hosts: HostTally) -> None:
+    """Summarise one block of whole lines into ``partial`` (conn hosts wait in ``hosts``)."""
+    if fmt == "conn":
+        add_conn_fast(partial, block, base, file_index, window, ConnCounts(host), hosts)
+    elif fmt == "json":
+        partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
+    else:
+        add_app_fast(partial, block, base, file_index, window)
+
+
+def entry_times(block, fmt: str) -> np.ndarray:
+    """The time of every entry of a block of whole lines."""
+    if fmt == "conn":
+        return conn_entry_times(block)
+    if fmt == "json":
+        return np.array(json_entry_times(bytes(block)), dtype=np.int64)
+    return app_entry_times(block)
+
+
+def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
+                    fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
+                    host: bytes | None = None, scan: bool = False) -> Partial:
+    """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
+
+    With ``scan``, only the newest entry is found: the partial has just ``last_ms``.
+    """
+    partial = Partial()
+    hosts = HostTally()
+    for block, base in chunk_blocks(path, start, size, block_size):
+        if scan:
+            times = entry_times(block, fmt)
+            if len(times) and (partial.last_ms is None or int(times.max()) > partial.last_ms):
+                partial.last_ms = int(times.max())
+        else:
+            add_block(partial, block, base, file_index, fmt, window, host, hosts)
     if partial.conn is not None:
         hosts.into(partial.conn)
     return partial
+
+
+NOTHING: Window = (0, -1)
+"""A window no entry is inside."""
+
+
+def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
+                               fmt: str = "app", window: Window | None = None,
+                               block_size: int = BLOCK, host: bytes | None = None
+                               ) -> tuple[Partial, dict[int, Partial]]:
+    """A chunk split by entry time, for sliding windows: (the lines, {bucket: metrics}).
+
+    The first partial counts the chunk's lines (entries, malformed, blank, samples,
+    first and last time) and no metrics; bucket ``b`` holds the metrics of the
+    entries inside ``window`` whose time lies in ``[b * bucket_ms, (b + 1) * bucket_ms)``,
+    and no line counts. Merged together they give :func:`summarise_chunk`'s partial.
+    """
+    lines = Partial()
+    lines_hosts = HostTally()
+    buckets: dict[int, tuple[Partial, HostTally]] = {}
+    low, high = window if window is not None else (None, None)
+    for block, base in chunk_blocks(path, start, size, block_size):
+        add_block(lines, block, base, file_index, fmt, NOTHING, host, lines_hosts)
+        times = entry_times(block, fmt)
+        if low is not None:
+            times = times[times >= low]
+        if high is not None:
+            times = times[times <= high]
+        for b in np.unique(times // bucket_ms).tolist():
+            first, last = b * bucket_ms, (b + 1) * bucket_ms - 1
+            inside = (first if low is None else max(first, low), last if high is None else min(last, high))
+            part, hosts = buckets.setdefault(b, (Partial(), HostTally()))
+            add_block(part, block, base, file_index, fmt, inside, host, hosts)
+    if lines.conn is not None:
+        lines_hosts.into(lines.conn)
+    out = {}
+    for b, (part, hosts) in buckets.items():
+        if part.conn is not None:
+            hosts.into(part.conn)
+        out[b] = part.metrics_only()
+    return lines, out

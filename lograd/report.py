@@ -38,6 +38,10 @@ def human(report: dict) -> str:
                f"{_num(r['malformed_lines'])} malformed, {_num(r['blank_lines'])} blank")
     if r["first_timestamp"]:
         out.append(f"  time  {r['first_timestamp']} .. {r['last_timestamp']}")
+    follow = r.get("follow")
+    if follow:
+        out.append(f"  follow report {follow['report']} at {follow['time']}"
+                   f"{' (final: stopped)' if follow['final'] else ''}")
     if r.get("window"):
         out.append(f"  window {r['window']['start'] or '-'} .. {r['window']['end'] or '-'}: "
                    f"{_num(r['in_window'])} entries inside")

@@ -6,9 +6,14 @@ try:
 except ImportError:  # not on every platform
     resource = None
 
+import time
+
 import psutil
 
 _MB = 1024 * 1024
+CPU_SPAN = 0.2
+"""Seconds a CPU reading spans at least: the kernel counts CPU time in 10 ms ticks, so a
+reading over a millisecond (a heartbeat right after a chunk) could say 1500%."""
 
 
 class ProcessStats:
@@ -17,6 +22,8 @@ class ProcessStats:
     def __init__(self) -> None:
         self._process = psutil.Process()
         self.peak_rss_mb = 0.0
+        self._cpu = 0.0
+        self._cpu_at = time.monotonic()
         try:
             self._process.cpu_percent(None)  # primes the counter
         except psutil.Error:
@@ -24,10 +31,14 @@ class ProcessStats:
 
     def sample(self) -> tuple[float, float, float]:
         """(cpu_percent, rss_mb, peak_rss_mb) now."""
-        try:
-            cpu = float(self._process.cpu_percent(None))
-        except psutil.Error:
-            cpu = 0.0
+        now = time.monotonic()
+        if now - self._cpu_at >= CPU_SPAN:  # else the previous reading stands
+            try:
+                self._cpu = float(self._process.cpu_percent(None))
+            except psutil.Error:
+                self._cpu = 0.0
+            self._cpu_at = now
+        cpu = self._cpu
         try:
             rss = self._process.memory_info().rss / _MB
         except psutil.Error:

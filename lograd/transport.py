@@ -7,6 +7,9 @@ from . import protocol
 from .protocol import Message
 
 
+RECONNECT_MS = 20
+
+
 def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
                 identity: str | None = None) -> zmq.Socket:
     """A socket bound or connected to ``address`` that never blocks exit (linger 0)."""
@@ -20,6 +23,10 @@ def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
         sock.setsockopt(zmq.SUBSCRIBE, b"")
     if kind in (zmq.PUSH, zmq.DEALER, zmq.PUB):
         sock.setsockopt(zmq.SNDHWM, 1000)
+    if not bind:
+        # a worker started before its coordinator retries every 20 ms, not every 100: its
+        # heartbeats then reach even a job that lasts a tenth of a second
+        sock.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
     (sock.bind if bind else sock.connect)(address)
     return sock
 

@@ -21,7 +21,7 @@ from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, endpoint)
-from .reader import summarise_chunk
+from .reader import summarise_chunk, summarise_chunk_in_buckets
 from .sysstats import ProcessStats
 
 
@@ -240,9 +240,15 @@ class _Session:
         window = None
         if task.window_start is not None or task.window_end is not None:
             window = (task.window_start, task.window_end)
+        buckets: dict = {}
         try:
-            partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
-                                      task.format, window, host=task.host, scan=bool(task.scan))
+            if task.bucket > 0:
+                partial, buckets = summarise_chunk_in_buckets(task.path, task.start, task.size, task.bucket,
+                                                              task.file_index, task.format, window,
+                                                              host=task.host)
+            else:
+                partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
+                                          task.format, window, host=task.host, scan=bool(task.scan))
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
             transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, reason))
@@ -250,7 +256,8 @@ class _Session:
         seconds = time.monotonic() - began
         w.chunks_done += 1
         transport.send(self.results, Result(task.job, task.chunk, task.attempt, w.worker_id,
-                                            seconds, partial.to_wire()))
+                                            seconds, partial.to_wire(),
+                                            [[b, p.to_wire()] for b, p in sorted(buckets.items())]))
         w._beat_now.set()
         if w.verbose:
             _log(f"{w.worker_id} did chunk {task.path}@{task.start}+{task.size} in {seconds * 1000:.1f} ms")

@@ -68,7 +68,7 @@ class Running:
             t.start()
 
     def _pump_out(self) -> None:
-        for chunk in iter(lambda: self.popen.stdout.read(65536), b""):
+        for chunk in iter(lambda: self.popen.stdout.read1(65536), b""):  # what is there, at once
             self.out += chunk
 
     def _pump_err(self) -> None:

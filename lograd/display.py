@@ -1,0 +1,241 @@
+"""Where follow-mode reports go: NDJSON, a live terminal view, plain text, Prometheus.
+
+:func:`report_sink` picks by the output: ``--json`` gives one JSON object per
+line; a terminal gets a view that updates in place (rich) and the final
+report as text; anything else (a file, a pipe) gets each report as text.
+``--metrics-port`` also serves the newest report's figures in Prometheus's
+text format.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Callable, Iterator, TextIO
+
+from .report import human, to_json
+
+HISTORY_MINUTES = 30
+"""Minutes of requests and errors the live view charts."""
+SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+@contextlib.contextmanager
+def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
+                bind: str = "127.0.0.1") -> Iterator[Callable[[dict], None]]:
+    """A function taking each follow-mode report, for the life of the ``with``."""
+    exporter = Exporter(metrics_port, bind) if metrics_port is not None else None
+    view = LiveView(stream) if not as_json and stream.isatty() else None
+    try:
+        def emit(report: dict) -> None:
+            if exporter is not None:
+                exporter.update(report)
+            if as_json:
+                stream.write(to_json(report) + "\n")
+            elif view is not None:
+                if report["follow"]["final"]:
+                    view.close()
+                    stream.write(human(report))
+                else:
+                    view.update(report)
+            else:
+                stream.write(f"--- report {report['follow']['report']} at {report['follow']['time']}"
+                             f"{' (final)' if report['follow']['final'] else ''}\n{human(report)}\n")
+            stream.flush()
+        yield emit
+    finally:
+        if view is not None:
+            view.close()
+        if exporter is not None:
+            exporter.close()
+
+
+# -- the live terminal view ----------------------------------------------------------------
+
+
+def sparkline(values: list[int], top: int | None = None) -> str:
+    """One character a value, its height by the value's share of ``top`` (default: the largest)."""
+    top = max(values, default=0) if top is None else top
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, -(-v * (len(SPARKS) - 1) // top))] for v in values)
+
+
+class MinuteHistory:
+    """Requests and errors per minute across reports (a report's window may hold only one or two)."""
+
+    def __init__(self, keep: int = HISTORY_MINUTES) -> None:
+        self.keep = keep
+        self.minutes: dict[str, tuple[int, int]] = {}
+
+    def update(self, report: dict) -> None:
+        for m in report.get("per_minute") or []:
+            # a minute's figures only grow while it is in the window; keep its largest
+            old = self.minutes.get(m["minute"], (0, 0))
+            self.minutes[m["minute"]] = (max(old[0], m["requests"]), max(old[1], m["errors"]))
+        for minute in sorted(self.minutes)[:-self.keep]:
+            del self.minutes[minute]
+
+    def lines(self) -> list[str]:
+        if not self.minutes:
+            return ["  (no entries yet)"]
+        names = sorted(self.minutes)
+        requests = [self.minutes[m][0] for m in names]
+        errors = [self.minutes[m][1] for m in names]
+        top = max(requests)
+        return [f"  requests {sparkline(requests, top)}  max {top:,}/min",
+                f"  errors   {sparkline(errors, top)}  max {max(errors):,}/min",
+                f"           {names[0][11:]}{' ' * max(1, len(names) - 10)}{names[-1][11:]}"]
+
+
+class LiveView:
+    """The current window's figures, a per-minute chart and the workers, updated in place."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.live import Live
+        self.history = MinuteHistory()
+        self.console = Console(file=stream)
+        self.live = Live(console=self.console, auto_refresh=False, transient=False)
+        self.live.start()
+        self._closed = False
+
+    def update(self, report: dict) -> None:
+        self.history.update(report)
+        self.live.update(self.render(report), refresh=True)
+
+    def render(self, report: dict):
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+        r = report
+        window = r.get("window") or {}
+        head = Text(f"lograd --follow  report {r['follow']['report']} at {r['follow']['time']}  "
+                    f"window {window.get('start') or '-'} .. {window.get('end') or '-'}", style="bold")
+        figures = Table(show_header=False, box=None, padding=(0, 2))
+        figures.add_row("lines read", f"{r['lines']:,}", "malformed", f"{r['malformed_lines']:,}")
+        figures.add_row("in window", f"{r['in_window']:,}", "files", f"{len(r['files'])}")
+        if "total_requests" in r:
+            rt = r["response_time"] or {}
+            figures.add_row("requests/s", _fmt(r["requests_per_second"], 1), "error rate",
+                            f"{100 * r['error_rate']:.2f}%")
+            figures.add_row("avg ms", _fmt(r["avg_response_time"], 1), "p95 ms", _fmt(rt.get("p95"), 1))
+            levels = "  ".join(f"{k} {v:,}" for k, v in r["levels"].items()) or "-"
+            figures.add_row("levels", levels, "", "")
+            for key, res in list(r["resources"].items())[:4]:
+                figures.add_row(f"{key}", f"mean {res['mean']:,.2f}", "max", f"{res['max']:,.2f}")
+        if "top_sources" in r:
+            for key, label in (("top_sources", "top source"), ("top_targets", "top target")):
+                top = r[key]
+                figures.add_row(label, ", ".join(top["hosts"][:3]) or "-", "connections", f"{top['connections']:,}")
+            if r["host"] is not None:
+                to = list(r["connected_to_host"].items())[:3]
+                figures.add_row(f"to {r['host']}", ", ".join(f"{h} {n}" for h, n in to) or "-",
+                                "sources", f"{len(r['connected_to_host']):,}")
+        chart = Text("requests and errors per minute\n" + "\n".join(self.history.lines()))
+        workers = Table("worker", "chunks", "MB", "CPU % now", "RSS MB now", "peak RSS MB", box=None,
+                        padding=(0, 2))
+        for name, w in r["job"]["workers"].items():
+            workers.add_row(name, f"{w['chunks']:,}", f"{w['bytes'] / 1e6:,.1f}", f"{w['cpu_percent_now']:.1f}",
+                            f"{w['rss_mb_now']:.1f}", f"{w['peak_rss_mb']:.1f}")
+        return Group(head, figures, Text(""), chart, Text(""), workers, Text("Ctrl-C: stop with a final report",
+                                                                             style="dim"))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.live.stop()
+
+
+def _fmt(value, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+# -- Prometheus -------------------------------------------------------------------------------
+
+
+class Exporter:
+    """The newest report's figures on ``http://bind:port/metrics`` (prometheus-client)."""
+
+    def __init__(self, port: int, bind: str) -> None:
+        from prometheus_client import CollectorRegistry, start_http_server
+        self._lock = threading.Lock()
+        self._report: dict | None = None
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+        self.server, self.thread = start_http_server(port, addr=bind, registry=self.registry)
+
+    def update(self, report: dict) -> None:
+        with self._lock:
+            self._report = report
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def collect(self):
+        """The metric families of the newest report (called by prometheus-client per scrape)."""
+        with self._lock:
+            r = self._report
+        return metric_families(r) if r is not None else []
+
+
+def metric_families(r: dict) -> list:
+    """A report as Prometheus metric families: totals as counters, the window as gauges."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    def gauge(name: str, doc: str, value, labels: dict | None = None, family=None):
+        if family is None:
+            family = GaugeMetricFamily(name, doc, labels=list(labels or {}))
+        if value is not None:
+            family.add_metric(list((labels or {}).values()), float(value))
+        return family
+
+    out = []
+    for key, doc in (("lines", "lines read"), ("entries", "entries read"),
+                     ("malformed_lines", "malformed lines read"), ("blank_lines", "blank lines read")):
+        c = CounterMetricFamily(f"lograd_{key}", doc)
+        c.add_metric([], r[key])
+        out.append(c)
+    out.append(gauge("lograd_window_entries", "entries inside the window", r["in_window"]))
+    if "total_requests" in r:
+        out.append(gauge("lograd_window_errors", "ERROR, CRITICAL and FATAL entries in the window", r["errors"]))
+        out.append(gauge("lograd_window_error_rate", "errors / entries in the window", r["error_rate"]))
+        out.append(gauge("lograd_window_requests_per_second", "entries per covered second in the window",
+                         r["requests_per_second"]))
+        out.append(gauge("lograd_window_avg_response_time_ms", "mean response time in the window",
+                         r["avg_response_time"]))
+        quantiles = GaugeMetricFamily("lograd_window_response_time_ms", "response-time percentiles in the window",
+                                      labels=["quantile"])
+        for p in ("p50", "p90", "p95", "p99"):
+            if r["response_time"]:
+                quantiles.add_metric([f"0.{p[1:]}"], r["response_time"][p])
+        out.append(quantiles)
+        levels = GaugeMetricFamily("lograd_window_level_entries", "entries per level in the window", labels=["level"])
+        for level, n in r["levels"].items():
+            levels.add_metric([level], n)
+        out.append(levels)
+        res_mean = GaugeMetricFamily("lograd_window_resource_mean", "mean of a key=value metric", labels=["key"])
+        res_max = GaugeMetricFamily("lograd_window_resource_max", "max of a key=value metric", labels=["key"])
+        for key, res in r["resources"].items():
+            res_mean.add_metric([key], res["mean"])
+            res_max.add_metric([key], res["max"])
+        out += [res_mean, res_max]
+    if "top_sources" in r:
+        for key, name in (("top_sources", "source"), ("top_targets", "target")):
+            out.append(gauge(f"lograd_window_top_{name}_connections",
+                             f"connections of the busiest {name}(s) in the window", r[key]["connections"]))
+        if r["host"] is not None:
+            to = GaugeMetricFamily("lograd_window_connections_to_host", "connections to --host by source (top 20)",
+                                   labels=["source"])
+            for source, n in list(r["connected_to_host"].items())[:20]:
+                to.add_metric([source], n)
+            out.append(to)
+    cpu = GaugeMetricFamily("lograd_worker_cpu_percent", "worker CPU, newest heartbeat", labels=["worker"])
+    rss = GaugeMetricFamily("lograd_worker_rss_mb", "worker RSS, newest heartbeat", labels=["worker"])
+    peak = GaugeMetricFamily("lograd_worker_peak_rss_mb", "worker peak RSS from its heartbeats", labels=["worker"])
+    for name, w in r["job"]["workers"].items():
+        cpu.add_metric([name], w["cpu_percent_now"])
+        rss.add_metric([name], w["rss_mb_now"])
+        peak.add_metric([name], w["peak_rss_mb"])
+    out += [cpu, rss, peak]
+    return out

@@ -1,0 +1,257 @@
+"""Follow mode: growing files analysed as lines arrive, a report every period.
+
+The run is a series of short *rounds*: the :class:`~lograd.follow.Follower`
+says which complete lines arrived, they are cut into chunks and handed to
+the workers over the same sockets as a batch job, and the round ends when
+every chunk is done. Between rounds, on each tick of the period (aligned to
+the clock: every 10 s means at :00, :10, :20 ...), a report is made and
+the state saved, so the offsets and the figures in a ``--state`` file always
+describe the same lines.
+
+With ``--last N`` the metrics cover the N seconds before the tick
+(:class:`~lograd.window.SlidingWindow`); without it, every entry read (inside
+``--from``/``--to`` when given).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import zmq
+
+from .analyzer import Analyzer
+from .coordinator import Coordinator, LocalWorkers, _JobLoop, _log, auto_chunk_size, EXIT_OK, EXIT_PARTIAL
+from .dispatch import Chunk
+from .follow import Follower, Span, load_state, save_state
+from .inputs import detect_format
+from .timestamps import format_ms
+from .window import SlidingWindow, bucket_size
+
+POLL_SECONDS = 0.2
+"""How often the files are looked at: a line waits at most this long to be read."""
+STOP_GRACE = 5.0
+"""After Ctrl-C, how long the chunks in hand may take to finish before the final report."""
+FAILED_KEPT = 100
+"""Failed chunks listed in a report at most (the count covers all)."""
+
+
+class StateError(ValueError):
+    """A ``--state`` file that cannot be used: damaged, or saved by a run with other options."""
+
+
+class FollowJob:
+    """One follow run of a :class:`Coordinator` over ``paths``.
+
+    ``emit(report)`` is called with each report (the SPEC §3 keys, ``job``,
+    and ``follow``), the last one once the run is stopped (``final`` true).
+    ``clock`` gives wall-clock seconds (entry times are compared with it).
+    """
+
+    def __init__(self, coord: Coordinator, paths: list[str], every: float, emit: Callable[[dict], None],
+                 state_path: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.coord = coord
+        self.paths = paths
+        self.every_ms = max(1, round(every * 1000))
+        self.emit = emit
+        self.state_path = state_path
+        self.clock = clock
+        self.files: list[str] = []
+        self.formats: list[str] = []
+        self.index: dict[str, int] = {}
+        self.reports = 0
+        self.retried = 0
+        self.failed: list[dict] = []
+        self.failed_count = 0
+        self.bytes_read = 0
+        self.chunks_done = 0
+        if coord.last_ms is not None:
+            self.analyzer: Analyzer = SlidingWindow([], coord.last_ms, bucket_size(coord.last_ms, self.every_ms),
+                                                    "app", coord.host)
+        else:
+            self.analyzer = Analyzer([], coord.window, "app", None, coord.host)
+        self.analyzer.files = self.files  # one list, grown as files appear
+        self.follower = Follower(paths, self._restore(), ignore=[state_path] if state_path else [])
+
+    # -- state ----------------------------------------------------------------------
+
+    def _options(self) -> dict:
+        """What the saved figures depend on: a state saved with other options cannot be reused."""
+        c = self.coord
+        bucket = self.analyzer.bucket_ms if isinstance(self.analyzer, SlidingWindow) else None
+        return {"format": c.fmt, "last_ms": c.last_ms, "bucket_ms": bucket, "host": c.host,
+                "window": list(c.window) if c.window else None}
+
+    def _restore(self) -> dict | None:
+        """Offsets and figures from ``--state``, when it exists; the follower's part."""
+        if self.state_path is None:
+            return None
+        try:
+            state = load_state(self.state_path)
+        except ValueError as exc:
+            raise StateError(f"{self.state_path}: {exc}") from None
+        except OSError as exc:
+            raise StateError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        if state is None:
+            return None
+        try:
+            follower = state["follower"]
+            if state.get("options") != self._options():
+                raise StateError(
+                    f"{self.state_path} was saved by a run with other options "
+                    f"({_describe(state.get('options'))}); give those again, or another --state file")
+            self.files[:] = [str(p) for p in state["files"]]
+            self.formats[:] = [str(f) for f in state["formats"]]
+            self.analyzer.load_state(state["figures"])
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, StateError):
+                raise
+            raise StateError(f"{self.state_path} is damaged ({exc})") from None
+        self.index = {p: i for i, p in enumerate(self.files)}
+        self._set_format()
+        _log(f"continuing from {self.state_path}: {len(self.files)} file(s), "
+             f"{self.analyzer.total.lines:,} lines read before")
+        return follower
+
+    def _save(self) -> None:
+        if self.state_path is None:
+            return
+        save_state(self.state_path, {"follower": self.follower.state(), "options": self._options(),
+                                     "files": self.files, "formats": self.formats,
+                                     "figures": self.analyzer.to_state()})
+
+    # -- the run --------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Follow until the coordinator is asked to stop; the exit status."""
+        c = self.coord
+        local = LocalWorkers()
+        ctx = zmq.Context()
+        loop: _JobLoop | None = None
+        try:
+            loop = _JobLoop(c, ctx, [], follow=True)
+            loop.analyzer = c.analyzer = self.analyzer
+            loop.formats = self.formats
+            if isinstance(self.analyzer, SlidingWindow):
+                loop.bucket_ms = self.analyzer.bucket_ms
+            if c.local_workers:
+                local.start(c.local_workers, f"tcp://127.0.0.1:{c.port}", c.settings)
+                if c.workers_wanted <= c.local_workers:
+                    loop.local = local
+            tick = self._next_tick(self.clock())
+            while not c.stop_requested:
+                self._round(loop)
+                if c.stop_requested:
+                    break
+                # wait for the next poll or tick, serving the sockets meanwhile
+                now = self.clock()
+                pause = min(POLL_SECONDS, max(0.0, tick / 1000 - now))
+                wake = time.monotonic() + pause
+                loop.serve(lambda m: c.stop_requested or m >= wake, wake_at=wake)
+                if self.clock() * 1000 >= tick and not c.stop_requested:
+                    self._report(loop, tick)
+                    self._save()
+                    tick = self._next_tick(self.clock())
+            # stopped: let the chunks in hand finish, briefly
+            grace = time.monotonic() + STOP_GRACE
+            loop.serve(lambda m: loop.dispatcher.finished or m >= grace, wake_at=grace)
+            complete = loop.dispatcher.finished
+            self._settle(loop)
+            end = int(self.clock() * 1000)
+            if isinstance(self.analyzer, SlidingWindow):  # a window that holds every line read
+                end += -end % self.analyzer.bucket_ms
+            self._report(loop, end, final=True)
+            if complete:
+                self._save()
+            else:
+                _log("stopped with chunks unfinished; the state file keeps the last tick's offsets")
+        finally:
+            local.stop()
+            if loop is not None:
+                loop.close()
+            ctx.destroy(linger=0)
+        return EXIT_PARTIAL if self.failed_count else EXIT_OK
+
+    def _next_tick(self, now: float) -> int:
+        """The next report time (ms), a whole multiple of the period after ``now``."""
+        now_ms = int(now * 1000)
+        return now_ms - now_ms % self.every_ms + self.every_ms
+
+    def _round(self, loop: _JobLoop) -> None:
+        """Hand out the lines that arrived since the last round and wait until they are done."""
+        spans = self.follower.poll()
+        if spans:
+            if isinstance(self.analyzer, SlidingWindow):
+                loop.window = (self.analyzer.horizon(int(self.clock() * 1000)), None)
+            loop.dispatcher.add(self._plan(spans, loop))
+        loop.serve(lambda m: self.coord.stop_requested or loop.dispatcher.finished)
+        if not self.coord.stop_requested:
+            self._settle(loop)
+
+    def _plan(self, spans: list[Span], loop: _JobLoop) -> list[Chunk]:
+        size = self.coord.chunk_size or auto_chunk_size(sum(s.size for s in spans), self.coord.workers_wanted)
+        chunks = []
+        first = loop.next_chunk_id
+        for span in spans:
+            index = self._file_index(span.path)
+            for start in range(span.start, span.start + span.size, size):
+                chunks.append(Chunk(first + len(chunks), index, span.path, start,
+                                    min(size, span.start + span.size - start)))
+        loop.next_chunk_id = first + len(chunks)
+        self.bytes_read += sum(s.size for s in spans)
+        return chunks
+
+    def _file_index(self, path: str) -> int:
+        """The report's index of a file, and its format, decided when first seen."""
+        index = self.index.get(path)
+        if index is None:
+            index = self.index[path] = len(self.files)
+            self.files.append(path)
+            self.formats.append(detect_format(path) if self.coord.fmt == "auto" else self.coord.fmt)
+            self._set_format()
+        return index
+
+    def _set_format(self) -> None:
+        kinds = set(self.formats)
+        self.analyzer.format = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "app")
+
+    def _settle(self, loop: _JobLoop) -> None:
+        """Forget the finished chunks (memory stays flat); keep the failures for the report."""
+        done, failed, retried = loop.dispatcher.forget_settled()
+        self.analyzer.forget_chunks(done)
+        self.chunks_done += len(done)
+        self.retried += retried
+        self.failed_count += len(failed)
+        for chunk, reason in failed:
+            _log(f"chunk {chunk.path} [{chunk.start}, +{chunk.size}) failed: {reason}")
+            self.failed.append({"file": chunk.path, "start": chunk.start, "size": chunk.size, "reason": reason})
+        del self.failed[:-FAILED_KEPT]
+
+    def _report(self, loop: _JobLoop, tick_ms: int, final: bool = False) -> None:
+        if isinstance(self.analyzer, SlidingWindow):
+            report = self.analyzer.report_at(tick_ms)
+        else:
+            report = self.analyzer.get_current_metrics()
+        job = loop.job_figures()
+        job.update(bytes=self.bytes_read, chunks=self.chunks_done, retried_chunks=self.retried,
+                   failed_chunks=list(self.failed), failed_chunk_count=self.failed_count,
+                   throughput_mb_s=round(self.bytes_read / 1e6 / job["elapsed_seconds"], 2)
+                   if job["elapsed_seconds"] > 0 else 0.0)
+        report["unreadable_files"] = []
+        report["job"] = job
+        self.reports += 1
+        report["follow"] = {"report": self.reports, "time": format_ms(tick_ms), "final": final,
+                            "state_file": self.state_path}
+        self.emit(report)
+
+
+def _describe(options) -> str:
+    if not isinstance(options, dict):
+        return "unknown"
+    parts = []
+    if options.get("last_ms") is not None:
+        parts.append(f"--last {options['last_ms'] / 1000:g}")
+    if options.get("host") is not None:
+        parts.append(f"--host {options['host']!r}")
+    if options.get("format") not in (None, "auto"):
+        parts.append(f"--format {options['format']}")
+    return " ".join(parts) or "no window"
