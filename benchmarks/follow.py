@@ -2,20 +2,22 @@
 """Follow mode: delay from a line's writing to its report, sustained rate, memory over time.
 
 Usage:
-  benchmarks/follow.py [--rate N] [--duration S] [--every S] [--last S] [--ramp RATES]
-                       [--ramp-seconds S] [--port PORT]
+  benchmarks/follow.py [--rate N] [--duration S] [--every S] [--last S] [--format FMT]
+                       [--ramp RATES] [--ramp-seconds S] [--port PORT]
 
 Options:
   --rate N           Lines a second appended in the steady run [default: 50000].
   --duration S       Length of the steady run [default: 600].
   --every S          Report period (--every of the coordinator) [default: 1].
   --last S           Window (--last of the coordinator) [default: 60].
+  --format FMT       What the steady run appends: app, or conn (5% of lines up to
+                     5 minutes late, times in s or ms) [default: app].
   --ramp RATES       Rates tried, one after the other, to find where lograd falls
                      behind [default: 50000,100000,200000,400000,800000].
   --ramp-seconds S   Length of each ramp step [default: 20].
   --port PORT        Base port [default: 27755].
 
-The steady run appends `app` lines stamped with the time they are written
+The steady run appends lines stamped with the time they are written
 (`lograd-generate --follow`) while `lograd-coordinator --local 2 --follow
 --json` follows the file. For each report k received at wall time R_k, whose
 newest entry is L_k, every line written in (L_{k-1}, L_k] first shows in report
@@ -130,7 +132,8 @@ def steady(args: dict) -> None:
         open(path, "wb").close()
         follower = Follower(path, int(args["--port"]), every, float(args["--last"]))
         generator = subprocess.Popen([sys.executable, os.path.join(BIN, "lograd-generate"), "--follow",
-                                      "--rate", str(rate), "--duration", str(duration), path],
+                                      "--rate", str(rate), "--duration", str(duration),
+                                      "--format", args["--format"], path],
                                      stderr=subprocess.DEVNULL)
         began = time.time()
         next_sample = began
@@ -150,7 +153,8 @@ def steady(args: dict) -> None:
                     p.kill()
                     p.wait()
     worst, lag = delays(follower.reports)
-    print(f"steady run: {rate:,} lines/s for {duration:g} s, reports every {every:g} s, --last {args['--last']}")
+    print(f"steady run: {args['--format']} lines, {rate:,} a second for {duration:g} s, "
+          f"reports every {every:g} s, --last {args['--last']}")
     print(f"  lines written {written:,}; last report counted {final['lines'] if final else 0:,} "
           f"({'every one' if final and final['lines'] == written and caught_up else 'NOT every one'})")
     print(f"  reports: {len(worst) + 1}")

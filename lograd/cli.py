@@ -5,6 +5,7 @@ the ``bin/`` scripts are shims that call these functions.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from docopt import DocoptExit, docopt
@@ -199,8 +200,11 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
         return 130
-    sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
+    except BrokenPipeError:
+        pass  # the reader went away (| head): nothing more to say
+    _quiet_stdout()
     return status
 
 
@@ -215,8 +219,19 @@ def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     with report_sink(sys.stdout, as_json=args["--json"], metrics_port=metrics_port,
-                     bind=args["--bind"]) as emit:
-        return coordinator.follow(args["<path>"], every, emit, args["--state"])
+                     bind=args["--bind"], on_closed=coordinator.stop) as emit:
+        status = coordinator.follow(args["<path>"], every, emit, args["--state"])
+    _quiet_stdout()
+    return status
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null when its reader has gone, so exiting does not fail on it."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def worker_main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,8 @@ message each way, one merge) stay near 1% of the work, small enough that a dead
 worker's chunks soon find a free slot elsewhere and the last chunk ends the job soon."""
 
 
-def _log(text: str) -> None:
+def say(text: str) -> None:
+    """One line for the user on stderr."""
     sys.stderr.write(f"lograd-coordinator: {text}\n")  # one write: lines stay whole
     sys.stderr.flush()
 
@@ -186,11 +187,11 @@ class Coordinator:
         """Analyse ``paths``; returns (report, exit status). Raises NoWorkers (status 3)."""
         files, unreadable = expand(paths)
         for problem in unreadable:
-            _log(f"cannot read {problem.path}: {problem.reason}")
+            say(f"cannot read {problem.path}: {problem.reason}")
         local = LocalWorkers()
         ctx = zmq.Context()
         try:
-            loop = _JobLoop(self, ctx, files)
+            loop = JobLoop(self, ctx, files)
             if loop.dispatcher.chunks and self.local_workers:
                 local.start(self.local_workers, f"tcp://127.0.0.1:{self.port}", self.settings)
                 if self.workers_wanted <= self.local_workers:  # no worker from elsewhere is awaited
@@ -205,7 +206,7 @@ class Coordinator:
         return report, status
 
 
-class _JobLoop:
+class JobLoop:
     """One job's sockets and state; ``run`` is the poll loop."""
 
     def __init__(self, coord: Coordinator, ctx: zmq.Context, files: list[InputFile],
@@ -320,7 +321,7 @@ class _JobLoop:
             for peer in self.dispatcher.silent(now):
                 self._worker_failed(peer.session, "stopped answering")
             for chunk_id in self.dispatcher.expire(now):
-                _log(f"chunk {chunk_id} timed out; retrying it elsewhere")
+                say(f"chunk {chunk_id} timed out; retrying it elsewhere")
             self._check_workers(now)
             if self.dispatching:
                 self._assign(now)
@@ -346,7 +347,7 @@ class _JobLoop:
             waited = now - self.started >= s.join_timeout
             if alive >= self.coord.workers_wanted or waited:
                 if alive < self.coord.workers_wanted:
-                    _log(f"only {alive} of {self.coord.workers_wanted} workers joined "
+                    say(f"only {alive} of {self.coord.workers_wanted} workers joined "
                          f"within {s.join_timeout:g} s; starting with them")
                 self.dispatching = True
 
@@ -402,7 +403,7 @@ class _JobLoop:
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:
-                _log(f"chunk {c.id} ({c.path} @{c.start}) retried on {self.names.get(a.session)}, "
+                say(f"chunk {c.id} ({c.path} @{c.start}) retried on {self.names.get(a.session)}, "
                      f"attempt {a.attempt}")
 
     # -- draining sockets into the core ---------------------------------------------------
@@ -413,7 +414,7 @@ class _JobLoop:
             try:
                 got = transport.receive(sock, routed)
             except ProtocolError as exc:
-                _log(f"dropped a malformed message {exc}")
+                say(f"dropped a malformed message {exc}")
                 continue
             if got is None:
                 return
@@ -424,7 +425,7 @@ class _JobLoop:
             session = sender.decode("utf-8", "replace")
             if isinstance(message, Hello) and message.instance == self.instance:
                 if session not in self.dispatcher.peers and not message.worker.startswith("local-"):
-                    _log(f"worker {message.worker} joined")
+                    say(f"worker {message.worker} joined")
                 self.names[session] = message.worker
                 self.workers.setdefault(message.worker, WorkerFigures())
                 self.dispatcher.hello(session, message.worker, message.capacity, now)
@@ -442,7 +443,7 @@ class _JobLoop:
                 partial = Partial.from_wire(message.partial)
                 buckets = {_bucket_id(b): Partial.from_wire(p) for b, p in message.buckets}
             except (ValueError, TypeError) as exc:
-                _log(f"dropped a malformed result from {message.worker}: {exc}")
+                say(f"dropped a malformed result from {message.worker}: {exc}")
                 self.dispatcher.failure(message.chunk, message.attempt, "malformed result", now)
                 continue
             if self.dispatcher.result(message.chunk, message.attempt, message.seconds, now):
@@ -483,7 +484,7 @@ class _JobLoop:
         """A worker's lease ends: what it held goes back to the queue, for other workers."""
         name = self.names.get(session, session)
         requeued = self.dispatcher.worker_gone(session, why)
-        _log(f"worker {name} {why}; {len(requeued)} chunk(s) requeued")
+        say(f"worker {name} {why}; {len(requeued)} chunk(s) requeued")
 
     # -- the outcome ----------------------------------------------------------------------
 
@@ -499,7 +500,7 @@ class _JobLoop:
         failed = [{"file": d.chunks[c].path, "start": d.chunks[c].start, "size": d.chunks[c].size,
                    "reason": reason} for c, reason in sorted(d.failed.items())]
         for chunk in failed:
-            _log(f"chunk {chunk['file']} [{chunk['start']}, +{chunk['size']}) failed: {chunk['reason']}")
+            say(f"chunk {chunk['file']} [{chunk['start']}, +{chunk['size']}) failed: {chunk['reason']}")
         report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
         report["job"] = self.job_figures()
         report["job"].update(chunks=len(d.chunks), retried_chunks=len(d.retried), failed_chunks=failed)

@@ -21,14 +21,30 @@ SPARKS = " ▁▂▃▄▅▆▇█"
 
 @contextlib.contextmanager
 def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
-                bind: str = "127.0.0.1") -> Iterator[Callable[[dict], None]]:
-    """A function taking each follow-mode report, for the life of the ``with``."""
+                bind: str = "127.0.0.1", on_closed: Callable[[], None] = lambda: None
+                ) -> Iterator[Callable[[dict], None]]:
+    """A function taking each follow-mode report, for the life of the ``with``.
+
+    When the reader of ``stream`` goes away (``| head -3``), ``on_closed()`` is
+    called once and later reports go only to the exporter.
+    """
     exporter = Exporter(metrics_port, bind) if metrics_port is not None else None
     view = LiveView(stream) if not as_json and stream.isatty() else None
+    closed = False
     try:
         def emit(report: dict) -> None:
+            nonlocal closed
             if exporter is not None:
                 exporter.update(report)
+            if closed:
+                return
+            try:
+                write(report)
+            except BrokenPipeError:
+                closed = True
+                on_closed()
+
+        def write(report: dict) -> None:
             if as_json:
                 stream.write(to_json(report) + "\n")
             elif view is not None:
@@ -162,7 +178,10 @@ class Exporter:
         self._report: dict | None = None
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
-        self.server, self.thread = start_http_server(port, addr=bind, registry=self.registry)
+        try:
+            self.server, self.thread = start_http_server(port, addr=bind, registry=self.registry)
+        except OSError as exc:
+            raise OSError(f"cannot serve metrics on {bind}:{port}: {exc.strerror}") from None
 
     def update(self, report: dict) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ import numpy as np
 from .aggregate import Partial, Window, add_conn_lines
 from ._scanner import ENTRY, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import add_other_lines, block_lines, scanned_times, window_bounds
+from .fastpath import Entries, add_other_lines, block_lines, scanned_entries, window_bounds
 
 _HOST_BYTES = 16
 _TALLIES = ("sources", "targets", "to_host", "from_host")
@@ -80,17 +80,17 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Wi
 
 def newest_conn_fast(data) -> int | None:
     """The time of the newest `conn` entry in ``data`` (whole lines), or None."""
-    times = conn_entry_times(data)
+    times = conn_entries(data)[0]
     return int(times.max()) if len(times) else None
 
 
-def conn_entry_times(data) -> np.ndarray:
-    """The time of every `conn` entry in ``data`` (whole lines)."""
+def conn_entries(data) -> Entries:
+    """Every `conn` entry of ``data`` (whole lines): time, first byte, newline."""
     if not len(data):
-        return np.zeros(0, np.int64)
+        return (np.zeros(0, np.int64),) * 3
     tally = HostTally()
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
     scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.tables.values(), 0, 0)  # empty window
-    return scanned_times(data, starts, ends, kinds, stamps, parse_conn_line)
+    return scanned_entries(data, starts, kinds, stamps, parse_conn_line)

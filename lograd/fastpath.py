@@ -119,29 +119,46 @@ def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file
 def newest_app_entry(data) -> int | None:
     """The time of the newest `app` entry in ``data`` (whole lines), or None: the cheap
     first phase of ``--last``, timestamps and levels only."""
-    times = app_entry_times(data)
+    times = app_entries(data)[0]
     return int(times.max()) if len(times) else None
 
 
-def app_entry_times(data) -> np.ndarray:
-    """The time of every `app` entry in ``data`` (whole lines), timestamps and levels only."""
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Of each entry of a block: (time in ms, offset of its first byte, offset of its newline)."""
+
+
+def app_entries(data) -> Entries:
+    """Every `app` entry of ``data`` (whole lines), from timestamps and levels only."""
     if not len(data):
-        return np.zeros(0, np.int64)
-    starts, ends, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
-    return scanned_times(data, starts, ends, kinds, stamps, parse_app_line)
+        return _NO_ENTRIES
+    starts, _, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
+    return scanned_entries(data, starts, kinds, stamps, parse_app_line)
 
 
-def scanned_times(data, starts, ends, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> np.ndarray:
-    """The entry times of a scanned block: the scanner's entries, and the undecided
-    lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
-    times = stamps[kinds == ENTRY]
+_NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
+
+
+def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> Entries:
+    """The entries of a scanned block: the scanner's, and the undecided lines read by
+    ``parse`` (the exact parser, giving (ms, ...) or None)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    stops = np.append(np.flatnonzero(buf == 10), len(buf))[:len(kinds)]
+    entry = kinds == ENTRY
+    times, firsts, lasts = stamps[entry], starts[entry], stops[entry]
     undecided = np.flatnonzero(kinds == UNDECIDED).tolist()
     if not undecided:
-        return times
+        return times, firsts, lasts
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    parsed = [parse(bytes(view[int(starts[i]):int(ends[i])])) for i in undecided]
-    extra = np.array([p[0] for p in parsed if p is not None], dtype=np.int64)
-    return np.concatenate([times, extra])
+    extra = []
+    for i in undecided:
+        line = bytes(view[int(starts[i]):int(stops[i])])
+        parsed = parse(line[:-1] if line.endswith(b"\r") else line)
+        if parsed is not None:
+            extra.append((parsed[0], int(starts[i]), int(stops[i])))
+    if not extra:
+        return times, firsts, lasts
+    more = np.array(extra, dtype=np.int64).T
+    return tuple(np.concatenate([a, b]) for a, b in zip((times, firsts, lasts), more))
 
 
 # -- aggregation -----------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from typing import Callable
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import Coordinator, LocalWorkers, _JobLoop, _log, auto_chunk_size, EXIT_OK, EXIT_PARTIAL
+from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, say,
+                          auto_chunk_size)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
 from .inputs import detect_format
@@ -108,7 +109,7 @@ class FollowJob:
             raise StateError(f"{self.state_path} is damaged ({exc})") from None
         self.index = {p: i for i, p in enumerate(self.files)}
         self._set_format()
-        _log(f"continuing from {self.state_path}: {len(self.files)} file(s), "
+        say(f"continuing from {self.state_path}: {len(self.files)} file(s), "
              f"{self.analyzer.total.lines:,} lines read before")
         return follower
 
@@ -126,9 +127,9 @@ class FollowJob:
         c = self.coord
         local = LocalWorkers()
         ctx = zmq.Context()
-        loop: _JobLoop | None = None
+        loop: JobLoop | None = None
         try:
-            loop = _JobLoop(c, ctx, [], follow=True)
+            loop = JobLoop(c, ctx, [], follow=True)
             loop.analyzer = c.analyzer = self.analyzer
             loop.formats = self.formats
             if isinstance(self.analyzer, SlidingWindow):
@@ -151,9 +152,13 @@ class FollowJob:
                     self._report(loop, tick)
                     self._save()
                     tick = self._next_tick(self.clock())
-            # stopped: let the chunks in hand finish, briefly
+            # stopped: let the chunks in hand finish, briefly (a Ctrl-C in a terminal
+            # stops the local workers too: what they hand back stays unread)
             grace = time.monotonic() + STOP_GRACE
-            loop.serve(lambda m: loop.dispatcher.finished or m >= grace, wake_at=grace)
+            try:
+                loop.serve(lambda m: loop.dispatcher.finished or m >= grace, wake_at=grace)
+            except NoWorkers:
+                pass
             complete = loop.dispatcher.finished
             self._settle(loop)
             end = int(self.clock() * 1000)
@@ -163,7 +168,7 @@ class FollowJob:
             if complete:
                 self._save()
             else:
-                _log("stopped with chunks unfinished; the state file keeps the last tick's offsets")
+                say("stopped with chunks unfinished; the state file keeps the last tick's offsets")
         finally:
             local.stop()
             if loop is not None:
@@ -176,7 +181,7 @@ class FollowJob:
         now_ms = int(now * 1000)
         return now_ms - now_ms % self.every_ms + self.every_ms
 
-    def _round(self, loop: _JobLoop) -> None:
+    def _round(self, loop: JobLoop) -> None:
         """Hand out the lines that arrived since the last round and wait until they are done."""
         spans = self.follower.poll()
         if spans:
@@ -187,7 +192,7 @@ class FollowJob:
         if not self.coord.stop_requested:
             self._settle(loop)
 
-    def _plan(self, spans: list[Span], loop: _JobLoop) -> list[Chunk]:
+    def _plan(self, spans: list[Span], loop: JobLoop) -> list[Chunk]:
         size = self.coord.chunk_size or auto_chunk_size(sum(s.size for s in spans), self.coord.workers_wanted)
         chunks = []
         first = loop.next_chunk_id
@@ -214,7 +219,7 @@ class FollowJob:
         kinds = set(self.formats)
         self.analyzer.format = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "app")
 
-    def _settle(self, loop: _JobLoop) -> None:
+    def _settle(self, loop: JobLoop) -> None:
         """Forget the finished chunks (memory stays flat); keep the failures for the report."""
         done, failed, retried = loop.dispatcher.forget_settled()
         self.analyzer.forget_chunks(done)
@@ -222,11 +227,11 @@ class FollowJob:
         self.retried += retried
         self.failed_count += len(failed)
         for chunk, reason in failed:
-            _log(f"chunk {chunk.path} [{chunk.start}, +{chunk.size}) failed: {reason}")
+            say(f"chunk {chunk.path} [{chunk.start}, +{chunk.size}) failed: {reason}")
             self.failed.append({"file": chunk.path, "start": chunk.start, "size": chunk.size, "reason": reason})
         del self.failed[:-FAILED_KEPT]
 
-    def _report(self, loop: _JobLoop, tick_ms: int, final: bool = False) -> None:
+    def _report(self, loop: JobLoop, tick_ms: int, final: bool = False) -> None:
         if isinstance(self.analyzer, SlidingWindow):
             report = self.analyzer.report_at(tick_ms)
         else:

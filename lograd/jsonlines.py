@@ -117,10 +117,18 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
 
 def newest_json_entry(data: bytes) -> int | None:
     """The time of the newest `json` entry in ``data`` (whole lines), or None."""
-    return max(json_entry_times(data), default=None)
+    return max(json_entries(data)[0], default=None)
 
 
-def json_entry_times(data: bytes) -> list[int]:
-    """The time of every `json` entry in ``data`` (whole lines)."""
-    return [e.timestamp_ms for e in (parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
-                                     for raw in data.split(b"\n")) if e is not None]
+def json_entries(data: bytes) -> tuple[list[int], list[int], list[int]]:
+    """Every `json` entry of ``data`` (whole lines): times, first bytes, newlines."""
+    times, firsts, stops = [], [], []
+    at = 0
+    for raw in data.split(b"\n"):
+        entry = parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
+        if entry is not None:
+            times.append(entry.timestamp_ms)
+            firsts.append(at)
+            stops.append(at + len(raw))
+        at += len(raw) + 1
+    return times, firsts, stops

@@ -18,9 +18,9 @@ import numpy as np
 
 from .aggregate import Partial, Window, add_json_lines
 from .conn import ConnCounts
-from .fastconn import HostTally, add_conn_fast, conn_entry_times
-from .fastpath import add_app_fast, app_entry_times
-from .jsonlines import json_entry_times
+from .fastconn import HostTally, add_conn_fast, conn_entries
+from .fastpath import Entries, add_app_fast, app_entries
+from .jsonlines import json_entries
 from .parsing import MAX_LINE
 
 BLOCK = 1 << 20
@@ -124,13 +124,13 @@ def add_block(partial: Partial, block, base: int, file_index: int, fmt: str,
         add_app_fast(partial, block, base, file_index, window)
 
 
-def entry_times(block, fmt: str) -> np.ndarray:
-    """The time of every entry of a block of whole lines."""
+def block_entries(block, fmt: str) -> Entries:
+    """Every entry of a block of whole lines: (times, first bytes, newlines) as arrays."""
     if fmt == "conn":
-        return conn_entry_times(block)
+        return conn_entries(block)
     if fmt == "json":
-        return np.array(json_entry_times(bytes(block)), dtype=np.int64)
-    return app_entry_times(block)
+        return tuple(np.array(column, dtype=np.int64) for column in json_entries(bytes(block)))
+    return app_entries(block)
 
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
@@ -144,7 +144,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
     hosts = HostTally()
     for block, base in chunk_blocks(path, start, size, block_size):
         if scan:
-            times = entry_times(block, fmt)
+            times = block_entries(block, fmt)[0]
             if len(times) and (partial.last_ms is None or int(times.max()) > partial.last_ms):
                 partial.last_ms = int(times.max())
         else:
@@ -156,6 +156,9 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
 
 NOTHING: Window = (0, -1)
 """A window no entry is inside."""
+SPARSE = 16
+"""A bucket with fewer than one in this many of a block's entries has its lines read again
+on their own; a bigger one has the whole block scanned again with its bounds."""
 
 
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
@@ -175,16 +178,31 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     low, high = window if window is not None else (None, None)
     for block, base in chunk_blocks(path, start, size, block_size):
         add_block(lines, block, base, file_index, fmt, NOTHING, host, lines_hosts)
-        times = entry_times(block, fmt)
+        times, firsts, stops = block_entries(block, fmt)
+        inside = np.ones(len(times), dtype=bool)
         if low is not None:
-            times = times[times >= low]
+            inside &= times >= low
         if high is not None:
-            times = times[times <= high]
-        for b in np.unique(times // bucket_ms).tolist():
-            first, last = b * bucket_ms, (b + 1) * bucket_ms - 1
-            inside = (first if low is None else max(first, low), last if high is None else min(last, high))
+            inside &= times <= high
+        ids = times[inside] // bucket_ms
+        order = np.argsort(ids, kind="stable")
+        ids, firsts, stops = ids[order], firsts[inside][order], stops[inside][order]
+        edges = np.flatnonzero(np.diff(ids)) + 1
+        for first_row, end_row in zip([0, *edges.tolist()], [*edges.tolist(), len(ids)]):
+            if first_row == end_row:
+                continue
+            b = int(ids[first_row])
+            bounds = (b * bucket_ms if low is None else max(b * bucket_ms, low),
+                      (b + 1) * bucket_ms - 1 if high is None else min((b + 1) * bucket_ms - 1, high))
             part, hosts = buckets.setdefault(b, (Partial(), HostTally()))
-            add_block(part, block, base, file_index, fmt, inside, host, hosts)
+            if (end_row - first_row) * SPARSE < len(ids):
+                # a bucket of few lines (late ones): only they are read again, not the block
+                view = memoryview(block).cast("B")
+                lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in
+                                    zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
+                add_block(part, lines_of, 0, file_index, fmt, bounds, host, hosts)
+            else:
+                add_block(part, block, base, file_index, fmt, bounds, host, hosts)
     if lines.conn is not None:
         lines_hosts.into(lines.conn)
     out = {}

@@ -89,7 +89,7 @@ class SlidingWindow(Analyzer):
                             self.bounds(now_ms), None, self.host)
 
     def get_current_metrics(self) -> dict:
-        """The report of the newest window that has been asked for (or of the newest bucket)."""
+        """The report of the window that ends with the newest bucket holding entries."""
         newest = max(self.buckets, default=0) + 1
         return self.report_at(newest * self.bucket_ms)
 

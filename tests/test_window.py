@@ -62,16 +62,21 @@ offsets = st.lists(st.integers(-300_000, 300_000), min_size=0, max_size=120)
 
 @settings(max_examples=40, deadline=None)
 @given(fmt=st.sampled_from(["app", "conn", "json"]), times=offsets, bucket=st.sampled_from([1, 999, 1000, 7000, 60_000]),
-       chunk=st.integers(1, 3000), low=st.one_of(st.none(), st.integers(-200_000, 200_000)))
-def test_buckets_of_every_chunk_merge_back_into_the_batch_partial(tmp_path_factory, fmt, times, bucket, chunk, low):
+       chunk=st.integers(1, 3000), low=st.one_of(st.none(), st.integers(-200_000, 200_000)),
+       block=st.sampled_from([256, 1 << 20]))
+def test_buckets_of_every_chunk_merge_back_into_the_batch_partial(tmp_path_factory, fmt, times, bucket, chunk, low,
+                                                                   block):
+    """Small blocks scan each block once per bucket; big ones hold buckets of few (late)
+    lines, which are read again on their own (reader.SPARSE)."""
     path = write_log(tmp_path_factory.mktemp("w"), fmt, times)
     size = os.path.getsize(path)
     window = None if low is None else (T0 + low, None)
     host = b"host1" if fmt == "conn" else None
     merged = Partial()
-    for start in range(0, size, chunk):
-        lines, buckets = summarise_chunk_in_buckets(path, start, min(chunk, size - start), bucket, 0, fmt,
-                                                    window, block_size=256, host=host)
+    step = chunk if block == 256 else max(size, 1)  # a big block: the whole file in one chunk
+    for start in range(0, size, step):
+        lines, buckets = summarise_chunk_in_buckets(path, start, min(step, size - start), bucket, 0, fmt,
+                                                    window, block_size=block, host=host)
         assert lines.in_window == 0  # the lines' partial carries no metrics ...
         for b, metrics in buckets.items():
             assert metrics.lines == metrics.entries == 0  # ... and a bucket no line counts
@@ -81,6 +86,29 @@ def test_buckets_of_every_chunk_merge_back_into_the_batch_partial(tmp_path_facto
         for metrics in buckets.values():
             merged.merge(metrics)
     assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, window, host=host))
+
+
+@settings(max_examples=30, deadline=None)
+@given(fmt=st.sampled_from(["app", "conn", "json"]), late=st.lists(st.integers(-300_000, 0), max_size=40),
+       bucket=st.sampled_from([1000, 10_000]))
+def test_late_lines_in_a_big_block_are_read_again_on_their_own_and_still_exact(tmp_path_factory, fmt, late,
+                                                                              bucket):
+    # 400 entries in order over 2 s and a few up to 5 minutes late, as conn logs come:
+    # the late ones' buckets hold under 1 in 16 of the block (reader.SPARSE)
+    times = list(range(0, 2000, 5))
+    for n, offset in enumerate(late):
+        times.insert((n * 37) % len(times), offset)
+    path = write_log(tmp_path_factory.mktemp("w"), fmt, times)
+    size = os.path.getsize(path)
+    host = b"host1" if fmt == "conn" else None
+    lines, buckets = summarise_chunk_in_buckets(path, 0, size, bucket, 0, fmt, None, host=host)
+    merged = Partial()
+    for metrics in [lines, *buckets.values()]:
+        merged.merge(metrics)
+    assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, None, host=host))
+    for b, metrics in buckets.items():  # each bucket holds exactly its own entries
+        inside = summarise_chunk(path, 0, size, 0, fmt, (b * bucket, (b + 1) * bucket - 1), host=host)
+        assert comparable(metrics) == comparable(inside.metrics_only())
 
 
 @given(last=st.integers(1, 10**9), every=st.integers(1, 10**7))

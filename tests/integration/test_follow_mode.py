@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from lograd.timestamps import format_ms, parse_time_arg
-from tests.integration.conftest import BIN, ROOT, Running, wait_for
+from tests.integration.conftest import BIN, ROOT, Running, free_base_port, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -142,6 +142,24 @@ def test_a_restart_with_state_continues_without_gaps_or_repeats(follow, tmp_path
     assert run.said("saved by a run with other options") and run.said("--last 300")
 
 
+def test_a_killed_coordinator_restarted_with_its_state_counts_every_line_once(follow, tmp_path):
+    log = tmp_path / "app.log"
+    state = str(tmp_path / "follow.state")
+    run = follow("--last", "300", "--state", state, str(log), session=True)
+    append(log, app_lines(30))
+    run.wait_report("30 lines", lambda r: r["lines"] == 30)
+    append(log, app_lines(20, first=30))  # read, maybe saved, maybe not, when the kill comes
+    run.wait_report("50 lines", lambda r: r["lines"] == 50)
+    os.killpg(run.pid, signal.SIGKILL)  # the coordinator and its workers, no chance to save
+    run.popen.wait(timeout=10)
+    append(log, app_lines(10, first=50))
+    run = follow("--last", "300", "--state", state, str(log))
+    report = run.wait_report("60 lines", lambda r: r["lines"] == 60)
+    assert report["in_window"] == report["entries"] == 60 and report["errors"] == 12
+    status, final = run.stop()
+    assert status == 0 and final["lines"] == 60
+
+
 def test_conn_logs_answer_who_connected_to_whom_in_the_window(follow, tmp_path):
     log = tmp_path / "conn.log"
     now = int(time.time())
@@ -179,12 +197,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_metrics_port_serves_the_newest_figures_to_prometheus(follow, tmp_path):
+def test_metrics_port_serves_the_newest_figures_to_prometheus(follow, procs, tmp_path):
+    def follow_on(port: int, *args: str) -> Follow:
+        return Follow(procs.start("lograd-coordinator", "--port", str(port), "--follow", "--json", *args))
+
     log = tmp_path / "app.log"
     port = _free_port()
     run = follow("--last", "60", "--metrics-port", str(port), str(log))
     append(log, app_lines(30))
-    report = run.wait_report("30 lines", lambda r: r["lines"] == 30)
+    report = run.wait_report("30 lines, and both workers' heartbeats",
+                             lambda r: r["lines"] == 30 and len(r["job"]["workers"]) == 2
+                             and all(w["rss_mb_now"] > 0 for w in r["job"]["workers"].values()))
 
     def scrape():
         try:
@@ -199,6 +222,9 @@ def test_metrics_port_serves_the_newest_figures_to_prometheus(follow, tmp_path):
     assert values["lograd_window_errors"] == report["errors"] == 6
     assert values['lograd_window_level_entries{level="ERROR"}'] == 6
     assert 'lograd_window_response_time_ms{quantile="0.95"}' in values
+    assert values['lograd_worker_rss_mb{worker="local-1"}'] > 0
+    busy = follow_on(free_base_port(), "--metrics-port", str(port), str(log))  # the port is taken
+    assert busy.popen.wait(timeout=30) == 2 and busy.said(f"cannot serve metrics on 127.0.0.1:{port}")
     run.stop()
 
 
