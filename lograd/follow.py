@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .inputs import expand
+from .inputs import Unreadable, expand
 from .protocol import pack_state, unpack_state
 
 _TAIL = 1 << 16
@@ -74,6 +74,7 @@ class Follower:
         # our own files (the --state file and its temporary copies) are never log files
         self._ignored = [os.path.realpath(p) for p in ignore]
         self._files: dict[tuple[int, int], _Followed] = {}
+        self.unreadable: list[Unreadable] = []
         for entry in (state or {}).get("files", []):
             f = _Followed(str(entry["path"]), int(entry["device"]), int(entry["inode"]), int(entry["offset"]))
             self._files[(f.device, f.inode)] = f
@@ -85,7 +86,10 @@ class Follower:
 
     def poll(self) -> list[Span]:
         """The complete lines that arrived since the last poll, per file, in order."""
-        found, _ = expand(self.paths)
+        found, problems = expand(self.paths)
+        # what exists but cannot be read (no permission, not a regular file); a path
+        # that does not exist yet is only waited for
+        self.unreadable = [p for p in problems if os.path.lexists(p.path)]
         now: dict[tuple[int, int], tuple[str, int]] = {}
         for item in found:
             if self._is_ignored(item.path):

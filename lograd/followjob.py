@@ -14,6 +14,7 @@ With ``--last N`` the metrics cover the N seconds before the tick
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Callable
 
@@ -24,7 +25,7 @@ from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWo
                           auto_chunk_size)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
-from .inputs import detect_format
+from .inputs import detect_format, expand
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -63,6 +64,7 @@ class FollowJob:
         self.retried = 0
         self.failed: list[dict] = []
         self.failed_count = 0
+        self.said_unreadable: set[str] = set()
         self.bytes_read = 0
         self.chunks_done = 0
         if coord.last_ms is not None:
@@ -71,7 +73,12 @@ class FollowJob:
         else:
             self.analyzer = Analyzer([], coord.window, "app", None, coord.host)
         self.analyzer.files = self.files  # one list, grown as files appear
-        self.follower = Follower(paths, self._restore(), ignore=[state_path] if state_path else [])
+        try:
+            self.follower = Follower(paths, self._restore(), ignore=[state_path] if state_path else [])
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, StateError):
+                raise
+            raise StateError(f"{state_path} is damaged ({exc!r})") from None
 
     # -- state ----------------------------------------------------------------------
 
@@ -116,9 +123,12 @@ class FollowJob:
     def _save(self) -> None:
         if self.state_path is None:
             return
-        save_state(self.state_path, {"follower": self.follower.state(), "options": self._options(),
-                                     "files": self.files, "formats": self.formats,
-                                     "figures": self.analyzer.to_state()})
+        try:
+            save_state(self.state_path, {"follower": self.follower.state(), "options": self._options(),
+                                         "files": self.files, "formats": self.formats,
+                                         "figures": self.analyzer.to_state()})
+        except OSError as exc:
+            raise StateError(f"cannot write the state file {self.state_path}: {exc.strerror}") from None
 
     # -- the run --------------------------------------------------------------------
 
@@ -128,6 +138,7 @@ class FollowJob:
         local = LocalWorkers()
         ctx = zmq.Context()
         loop: JobLoop | None = None
+        self._save()  # now, so that a state file that cannot be written stops us before any work
         try:
             loop = JobLoop(c, ctx, [], follow=True)
             loop.analyzer = c.analyzer = self.analyzer
@@ -138,6 +149,9 @@ class FollowJob:
                 local.start(c.local_workers, f"tcp://127.0.0.1:{c.port}", c.settings)
                 if c.workers_wanted <= c.local_workers:
                     loop.local = local
+            for problem in expand(self.paths)[1]:
+                if not os.path.lexists(problem.path):
+                    say(f"nothing at {problem.path} yet ({problem.reason}): it is read when it appears")
             tick = self._next_tick(self.clock())
             while not c.stop_requested:
                 self._round(loop)
@@ -174,7 +188,7 @@ class FollowJob:
             if loop is not None:
                 loop.close()
             ctx.destroy(linger=0)
-        return EXIT_PARTIAL if self.failed_count else EXIT_OK
+        return EXIT_PARTIAL if self.failed_count or self.follower.unreadable else EXIT_OK
 
     def _next_tick(self, now: float) -> int:
         """The next report time (ms), a whole multiple of the period after ``now``."""
@@ -241,7 +255,11 @@ class FollowJob:
                    failed_chunks=list(self.failed), failed_chunk_count=self.failed_count,
                    throughput_mb_s=round(self.bytes_read / 1e6 / job["elapsed_seconds"], 2)
                    if job["elapsed_seconds"] > 0 else 0.0)
-        report["unreadable_files"] = []
+        report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in self.follower.unreadable]
+        for u in self.follower.unreadable:
+            if u.path not in self.said_unreadable:
+                self.said_unreadable.add(u.path)
+                say(f"cannot read {u.path}: {u.reason}")
         report["job"] = job
         self.reports += 1
         report["follow"] = {"report": self.reports, "time": format_ms(tick_ms), "final": final,

@@ -140,6 +140,28 @@ def test_a_restart_with_state_continues_without_gaps_or_repeats(follow, tmp_path
     run = follow("--last", "60", "--state", state, str(logs))  # other options: refused, nothing read
     assert run.popen.wait(timeout=30) == 2
     assert run.said("saved by a run with other options") and run.said("--last 300")
+    with open(state, "r+b") as f:
+        f.truncate(40)  # damaged: refused with a message, never a traceback
+    run = follow("--last", "300", "--state", state, str(logs))
+    assert run.popen.wait(timeout=30) == 2 and run.said("damaged state file") and not run.said("Traceback")
+    run = follow("--last", "300", "--state", str(tmp_path / "no" / "such" / "dir"), str(logs))
+    assert run.popen.wait(timeout=30) == 2 and run.said("cannot write the state file")
+
+
+def test_a_path_that_cannot_be_read_is_reported_and_the_rest_still_followed(follow, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # exists, but is no log file (reading it would block)
+    log = tmp_path / "app.log"
+    run = follow("--last", "60", str(fifo), str(log), str(tmp_path / "later.log"))
+    append(log, app_lines(12))
+    report = run.wait_report("12 lines", lambda r: r["lines"] == 12)
+    assert report["unreadable_files"] == [{"file": str(fifo), "reason": "not a regular file"}]
+    assert run.said(f"cannot read {fifo}: not a regular file")
+    assert run.said("nothing at") and run.said("later.log")  # said once, then waited for
+    (tmp_path / "later.log").write_bytes(app_lines(3))
+    run.wait_report("the file that appeared", lambda r: r["lines"] == 15)
+    status, final = run.stop()
+    assert status == 1 and final["lines"] == 15  # SPEC §4: a report, but some input unreadable
 
 
 def test_a_killed_coordinator_restarted_with_its_state_counts_every_line_once(follow, tmp_path):
