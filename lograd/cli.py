@@ -54,6 +54,8 @@ Options:
   --liveness N           Heartbeats missed before a worker is dead [default: 3].
   --max-attempts N       Attempts at a chunk before it is reported failed
                          [default: 3].
+  --curve DIR            Encrypt with CurveZMQ and admit only workers whose
+                         public key is in DIR (made by lograd-keys).
   -h --help              Show this text.
 
 Exit status: 0 success; 1 report printed but some input could not be read or
@@ -64,7 +66,7 @@ WORKER_USAGE = """\
 lograd-worker: summarise chunks of log files for a lograd coordinator.
 
 Usage:
-  lograd-worker <id> [options]
+  lograd-worker <id> [--root DIR]... [options]
   lograd-worker (-h | --help)
 
 <id> names this worker in reports (alice, bob, ...).
@@ -72,6 +74,11 @@ Usage:
 Options:
   --coordinator URL      The coordinator's base address
                          [default: tcp://127.0.0.1:5555].
+  --root DIR             Read only files inside DIR (repeatable; symlinks are
+                         followed before the check); other chunks are refused.
+  --curve DIR            Encrypt with CurveZMQ: this worker's key pair from DIR
+                         (DIR/<id>.key_secret, else DIR/worker.key_secret) and
+                         the coordinator's public key DIR/coordinator.key.
   --capacity N           Chunks held at once [default: 2].
   --heartbeat SECONDS    Heartbeat interval [default: 0.5].
   --liveness N           Coordinator beats missed before it counts as gone
@@ -107,6 +114,24 @@ Options:
                      stamped with the time they are written, until Ctrl-C.
   --duration S       With --follow: stop after S seconds.
   -h --help          Show this text.
+"""
+
+
+KEYS_USAGE = """\
+lograd-keys: make CurveZMQ key pairs for lograd (--curve DIR).
+
+Usage:
+  lograd-keys <dir> [<name>...]
+  lograd-keys (-h | --help)
+
+Makes DIR/NAME.key (public) and DIR/NAME.key_secret (secret, mode 600) for each
+NAME, by default "coordinator" and "worker"; an existing secret key is kept.
+A coordinator with --curve DIR admits every DIR/*.key; copy a worker's NAME.key
+into the coordinator's DIR, and the coordinator's coordinator.key into the
+worker's.
+
+Options:
+  -h --help    Show this text.
 """
 
 
@@ -153,6 +178,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
     from .coordinator import Coordinator, NoWorkers
     from .followjob import StateError
+    from .security import MissingKey
     from .report import human, to_json
     from .timestamps import parse_time_arg
     try:
@@ -184,9 +210,14 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--metrics-port must be below 65536")
     except UsageError as exc:
         return _usage_exit(exc, COORDINATOR_USAGE)
-    coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
-                              workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
-                              progress=not args["--follow"], host=args["--host"], last=last)
+    try:
+        coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
+                                  workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
+                                  progress=not args["--follow"], host=args["--host"], last=last,
+                                  curve_dir=args["--curve"])
+    except MissingKey as exc:
+        print(f"lograd-coordinator: {exc}", file=sys.stderr)
+        return 2
     try:
         if args["--follow"]:
             return _follow(coordinator, args, every, metrics_port)
@@ -244,10 +275,42 @@ def worker_main(argv: list[str] | None = None) -> int:
         url = args["--coordinator"] or DEFAULT_COORDINATOR
         if not url.startswith("tcp://") or not url.rpartition(":")[2].isdigit():
             raise UsageError(f"--coordinator {url!r}: use tcp://HOST:PORT")
+        for root in args["--root"]:
+            if not os.path.isdir(root):
+                raise UsageError(f"--root {root!r} is not a directory")
     except UsageError as exc:
         return _usage_exit(exc, WORKER_USAGE)
+    from .security import MissingKey, client_curve
+    try:
+        curve = client_curve(args["--curve"], args["<id>"]) if args["--curve"] else None
+    except MissingKey as exc:
+        print(f"lograd-worker: {exc}", file=sys.stderr)
+        return 2
     return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"],
-                        verbose=args["--verbose"]))
+                        verbose=args["--verbose"], curve=curve, roots=args["--root"]))
+
+
+def keys_main(argv: list[str] | None = None) -> int:
+    """``lograd-keys``: makes key pairs."""
+    from .security import COORDINATOR, WORKER, make_keys
+    try:
+        args = _parse(KEYS_USAGE, argv)
+    except UsageError as exc:
+        return _usage_exit(exc, KEYS_USAGE)
+    names = args["<name>"] or [COORDINATOR, WORKER]
+    for name in names:
+        if not name or "/" in name or name.startswith("."):
+            return _usage_exit(UsageError(f"{name!r} cannot name a key file"), KEYS_USAGE)
+    try:
+        made = make_keys(args["<dir>"], names)
+    except OSError as exc:
+        print(f"lograd-keys: cannot write in {args['<dir>']}: {exc.strerror}", file=sys.stderr)
+        return 1
+    for name in names:
+        public = os.path.join(args["<dir>"], f"{name}.key")
+        state = "made" if public in made else "kept (it was there)"
+        print(f"{public} and {name}.key_secret: {state}")
+    return 0
 
 
 def generate_main(argv: list[str] | None = None) -> int:
@@ -290,7 +353,8 @@ def generate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-COMMANDS = {"coordinator": coordinator_main, "worker": worker_main, "generate": generate_main}
+COMMANDS = {"coordinator": coordinator_main, "worker": worker_main, "generate": generate_main,
+            "keys": keys_main}
 
 
 def main(argv: list[str] | None = None) -> int:

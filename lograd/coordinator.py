@@ -27,6 +27,7 @@ from .inputs import detect_format, InputFile, Unreadable, expand
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
+from .security import exposed, server_curve, start_authenticator
 from .timestamps import LONGEST_WINDOW_MS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
@@ -44,6 +45,18 @@ def say(text: str) -> None:
     """One line for the user on stderr."""
     sys.stderr.write(f"lograd-coordinator: {text}\n")  # one write: lines stay whole
     sys.stderr.flush()
+
+
+MAX_NAME = 100
+"""Characters of a worker's name kept."""
+MAX_STRANGERS = 256
+"""Heartbeats of workers that have not said Hello are kept for this many names at most."""
+
+
+def _finite(value: float) -> float:
+    """A peer's figure as a number a report can print: NaN, infinities and negatives are 0."""
+    value = float(value)
+    return value if 0.0 <= value < float("inf") else 0.0
 
 
 def _bucket_id(value) -> int:
@@ -97,7 +110,7 @@ class LocalWorkers:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, count: int, url: str, settings: Settings) -> None:
+    def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None) -> None:
         env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()))
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -105,6 +118,8 @@ class LocalWorkers:
             cmd = [sys.executable, "-m", "lograd.cli", "worker", f"local-{i}", "--coordinator", url,
                    "--give-up", str(max(settings.expiry * 4, 5.0)),
                    "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
+            if curve_dir is not None:
+                cmd += ["--curve", curve_dir]
             self.processes.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
 
     def all_exited(self) -> list[int] | None:
@@ -136,8 +151,11 @@ class Coordinator:
     def __init__(self, port: int = DEFAULT_PORT, bind: str = DEFAULT_BIND,
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
-                 progress: bool = False, host: str | None = None, last: float | None = None) -> None:
+                 progress: bool = False, host: str | None = None, last: float | None = None,
+                 curve_dir: str | None = None) -> None:
         self.port = port
+        self.curve_dir = curve_dir
+        self.curve = None if curve_dir is None else server_curve(curve_dir)
         self.bind = bind
         self.settings = settings
         self.local_workers = local_workers
@@ -170,6 +188,11 @@ class Coordinator:
         """Declare every lease of ``worker_id`` dead: its chunks go back to the queue."""
         self._forget.put(worker_id)
 
+    def local_url(self) -> str:
+        """Where a worker on this machine finds the coordinator."""
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "*") else self.bind
+        return f"tcp://{host}:{self.port}"
+
     def stop(self) -> None:
         """End a follow run: the chunks in hand finish, a final report is made.
         Safe from a signal handler (only a flag is set)."""
@@ -193,7 +216,7 @@ class Coordinator:
         try:
             loop = JobLoop(self, ctx, files)
             if loop.dispatcher.chunks and self.local_workers:
-                local.start(self.local_workers, f"tcp://127.0.0.1:{self.port}", self.settings)
+                local.start(self.local_workers, self.local_url(), self.settings, self.curve_dir)
                 if self.workers_wanted <= self.local_workers:  # no worker from elsewhere is awaited
                     loop.local = local
             loop.run()
@@ -253,15 +276,25 @@ class JobLoop:
         self.lonely_since: float | None = self.started  # since when no worker is alive
         self.dispatching = False  # until enough workers joined (or we waited long enough)
         self.sockets: dict[str, zmq.Socket] = {}
+        self.auth = None  # the CURVE authenticator (--curve)
+        self.drops = transport.DropNotices(say)  # messages dropped as garbage or out of place
         if self.dispatcher.chunks or follow:
             host = f"tcp://{coord.bind}"
             port = coord.port
+            curve = coord.curve
+            if curve is not None:  # before binding: every CURVE handshake asks it
+                self.auth = start_authenticator(ctx, coord.curve_dir)
+            elif exposed(coord.bind):
+                say(f"listening on {coord.bind} without encryption: anyone who reaches ports "
+                    f"{port}-{port + 3} can join as a worker, send results and read what it is sent; "
+                    f"use --curve DIR (README, Security)")
             try:
                 self.sockets = {
-                    "tasks": transport.open_socket(ctx, zmq.ROUTER, f"{host}:{port + TASKS}", bind=True),
-                    "results": transport.open_socket(ctx, zmq.PULL, f"{host}:{port + RESULTS}", bind=True),
-                    "heartbeats": transport.open_socket(ctx, zmq.SUB, f"{host}:{port + HEARTBEATS}", bind=True),
-                    "beats": transport.open_socket(ctx, zmq.PUB, f"{host}:{port + BEATS}", bind=True),
+                    "tasks": transport.open_socket(ctx, zmq.ROUTER, f"{host}:{port + TASKS}", True, curve=curve),
+                    "results": transport.open_socket(ctx, zmq.PULL, f"{host}:{port + RESULTS}", True, curve=curve),
+                    "heartbeats": transport.open_socket(ctx, zmq.SUB, f"{host}:{port + HEARTBEATS}", True,
+                                                        curve=curve),
+                    "beats": transport.open_socket(ctx, zmq.PUB, f"{host}:{port + BEATS}", True, curve=curve),
                 }
             except zmq.ZMQError as exc:
                 for sock in self.sockets.values():
@@ -360,6 +393,9 @@ class JobLoop:
         for sock in self.sockets.values():
             sock.close(linger=0)
         self.sockets = {}
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
 
     def _new_analyzer(self) -> None:
         """An empty Analyzer for this job (shared with the Coordinator for the API)."""
@@ -408,33 +444,42 @@ class JobLoop:
 
     # -- draining sockets into the core ---------------------------------------------------
 
-    def _receive_all(self, name: str, routed: bool = False):
+    def _receive_all(self, name: str, expected: tuple, routed: bool = False):
+        """Every message waiting on socket ``name``; what is garbage, or of a kind that
+        socket does not carry, is counted and dropped."""
         sock = self.sockets[name]
         while True:
             try:
                 got = transport.receive(sock, routed)
             except ProtocolError as exc:
-                say(f"dropped a malformed message {exc}")
+                self._drop(f"a malformed message {exc}")
                 continue
             if got is None:
                 return
+            if not isinstance(got[1], expected):
+                self._drop(f"an unexpected {type(got[1]).__name__} on the {name} socket")
+                continue
             yield got
 
+    def _drop(self, what: str) -> None:
+        self.drops.drop(what, time.monotonic())
+
     def _drain_tasks(self, now: float) -> None:
-        for sender, message in self._receive_all("tasks", routed=True):
+        for sender, message in self._receive_all("tasks", (Hello, Release), routed=True):
             session = sender.decode("utf-8", "replace")
             if isinstance(message, Hello) and message.instance == self.instance:
-                if session not in self.dispatcher.peers and not message.worker.startswith("local-"):
-                    say(f"worker {message.worker} joined")
-                self.names[session] = message.worker
-                self.workers.setdefault(message.worker, WorkerFigures())
-                self.dispatcher.hello(session, message.worker, message.capacity, now)
+                name = message.worker[:MAX_NAME]
+                if session not in self.dispatcher.peers and not name.startswith("local-"):
+                    say(f"worker {name} joined")
+                self.names[session] = name
+                self.workers.setdefault(name, WorkerFigures())
+                self.dispatcher.hello(session, name, message.capacity, now)
             elif isinstance(message, Release) and message.job == self.job:
                 self.dispatcher.release(session, message.chunks, now)
 
     def _drain_results(self, now: float) -> None:
-        for _, message in self._receive_all("results"):
-            if not isinstance(message, (Result, Failure)) or message.job != self.job:
+        for _, message in self._receive_all("results", (Result, Failure)):
+            if message.job != self.job:
                 continue
             if isinstance(message, Failure):
                 self.dispatcher.failure(message.chunk, message.attempt, message.reason[:500], now)
@@ -442,11 +487,11 @@ class JobLoop:
             try:
                 partial = Partial.from_wire(message.partial)
                 buckets = {_bucket_id(b): Partial.from_wire(p) for b, p in message.buckets}
-            except (ValueError, TypeError) as exc:
-                say(f"dropped a malformed result from {message.worker}: {exc}")
+            except Exception as exc:  # never trust the peer: whatever its partial does to the decoder
+                self._drop(f"a malformed result from {message.worker[:MAX_NAME]}: {str(exc)[:200]}")
                 self.dispatcher.failure(message.chunk, message.attempt, "malformed result", now)
                 continue
-            if self.dispatcher.result(message.chunk, message.attempt, message.seconds, now):
+            if self.dispatcher.result(message.chunk, message.attempt, _finite(message.seconds), now):
                 if message.chunk in self.scan_ids:
                     newest = partial.last_ms
                     if newest is not None and (self.newest_scanned is None or newest > self.newest_scanned):
@@ -460,14 +505,14 @@ class JobLoop:
                 figures.bytes += size
 
     def _drain_heartbeats(self, now: float) -> None:
-        for _, beat in self._receive_all("heartbeats"):
-            if not isinstance(beat, Heartbeat):
-                continue
-            self.dispatcher.alive(beat.session, now)
-            # Figures from any heartbeat during the job, even one that beat its Hello here;
-            # only workers that joined are reported.
-            figures = self.heartbeat_figures.setdefault(beat.worker, WorkerFigures())
-            figures.add_usage(float(beat.cpu_percent), float(beat.rss_mb), float(beat.peak_rss_mb))
+        for _, beat in self._receive_all("heartbeats", (Heartbeat,)):
+            known = self.dispatcher.alive(beat.session, now)
+            # Figures from any heartbeat during the job, even one that beat its Hello here
+            # (only workers that joined are reported); strangers' only while they are few
+            name = beat.worker[:MAX_NAME]
+            if known or name in self.heartbeat_figures or len(self.heartbeat_figures) < MAX_STRANGERS:
+                figures = self.heartbeat_figures.setdefault(name, WorkerFigures())
+                figures.add_usage(_finite(beat.cpu_percent), _finite(beat.rss_mb), _finite(beat.peak_rss_mb))
 
     def _forget_requested(self) -> None:
         """Carry out ``Coordinator.handle_worker_failure`` calls made from other threads."""
@@ -489,9 +534,10 @@ class JobLoop:
     # -- the outcome ----------------------------------------------------------------------
 
     def _no_worker_message(self) -> str:
-        url = f"tcp://{'127.0.0.1' if self.coord.bind in ('0.0.0.0', '*') else self.coord.bind}:{self.coord.port}"
+        url = self.coord.local_url()
+        curve = f" --curve {self.coord.curve_dir}" if self.coord.curve_dir else ""
         return (f"no worker joined within {self.settings.join_timeout:g} s. Start one in another "
-                f"terminal with\n    bin/lograd-worker alice --coordinator {url}\n"
+                f"terminal with\n    bin/lograd-worker alice --coordinator {url}{curve}\n"
                 f"or let the coordinator start its own with --local 2")
 
     def report(self, unreadable: list[Unreadable]) -> dict:
@@ -522,4 +568,5 @@ class JobLoop:
             "elapsed_seconds": round(elapsed, 3),
             "throughput_mb_s": round(self.total_bytes / 1e6 / elapsed, 2) if elapsed > 0 else 0.0,
             "late_results": d.late_results,
+            "dropped_messages": self.drops.count,
         }

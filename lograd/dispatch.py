@@ -183,8 +183,8 @@ class Dispatcher:
         if peer is None:
             return
         for item in chunk_attempts:
-            if not (isinstance(item, list) and len(item) == 2):
-                continue
+            if not (isinstance(item, list) and len(item) == 2 and all(type(v) is int for v in item)):
+                continue  # never trust the peer: only [chunk, attempt] pairs of integers
             chunk_id, attempt = item
             if peer.held.get(chunk_id) == attempt:
                 self._requeue(chunk_id, attempt, "released", strike=False)

@@ -146,7 +146,7 @@ class FollowJob:
             if isinstance(self.analyzer, SlidingWindow):
                 loop.bucket_ms = self.analyzer.bucket_ms
             if c.local_workers:
-                local.start(c.local_workers, f"tcp://127.0.0.1:{c.port}", c.settings)
+                local.start(c.local_workers, c.local_url(), c.settings, c.curve_dir)
                 if c.workers_wanted <= c.local_workers:
                     loop.local = local
             for problem in expand(self.paths)[1]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from typing import BinaryIO, Iterator
 
 import numpy as np
@@ -99,14 +100,45 @@ class ChunkUnreadable(OSError):
     """The chunk's bytes are no longer there (the file shrank or was replaced)."""
 
 
-def chunk_blocks(path: str, start: int, size: int,
-                 block_size: int = BLOCK) -> Iterator[tuple[memoryview, int]]:
+class Refused(OSError):
+    """The chunk's file lies outside the directories this worker may read (``--root``)."""
+
+
+def opened_path(f: BinaryIO, path: str) -> str:
+    """Where the open file ``f`` (opened as ``path``) really is, symlinks resolved."""
+    try:
+        return os.readlink(f"/proc/self/fd/{f.fileno()}")
+    except OSError:  # no /proc: the name as it resolves now
+        return os.path.realpath(path)
+
+
+def inside(path: str, roots: list[str]) -> bool:
+    """Whether ``path`` (resolved) lies in one of the (resolved) ``roots``."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
+                 roots: list[str] | None = None) -> Iterator[tuple[memoryview, int]]:
     """Open ``path`` and yield the blocks of whole lines chunk ``[start, start+size)`` owns.
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
-    it no longer holds the whole chunk: a partial of missing bytes would be a lie.
+    it no longer holds the whole chunk: a partial of missing bytes would be a lie;
+    :class:`Refused` when ``roots`` are given and the file, once opened, is not in one
+    (checked on the open file, so a symlink swapped in after a check cannot escape).
     """
-    with open(path, "rb") as f:
+    # O_NONBLOCK: a FIFO swapped in for the file must not hang the open; only regular files are read
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ChunkUnreadable(errno.EINVAL, "not a regular file", path)
+        os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        if roots and not inside(opened_path(f, path), roots):
+            raise Refused(errno.EACCES, "outside this worker's --root directories", path)
         length = os.fstat(f.fileno()).st_size
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
@@ -135,14 +167,14 @@ def block_entries(block, fmt: str) -> Entries:
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, scan: bool = False) -> Partial:
+                    host: bytes | None = None, scan: bool = False, roots: list[str] | None = None) -> Partial:
     """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
 
     With ``scan``, only the newest entry is found: the partial has just ``last_ms``.
     """
     partial = Partial()
     hosts = HostTally()
-    for block, base in chunk_blocks(path, start, size, block_size):
+    for block, base in chunk_blocks(path, start, size, block_size, roots):
         if scan:
             times = block_entries(block, fmt)[0]
             if len(times) and (partial.last_ms is None or int(times.max()) > partial.last_ms):
@@ -163,8 +195,8 @@ on their own; a bigger one has the whole block scanned again with its bounds."""
 
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
                                fmt: str = "app", window: Window | None = None,
-                               block_size: int = BLOCK, host: bytes | None = None
-                               ) -> tuple[Partial, dict[int, Partial]]:
+                               block_size: int = BLOCK, host: bytes | None = None,
+                               roots: list[str] | None = None) -> tuple[Partial, dict[int, Partial]]:
     """A chunk split by entry time, for sliding windows: (the lines, {bucket: metrics}).
 
     The first partial counts the chunk's lines (entries, malformed, blank, samples,
@@ -176,7 +208,7 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     lines_hosts = HostTally()
     buckets: dict[int, tuple[Partial, HostTally]] = {}
     low, high = window if window is not None else (None, None)
-    for block, base in chunk_blocks(path, start, size, block_size):
+    for block, base in chunk_blocks(path, start, size, block_size, roots):
         add_block(lines, block, base, file_index, fmt, NOTHING, host, lines_hosts)
         times, firsts, stops = block_entries(block, fmt)
         inside = np.ones(len(times), dtype=bool)

@@ -21,7 +21,8 @@ from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, endpoint)
-from .reader import summarise_chunk, summarise_chunk_in_buckets
+from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
+from .security import Curve
 from .sysstats import ProcessStats
 
 
@@ -35,8 +36,11 @@ class Worker:
 
     def __init__(self, worker_id: str, coordinator_url: str = DEFAULT_COORDINATOR,
                  settings: Settings = Settings(), capacity: int | None = None,
-                 quiet: bool = False, verbose: bool = False) -> None:
+                 quiet: bool = False, verbose: bool = False, curve: Curve | None = None,
+                 roots: list[str] | None = None) -> None:
         self.worker_id = worker_id
+        self.curve = curve
+        self.roots = [os.path.realpath(r) for r in roots or []]
         self.coordinator_url = coordinator_url
         self.settings = settings
         self.capacity = capacity or settings.worker_capacity
@@ -101,7 +105,8 @@ class Worker:
 
     def _heartbeats(self, ctx: zmq.Context) -> None:
         """Publish a heartbeat every interval until stopped (own thread, own socket)."""
-        pub = transport.open_socket(ctx, zmq.PUB, endpoint(self.coordinator_url, HEARTBEATS), bind=False)
+        pub = transport.open_socket(ctx, zmq.PUB, endpoint(self.coordinator_url, HEARTBEATS), bind=False,
+                                    curve=self.curve)
         try:
             while not self._stopping.is_set():
                 cpu, rss, peak = self.stats.sample()
@@ -120,8 +125,9 @@ class _Session:
         self.w = worker
         self.ctx = ctx
         url = worker.coordinator_url
-        self.beats = transport.open_socket(ctx, zmq.SUB, endpoint(url, BEATS), bind=False)
-        self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False)
+        self.beats = transport.open_socket(ctx, zmq.SUB, endpoint(url, BEATS), bind=False, curve=worker.curve)
+        self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False,
+                                             curve=worker.curve)
         self.tasks: zmq.Socket | None = None
         self.instance: str | None = None  # the coordinator we serve
         self.last_beat = 0.0
@@ -130,6 +136,7 @@ class _Session:
         self.lost_since = time.monotonic()
         self.queue: deque[Assign] = deque()
         self.idle_since: float | None = None  # since when a poll found nothing to do
+        self.drops = transport.DropNotices(_log)
         self.announced_wait = False
 
     def loop(self) -> int:
@@ -187,21 +194,25 @@ class _Session:
                 and now - self.hello_at > patience)
 
     def _drain(self, sock: zmq.Socket, now: float) -> None:
+        """Beats come only on the beats socket and Assigns only on the tasks socket;
+        anything else is counted and dropped (a Beat on the tasks socket must not make
+        us close the socket being read)."""
+        expected = Beat if sock is self.beats else Assign
         while True:
             try:
                 got = transport.receive(sock)
             except ProtocolError as exc:
-                _log(f"dropped a malformed message: {exc}")
+                self.drops.drop(f"a malformed message {exc}", now)
                 continue
             if got is None:
                 return
             message = got[1]
-            if isinstance(message, Beat):
+            if not isinstance(message, expected):
+                self.drops.drop(f"an unexpected {type(message).__name__}", now)
+            elif isinstance(message, Beat):
                 self._on_beat(message, now)
-            elif isinstance(message, Assign) and self.instance is not None:
+            elif self.instance is not None:
                 self.queue.append(message)
-            else:
-                _log(f"dropped an unexpected {type(message).__name__}")
 
     def _on_beat(self, beat: Beat, now: float) -> None:
         if beat.instance != self.instance:
@@ -218,7 +229,7 @@ class _Session:
 
     def _connect(self) -> None:
         self.tasks = transport.open_socket(self.ctx, zmq.DEALER, endpoint(self.w.coordinator_url, TASKS),
-                                           bind=False, identity=self.w.session)
+                                           bind=False, identity=self.w.session, curve=self.w.curve)
 
     def _disconnect(self, now: float) -> None:
         """Lazy Pirate: forget the coordinator and its chunks, reopen the socket on the next beat."""
@@ -245,12 +256,15 @@ class _Session:
             if task.bucket > 0:
                 partial, buckets = summarise_chunk_in_buckets(task.path, task.start, task.size, task.bucket,
                                                               task.file_index, task.format, window,
-                                                              host=task.host)
+                                                              host=task.host, roots=w.roots)
             else:
                 partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
-                                          task.format, window, host=task.host, scan=bool(task.scan))
+                                          task.format, window, host=task.host, scan=bool(task.scan),
+                                          roots=w.roots)
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
+            if isinstance(exc, Refused):
+                _log(f"refused chunk {task.path}@{task.start}: {exc.strerror}")
             transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, reason))
             return
         seconds = time.monotonic() - began
