@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
@@ -24,6 +25,10 @@ from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure,
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
 from .security import Curve
 from .sysstats import ProcessStats
+
+
+HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)
 
 
 def _log(text: str) -> None:
@@ -126,6 +131,9 @@ class _Session:
         self.ctx = ctx
         url = worker.coordinator_url
         self.beats = transport.open_socket(ctx, zmq.SUB, endpoint(url, BEATS), bind=False, curve=worker.curve)
+        # the handshakes of the beats socket: a refused key would otherwise look like silence
+        self.handshakes = self.beats.get_monitor_socket(HANDSHAKE_EVENTS)
+        self.handshake_said = False  # a failed handshake was reported since the last success
         self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False,
                                              curve=worker.curve)
         self.tasks: zmq.Socket | None = None
@@ -162,6 +170,8 @@ class _Session:
             return 0
         finally:
             self.results.close(linger=1000)  # a finished chunk's result must still leave
+            self.beats.disable_monitor()
+            self.handshakes.close(linger=0)
             for sock in (self.beats, self.tasks):
                 if sock is not None:
                     sock.close(linger=0)
@@ -169,10 +179,13 @@ class _Session:
     def _poll(self, timeout: float) -> None:
         poller = zmq.Poller()
         poller.register(self.beats, zmq.POLLIN)
+        poller.register(self.handshakes, zmq.POLLIN)
         if self.tasks is not None:
             poller.register(self.tasks, zmq.POLLIN)
         ready = dict(poller.poll(int(timeout * 1000)))
         now = time.monotonic()
+        if self.handshakes in ready:
+            self._handshake_events()
         if self.beats in ready:
             self._drain(self.beats, now)
         if self.tasks is not None and self.tasks in ready:
@@ -181,6 +194,23 @@ class _Session:
             self.idle_since = None
         elif self.idle_since is None:
             self.idle_since = now
+
+    def _handshake_events(self) -> None:
+        """Say once why the coordinator cannot be joined when its handshake fails."""
+        while self.handshakes.poll(0):
+            event = recv_monitor_message(self.handshakes)["event"]
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.handshake_said = False  # a failed handshake was reported since the last success
+            elif event != self.handshake_said:
+                self.handshake_said = event
+                url = self.w.coordinator_url
+                if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                    _log(f"the coordinator at {url} refused this worker's key: its public key must be "
+                         f"in the coordinator's --curve directory")
+                else:
+                    _log(f"no handshake with the coordinator at {url}: "
+                         + ("it does not use --curve, this worker does" if self.w.curve is not None
+                            else "it uses --curve; give this worker --curve DIR too"))
 
     def _forgotten(self, now: float) -> bool:
         """Idle for a while although the coordinator says chunks wait: it lost our lease.

@@ -47,15 +47,21 @@ def test_only_workers_with_an_authorised_key_get_work(procs, base_port, tmp_path
                    capture_output=True, timeout=60)
     os.link(os.path.join(directory, "coordinator.key"), os.path.join(elsewhere, "coordinator.key"))
     url = f"tcp://127.0.0.1:{base_port}"
-    procs.start("lograd-worker", "mallory", "--coordinator", url, "--curve", elsewhere)
+    mallory = procs.watched("lograd-worker", "mallory", "--coordinator", url, "--curve", elsewhere)
     procs.start("lograd-worker", "alice", "--coordinator", url, "--curve", directory)
     status, report, err = procs.coordinator(base_port, "--workers", "2", "--join-timeout", "4",
                                             "--chunk-size", "8KiB", "--curve", directory, NORMAL)
     assert status == 0, err
     assert list(report["job"]["workers"]) == ["alice"]  # mallory never got in ...
     assert "only 1 of 2 workers joined" in err
-    status, plain, err = procs.coordinator(free_base_port(), "--local", "2", NORMAL)
-    assert without_job(report) == without_job(plain)  # ... and alice's report is the plain one
+    wait_for(lambda: mallory.said("refused this worker's key"), 10, "mallory told why it cannot join")
+    plain = procs.watched("lograd-worker", "plain", "--coordinator", url)  # no --curve at all
+    status, report, err = procs.coordinator(base_port, "--workers", "2", "--join-timeout", "4",
+                                            "--curve", directory, NORMAL)
+    wait_for(lambda: plain.said("give this worker --curve DIR too"), 10, "the plain worker told why")
+    assert status == 0 and list(report["job"]["workers"]) == ["alice"], err
+    status, unencrypted, err = procs.coordinator(free_base_port(), "--local", "2", NORMAL)
+    assert without_job(report) == without_job(unencrypted)  # ... and alice's report is the plain one
 
 
 def test_a_peer_without_the_keys_can_neither_listen_nor_forge_results(procs, base_port, tmp_path):
