@@ -14,7 +14,7 @@ from .jsonlines import parse_json_line
 from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, parse_app_line, resource_metrics,
                       response_time)
 from .seconds import SecondCounts
-from .sketch import Sketch
+from .sketch import MinuteSketches, Sketch, coarse_of
 
 SAMPLE_LIMIT = 5
 SAMPLE_CHARS = 200
@@ -97,6 +97,7 @@ class Partial:
     rt_low: int = 0
     rt_high: int = 0
     rt_sketch: Sketch = field(default_factory=Sketch)
+    rt_minutes: MinuteSketches = field(default_factory=MinuteSketches)  # each minute's percentiles
     resources: dict[str, Resource] = field(default_factory=dict)
     conn: ConnCounts | None = None  # the conn answers, when conn lines were read
 
@@ -148,6 +149,7 @@ class Partial:
             self.rt_count += 1
             self.rt_total += rt
             self.rt_sketch.add(fixed_ms(rt))
+            self.rt_minutes.add(minute, coarse_of(fixed_ms(rt)))
             slot[2] += 1
             slot[3] += rt
         for key, value in resource_metrics(message) if metrics is None else metrics:
@@ -197,6 +199,7 @@ class Partial:
             self.rt_count += other.rt_count
             self.rt_total += other.rt_total
             self.rt_sketch.merge(other.rt_sketch)
+            self.rt_minutes.merge(other.rt_minutes)
         for key, resource in other.resources.items():
             mine = self.resources.get(key)
             if mine is None:
@@ -220,6 +223,7 @@ class Partial:
             "minutes": [[m, *(_wide(v) for v in vals)] for m, vals in sorted(self.per_minute.items())],
             "rt": [self.rt_count, _wide(self.rt_total), _wide(self.rt_low), _wide(self.rt_high),
                    self.rt_sketch.to_wire()],
+            "rtm": self.rt_minutes.to_wire(),
             "res": {k: [r.count, _wide(r.total), _wide(r.low), _wide(r.high),
                         [[m, c, _wide(t), _wide(h)] for m, (c, t, h) in sorted(r.per_minute.items())]]
                     for k, r in self.resources.items()},
@@ -236,24 +240,25 @@ class Partial:
             p.samples = sorted((_count(f), _count(o), str(t)[:SAMPLE_CHARS])
                                for f, o, t in data["samples"])[:SAMPLE_LIMIT]
             first, last = data["span"]
-            p.first_ms = None if first is None else int(first)
-            p.last_ms = None if last is None else int(last)
+            p.first_ms = None if first is None else _narrow(first)
+            p.last_ms = None if last is None else _narrow(last)
             p.levels = {str(k): _count(v) for k, v in data["levels"].items()}
             p.per_second = SecondCounts.from_wire(data["seconds"])
-            p.per_minute = {int(m): [_narrow(v) for v in vals] for m, *vals in data["minutes"]}
+            p.per_minute = {_narrow(m): [_narrow(v) for v in vals] for m, *vals in data["minutes"]}
             if any(len(v) != 4 for v in p.per_minute.values()):
                 raise ValueError("minute entry of the wrong length")
             n, total, low, high, sketch = data["rt"]
             p.rt_count, p.rt_total, p.rt_low, p.rt_high = _count(n), _narrow(total), _narrow(low), _narrow(high)
             p.rt_sketch = Sketch.from_wire(sketch)
+            p.rt_minutes = MinuteSketches.from_wire(data["rtm"])
             for key, (n, total, low, high, minutes) in data["res"].items():
-                p.resources[str(key)] = Resource(
-                    _count(n), _narrow(total), _narrow(low), _narrow(high),
-                    {int(m): [_count(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
+                p.resources[str(key)] = Resource(  # a key or minute without values is no resource
+                    _positive(n), _narrow(total), _narrow(low), _narrow(high),
+                    {_narrow(m): [_positive(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
             if data.get("conn") is not None:
                 p.conn = ConnCounts.from_wire(data["conn"])
             return p
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed partial: {exc!r}") from None
 
 
@@ -296,7 +301,7 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         if partial.last_ms is None or ms > partial.last_ms:
             partial.last_ms = ms
         if window is None or _inside(ms, window):
-            conn.add(entry[1], entry[2])
+            conn.add(entry[1], entry[2], minute=ms // 60_000)
 
     return _each_line(partial, data, base, file_index, parse_conn_line, take)
 
@@ -358,6 +363,12 @@ def _narrow(value: int | str) -> int:
         return int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"not an integer: {value!r}")
+    return value
+
+
+def _positive(value) -> int:
+    if _count(value) == 0:
+        raise ValueError("a count of 0 where values were promised")
     return value
 
 

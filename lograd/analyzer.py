@@ -13,6 +13,9 @@ from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
 from .timestamps import format_minute, format_ms
 
 PERCENTILES = (50, 90, 95, 99)
+MINUTE_PERCENTILES = [50, 95, 99]
+"""Each minute's response-time percentiles (within sketch.MINUTE_ACCURACY)."""
+MINUTE_KEYS = ("p50", "p95", "p99")
 
 
 class Analyzer:
@@ -125,7 +128,8 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     report["per_minute"] = [
         {"minute": format_minute(m), "requests": req, "errors": err,
          "error_rate": err / req if req else 0.0,
-         "avg_response_time": fixed_to_float(rt_sum, rt_n) if rt_n else None}
+         "avg_response_time": fixed_to_float(rt_sum, rt_n) if rt_n else None,
+         **dict(zip(MINUTE_KEYS, p.rt_minutes.quantiles(m, MINUTE_PERCENTILES) or (None,) * 3))}
         for m, (req, err, rt_n, rt_sum) in sorted(p.per_minute.items())]
     report["resources"] = {
         key: {"count": r.count, "mean": fixed_to_float(r.total, r.count),

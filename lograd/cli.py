@@ -41,6 +41,8 @@ Options:
                          connected.
   --json                 Print the report as one JSON object (with --follow,
                          one per line).
+  --html FILE            Also write the report as a self-contained HTML page
+                         of charts (with --follow, rewritten at each report).
   --follow               Keep running: analyse lines as they are appended to
                          the files (and files that appear), report each
                          period (--every), until Ctrl-C.
@@ -231,6 +233,13 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
         return 130
+    if args["--html"]:
+        from .html import write_html
+        try:
+            write_html(args["--html"], report)
+        except OSError as exc:
+            print(f"lograd-coordinator: cannot write {args['--html']}: {exc.strerror}", file=sys.stderr)
+            status = max(status, 1)
     try:
         sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
     except BrokenPipeError:
@@ -250,8 +259,9 @@ def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     with report_sink(sys.stdout, as_json=args["--json"], metrics_port=metrics_port,
-                     bind=args["--bind"], on_closed=coordinator.stop) as emit:
-        status = coordinator.follow(args["<path>"], every, emit, args["--state"])
+                     bind=args["--bind"], on_closed=coordinator.stop, html_path=args["--html"]) as emit:
+        status = coordinator.follow(args["<path>"], every, emit, args["--state"],
+                                    outputs=[args["--html"]] if args["--html"] else [])
     _quiet_stdout()
     return status
 

@@ -198,11 +198,13 @@ class Coordinator:
         Safe from a signal handler (only a flag is set)."""
         self.stop_requested = True
 
-    def follow(self, paths: list[str], every: float, emit, state_path: str | None = None) -> int:
+    def follow(self, paths: list[str], every: float, emit, state_path: str | None = None,
+               outputs: list[str] = ()) -> int:
         """Follow ``paths`` (SPEC §4 ``--follow``) until :meth:`stop`: ``emit(report)`` every
-        ``every`` seconds and once at the end. Returns the exit status."""
+        ``every`` seconds and once at the end. ``outputs`` are files the run writes (never
+        read as logs, even in a followed directory). Returns the exit status."""
         from .followjob import FollowJob
-        return FollowJob(self, paths, every, emit, state_path).run()
+        return FollowJob(self, paths, every, emit, state_path, outputs=list(outputs)).run()
 
     # -- the job -----------------------------------------------------------------------
 

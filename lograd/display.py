@@ -9,33 +9,37 @@ text format.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from typing import Callable, Iterator, TextIO
 
-from .report import human, to_json
+from .report import human, sparkline, to_json
 
 HISTORY_MINUTES = 30
 """Minutes of requests and errors the live view charts."""
-SPARKS = " ▁▂▃▄▅▆▇█"
 
 
 @contextlib.contextmanager
 def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
-                bind: str = "127.0.0.1", on_closed: Callable[[], None] = lambda: None
-                ) -> Iterator[Callable[[dict], None]]:
+                bind: str = "127.0.0.1", on_closed: Callable[[], None] = lambda: None,
+                html_path: str | None = None) -> Iterator[Callable[[dict], None]]:
     """A function taking each follow-mode report, for the life of the ``with``.
 
     When the reader of ``stream`` goes away (``| head -3``), ``on_closed()`` is
-    called once and later reports go only to the exporter.
+    called once and later reports go only to the exporter and the HTML page
+    (``html_path``, rewritten atomically at each report).
     """
     exporter = Exporter(metrics_port, bind) if metrics_port is not None else None
     view = LiveView(stream) if not as_json and stream.isatty() else None
     closed = False
+    page = _Page(html_path) if html_path is not None else None
     try:
         def emit(report: dict) -> None:
             nonlocal closed
             if exporter is not None:
                 exporter.update(report)
+            if html_path is not None:
+                page.write(report)
             if closed:
                 return
             try:
@@ -65,15 +69,25 @@ def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
             exporter.close()
 
 
+class _Page:
+    """The follow run's HTML page; a failed write is said once, and the run goes on."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.failed = False
+
+    def write(self, report: dict) -> None:
+        from .html import write_html
+        try:
+            write_html(self.path, report)
+            self.failed = False
+        except OSError as exc:
+            if not self.failed:
+                sys.stderr.write(f"lograd-coordinator: cannot write {self.path}: {exc.strerror}\n")
+            self.failed = True
+
+
 # -- the live terminal view ----------------------------------------------------------------
-
-
-def sparkline(values: list[int], top: int | None = None) -> str:
-    """One character a value, its height by the value's share of ``top`` (default: the largest)."""
-    top = max(values, default=0) if top is None else top
-    if top <= 0:
-        return SPARKS[0] * len(values)
-    return "".join(SPARKS[min(len(SPARKS) - 1, -(-v * (len(SPARKS) - 1) // top))] for v in values)
 
 
 class MinuteHistory:

@@ -15,7 +15,7 @@ import numpy as np
 from .aggregate import Partial, Window, add_conn_lines
 from ._scanner import ENTRY, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import Entries, add_other_lines, block_lines, scanned_entries, window_bounds
+from .fastpath import Entries, count_into, add_other_lines, block_lines, scanned_entries, window_bounds
 
 _HOST_BYTES = 16
 _TALLIES = ("sources", "targets", "to_host", "from_host")
@@ -68,6 +68,10 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Wi
                                 lambda line, offset: add_conn_lines(partial, line, offset, file_index,
                                                                     window, counts))
     times = stamps[kinds == ENTRY]
+    window_low, window_high = window_bounds(window)
+    inside = times[(times >= window_low) & (times <= window_high)]
+    if len(inside):
+        count_into(c.per_minute, inside // 60_000)
     if len(times):
         partial.entries += len(times)
         low, high = int(times.min()), int(times.max())

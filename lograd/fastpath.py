@@ -23,7 +23,7 @@ import numpy as np
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window, add_lines
 from ._scanner import BLANK, ENTRY, MALFORMED, UNDECIDED, scan_app
 from .parsing import LEVEL_ORDER, parse_app_line
-from .sketch import BOUNDS, LOWEST_INDEX, MIN_POSITIVE
+from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
 _ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
@@ -190,7 +190,7 @@ def _exact_sum(values: np.ndarray) -> int:
     return (int((values >> 32).sum()) << 32) + int((values & 0xFFFFFFFF).sum())
 
 
-def _count_into(counts: dict, keys: np.ndarray) -> None:
+def count_into(counts: dict, keys: np.ndarray) -> None:
     """Add how often each key occurs to ``counts``."""
     spread = _bins(keys)
     if spread is None:
@@ -273,9 +273,12 @@ def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> N
         as_float = rts.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
         zeros = as_float < MIN_POSITIVE
         p.rt_sketch.zeros += int(np.count_nonzero(zeros))
-        index = _bucket_index(as_float[~zeros])
-        if len(index):
-            _count_into(p.rt_sketch.buckets, index + LOWEST_INDEX)
+        buckets = _bucket_index(as_float[~zeros]) + LOWEST_INDEX
+        if len(buckets):
+            count_into(p.rt_sketch.buckets, buckets)
+        coarse = np.full(len(rts), COARSE_ZERO, dtype=np.int64)
+        coarse[~zeros] = buckets // COARSE
+        p.rt_minutes.add_many(minutes[rt_index], coarse)
 
 
 _LOG_GAMMA = float(np.log(_BOUNDS[1] / _BOUNDS[0]))

@@ -50,7 +50,8 @@ class FollowJob:
     """
 
     def __init__(self, coord: Coordinator, paths: list[str], every: float, emit: Callable[[dict], None],
-                 state_path: str | None = None, clock: Callable[[], float] = time.time) -> None:
+                 state_path: str | None = None, clock: Callable[[], float] = time.time,
+                 outputs: list[str] = ()) -> None:
         self.coord = coord
         self.paths = paths
         self.every_ms = max(1, round(every * 1000))
@@ -74,7 +75,8 @@ class FollowJob:
             self.analyzer = Analyzer([], coord.window, "app", None, coord.host)
         self.analyzer.files = self.files  # one list, grown as files appear
         try:
-            self.follower = Follower(paths, self._restore(), ignore=[state_path] if state_path else [])
+            own = [*([state_path] if state_path else []), *outputs]
+            self.follower = Follower(paths, self._restore(), ignore=own)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, StateError):
                 raise

@@ -8,14 +8,42 @@ from typing import TextIO
 TOP_MINUTES = 5
 
 
+SPARKS = " ▁▂▃▄▅▆▇█"
+CHART_COLUMNS = 60
+
+
+def sparkline(values: list[int], top: int | None = None) -> str:
+    """One character a value, its height by the value's share of ``top`` (default: the largest)."""
+    top = max(values, default=0) if top is None else top
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, -(-v * (len(SPARKS) - 1) // top))] for v in values)
+
+
+def minute_columns(per_minute: list[dict], keys: tuple[str, ...],
+                   columns: int = CHART_COLUMNS) -> tuple[list[list[int]], str, str]:
+    """The per-minute figures ``keys`` summed into at most ``columns`` columns of equal time
+    (minutes without entries count 0): (one list per key, first minute, last minute)."""
+    from .timestamps import parse_time_arg
+    minutes = [parse_time_arg(m["minute"]) // 60_000 for m in per_minute]
+    first, last = minutes[0], minutes[-1]
+    width = -(-(last - first + 1) // columns)  # minutes a column
+    out = [[0] * ((last - first) // width + 1) for _ in keys]
+    for minute, m in zip(minutes, per_minute):
+        for row, key in zip(out, keys):
+            row[(minute - first) // width] += m[key]
+    return out, per_minute[0]["minute"], per_minute[-1]["minute"]
+
+
 def to_json(report: dict) -> str:
     """The SPEC §3 report as one JSON object (floats as plain numbers)."""
     return json.dumps(report, ensure_ascii=False, allow_nan=False)
 
 
-def _num(value, digits: int = 1) -> str:
+def number(value, digits: int = 1, missing: str = "-") -> str:
+    """A figure for people: thousands separated, ``digits`` decimals for floats."""
     if value is None:
-        return "-"
+        return missing
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.{digits}f}"
@@ -34,8 +62,8 @@ def human(report: dict) -> str:
     """A readable report: volume, levels, errors, response times, minutes, resources, job."""
     r = report
     out = [f"lograd report: {len(r['files'])} file(s), format {r['format']}"]
-    out.append(f"  lines {_num(r['lines'])}: {_num(r['entries'])} entries, "
-               f"{_num(r['malformed_lines'])} malformed, {_num(r['blank_lines'])} blank")
+    out.append(f"  lines {number(r['lines'])}: {number(r['entries'])} entries, "
+               f"{number(r['malformed_lines'])} malformed, {number(r['blank_lines'])} blank")
     if r["first_timestamp"]:
         out.append(f"  time  {r['first_timestamp']} .. {r['last_timestamp']}")
     follow = r.get("follow")
@@ -44,7 +72,7 @@ def human(report: dict) -> str:
                    f"{' (final: stopped)' if follow['final'] else ''}")
     if r.get("window"):
         out.append(f"  window {r['window']['start'] or '-'} .. {r['window']['end'] or '-'}: "
-                   f"{_num(r['in_window'])} entries inside")
+                   f"{number(r['in_window'])} entries inside")
     if "total_requests" in r:
         out += _app_sections(r)
     if "top_sources" in r:
@@ -52,7 +80,7 @@ def human(report: dict) -> str:
     samples = r.get("malformed_samples") or []
     if samples:
         out.append("")
-        out.append(f"Malformed lines (first {len(samples)} of {_num(r['malformed_lines'])})")
+        out.append(f"Malformed lines (first {len(samples)} of {number(r['malformed_lines'])})")
         for s in samples:
             out.append(f"  {s['file']}@{s['offset']}: {s['text'][:100]!r}")
     for u in r.get("unreadable_files") or []:
@@ -68,10 +96,10 @@ LONGEST_LIST = 10
 
 def _hosts(counts: dict[str, int]) -> list[str]:
     """Hosts by count (the report keeps them busiest first), long lists cut with a count of the rest."""
-    rows = [[host, _num(n)] for host, n in list(counts.items())[:LONGEST_LIST]]
+    rows = [[host, number(n)] for host, n in list(counts.items())[:LONGEST_LIST]]
     out = _table(rows) if rows else ["  none"]
     if len(counts) > LONGEST_LIST:
-        out.append(f"  ... and {_num(len(counts) - LONGEST_LIST)} more")
+        out.append(f"  ... and {number(len(counts) - LONGEST_LIST)} more")
     return out
 
 
@@ -80,8 +108,8 @@ def _conn_sections(r: dict) -> list[str]:
     for key, label in (("top_sources", "most active source"), ("top_targets", "most connected-to target")):
         top = r[key]
         hosts = ", ".join(top["hosts"][:LONGEST_LIST])
-        more = f" and {_num(len(top['hosts']) - LONGEST_LIST)} more" if len(top["hosts"]) > LONGEST_LIST else ""
-        out.append(f"  {label}: {hosts or '-'}{more} ({_num(top['connections'])} connections)")
+        more = f" and {number(len(top['hosts']) - LONGEST_LIST)} more" if len(top["hosts"]) > LONGEST_LIST else ""
+        out.append(f"  {label}: {hosts or '-'}{more} ({number(top['connections'])} connections)")
     if r["host"] is not None:
         out += ["", f"Connected to {r['host']}"] + _hosts(r["connected_to_host"])
         out += ["", f"{r['host']} connected to"] + _hosts(r["connected_from_host"])
@@ -90,27 +118,34 @@ def _conn_sections(r: dict) -> list[str]:
 
 def _app_sections(r: dict) -> list[str]:
     out = ["", "Requests"]
-    out.append(f"  total {_num(r['total_requests'])}, {_num(r['requests_per_second'], 2)} per second "
-               f"on average, peak {_num(r['peak_requests_per_second'])} in one second")
-    out.append(f"  errors {_num(r['errors'])} (error rate {100 * r['error_rate']:.2f}%)")
+    out.append(f"  total {number(r['total_requests'])}, {number(r['requests_per_second'], 2)} per second "
+               f"on average, peak {number(r['peak_requests_per_second'])} in one second")
+    out.append(f"  errors {number(r['errors'])} (error rate {100 * r['error_rate']:.2f}%)")
     if r["levels"]:
         total = sum(r["levels"].values())
         out += ["", "Levels"]
-        rows = [[lvl, _num(n), f"{100 * n / total:.1f}%", "#" * max(1, round(30 * n / total))]
+        rows = [[lvl, number(n), f"{100 * n / total:.1f}%", "#" * max(1, round(30 * n / total))]
                 for lvl, n in r["levels"].items()]
         out += _table(rows)
     rt = r["response_time"]
     if rt:
         out += ["", "Response time (ms)"]
         keys = ["count", "mean", "min", "p50", "p90", "p95", "p99", "max"]
-        out += _table([keys, [_num(rt[k], 1) for k in keys]])
+        out += _table([keys, [number(rt[k], 1) for k in keys]])
     minutes = r["per_minute"]
     if minutes:
+        (requests, errors), first, last = minute_columns(minutes, ("requests", "errors"))
+        span = "one column a minute" if len(requests) == len(minutes) or first == last else \
+            f"{len(requests)} columns"
+        out += ["", f"Requests and errors per minute, {first} .. {last} ({span})"]
+        top = max(requests)
+        out.append(f"  requests {sparkline(requests, top)}  max {top:,}")
+        out.append(f"  errors   {sparkline(errors, top)}  max {max(errors):,}")
         header = ["minute", "requests", "errors", "error rate", "avg ms"]
 
         def row(m):
-            return [m["minute"], _num(m["requests"]), _num(m["errors"]),
-                    f"{100 * m['error_rate']:.1f}%", _num(m["avg_response_time"])]
+            return [m["minute"], number(m["requests"]), number(m["errors"]),
+                    f"{100 * m['error_rate']:.1f}%", number(m["avg_response_time"])]
         busiest = sorted(minutes, key=lambda m: (-m["requests"], m["minute"]))[:TOP_MINUTES]
         out += ["", f"Busiest minutes (of {len(minutes)})"]
         out += _table([header] + [row(m) for m in busiest])
@@ -124,22 +159,22 @@ def _app_sections(r: dict) -> list[str]:
         rows = [["key", "count", "mean", "min", "max", "busiest minute (max)"]]
         for key, res in r["resources"].items():
             top = max(res["per_minute"], key=lambda m: m["max"], default=None)
-            rows.append([key, _num(res["count"]), _num(res["mean"], 2), _num(res["min"], 2),
-                         _num(res["max"], 2), f"{top['minute']} ({_num(top['max'], 2)})" if top else "-"])
+            rows.append([key, number(res["count"]), number(res["mean"], 2), number(res["min"], 2),
+                         number(res["max"], 2), f"{top['minute']} ({number(top['max'], 2)})" if top else "-"])
         out += _table(rows)
     return out
 
 
 def _job_section(job: dict) -> list[str]:
     out = ["", "Job"]
-    out.append(f"  {_num(job['bytes'] / 1e6, 1)} MB in {_num(job['chunks'])} chunks, "
+    out.append(f"  {number(job['bytes'] / 1e6, 1)} MB in {number(job['chunks'])} chunks, "
                f"{job['elapsed_seconds']:.2f} s, {job['throughput_mb_s']:.1f} MB/s; "
                f"{job['retried_chunks']} retried, {len(job['failed_chunks'])} failed")
     if job["workers"]:
         rows = [["worker", "chunks", "MB", "CPU %", "peak RSS MB"]]
         for name, w in job["workers"].items():
-            rows.append([name, _num(w["chunks"]), _num(w["bytes"] / 1e6, 1), _num(w["cpu_percent"], 1),
-                         _num(w["peak_rss_mb"], 1)])
+            rows.append([name, number(w["chunks"]), number(w["bytes"] / 1e6, 1), number(w["cpu_percent"], 1),
+                         number(w["peak_rss_mb"], 1)])
         out += _table(rows)
     for c in job["failed_chunks"]:
         out.append(f"  failed: {c['file']} bytes {c['start']}..{c['start'] + c['size']}: {c['reason']}")

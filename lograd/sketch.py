@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
+
 ACCURACY = 0.005
 """Relative error of every quantile (0.5%, inside SPEC §3's 1%)."""
 _GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
@@ -97,4 +99,130 @@ class Sketch:
         zeros, indexes, counts = data
         if len(indexes) != len(counts):
             raise ValueError("sketch: index and count lists differ in length")
-        return cls({int(i): int(c) for i, c in zip(indexes, counts)}, int(zeros))
+        values = [zeros, *indexes, *counts]
+        if not all(type(v) is int for v in values) or zeros < 0 or any(c < 0 for c in counts):
+            raise ValueError("sketch: not whole numbers, or negative counts")
+        return cls(dict(zip(indexes, counts)), zeros)
+
+
+# -- per minute ---------------------------------------------------------------------------
+
+COARSE = 4
+"""Sketch buckets per per-minute bucket: a minute's percentiles need less precision than the
+whole report's, and a report may list tens of thousands of minutes."""
+_GAMMA_COARSE = _GAMMA ** COARSE
+MINUTE_ACCURACY = (_GAMMA_COARSE - 1) / (_GAMMA_COARSE + 1)
+"""Relative error of a minute's percentiles (2%)."""
+COARSE_ZERO = LOWEST_INDEX // COARSE - 1
+"""The per-minute bucket of values below MIN_POSITIVE (it stands for 0)."""
+_SPAN = 4096  # more than the coarse buckets there are: (8000 - LOWEST_INDEX) // COARSE + 2
+
+
+def coarse_of(value: float) -> int:
+    """The per-minute bucket of a value: COARSE sketch buckets (values of the same
+    bucket in both paths, since both find the sketch bucket against one table)."""
+    index = bucket_of(value)
+    return COARSE_ZERO if index is None else index // COARSE
+
+
+def coarse_value(index: int) -> float:
+    """The value a per-minute bucket stands for (its sketch buckets cover
+    ``(gamma**(4i-1), gamma**(4i+3)]``), within MINUTE_ACCURACY of all of them."""
+    if index == COARSE_ZERO:
+        return 0.0
+    return 2 * _GAMMA ** (COARSE * index + COARSE - 1) / (_GAMMA_COARSE + 1)
+
+
+class MinuteSketches:
+    """Response-time buckets per minute, for each minute's percentiles: mergeable (counts),
+    compact (each minute one array over the buckets it uses)."""
+
+    __slots__ = ("minutes", "_pending")
+
+    def __init__(self) -> None:
+        self.minutes: dict[int, tuple[int, np.ndarray]] = {}  # minute -> (first bucket, counts)
+        self._pending: list[tuple[int, int]] = []
+
+    def add(self, minute: int, bucket: int) -> None:
+        """One value (its per-minute bucket) in a minute."""
+        self._pending.append((minute, bucket))
+
+    def add_many(self, minutes: np.ndarray, buckets: np.ndarray) -> None:
+        """Many values: ``buckets[i]`` in ``minutes[i]`` (int64 arrays)."""
+        if not len(minutes):
+            return
+        keys = minutes * _SPAN + (buckets - COARSE_ZERO)
+        distinct, counts = np.unique(keys, return_counts=True)
+        minute_of, bucket_of_ = np.divmod(distinct, _SPAN)
+        edges = np.flatnonzero(np.diff(minute_of)) + 1
+        for start, end in zip([0, *edges.tolist()], [*edges.tolist(), len(distinct)]):
+            low = int(bucket_of_[start])
+            run = np.zeros(int(bucket_of_[end - 1]) - low + 1, dtype=np.int64)
+            run[bucket_of_[start:end] - low] = counts[start:end]
+            self._add_run(int(minute_of[start]), low + COARSE_ZERO, run)
+
+    def _add_run(self, minute: int, low: int, counts: np.ndarray) -> None:
+        mine = self.minutes.get(minute)
+        if mine is None:
+            self.minutes[minute] = (low, counts.copy())
+            return
+        first = min(low, mine[0])
+        last = max(low + len(counts), mine[0] + len(mine[1]))
+        total = np.zeros(last - first, dtype=np.int64)
+        total[mine[0] - first:mine[0] - first + len(mine[1])] += mine[1]
+        total[low - first:low - first + len(counts)] += counts
+        self.minutes[minute] = (first, total)
+
+    def _flush(self) -> None:
+        if self._pending:
+            pairs = np.array(self._pending, dtype=np.int64)
+            self._pending = []
+            self.add_many(pairs[:, 0], pairs[:, 1])
+
+    def merge(self, other: MinuteSketches) -> None:
+        """Add another's values."""
+        self._flush()
+        other._flush()
+        for minute, (low, counts) in other.minutes.items():
+            self._add_run(minute, low, counts)
+
+    def quantiles(self, minute: int, percents: list[int]) -> list[float] | None:
+        """Nearest-rank values of a minute within MINUTE_ACCURACY; None when it has none."""
+        self._flush()
+        entry = self.minutes.get(minute)
+        if entry is None:
+            return None
+        low, counts = entry
+        cumulative = np.cumsum(counts)
+        n = int(cumulative[-1])
+        ranks = [max(1, -(-p * n // 100)) for p in percents]
+        return [coarse_value(low + int(np.searchsorted(cumulative, r))) for r in ranks]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MinuteSketches):
+            return NotImplemented
+        return self.to_wire() == other.to_wire()
+
+    def to_wire(self) -> list:
+        """[[minute, first bucket, int64 little-endian counts], ...], trimmed of empty buckets."""
+        self._flush()
+        out = []
+        for minute, (low, counts) in sorted(self.minutes.items()):
+            used = np.flatnonzero(counts)
+            if len(used):
+                out.append([minute, low + int(used[0]), counts[used[0]:used[-1] + 1].astype("<i8").tobytes()])
+        return out
+
+    @classmethod
+    def from_wire(cls, data: list) -> MinuteSketches:
+        """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
+        sketches = cls()
+        for minute, low, raw in data:
+            if (not isinstance(minute, int) or not isinstance(low, int) or not isinstance(raw, bytes)
+                    or len(raw) % 8 or not COARSE_ZERO <= low or low + len(raw) // 8 > COARSE_ZERO + _SPAN):
+                raise ValueError("malformed per-minute response times")
+            counts = np.frombuffer(raw, dtype="<i8").astype(np.int64)
+            if len(counts) and counts.min() < 0:
+                raise ValueError("negative per-minute count")
+            sketches._add_run(minute, low, counts)
+        return sketches
