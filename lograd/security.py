@@ -20,8 +20,7 @@ import os
 from dataclasses import dataclass
 
 import zmq
-import zmq.auth
-from zmq.auth.thread import ThreadAuthenticator
+from zmq.auth.certs import create_certificates, load_certificate
 
 COORDINATOR = "coordinator"
 WORKER = "worker"
@@ -58,7 +57,7 @@ def make_keys(directory: str, names: list[str]) -> list[str]:
     for name in names:
         if os.path.exists(os.path.join(directory, f"{name}.key_secret")):
             continue
-        public, secret = zmq.auth.create_certificates(directory, name)
+        public, secret = create_certificates(directory, name)
         os.chmod(secret, 0o600)
         made.append(public)
     return made
@@ -67,7 +66,7 @@ def make_keys(directory: str, names: list[str]) -> list[str]:
 def _load(path: str, how_to_fix: str) -> tuple[bytes, bytes | None]:
     """(public, secret or None) of a certificate file, or MissingKey saying how to fix it."""
     try:
-        return zmq.auth.load_certificate(path)
+        return load_certificate(path)
     except (OSError, ValueError) as exc:
         raise MissingKey(f"no usable key in {path} ({exc}); {how_to_fix}") from None
 
@@ -95,8 +94,10 @@ def client_curve(directory: str, worker_id: str) -> Curve:
     return Curve(public, secret, server_public)
 
 
-def start_authenticator(ctx: zmq.Context, directory: str) -> ThreadAuthenticator:
-    """Admit to ``ctx``'s CURVE servers only clients whose public key is in ``directory``."""
+def start_authenticator(ctx: zmq.Context, directory: str):
+    """Admit to ``ctx``'s CURVE servers only clients whose public key is in ``directory``
+    (a ``zmq.auth`` ThreadAuthenticator, imported only here: it brings asyncio along)."""
+    from zmq.auth.thread import ThreadAuthenticator
     auth = ThreadAuthenticator(ctx)
     auth.start()
     auth.configure_curve(domain="*", location=directory)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import sys
 import threading
 import time
@@ -16,7 +17,6 @@ import uuid
 from collections import deque
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
@@ -198,7 +198,9 @@ class _Session:
     def _handshake_events(self) -> None:
         """Say once why the coordinator cannot be joined when its handshake fails."""
         while self.handshakes.poll(0):
-            event = recv_monitor_message(self.handshakes)["event"]
+            # a monitor message: [event (uint16) and value (uint32), endpoint]; parsed here
+            # rather than by zmq.utils.monitor, which imports asyncio (7 MB a worker)
+            event = struct.unpack("=H", self.handshakes.recv_multipart()[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.handshake_said = False  # a failed handshake was reported since the last success
             elif event != self.handshake_said:
