@@ -21,9 +21,9 @@ def sparkline(values: list[int], top: int | None = None) -> str:
 
 
 def minute_columns(per_minute: list[dict], keys: tuple[str, ...],
-                   columns: int = CHART_COLUMNS) -> tuple[list[list[int]], str, str]:
+                   columns: int = CHART_COLUMNS) -> tuple[list[list[int]], int]:
     """The per-minute figures ``keys`` summed into at most ``columns`` columns of equal time
-    (minutes without entries count 0): (one list per key, first minute, last minute)."""
+    (minutes without entries count 0): (one list per key, minutes a column)."""
     from .timestamps import parse_time_arg
     minutes = [parse_time_arg(m["minute"]) // 60_000 for m in per_minute]
     first, last = minutes[0], minutes[-1]
@@ -32,7 +32,7 @@ def minute_columns(per_minute: list[dict], keys: tuple[str, ...],
     for minute, m in zip(minutes, per_minute):
         for row, key in zip(out, keys):
             row[(minute - first) // width] += m[key]
-    return out, per_minute[0]["minute"], per_minute[-1]["minute"]
+    return out, width
 
 
 def to_json(report: dict) -> str:
@@ -134,10 +134,9 @@ def _app_sections(r: dict) -> list[str]:
         out += _table([keys, [number(rt[k], 1) for k in keys]])
     minutes = r["per_minute"]
     if minutes:
-        (requests, errors), first, last = minute_columns(minutes, ("requests", "errors"))
-        span = "one column a minute" if len(requests) == len(minutes) or first == last else \
-            f"{len(requests)} columns"
-        out += ["", f"Requests and errors per minute, {first} .. {last} ({span})"]
+        (requests, errors), width = minute_columns(minutes, ("requests", "errors"))
+        span = "a column a minute" if width == 1 else f"a column every {width} minutes"
+        out += ["", f"Requests and errors, {minutes[0]['minute']} .. {minutes[-1]['minute']} ({span})"]
         top = max(requests)
         out.append(f"  requests {sparkline(requests, top)}  max {top:,}")
         out.append(f"  errors   {sparkline(errors, top)}  max {max(errors):,}")

@@ -1,0 +1,32 @@
+"""The human report's per-minute chart (issue #8): columns of equal time, sums kept."""
+import os
+
+from lograd.report import CHART_COLUMNS, SPARKS, human, minute_columns, sparkline
+from lograd.timestamps import format_minute
+from tests.test_chunking import report_by_chunks
+
+LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "test_vectors", "logs")
+
+
+def test_the_error_spike_shows_in_the_middle_minute_of_the_chart():
+    report = report_by_chunks(open(os.path.join(LOGS, "error_spike.log"), "rb").read(), 50_000)
+    lines = human(report).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Requests and errors,"))
+    assert "a column a minute" in lines[at]
+    requests = lines[at + 1].split()[1]
+    errors = lines[at + 2][len("  errors   "):len("  errors   ") + 5]
+    assert requests == SPARKS[-1] * 5  # five full minutes of 1,200 requests
+    assert [c != " " for c in errors] == [False, False, True, False, False]  # only 11:02 has errors
+
+
+def test_long_spans_share_columns_and_keep_every_count():
+    minutes = [{"minute": format_minute(28_434_855 + m), "requests": m + 1, "errors": m % 2}
+               for m in range(0, 1000, 3)]  # 1000 minutes, every third one busy
+    (requests, errors), width = minute_columns(minutes, ("requests", "errors"))
+    assert len(requests) <= CHART_COLUMNS and width == -(-1000 // CHART_COLUMNS)  # minutes 0..999
+    assert sum(requests) == sum(m["requests"] for m in minutes) and sum(errors) == sum(m["errors"] for m in minutes)
+
+
+def test_a_sparkline_is_as_high_as_its_share():
+    assert sparkline([0, 4, 8], 8) == SPARKS[0] + SPARKS[4] + SPARKS[8]
+    assert sparkline([0, 0]) == SPARKS[0] * 2
