@@ -15,7 +15,7 @@ import numpy as np
 from .aggregate import Partial, Window, add_conn_lines
 from ._scanner import ENTRY, HostTable, scan_conn
 from .conn import ConnCounts, parse_conn_line
-from .fastpath import Entries, count_into, add_other_lines, block_lines, scanned_entries, window_bounds
+from .fastpath import NO_ENTRIES, Entries, count_into, add_other_lines, block_lines, scanned_entries, window_bounds
 
 _HOST_BYTES = 16
 _TALLIES = ("sources", "targets", "to_host", "from_host")
@@ -91,7 +91,7 @@ def newest_conn_fast(data) -> int | None:
 def conn_entries(data) -> Entries:
     """Every `conn` entry of ``data`` (whole lines): time, first byte, newline."""
     if not len(data):
-        return (np.zeros(0, np.int64),) * 3
+        return NO_ENTRIES
     tally = HostTally()
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))

@@ -130,19 +130,21 @@ Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
 def app_entries(data) -> Entries:
     """Every `app` entry of ``data`` (whole lines), from timestamps and levels only."""
     if not len(data):
-        return _NO_ENTRIES
+        return NO_ENTRIES
     starts, _, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
     return scanned_entries(data, starts, kinds, stamps, parse_app_line)
 
 
-_NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
+NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
 
 
 def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> Entries:
     """The entries of a scanned block: the scanner's, and the undecided lines read by
     ``parse`` (the exact parser, giving (ms, ...) or None)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    stops = np.append(np.flatnonzero(buf == 10), len(buf))[:len(kinds)]
+    # a line ends where the next starts, but for its newline; the last at the block's end
+    size = len(data)
+    last = size - 1 if size and memoryview(data).cast("B")[size - 1] == 10 else size
+    stops = np.append(starts[1:] - 1, last) if len(starts) else starts
     entry = kinds == ENTRY
     times, firsts, lasts = stamps[entry], starts[entry], stops[entry]
     undecided = np.flatnonzero(kinds == UNDECIDED).tolist()

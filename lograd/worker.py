@@ -202,9 +202,9 @@ class _Session:
             # rather than by zmq.utils.monitor, which imports asyncio (7 MB a worker)
             event = struct.unpack("=H", self.handshakes.recv_multipart()[0][:2])[0]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                self.handshake_said = False  # a failed handshake was reported since the last success
-            elif event != self.handshake_said:
-                self.handshake_said = event
+                self.handshake_said = False
+            elif not self.handshake_said:
+                self.handshake_said = True
                 url = self.w.coordinator_url
                 if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                     _log(f"the coordinator at {url} refused this worker's key: its public key must be "
