@@ -14,7 +14,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "LogEntry": "lograd.parsing",
+    "LogEntry": "lograd.formats.app",
     "Analyzer": "lograd.analyzer",
     "Worker": "lograd.worker",
     "Coordinator": "lograd.coordinator",

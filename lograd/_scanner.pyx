@@ -21,7 +21,12 @@ cpdef enum:
     MALFORMED = 2
     UNDECIDED = 3
 
-SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL")
+# which head grammar decides a line
+cpdef enum:
+    GRAMMAR_APP = 0
+    GRAMMAR_TEXT = 1
+
+SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
 SCANNED_MAX_LINE = MAX_LINE
 
@@ -50,7 +55,7 @@ def _init_tables():
     _mark(KEY_FIRST, letters + b"_")
     _mark(SPACE, b" \t\n\r\x0b\x0c")
     _mark(TOKEN_GAP, b" \t\n\r\x0b\x0c,;")
-    for i, word in enumerate(SCANNED_LEVELS + ("WARNING",)):
+    for i, word in enumerate(SCANNED_LEVELS[:8] + ("WARNING",)):
         LEVEL_WORDS[i] = int.from_bytes(word.encode(), "little")
         LEVEL_WORD_IDS[i] = SCANNED_LEVELS.index("WARN" if word == "WARNING" else word)
 
@@ -262,6 +267,377 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
     return ENTRY
 
 
+# -- the `text` grammar (lograd/formats/text.py says it in words and as the exact path) ------
+
+DEF NONE_LEVEL = 8
+DEF LEVEL_FIELDS = 3
+DEF YEARS_BACK = 8
+cdef int64_t FUTURE_MS = 86400000
+
+cdef char* TEXT_WORDS[19]
+cdef int TEXT_WORD_LENS[19]
+cdef int TEXT_WORD_IDS[19]
+cdef int LETTER_LEVEL[256]  # single upper-case letters V D I W E F
+
+
+def _init_text_tables():
+    words = [("TRACE", 0), ("FINEST", 0), ("FINER", 0), ("DEBUG", 1), ("FINE", 1), ("INFO", 2),
+             ("NOTICE", 3), ("WARN", 4), ("WARNING", 4), ("ERROR", 5), ("ERR", 5), ("SEVERE", 5),
+             ("CRITICAL", 6), ("CRIT", 6), ("FATAL", 7), ("EMERG", 7), ("EMERGENCY", 7), ("ALERT", 7),
+             ("PANIC", 7)]
+    global _text_words_kept
+    _text_words_kept = [w.encode() for w, _ in words]  # the char* below point into these
+    cdef int i
+    for i in range(len(words)):
+        TEXT_WORDS[i] = _text_words_kept[i]
+        TEXT_WORD_LENS[i] = len(words[i][0])
+        TEXT_WORD_IDS[i] = words[i][1]
+    for i in range(256):
+        LETTER_LEVEL[i] = -1
+    for letter, level in zip(b"VDIWEF", (0, 1, 2, 4, 5, 7)):
+        LETTER_LEVEL[letter] = level
+
+
+_init_text_tables()
+
+
+cdef inline bint _blank(uint8_t c) nogil:
+    return c == 32 or c == 9
+
+
+cdef int _text_level(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
+    """The level id of the letters [p, q) (any case; a single letter upper-case only), or -1."""
+    cdef Py_ssize_t n = q - p, k
+    cdef int j
+    if n == 1:
+        return LETTER_LEVEL[b[p]]
+    for j in range(19):
+        if TEXT_WORD_LENS[j] != n:
+            continue
+        for k in range(n):
+            if (b[p + k] & 0xDF) != <uint8_t>TEXT_WORDS[j][k]:
+                break
+        else:
+            return TEXT_WORD_IDS[j]
+    return -1
+
+
+cdef inline bint _prefix(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* word, int n) nogil:
+    return _word_at(b, p, e, word, n)
+
+
+cdef int _level_field(const uint8_t* b, Py_ssize_t at, Py_ssize_t e, Py_ssize_t* end_out) nogil:
+    """The level id of the field at ``at`` and where it ends, or -1 (the exact path's _level_field)."""
+    cdef Py_ssize_t p = at, q, k
+    cdef uint8_t closing = 0
+    cdef int level
+    k = -1
+    if _prefix(b, at, e, b"level=", 6):
+        k = at + 6
+    elif _prefix(b, at, e, b"lvl=", 4):
+        k = at + 4
+    elif _prefix(b, at, e, b"severity=", 9):
+        k = at + 9
+    if k >= 0:
+        q = k
+        while q < e and LETTER[b[q]]:
+            q += 1
+        if q == k or q - k == 1 or (q < e and not _blank(b[q])):
+            return -1
+        level = _text_level(b, k, q)
+        end_out[0] = q
+        return level
+    if b[p] == 91:  # [
+        closing = 93
+    elif b[p] == 60:  # <
+        closing = 62
+    elif b[p] == 40:  # (
+        closing = 41
+    if closing:
+        p += 1
+    q = p
+    while q < e and LETTER[b[q]]:
+        q += 1
+    if q == p:
+        return -1
+    if closing and q + 1 < e and b[q] == 58 and LETTER[b[q + 1]]:
+        p = q = q + 1  # Apache 2.4's [module:level]
+        while q < e and LETTER[b[q]]:
+            q += 1
+    level = _text_level(b, p, q)
+    if closing:
+        while q < e and b[q] == 32:
+            q += 1
+        if q >= e or b[q] != closing:
+            return -1
+        q += 1
+    if q < e and (b[q] == 58 or b[q] == 44):  # : ,
+        q += 1
+    if q < e and not _blank(b[q]):
+        return -1
+    end_out[0] = q
+    return level
+
+
+cdef inline bint _digits(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int n) nogil:
+    cdef int k
+    if p + n > e:
+        return False
+    for k in range(n):
+        if not _digit(b[p + k]):
+            return False
+    return True
+
+
+cdef inline bint _clock_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    """HH:MM:SS at p."""
+    return (p + 8 <= e and _digits(b, p, e, 2) and b[p + 2] == 58 and _digits(b, p + 3, e, 2)
+            and b[p + 5] == 58 and _digits(b, p + 6, e, 2))
+
+
+cdef int _name_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* names, int count) nogil:
+    """1 + the index of the three-letter name at p among ``names`` (``count`` of them, run
+    together), or 0."""
+    cdef int i
+    if p + 3 > e:
+        return 0
+    for i in range(count):
+        if b[p] == <uint8_t>names[3 * i] and b[p + 1] == <uint8_t>names[3 * i + 1] and b[p + 2] == <uint8_t>names[3 * i + 2]:
+            return i + 1
+    return 0
+
+
+cdef inline int _month(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    """1-12 for Jan..Dec at p, or 0."""
+    return _name_at(b, p, e, b"JanFebMarAprMayJunJulAugSepOctNovDec", 12)
+
+
+cdef inline bint _weekday(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    return _name_at(b, p, e, b"MonTueWedThuFriSatSun", 7) > 0
+
+
+cdef Py_ssize_t _fraction(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, bint comma, int64_t* ms) nogil:
+    """An optional '.' (or ',' with ``comma``) and 1-9 digits at p: where it ends (p if none);
+    its first three digits are added to ``ms`` as milliseconds."""
+    cdef Py_ssize_t q
+    cdef int64_t frac = 0
+    cdef int n
+    if not (p + 1 < e and (b[p] == 46 or (comma and b[p] == 44)) and _digit(b[p + 1])):
+        return p
+    q = p + 1
+    while q < e and q - p <= 9 and _digit(b[q]):
+        if q - p <= 3:
+            frac = frac * 10 + (b[q] - 48)
+        q += 1
+    n = <int>(q - p - 1)
+    while n < 3:
+        frac *= 10
+        n += 1
+    ms[0] += frac
+    return q
+
+
+cdef int64_t _year_of(int64_t ms) nogil:
+    """The proleptic Gregorian year of an epoch ms (H. Hinnant's civil_from_days)."""
+    cdef int64_t days = _floor_div(ms, 86400000) + 719468
+    cdef int64_t era = _floor_div(days, 146097)
+    cdef int64_t doe = days - era * 146097
+    cdef int64_t yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef int64_t doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef int64_t mp = (5 * doy + 2) // 153
+    return yoe + era * 400 + (1 if mp >= 10 else 0)
+
+
+cdef bint _dated(int64_t year, int64_t month, int64_t day, int64_t clock, int64_t reference_ms,
+                 int64_t* ms) nogil:
+    """The epoch ms of a date and clock; a year < 0 means none: the latest year that puts it at
+    most FUTURE_MS after the reference (YEARS_BACK years back at most). False: no such time."""
+    cdef int64_t y, t, first
+    if month < 1 or month > 12 or day < 1:
+        return False
+    if year >= 0:
+        if day > _month_days(year, month):
+            return False
+        ms[0] = _days_from_civil(year, month, day) * 86400000 + clock
+        return True
+    first = _year_of(reference_ms)
+    for y in range(first, first - YEARS_BACK - 1, -1):
+        if day <= _month_days(y, month):
+            t = _days_from_civil(y, month, day) * 86400000 + clock
+            if t <= reference_ms + FUTURE_MS:
+                ms[0] = t
+                return True
+    return False
+
+
+cdef int _text_stamp(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t reference_ms,
+                     int64_t* ms_out, Py_ssize_t* end_out, int* klog_out) nogil:
+    """The stamp at p: 1 a valid one (time, end, klog level or -1 out), 0 none or impossible."""
+    cdef int64_t year = -1, month, day, clock, ms = 0, zh, zm
+    cdef Py_ssize_t t, q
+    cdef int shape = 0
+    klog_out[0] = -1
+    # which shape, by its fixed separators (the shapes exclude each other)
+    if _digits(b, p, e, 4) and p + 10 < e and (b[p + 4] == 45 or b[p + 4] == 47) and _digits(b, p + 5, e, 2) \
+            and b[p + 7] == b[p + 4] and _digits(b, p + 8, e, 2) \
+            and (b[p + 10] == 32 or (b[p + 10] == 84 and b[p + 4] == 45)) and _clock_at(b, p + 11, e):
+        shape = 1 if b[p + 4] == 45 else 2  # iso (YYYY-MM-DD) or slashed (YYYY/MM/DD)
+        year = _two(b, p) * 100 + _two(b, p + 2)
+        month = _two(b, p + 5)
+        day = _two(b, p + 8)
+        t = p + 11
+    elif _digits(b, p, e, 2) and p + 8 < e and b[p + 2] == 47 and _digits(b, p + 3, e, 2) and b[p + 5] == 47 \
+            and _digits(b, p + 6, e, 2) and b[p + 8] == 32 and _clock_at(b, p + 9, e):
+        shape = 3  # spark
+        year = 2000 + _two(b, p)
+        month = _two(b, p + 3)
+        day = _two(b, p + 6)
+        t = p + 9
+    elif _month(b, p, e) and p + 7 < e and b[p + 3] == 32 and (b[p + 4] == 32 or _digit(b[p + 4])) \
+            and _digit(b[p + 5]) and b[p + 6] == 32 and _clock_at(b, p + 7, e):
+        shape = 4  # bsd
+        month = _month(b, p, e)
+        day = (b[p + 5] - 48) + (0 if b[p + 4] == 32 else (b[p + 4] - 48) * 10)
+        t = p + 7
+    elif p < e and (b[p] == 73 or b[p] == 87 or b[p] == 69 or b[p] == 70) and _digits(b, p + 1, e, 4) \
+            and p + 5 < e and b[p + 5] == 32 and _clock_at(b, p + 6, e):
+        shape = 5  # klog
+        klog_out[0] = LETTER_LEVEL[b[p]]
+        month = _two(b, p + 1)
+        day = _two(b, p + 3)
+        t = p + 6
+    elif _weekday(b, p, e) and p + 3 < e and b[p + 3] == 32 and _month(b, p + 4, e) and p + 10 < e \
+            and b[p + 7] == 32 and _digits(b, p + 8, e, 2) and b[p + 10] == 32 and _clock_at(b, p + 11, e):
+        shape = 6  # ctime: the year comes after the clock
+        month = _month(b, p + 4, e)
+        day = _two(b, p + 8)
+        t = p + 11
+    elif _digits(b, p, e, 8) and p + 8 < e and b[p + 8] == 45 and _clock_at(b, p + 9, e) \
+            and p + 17 < e and b[p + 17] == 58 and _digits(b, p + 18, e, 3):
+        shape = 7  # compact
+        year = _two(b, p) * 100 + _two(b, p + 2)
+        month = _two(b, p + 4)
+        day = _two(b, p + 6)
+        t = p + 9
+    elif _digits(b, p, e, 2) and p + 5 < e and b[p + 2] == 45 and _digits(b, p + 3, e, 2) and b[p + 5] == 32 \
+            and _clock_at(b, p + 6, e) and p + 14 < e and b[p + 14] == 46 and _digits(b, p + 15, e, 3):
+        shape = 8  # logcat
+        month = _two(b, p)
+        day = _two(b, p + 3)
+        t = p + 6
+    else:
+        return 0
+    if _two(b, t) > 23 or _two(b, t + 3) > 59 or _two(b, t + 6) > 59:
+        return 0
+    clock = (_two(b, t) * 3600 + _two(b, t + 3) * 60 + _two(b, t + 6)) * 1000
+    q = t + 8
+    if shape == 7 or shape == 8:  # exactly three digits of milliseconds
+        clock += (b[q + 1] - 48) * 100 + (b[q + 2] - 48) * 10 + (b[q + 3] - 48)
+        q += 4
+    elif shape != 3:
+        q = _fraction(b, q, e, shape == 1, &clock)
+    if shape == 6:  # ' ' YYYY
+        if not (q < e and b[q] == 32 and _digits(b, q + 1, e, 4)):
+            return 0
+        year = _two(b, q + 1) * 100 + _two(b, q + 3)
+        q += 5
+    if not _dated(year, month, day, clock, reference_ms, &ms):
+        return 0
+    if shape == 1 and q < e:  # a zone: Z or +HH[:]MM
+        if b[q] == 90:
+            q += 1
+        elif (b[q] == 43 or b[q] == 45) and _digits(b, q + 1, e, 2):
+            t = q + 3
+            if t < e and b[t] == 58:
+                t += 1
+            if _digits(b, t, e, 2):
+                zh = _two(b, q + 1)
+                zm = _two(b, t)
+                if zh > 23 or zm > 59:
+                    return 0
+                ms += (zh * 3600000 + zm * 60000) * (1 if b[q] == 45 else -1)
+                q = t + 2
+    ms_out[0] = ms
+    end_out[0] = q
+    return 1
+
+
+cdef inline Py_ssize_t _skip_blanks(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    while p < e and _blank(b[p]):
+        p += 1
+    return p
+
+
+cdef inline Py_ssize_t _field_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    while p < e and not _blank(b[p]):
+        p += 1
+    return p
+
+
+cdef inline bint _separator(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
+    """A field [p, q) made only of - | : characters."""
+    cdef Py_ssize_t k
+    if q == p:
+        return False
+    for k in range(p, q):
+        if b[k] != 45 and b[k] != 124 and b[k] != 58:
+            return False
+    return True
+
+
+cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t reference_ms,
+                    int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
+    """Classify line [s, e) by the `text` grammar; MALFORMED means no entry (the caller
+    decides whether it continues one)."""
+    cdef Py_ssize_t p, q, end = 0, rest, lend = 0
+    cdef int klog = -1, fields = 0, level
+    cdef bint bracket, separated
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    p = _skip_blanks(b, s, e)
+    if p == e:
+        return BLANK
+    p = s
+    bracket = b[p] == 91
+    if bracket:
+        p += 1
+    if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog):
+        return MALFORMED
+    p = end
+    if bracket:
+        if p >= e or b[p] != 93:
+            return MALFORMED
+        p += 1
+    separated = p < e and (b[p] == 44 or b[p] == 124)
+    if separated:
+        p += 1
+    if p < e and not separated and not _blank(b[p]):
+        return MALFORMED
+    p = _skip_blanks(b, p, e)
+    if klog >= 0:
+        level_out[0] = klog
+        msg_out[0] = p
+        return ENTRY
+    rest = p
+    while p < e and fields < LEVEL_FIELDS:
+        end = _field_end(b, p, e)
+        if not _separator(b, p, end):
+            fields += 1
+            level = _level_field(b, p, e, &lend)
+            if level >= 0:
+                q = _skip_blanks(b, lend, e)
+                end = _field_end(b, q, e)
+                if _separator(b, q, end):
+                    q = _skip_blanks(b, end, e)
+                level_out[0] = level
+                msg_out[0] = q
+                return ENTRY
+        p = _skip_blanks(b, end, e)
+    level_out[0] = NONE_LEVEL
+    msg_out[0] = rest
+    return ENTRY
+
+
 cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out) nogil:
     """The first response-time match in [msg, e): 1 found (value in ``out``), 0 none,
     -1 undecided (too big for an int64)."""
@@ -345,7 +721,7 @@ cdef int _metric(const uint8_t* b, Py_ssize_t i, Py_ssize_t msg, Py_ssize_t e,
 
 
 def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[::1] equals,
-             int64_t low, int64_t high, bint heads_only,
+             int64_t low, int64_t high, bint heads_only, int grammar, int64_t reference_ms,
              int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, uint8_t[::1] kinds, int64_t[::1] stamps,
              int64_t[::1] levels, uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts,
              int64_t[::1] m_line, int64_t[::1] m_at, int64_t[::1] m_len, int64_t[::1] m_key,
@@ -354,7 +730,9 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
     number of metric rows.
 
     ``newlines`` and ``equals`` are the positions of the block's ``\\n`` and ``=``
-    bytes; ``low``/``high`` bound the window (inclusive). With ``heads_only`` only
+    bytes; ``low``/``high`` bound the window (inclusive); ``grammar`` says how a line's head
+    (time, level, where the message starts) is read, ``reference_ms`` dates `text` stamps
+    without a year. With ``heads_only`` only
     the kind, time and level are read (the newest-entry scan of ``--last``).
     """
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
@@ -372,7 +750,10 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
             e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
             starts[line] = s
             ends[line] = e
-            kind = _head(b, s, e, day_cache, &ms, &level, &msg)
+            if grammar == GRAMMAR_TEXT:
+                kind = _text_head(b, s, e, reference_ms, &ms, &level, &msg)
+            else:
+                kind = _head(b, s, e, day_cache, &ms, &level, &msg)
             s = nl + 1
             kinds[line] = kind
             inside[line] = 0

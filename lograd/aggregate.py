@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .conn import ConnCounts, parse_conn_line
-from .jsonlines import parse_json_line
-from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, parse_app_line, resource_metrics,
-                      response_time)
+from .conn import ConnCounts
+from .parsing import ERROR_LEVELS, MAX_LINE, BLANK_BYTES, resource_metrics, response_time
 from .seconds import SecondCounts
 from .sketch import MinuteSketches, Sketch, coarse_of
 
@@ -84,7 +82,13 @@ class Partial:
     entries: int = 0
     malformed: int = 0
     blank: int = 0
+    continuation: int = 0
     samples: list[tuple[int, int, str]] = field(default_factory=list)
+    # lines that are no entries, before any entry known in their file: continuation lines
+    # if an entry of the file comes before them, else malformed (see add_unattached)
+    first_entry: dict[int, int] = field(default_factory=dict)  # file -> offset of its first entry
+    unattached: dict[int, list[list[int]]] = field(default_factory=dict)  # file -> [[offset, lines]]
+    unattached_samples: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     first_ms: int | None = None
     last_ms: int | None = None
     in_window: int = 0
@@ -109,10 +113,56 @@ class Partial:
         samples = self.samples
         key = (file_index, offset)
         if len(samples) < SAMPLE_LIMIT or key < samples[-1][:2]:
-            text = line[:4 * SAMPLE_CHARS].decode("utf-8", "replace")[:SAMPLE_CHARS]
-            samples.append((file_index, offset, text))
+            samples.append((file_index, offset, _sample_text(line)))
             samples.sort()
             del samples[SAMPLE_LIMIT:]
+
+    def add_unattached(self, file_index: int, offset: int, count: int,
+                       samples: list[tuple[int, bytes]]) -> None:
+        """Count ``count`` lines that are not entries, the first at ``offset``, and no entry
+        between them: continuation lines when an entry of the file comes before ``offset``,
+        else held until the report (malformed if none ever does). ``samples`` are the
+        first few of them as (offset, line)."""
+        first = self.first_entry.get(file_index)
+        if first is not None and first < offset:
+            self.continuation += count
+            return
+        self.unattached.setdefault(file_index, []).append([offset, count])
+        kept = self.unattached_samples.setdefault(file_index, [])
+        kept.extend((o, _sample_text(line)) for o, line in samples[:SAMPLE_LIMIT])
+        kept.sort()
+        del kept[SAMPLE_LIMIT:]
+
+    def note_entry(self, file_index: int, offset: int) -> None:
+        """An entry of a file that has continuation lines starts at ``offset``."""
+        first = self.first_entry.get(file_index)
+        if first is None or offset < first:
+            self.first_entry[file_index] = offset
+            self._attach(file_index)
+
+    def _attach(self, file_index: int) -> None:
+        """Lines held in a file that now has an entry before them continue it."""
+        groups = self.unattached.get(file_index)
+        if not groups:
+            return
+        first = self.first_entry[file_index]
+        held = [g for g in groups if g[0] < first]
+        self.continuation += sum(n for o, n in groups if o > first)
+        if held:
+            self.unattached[file_index] = held
+            self.unattached_samples[file_index] = [s for s in self.unattached_samples[file_index] if s[0] < first]
+        else:
+            del self.unattached[file_index]
+            self.unattached_samples.pop(file_index, None)
+
+    def settled(self) -> tuple[int, list[tuple[int, int, str]]]:
+        """(malformed lines, samples) once every chunk is in: held lines with no entry
+        before them in their file are malformed."""
+        held = sum(n for groups in self.unattached.values() for _, n in groups)
+        if not held:
+            return self.malformed, self.samples
+        extra = [(f, o, t) for f, kept in self.unattached_samples.items() for o, t in kept]
+        return self.malformed + held, sorted(self.samples + extra)[:SAMPLE_LIMIT]
 
     def add_entry(self, ms: int, level: str, message: bytes, window: Window | None,
                   rt: int | None | object = FROM_MESSAGE, metrics: list | None = None) -> None:
@@ -126,7 +176,7 @@ class Partial:
             self.first_ms = ms
         if self.last_ms is None or ms > self.last_ms:
             self.last_ms = ms
-        if window is not None and not _inside(ms, window):
+        if window is not None and not inside(ms, window):
             return
         self.in_window += 1
         self.levels[level] = self.levels.get(level, 0) + 1
@@ -158,11 +208,27 @@ class Partial:
                 resource = self.resources[key] = Resource()
             resource.add(value, minute)
 
+    def add_held(self, file_index: int, groups: list[list[int]], samples: list[tuple[int, str]]) -> None:
+        """Take another partial's held lines of a file (see :meth:`add_unattached`)."""
+        first = self.first_entry.get(file_index)
+        for offset, count in groups:
+            if first is not None and first < offset:
+                self.continuation += count
+            else:
+                self.unattached.setdefault(file_index, []).append([offset, count])
+        kept = self.unattached_samples.setdefault(file_index, [])
+        kept.extend(s for s in samples if first is None or s[0] < first)
+        kept.sort()
+        del kept[SAMPLE_LIMIT:]
+        if not kept:
+            del self.unattached_samples[file_index]
+
     def metrics_only(self) -> Partial:
         """This partial without its line counts (lines, entries, malformed, blank,
         samples, first and last time): the metrics of a time bucket. Returns self."""
-        self.lines = self.entries = self.malformed = self.blank = 0
+        self.lines = self.entries = self.malformed = self.blank = self.continuation = 0
         self.samples = []
+        self.first_entry, self.unattached, self.unattached_samples = {}, {}, {}
         self.first_ms = self.last_ms = None
         return self
 
@@ -174,8 +240,13 @@ class Partial:
         self.entries += other.entries
         self.malformed += other.malformed
         self.blank += other.blank
+        self.continuation += other.continuation
         if other.samples:
             self.samples = sorted(self.samples + other.samples)[:SAMPLE_LIMIT]
+        for f, groups in other.unattached.items():
+            self.add_held(f, groups, other.unattached_samples.get(f, []))
+        for f, offset in other.first_entry.items():
+            self.note_entry(f, offset)
         if other.first_ms is not None and (self.first_ms is None or other.first_ms < self.first_ms):
             self.first_ms = other.first_ms
         if other.last_ms is not None and (self.last_ms is None or other.last_ms > self.last_ms):
@@ -216,6 +287,9 @@ class Partial:
         """Plain msgpack-able values; fixed-point numbers beyond 64 bits become strings."""
         return {
             "n": [self.lines, self.entries, self.malformed, self.blank, self.in_window, self.errors],
+            "cont": [self.continuation, [[f, o] for f, o in self.first_entry.items()],
+                     [[f, groups, [list(s) for s in self.unattached_samples.get(f, [])]]
+                      for f, groups in self.unattached.items()]],
             "samples": [list(s) for s in self.samples],
             "span": [self.first_ms, self.last_ms],
             "levels": self.levels,
@@ -239,6 +313,14 @@ class Partial:
                 _count(v) for v in data["n"])
             p.samples = sorted((_count(f), _count(o), str(t)[:SAMPLE_CHARS])
                                for f, o, t in data["samples"])[:SAMPLE_LIMIT]
+            if "cont" in data:
+                continuation, firsts, held = data["cont"]
+                p.continuation = _count(continuation)
+                for f, offset in firsts:
+                    p.note_entry(_count(f), _count(offset))
+                for f, groups, samples in held:
+                    p.add_held(_count(f), [[_count(o), _positive(n)] for o, n in groups],
+                               [(_count(o), str(t)[:SAMPLE_CHARS]) for o, t in samples])
             first, last = data["span"]
             p.first_ms = None if first is None else _narrow(first)
             p.last_ms = None if last is None else _narrow(last)
@@ -262,59 +344,7 @@ class Partial:
             raise ValueError(f"malformed partial: {exc!r}") from None
 
 
-def summarise_app(data: bytes, base: int = 0, file_index: int = 0,
-                  window: Window | None = None) -> Partial:
-    """Summarise the complete `app` lines in ``data``, which starts at file offset ``base``.
-
-    ``data`` holds whole lines only (the chunk rule of SPEC §2 is applied by the
-    reader); its last line may lack ``\\n``. This is the exact per-line path;
-    :mod:`lograd.fastpath` gives the same result faster.
-    """
-    partial = Partial()
-    partial.lines = add_lines(partial, data, base, file_index, window)
-    return partial
-
-
-def add_lines(partial: Partial, data: bytes, base: int, file_index: int,
-              window: Window | None) -> int:
-    """Classify and count every `app` line of ``data`` into ``partial``; the number of lines."""
-    add_entry = partial.add_entry
-    return _each_line(partial, data, base, file_index, parse_app_line,
-                      lambda entry: add_entry(entry[0], entry[1], entry[2], window))
-
-
-def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
-                   counts: ConnCounts) -> int:
-    """Classify and count every `conn` line of ``data`` into ``partial``; the number of lines.
-
-    ``counts`` (for a host) becomes ``partial.conn`` if it has none yet.
-    """
-    if partial.conn is None:
-        partial.conn = counts
-    conn = partial.conn
-
-    def take(entry: tuple[int, bytes, bytes]) -> None:
-        ms = entry[0]
-        partial.entries += 1
-        if partial.first_ms is None or ms < partial.first_ms:
-            partial.first_ms = ms
-        if partial.last_ms is None or ms > partial.last_ms:
-            partial.last_ms = ms
-        if window is None or _inside(ms, window):
-            conn.add(entry[1], entry[2], minute=ms // 60_000)
-
-    return _each_line(partial, data, base, file_index, parse_conn_line, take)
-
-
-def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
-                   window: Window | None) -> int:
-    """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
-    add_entry = partial.add_entry
-    return _each_line(partial, data, base, file_index, parse_json_line,
-                      lambda e: add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics))
-
-
-def _each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, take) -> int:
+def each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, take) -> int:
     """Each line of ``data``: ``take(parse(line))`` for entries, else blank or malformed."""
     parts = data.split(b"\n")
     if parts[-1] == b"":
@@ -333,12 +363,17 @@ def _each_line(partial: Partial, data: bytes, base: int, file_index: int, parse,
     return len(parts)
 
 
+def _sample_text(line: bytes) -> str:
+    """A line as a sample shows it: decoded with replacement characters, cut to SAMPLE_CHARS."""
+    return line[:4 * SAMPLE_CHARS].decode("utf-8", "replace")[:SAMPLE_CHARS]
+
+
 def fixed_ms(value: int) -> float:
     """A fixed value as the float the sketch buckets (the same rounding numpy uses)."""
     return float(value) / 1e9
 
 
-def _inside(ms: int, window: Window) -> bool:
+def inside(ms: int, window: Window) -> bool:
     low, high = window
     return (low is None or ms >= low) and (high is None or ms <= high)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Hashable
 
 from .aggregate import Partial, Window
-from .conn import ConnCounts, conn_report
+from .formats import get
 from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
 from .timestamps import format_minute, format_ms
 
@@ -27,6 +27,7 @@ class Analyzer:
         self.host = host
         self.window = window
         self.format = fmt
+        self.file_formats: list[str] | None = None  # each file's format, when known
         self.last_ms = last_ms
         self.total = Partial()
         self.chunks_merged = 0
@@ -62,7 +63,8 @@ class Analyzer:
 
     def get_current_metrics(self) -> dict:
         """The SPEC §3 report (without ``job``) of everything merged so far."""
-        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.host)
+        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.host,
+                            self.file_formats)
 
     def to_state(self) -> dict:
         """The figures merged so far as plain data (``--state``)."""
@@ -78,22 +80,25 @@ class Analyzer:
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",
                  window: Window | None = None, last_ms: int | None = None,
-                 host: bytes | None = None) -> dict:
+                 host: bytes | None = None, file_formats: list[str] | None = None) -> dict:
     """SPEC §3 keys from a merged partial; floats come from exact integers, once.
 
-    ``fmt`` is app, conn or mixed; with ``last_ms`` (``--last``) the window is
+    ``fmt`` is a format's name or mixed; ``file_formats`` (each file's format, when
+    known) decide which formats' keys the report holds and give ``files_formats``; with ``last_ms`` (``--last``) the window is
     the last N ms up to the newest entry.
     """
+    malformed, samples = p.settled()
     report = {
         "format": fmt,
         "files": list(files),
         "lines": p.lines,
         "entries": p.entries,
-        "malformed_lines": p.malformed,
+        "malformed_lines": malformed,
         "blank_lines": p.blank,
+        "continuation_lines": p.continuation,
         "malformed_samples": [
             {"file": files[f] if 0 <= f < len(files) else str(f), "offset": o, "text": t}
-            for f, o, t in p.samples],
+            for f, o, t in samples],
         "first_timestamp": None if p.first_ms is None else format_ms(p.first_ms),
         "last_timestamp": None if p.last_ms is None else format_ms(p.last_ms),
     }
@@ -105,14 +110,28 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
         report["window"] = None if window is None else {
             "start": None if window[0] is None else format_ms(window[0]),
             "end": None if window[1] is None else format_ms(window[1])}
-    conn = None
-    if fmt in ("conn", "mixed"):
-        conn = conn_report(p.conn or ConnCounts(host))
-        report.update((k, v) for k, v in conn.items() if k != "in_window")
-    report["in_window"] = n + (conn["in_window"] if conn else 0)
-    if fmt == "conn":
-        return report
-    report["total_requests"] = n
+    keys: dict = {}
+    if file_formats is None and fmt != "mixed":
+        file_formats = [fmt] * len(files)
+    kinds = dict.fromkeys(file_formats) if file_formats else _kinds(fmt)
+    report["files_formats"] = dict(zip(files, file_formats or []))
+    for name in kinds:
+        keys.update(get(name).report_keys(p, host))
+    conn_in_window = keys.pop("in_window", 0)  # conn's own count of the entries inside the window
+    report["in_window"] = n + conn_in_window
+    report.update(keys)
+    return report
+
+
+def _kinds(fmt: str) -> tuple[str, ...]:
+    """The formats a report of format ``fmt`` holds keys of (``mixed``: app and conn)."""
+    return ("app", "conn") if fmt == "mixed" else (fmt,)
+
+
+def entry_report(p: Partial) -> dict:
+    """The SPEC §3 keys of formats whose entries have levels and response times."""
+    n = p.in_window
+    report: dict = {"total_requests": n}
     report["levels"] = {lvl: p.levels[lvl] for lvl in LEVEL_ORDER if lvl in p.levels}
     report["errors"] = p.errors
     report["error_rate"] = p.errors / n if n else 0.0

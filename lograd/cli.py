@@ -12,6 +12,10 @@ from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
 
+FORMAT_NAMES = ("app", "conn", "json", "text")
+"""The formats ``--format`` takes (the registry's names; a test holds them together, and the
+command line does not import the registry so that it starts fast)."""
+
 COORDINATOR_USAGE = """\
 lograd-coordinator: analyse log files with workers over ZeroMQ.
 
@@ -30,8 +34,9 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app, conn or json; auto decides per
-                         file from its first 64 KiB [default: auto].
+  --format FMT           Input format: auto, app, conn, json or text (below);
+                         auto decides per file from its first 64 KiB
+                         [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
                          meaning UTC, or Unix seconds).
   --to TIME              Only entries at or before TIME.
@@ -59,6 +64,14 @@ Options:
   --curve DIR            Encrypt with CurveZMQ and admit only workers whose
                          public key is in DIR (made by lograd-keys).
   -h --help              Show this text.
+
+Formats (README, Formats, says what each gives):
+  app    2024-01-24 10:15:32.123 INFO Request processed in 127ms
+  conn   1565647204351 Aadvik Matina
+  json   {"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}
+  text   2015-10-18 18:01:47,978 INFO [main] o.a.h.m.MRAppMaster: Created MRAppMaster
+         (log4j, logback, Python logging, syslog, Spark, klog, Apache and nginx error
+         logs; stack traces are continuation lines of the entry above them)
 
 Exit status: 0 success; 1 report printed but some input could not be read or
 some chunks failed; 2 usage error; 3 no worker joined in time.
@@ -192,8 +205,8 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--port must leave room for PORT+3 below 65536")
         chunk = _value(parse_size, args, "--chunk-size") if args["--chunk-size"] else None
         fmt = args["--format"]
-        if fmt not in ("auto", "app", "conn", "json"):
-            raise UsageError(f"--format {fmt!r}: choose auto, app, conn or json")
+        if fmt not in ("auto", *FORMAT_NAMES):
+            raise UsageError(f"--format {fmt!r}: choose auto, {', '.join(FORMAT_NAMES)}")
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))

@@ -1,4 +1,4 @@
-"""Connection logs (SPEC §1 `conn`): who connected to whom, pure and mergeable.
+"""The figures of connection logs (SPEC §3 `conn`): who connected to whom, pure and mergeable.
 
     1565647204351 Aadvik Matina        (milliseconds: the number is >= 10**11)
     1565647205 quark garak             (seconds)
@@ -11,10 +11,8 @@ coordinator first scans for the newest entry, see coordinator.py.)
 from __future__ import annotations
 
 import heapq
-import re
 from dataclasses import dataclass, field
 
-from .parsing import MAX_LINE
 from .timestamps import format_minute
 
 MS_THRESHOLD = 10 ** 11
@@ -22,26 +20,6 @@ MS_THRESHOLD = 10 ** 11
 MAX_MS = 253_402_300_800_000
 """The first millisecond of the year 10000: later timestamps cannot be written in ISO 8601."""
 MAX_HOST = 255
-
-_CONN_LINE = re.compile(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
-
-
-def parse_conn_line(line: bytes) -> tuple[int, bytes, bytes] | None:
-    """(epoch ms, source, target) of a `conn` entry, or None when malformed.
-
-    ``line`` has no ``\\n`` and no trailing ``\\r``.
-    """
-    if len(line) > MAX_LINE:
-        return None
-    m = _CONN_LINE.fullmatch(line)
-    if m is None or len(m[1]) > 16 or len(m[2]) > MAX_HOST or len(m[3]) > MAX_HOST:
-        return None
-    number = int(m[1])
-    ms = number if number >= MS_THRESHOLD else number * 1000
-    if ms >= MAX_MS:
-        return None
-    return ms, m[2], m[3]
-
 
 def _add(counts: dict, key, n: int = 1) -> None:
     counts[key] = counts.get(key, 0) + n
@@ -93,16 +71,6 @@ class ConnCounts:
             raise ValueError("conn host is not bytes")
         return cls(host, _count(in_window), _counts(sources), _counts(targets), _counts(to_host),
                    _counts(from_host), _counts(per_minute, int))
-
-
-def newest_conn_entry(data: bytes) -> int | None:
-    """The time of the newest `conn` entry in ``data`` (whole lines), or None."""
-    newest = None
-    for raw in data.split(b"\n"):
-        entry = parse_conn_line(raw[:-1] if raw.endswith(b"\r") else raw)
-        if entry is not None and (newest is None or entry[0] > newest):
-            newest = entry[0]
-    return newest
 
 
 def _items(counts: dict[bytes, int]) -> list:

@@ -23,7 +23,8 @@ from .aggregate import Partial, Window
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
-from .inputs import detect_format, InputFile, Unreadable, expand
+from .formats import job_format
+from .inputs import InputFile, Unreadable, detect, expand, reference_ms
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
@@ -241,8 +242,8 @@ class JobLoop:
         self.files = files
         self.instance = uuid.uuid4().hex
         self.job = uuid.uuid4().hex
-        self.formats = [detect_format(f.path) if coord.fmt == "auto" else coord.fmt for f in files]
-        self.fmt = self.formats[0] if len(set(self.formats)) == 1 else ("mixed" if self.formats else "app")
+        self.formats = [self._format_of(f.path) for f in files]
+        self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
         self.total_bytes = total
         size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
@@ -399,11 +400,23 @@ class JobLoop:
             self.auth.stop()
             self.auth = None
 
+    def _format_of(self, path: str) -> str:
+        """The format ``--format`` gives ``path``, detected with ``auto`` (said when unsure)."""
+        if self.coord.fmt != "auto":
+            return self.coord.fmt
+        found = detect(path)
+        if not found.known and found.first_line:
+            say(f"no known format in {path} (first line: {found.first_line!r}); read as "
+                f"{found.format}, which parses {found.share:.0%} of its first lines; "
+                f"try --format {found.format if found.share else 'text'} (README, Formats)")
+        return found.format
+
     def _new_analyzer(self) -> None:
         """An empty Analyzer for this job (shared with the Coordinator for the API)."""
         c = self.coord
         c.analyzer = self.analyzer = Analyzer([f.path for f in self.files], c.window, self.fmt,
                                               c.last_ms, c.host)
+        self.analyzer.file_formats = self.formats
 
     def _next_last_phase(self) -> None:
         """``--last``: the scan of the files' ends is over, or a read is."""
@@ -437,7 +450,7 @@ class JobLoop:
             window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], self.coord.host,
-                             int(c.id in self.scan_ids), self.bucket_ms)
+                             int(c.id in self.scan_ids), self.bucket_ms, reference_ms(c.path))
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:

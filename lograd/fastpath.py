@@ -1,4 +1,4 @@
-"""The compiled `app` path: one pass over a block's bytes, no per-line Python objects.
+"""The compiled path of the line formats: one pass over a block's bytes, no per-line Python objects.
 
 A compiled scanner (Cython, :mod:`lograd._scanner`) reads every line of a
 block once and decides it by SPEC §1's grammar: blank, malformed, or an entry with its time (fraction and
@@ -20,9 +20,10 @@ from typing import Callable
 
 import numpy as np
 
-from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window, add_lines
-from ._scanner import BLANK, ENTRY, MALFORMED, UNDECIDED, scan_app
-from .parsing import LEVEL_ORDER, parse_app_line
+from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
+from ._scanner import BLANK, ENTRY, GRAMMAR_APP, MALFORMED, UNDECIDED, scan_app
+from .formats import Entries
+from .parsing import LEVEL_ORDER
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
@@ -48,7 +49,25 @@ def window_bounds(window: Window | None) -> tuple[int, int]:
     return low, high
 
 
-def _scan_block(data, window: Window | None, heads_only: bool = False):
+def add_scanned(partial: Partial, data, window: Window | None, grammar: int, reference_ms: int,
+                other_lines: Callable) -> int:
+    """Scan a block of whole lines by ``grammar`` and add its entries to ``partial``;
+    ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
+    went to the exact path, which this returns."""
+    if not len(data):
+        return 0
+    (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
+     m_line, m_at, m_len, m_key, m_value) = scan_block(data, window, False, grammar, reference_ms)
+    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    undecided = other_lines(view, starts, ends, kinds)
+    _aggregate(partial, stamps, kinds == ENTRY, inside, levels, has_rt, rts)
+    if len(m_line):
+        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
+    return undecided
+
+
+def scan_block(data, window: Window | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
+               reference_ms: int = 0):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, and the metric rows: line, key at, key length, key, value)."""
     buf, newlines, n = block_lines(data)
@@ -56,42 +75,10 @@ def _scan_block(data, window: Window | None, heads_only: bool = False):
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
-    m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only,
+    m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only, grammar, reference_ms,
                  starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics)
     return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
             *(column[:m] for column in metrics))
-
-
-
-# -- the entry point --------------------------------------------------------------------------
-
-
-def summarise_app_fast(data, base: int = 0, file_index: int = 0,
-                       window: Window | None = None) -> Partial:
-    """The same :class:`Partial` as :func:`lograd.aggregate.summarise_app`, compiled."""
-    partial = Partial()
-    add_app_fast(partial, data, base, file_index, window)
-    return partial
-
-
-def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
-                 window: Window | None = None) -> int:
-    """Add the lines of ``data`` (whole lines; bytes-like, at file offset ``base``) to ``partial``.
-
-    Returns how many lines were left to the per-line path.
-    """
-    if not len(data):
-        return 0
-    (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
-     m_line, m_at, m_len, m_key, m_value) = _scan_block(data, window)
-    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
-                                lambda line, offset: add_lines(partial, line, offset, file_index, window))
-    entries = kinds == ENTRY
-    _aggregate(partial, stamps, entries, inside, levels, has_rt, rts)
-    if len(m_line):
-        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
-    return undecided
 
 
 def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
@@ -114,28 +101,6 @@ def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file
             stop += 1
         exact(bytes(view[start:stop + 1]), base + start)
     return len(undecided)
-
-
-def newest_app_entry(data) -> int | None:
-    """The time of the newest `app` entry in ``data`` (whole lines), or None: the cheap
-    first phase of ``--last``, timestamps and levels only."""
-    times = app_entries(data)[0]
-    return int(times.max()) if len(times) else None
-
-
-Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""Of each entry of a block: (time in ms, offset of its first byte, offset of its newline)."""
-
-
-def app_entries(data) -> Entries:
-    """Every `app` entry of ``data`` (whole lines), from timestamps and levels only."""
-    if not len(data):
-        return NO_ENTRIES
-    starts, _, kinds, stamps, *_ = _scan_block(data, None, heads_only=True)
-    return scanned_entries(data, starts, kinds, stamps, parse_app_line)
-
-
-NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
 
 
 def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> Entries:

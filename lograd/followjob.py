@@ -25,6 +25,7 @@ from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWo
                           auto_chunk_size)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
+from .formats import job_format
 from .inputs import detect_format, expand
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
@@ -232,8 +233,8 @@ class FollowJob:
         return index
 
     def _set_format(self) -> None:
-        kinds = set(self.formats)
-        self.analyzer.format = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "app")
+        self.analyzer.format = job_format(self.formats)
+        self.analyzer.file_formats = self.formats
 
     def _settle(self, loop: JobLoop) -> None:
         """Forget the finished chunks (memory stays flat); keep the failures for the report."""

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 _GLOB_CHARS = set("*?[")
 SNIFF = 64 << 10
 """Bytes read from the start of a file to decide its format (SPEC §1)."""
-FORMATS = ("app", "conn", "json")  # in the order ties are broken
 
 
 @dataclass(frozen=True)
@@ -80,22 +79,73 @@ def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
     return found, problems
 
 
-def detect_format(path: str) -> str:
-    """The format that parses the most non-blank lines of the file's first 64 KiB
-    (ties: app, then conn, then json); app for an empty or unreadable file."""
-    from .conn import parse_conn_line
-    from .jsonlines import parse_json_line
-    from .parsing import parse_app_line
+@dataclass(frozen=True)
+class Detection:
+    """What ``--format auto`` decided for a file, from its first 64 KiB."""
+
+    format: str
+    share: float
+    """Of the non-blank lines read, the share the chosen format parses as entries (0 when none)."""
+    first_line: str
+    """The file's first non-blank line, as a user reads it (cut to 120 characters)."""
+
+    @property
+    def known(self) -> bool:
+        """Whether the chosen format parses at least half the lines read."""
+        return self.share >= 0.5
+
+
+def reference_ms(path: str) -> int:
+    """The time that dates stamps without a year in ``path``: its modification time (ms)."""
+    try:
+        return int(os.stat(path).st_mtime * 1000)
+    except OSError:
+        return 0
+
+
+def detect(path: str) -> Detection:
+    """The format that reads the most non-blank lines of the file's first 64 KiB (for
+    ``text``, continuation lines after its first entry count as read).
+
+    Ties go to the format registered first (app, conn, json, then the lenient ones).
+    A lenient format (``text``, which reads most app lines too) is chosen only when no
+    strict one (app, conn, json: SPEC §1) parses at least half of the lines, so a
+    file of the assessment's format keeps its strict reading. app for an empty or
+    unreadable file.
+    """
+    from .formats import formats
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF)
     except OSError:
-        return "app"
+        return Detection("app", 0.0, "")
     lines = head.split(b"\n")
     if len(head) == SNIFF:
         lines.pop()  # cut at the boundary: not counted
     lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    parsers = {"app": parse_app_line, "conn": parse_conn_line, "json": parse_json_line}
-    scores = {fmt: sum(1 for line in lines if line.strip(b" \t") and parsers[fmt](line) is not None)
-              for fmt in FORMATS}
-    return max(FORMATS, key=lambda fmt: (scores[fmt], -FORMATS.index(fmt)))
+    lines = [line for line in lines if line.strip(b" \t")]
+    if not lines:
+        return Detection("app", 0.0, "")
+    reference = reference_ms(path)
+    candidates = list(formats().values())
+    scores = [_score(fmt, lines, reference) for fmt in candidates]
+    strict = [i for i, fmt in enumerate(candidates) if not fmt.continues]
+    best = max(strict, key=lambda i: (scores[i], -i))
+    if 2 * scores[best] < len(lines):
+        best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
+    first = lines[0][:480].decode("utf-8", "replace")[:120]
+    return Detection(candidates[best].name, scores[best] / len(lines), first)
+
+
+def _score(fmt, lines: list[bytes], reference: int) -> int:
+    """How many of ``lines`` (non-blank) ``fmt`` reads: its entries, and for a format whose
+    other lines continue an entry (stack traces), the lines after its first entry."""
+    parsed = [fmt.parse_line(line, reference) is not None for line in lines]
+    if fmt.continues and any(parsed):
+        return len(parsed) - parsed.index(True)
+    return sum(parsed)
+
+
+def detect_format(path: str) -> str:
+    """The name of :func:`detect`'s format for ``path``."""
+    return detect(path).format

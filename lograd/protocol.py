@@ -64,6 +64,7 @@ class Assign:
     host: bytes | None = None  # conn: --host
     scan: int = 0  # 1: only find the newest entry (the first phase of --last)
     bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
+    reference_ms: int = 0  # dates `text` stamps without a year: the file's mtime when planned
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int, int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int, int, int),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict, list),
     Failure: (str, int, int, str, str),

@@ -17,11 +17,8 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from .aggregate import Partial, Window, add_json_lines
-from .conn import ConnCounts
-from .fastconn import HostTally, add_conn_fast, conn_entries
-from .fastpath import Entries, add_app_fast, app_entries
-from .jsonlines import json_entries
+from .aggregate import Partial, Window
+from .formats import Entries, Reading, get
 from .parsing import MAX_LINE
 
 BLOCK = 1 << 20
@@ -145,44 +142,36 @@ def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
         yield from owned_blocks(f, start, size, block_size)
 
 
-def add_block(partial: Partial, block, base: int, file_index: int, fmt: str,
-              window: Window | None, host: bytes | None, hosts: HostTally) -> None:
-    """Summarise one block of whole lines into ``partial`` (conn hosts wait in ``hosts``)."""
-    if fmt == "conn":
-        add_conn_fast(partial, block, base, file_index, window, ConnCounts(host), hosts)
-    elif fmt == "json":
-        partial.lines += add_json_lines(partial, bytes(block), base, file_index, window)
-    else:
-        add_app_fast(partial, block, base, file_index, window)
+def add_block(partial: Partial, block, base: int, fmt: str, reading: Reading,
+              window: Window | None) -> None:
+    """Summarise one block of whole lines of format ``fmt`` into ``partial``."""
+    get(fmt).add_block(partial, block, base, reading, window)
 
 
-def block_entries(block, fmt: str) -> Entries:
+def block_entries(block, fmt: str, reading: Reading | None = None) -> Entries:
     """Every entry of a block of whole lines: (times, first bytes, newlines) as arrays."""
-    if fmt == "conn":
-        return conn_entries(block)
-    if fmt == "json":
-        return tuple(np.array(column, dtype=np.int64) for column in json_entries(bytes(block)))
-    return app_entries(block)
+    return get(fmt).block_entries(block, reading or Reading())
 
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, scan: bool = False, roots: list[str] | None = None) -> Partial:
+                    host: bytes | None = None, scan: bool = False, roots: list[str] | None = None,
+                    reference_ms: int = 0) -> Partial:
     """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
 
     With ``scan``, only the newest entry is found: the partial has just ``last_ms``.
+    ``reference_ms`` dates stamps without a year (the file's modification time).
     """
     partial = Partial()
-    hosts = HostTally()
+    reading = Reading(file_index, host, reference_ms)
     for block, base in chunk_blocks(path, start, size, block_size, roots):
         if scan:
-            times = block_entries(block, fmt)[0]
+            times = block_entries(block, fmt, reading)[0]
             if len(times) and (partial.last_ms is None or int(times.max()) > partial.last_ms):
                 partial.last_ms = int(times.max())
         else:
-            add_block(partial, block, base, file_index, fmt, window, host, hosts)
-    if partial.conn is not None:
-        hosts.into(partial.conn)
+            add_block(partial, block, base, fmt, reading, window)
+    get(fmt).finish(partial, reading)
     return partial
 
 
@@ -196,7 +185,8 @@ on their own; a bigger one has the whole block scanned again with its bounds."""
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
                                fmt: str = "app", window: Window | None = None,
                                block_size: int = BLOCK, host: bytes | None = None,
-                               roots: list[str] | None = None) -> tuple[Partial, dict[int, Partial]]:
+                               roots: list[str] | None = None,
+                               reference_ms: int = 0) -> tuple[Partial, dict[int, Partial]]:
     """A chunk split by entry time, for sliding windows: (the lines, {bucket: metrics}).
 
     The first partial counts the chunk's lines (entries, malformed, blank, samples,
@@ -205,12 +195,12 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     and no line counts. Merged together they give :func:`summarise_chunk`'s partial.
     """
     lines = Partial()
-    lines_hosts = HostTally()
-    buckets: dict[int, tuple[Partial, HostTally]] = {}
+    lines_reading = Reading(file_index, host, reference_ms)
+    buckets: dict[int, tuple[Partial, Reading]] = {}
     low, high = window if window is not None else (None, None)
     for block, base in chunk_blocks(path, start, size, block_size, roots):
-        add_block(lines, block, base, file_index, fmt, NOTHING, host, lines_hosts)
-        times, firsts, stops = block_entries(block, fmt)
+        add_block(lines, block, base, fmt, lines_reading, NOTHING)
+        times, firsts, stops = block_entries(block, fmt, lines_reading)
         inside = np.ones(len(times), dtype=bool)
         if low is not None:
             inside &= times >= low
@@ -226,20 +216,18 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
             b = int(ids[first_row])
             bounds = (b * bucket_ms if low is None else max(b * bucket_ms, low),
                       (b + 1) * bucket_ms - 1 if high is None else min((b + 1) * bucket_ms - 1, high))
-            part, hosts = buckets.setdefault(b, (Partial(), HostTally()))
+            part, reading = buckets.setdefault(b, (Partial(), Reading(file_index, host, reference_ms)))
             if (end_row - first_row) * SPARSE < len(ids):
                 # a bucket of few lines (late ones): only they are read again, not the block
                 view = memoryview(block).cast("B")
                 lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in
                                     zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
-                add_block(part, lines_of, 0, file_index, fmt, bounds, host, hosts)
+                add_block(part, lines_of, 0, fmt, reading, bounds)
             else:
-                add_block(part, block, base, file_index, fmt, bounds, host, hosts)
-    if lines.conn is not None:
-        lines_hosts.into(lines.conn)
+                add_block(part, block, base, fmt, reading, bounds)
+    get(fmt).finish(lines, lines_reading)
     out = {}
-    for b, (part, hosts) in buckets.items():
-        if part.conn is not None:
-            hosts.into(part.conn)
+    for b, (part, reading) in buckets.items():
+        get(fmt).finish(part, reading)
         out[b] = part.metrics_only()
     return lines, out

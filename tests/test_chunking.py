@@ -10,7 +10,8 @@ import random
 from hypothesis import given, settings, strategies as st
 
 from lograd.analyzer import Analyzer
-from lograd.aggregate import Partial, add_lines, summarise_app
+from lograd.aggregate import Partial
+from lograd.formats.app import add_lines, summarise_app
 from lograd.parsing import MAX_LINE
 from lograd.reader import owned_blocks
 from tests import reference

@@ -10,9 +10,12 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lograd.aggregate import Partial, add_conn_lines
+from lograd.aggregate import Partial
+
+from lograd.formats.conn import add_conn_lines
 from lograd.analyzer import Analyzer
-from lograd.conn import MAX_HOST, ConnCounts, newest_conn_entry, parse_conn_line
+from lograd.conn import MAX_HOST, ConnCounts
+from lograd.formats.conn import newest_conn_entry, parse_conn_line
 from lograd.inputs import SNIFF, detect_format
 from lograd.reader import owned_blocks
 
@@ -206,7 +209,7 @@ def test_generated_conn_logs_are_skewed_out_of_order_and_all_entries(tmp_path):
 
 def test_generated_json_logs_use_the_aliases_and_read_like_their_app_twin(tmp_path):
     from lograd.generate import generate_test_logs
-    from lograd.jsonlines import LEVEL_KEYS, MESSAGE_KEYS, RESPONSE_KEYS, TIME_KEYS
+    from lograd.formats.jsonlines import LEVEL_KEYS, MESSAGE_KEYS, RESPONSE_KEYS, TIME_KEYS
     app, js = tmp_path / "app.log", tmp_path / "json.log"
     generate_test_logs(0, str(app), "error_spike", seed=4, lines=3000)
     generate_test_logs(0, str(js), "error_spike", seed=4, lines=3000, fmt="json")
@@ -214,7 +217,8 @@ def test_generated_json_logs_use_the_aliases_and_read_like_their_app_twin(tmp_pa
     keys = set().union(*(json.loads(line) for line in js.read_bytes().splitlines()))
     assert set(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + RESPONSE_KEYS) <= keys
     assert detect_format(str(js)) == "json"
-    from lograd.aggregate import add_json_lines, summarise_app
+    from lograd.formats.jsonlines import add_json_lines
+    from lograd.formats.app import summarise_app
     p = Partial()
     p.lines = add_json_lines(p, js.read_bytes(), 0, 0, None)
     a = summarise_app(app.read_bytes())

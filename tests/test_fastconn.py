@@ -2,9 +2,12 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lograd.aggregate import Partial, add_conn_lines
-from lograd.conn import ConnCounts, newest_conn_entry
-from lograd.fastconn import HostTally, add_conn_fast, newest_conn_fast
+from lograd.aggregate import Partial
+
+from lograd.formats.conn import add_conn_lines
+from lograd.conn import ConnCounts
+from lograd.formats.conn import newest_conn_entry
+from lograd.formats.conn import HostTally, add_conn_fast, newest_conn_fast
 
 STAMPS = [b"1565647204351", b"1565647205", b"0", b"99999999999", b"100000000000", b"1234567890123456",
           b"12345678901234567", b"253402300800000", b"-5", b"1.5", b"x1", b""]

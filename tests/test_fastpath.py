@@ -9,9 +9,12 @@ from hypothesis import given, settings, strategies as st
 
 import pytest
 
-from lograd.aggregate import Partial, summarise_app
-from lograd.fastpath import add_app_fast, summarise_app_fast
-from lograd.parsing import MAX_LINE, parse_app_line, resource_metrics, response_time
+from lograd.aggregate import Partial
+
+from lograd.formats.app import summarise_app
+from lograd.formats.app import add_app_fast, summarise_app_fast
+from lograd.parsing import MAX_LINE, resource_metrics, response_time
+from lograd.formats.app import parse_app_line
 from lograd.reader import summarise_chunk
 from tests.test_chunking import HOSTILE_LINES, hostile_document
 
@@ -172,7 +175,7 @@ def test_sketch_buckets_by_logarithm_equal_a_binary_search():
 @given(st.lists(st.one_of(line, line, st.sampled_from(HOSTILE_LINES), noise), max_size=30),
        st.sampled_from([b"\n", b"\r\n"]))
 def test_the_newest_entry_scan_agrees_with_the_full_summary(lines, newline):
-    from lograd.fastpath import newest_app_entry
+    from lograd.formats.app import newest_app_entry
     data = newline.join(lines)
     assert newest_app_entry(data) == summarise_app(data).last_ms
 

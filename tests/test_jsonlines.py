@@ -4,8 +4,12 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lograd.aggregate import Partial, add_json_lines, summarise_app
-from lograd.jsonlines import number_fixed, parse_json_line
+from lograd.aggregate import Partial
+
+from lograd.formats.jsonlines import add_json_lines
+
+from lograd.formats.app import summarise_app
+from lograd.formats.jsonlines import number_fixed, parse_json_line
 from lograd.parsing import to_fixed
 
 

@@ -1,8 +1,9 @@
 """SPEC §1, the `app` grammar: each rule with lines that pass and lines that fail."""
 import pytest
 
-from lograd.aggregate import summarise_app
-from lograd.parsing import MAX_LINE, LogEntry, resource_metrics, response_time, to_fixed
+from lograd.formats.app import summarise_app
+from lograd.parsing import MAX_LINE, resource_metrics, response_time, to_fixed
+from lograd.formats.app import LogEntry
 
 T = "2024-01-24 10:15:32.123"
 

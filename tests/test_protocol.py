@@ -3,7 +3,8 @@ import msgpack
 import pytest
 
 from lograd import protocol
-from lograd.aggregate import Partial, summarise_app
+from lograd.aggregate import Partial
+from lograd.formats.app import summarise_app
 from lograd.protocol import Assign, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
 
 MESSAGES = [

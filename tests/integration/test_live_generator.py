@@ -2,7 +2,7 @@
 import signal
 import time
 
-from lograd.aggregate import summarise_app
+from lograd.formats.app import summarise_app
 from lograd.follow import Follower
 from tests.integration.conftest import wait_for
 

@@ -20,6 +20,7 @@ def in_process(path: str) -> dict:
         data = f.read()
     report = report_by_chunks(data, max(len(data), 1))
     report["files"] = [path]
+    report["files_formats"] = {path: fmt for fmt in report["files_formats"].values()}
     report["malformed_samples"] = [dict(s, file=path) for s in report["malformed_samples"]]
     return report
 
@@ -213,7 +214,7 @@ def test_two_files_report_like_their_concatenation_in_any_order(procs, base_port
 
     def comparable(report):
         report = without_job(report)
-        for key in ("files", "malformed_samples", "unreadable_files"):
+        for key in ("files", "files_formats", "malformed_samples", "unreadable_files"):
             report.pop(key)
         return report
     reports = []

@@ -11,9 +11,14 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from .conn import MAX_MS, MS_THRESHOLD
-from .parsing import (FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, level_name, parse_timestamp,
-                      resource_metrics, response_time)
+import numpy as np
+
+from ..aggregate import Partial, Window, each_line
+from ..conn import MAX_MS, MS_THRESHOLD
+from ..parsing import (FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, level_name, resource_metrics,
+                       response_time)
+from . import EntryFormat, Entries, Reading
+from .app import parse_timestamp
 
 TIME_KEYS = ("timestamp", "time", "ts", "@timestamp")
 LEVEL_KEYS = ("level", "severity", "lvl")
@@ -132,3 +137,30 @@ def json_entries(data: bytes) -> tuple[list[int], list[int], list[int]]:
             stops.append(at + len(raw))
         at += len(raw) + 1
     return times, firsts, stops
+
+
+def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
+                   window: Window | None) -> int:
+    """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
+    add_entry = partial.add_entry
+    return each_line(partial, data, base, file_index, parse_json_line,
+                      lambda e: add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics))
+
+
+class JsonFormat(EntryFormat):
+    """The `json` format (see :mod:`lograd.formats`): line by line, the standard library's parser."""
+
+    name = "json"
+    example = '{"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}'
+
+    def parse_line(self, line: bytes, reference_ms: int = 0) -> JsonEntry | None:
+        return parse_json_line(line)
+
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+        partial.lines += add_json_lines(partial, bytes(block), base, reading.file_index, window)
+
+    def block_entries(self, block, reading: Reading) -> Entries:
+        return tuple(np.array(column, dtype=np.int64) for column in json_entries(bytes(block)))
+
+
+JSON = JsonFormat()

@@ -1,9 +1,15 @@
-"""The compiled `conn` path: a scanner over a block of lines, hosts counted without per-line objects.
+"""`conn`: connection logs (SPEC §1), who connected to whom.
+
+    1565647204351 Aadvik Matina        (milliseconds: the number is >= 10**11)
+    1565647205 quark garak             (seconds)
+
+The exact per-line grammar (a regular expression), and the compiled path: a
+scanner over a block of lines, hosts counted without per-line objects.
 
 The scanner (:func:`lograd._scanner.scan_conn`) decides every line by SPEC §1's
 conn grammar; lines with a host longer than 16 bytes or holding a NUL byte
 are undecided and go to the exact per-line path of
-:func:`lograd.aggregate.add_conn_lines`. A host of up to 16 bytes is its own
+:func:`add_conn_lines`. A host of up to 16 bytes is its own
 128-bit key (two little-endian words, zero padded), so counting by key is
 counting by name; the scanner counts the keys in hash tables as it goes
 (:class:`lograd._scanner.HostTable`), and names are made once a chunk.
@@ -12,10 +18,66 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aggregate import Partial, Window, add_conn_lines
-from ._scanner import ENTRY, HostTable, scan_conn
-from .conn import ConnCounts, parse_conn_line
-from .fastpath import NO_ENTRIES, Entries, count_into, add_other_lines, block_lines, scanned_entries, window_bounds
+import re
+
+from ..aggregate import Partial, Window, each_line, inside
+from .._scanner import ENTRY, HostTable, scan_conn
+from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report
+from ..fastpath import count_into, add_other_lines, block_lines, scanned_entries, window_bounds
+from ..parsing import MAX_LINE
+from . import NO_ENTRIES, Entries, Reading
+
+_CONN_LINE = re.compile(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
+
+
+def parse_conn_line(line: bytes) -> tuple[int, bytes, bytes] | None:
+    """(epoch ms, source, target) of a `conn` entry, or None when malformed.
+
+    ``line`` has no ``\\n`` and no trailing ``\\r``.
+    """
+    if len(line) > MAX_LINE:
+        return None
+    m = _CONN_LINE.fullmatch(line)
+    if m is None or len(m[1]) > 16 or len(m[2]) > MAX_HOST or len(m[3]) > MAX_HOST:
+        return None
+    number = int(m[1])
+    ms = number if number >= MS_THRESHOLD else number * 1000
+    if ms >= MAX_MS:
+        return None
+    return ms, m[2], m[3]
+
+
+def newest_conn_entry(data: bytes) -> int | None:
+    """The time of the newest `conn` entry in ``data`` (whole lines), or None."""
+    newest = None
+    for raw in data.split(b"\n"):
+        entry = parse_conn_line(raw[:-1] if raw.endswith(b"\r") else raw)
+        if entry is not None and (newest is None or entry[0] > newest):
+            newest = entry[0]
+    return newest
+
+
+def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+                   counts: ConnCounts) -> int:
+    """Classify and count every `conn` line of ``data`` into ``partial``; the number of lines.
+
+    ``counts`` (for a host) becomes ``partial.conn`` if it has none yet.
+    """
+    if partial.conn is None:
+        partial.conn = counts
+    conn = partial.conn
+
+    def take(entry: tuple[int, bytes, bytes]) -> None:
+        ms = entry[0]
+        partial.entries += 1
+        if partial.first_ms is None or ms < partial.first_ms:
+            partial.first_ms = ms
+        if partial.last_ms is None or ms > partial.last_ms:
+            partial.last_ms = ms
+        if window is None or inside(ms, window):
+            conn.add(entry[1], entry[2], minute=ms // 60_000)
+
+    return each_line(partial, data, base, file_index, parse_conn_line, take)
 
 _HOST_BYTES = 16
 _TALLIES = ("sources", "targets", "to_host", "from_host")
@@ -98,3 +160,33 @@ def conn_entries(data) -> Entries:
     kinds = np.empty(n, np.uint8)
     scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.tables.values(), 0, 0)  # empty window
     return scanned_entries(data, starts, kinds, stamps, parse_conn_line)
+
+
+class ConnFormat:
+    """The `conn` format (see :mod:`lograd.formats`)."""
+
+    name = "conn"
+    example = "1565647204351 Aadvik Matina"
+    continues = False
+    entry_metrics = False
+
+    def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
+        return parse_conn_line(line)
+
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+        if reading.state is None:
+            reading.state = HostTally()
+        add_conn_fast(partial, block, base, reading.file_index, window, ConnCounts(reading.host), reading.state)
+
+    def finish(self, partial: Partial, reading: Reading) -> None:
+        if partial.conn is not None and reading.state is not None:
+            reading.state.into(partial.conn)
+
+    def block_entries(self, block, reading: Reading) -> Entries:
+        return conn_entries(block)
+
+    def report_keys(self, partial: Partial, host: bytes | None) -> dict:
+        return conn_report(partial.conn or ConnCounts(host))
+
+
+CONN = ConnFormat()

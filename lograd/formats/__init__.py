@@ -1,0 +1,110 @@
+"""Input formats: one module each, all behind one small protocol, found in one registry.
+
+Detection, the reader, the worker and the report ask the registry instead of
+switching on format names; adding a format is its module, its tests and a row of
+the README's table.
+
+A format is pure (bytes in, a :class:`~lograd.aggregate.Partial` out):
+
+- ``parse_line(line, reference_ms)`` decides one line exactly (None: not an entry);
+  detection counts the lines it accepts;
+- ``add_block(partial, block, base, reading, window)`` adds a block of whole lines,
+  by the compiled scanner where there is one, else line by line;
+- ``block_entries(block, reading)`` gives each entry's time, first byte and newline
+  (for ``--last``'s scan and follow mode's time buckets);
+- ``report_keys(partial, host)`` the format's own keys of the JSON report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Of each entry of a block: (time in ms, offset of its first byte, offset of its newline)."""
+NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
+
+
+@dataclass
+class Reading:
+    """What a format needs to read one chunk: the file's place in the report, ``--host``,
+    the reference time that dates stamps without a year, and the format's own per-chunk
+    state (conn keeps its host tables there until the chunk ends)."""
+
+    file_index: int = 0
+    host: bytes | None = None
+    reference_ms: int = 0
+    state: Any = field(default=None)
+
+
+class Format(Protocol):
+    """One input format (see the module docstring)."""
+
+    name: str
+    example: str
+    """One line of the format, for ``--help`` and the README."""
+    continues: bool
+    """Whether lines that are not entries continue the entry before them (stack traces)."""
+    entry_metrics: bool
+    """Whether entries have levels, response times and resources (the app keys of SPEC §3)."""
+
+    def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None: ...
+
+    def add_block(self, partial, block, base: int, reading: Reading, window) -> None: ...
+
+    def finish(self, partial, reading: Reading) -> None: ...
+
+    def block_entries(self, block, reading: Reading) -> Entries: ...
+
+    def report_keys(self, partial, host: bytes | None) -> dict: ...
+
+
+class EntryFormat:
+    """Defaults of the formats whose entries have levels, response times and resources:
+    the app keys of SPEC §3 and nothing to finish after a chunk."""
+
+    continues = False
+    entry_metrics = True
+
+    def finish(self, partial, reading: Reading) -> None:
+        """Nothing is held back until a chunk ends."""
+
+    def report_keys(self, partial, host: bytes | None) -> dict:
+        from ..analyzer import entry_report
+        return entry_report(partial)
+
+
+def _registry() -> dict[str, Format]:
+    from .app import APP
+    from .conn import CONN
+    from .jsonlines import JSON
+    from .text import TEXT
+    return {f.name: f for f in (APP, CONN, JSON, TEXT)}  # the order ties are broken in
+
+
+_FORMATS: dict[str, Format] = {}
+
+
+def formats() -> dict[str, Format]:
+    """Every format by name, in the order detection breaks ties."""
+    if not _FORMATS:
+        _FORMATS.update(_registry())
+    return _FORMATS
+
+
+def get(name: str) -> Format:
+    """The format called ``name`` (KeyError when there is none)."""
+    return formats()[name]
+
+
+def names() -> tuple[str, ...]:
+    """Every format's name, in the order detection breaks ties."""
+    return tuple(formats())
+
+
+def job_format(file_formats: list[str]) -> str:
+    """A report's ``format``: the one format of its files, ``mixed`` when they differ
+    (``app`` when there are none)."""
+    kinds = set(file_formats)
+    return kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else "app")

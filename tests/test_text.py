@@ -1,0 +1,225 @@
+"""The `text` format: framework logs, every timestamp shape, levels, continuation lines.
+
+Hand-written samples in test_vectors/formats/ with reports worked out by hand;
+the compiled path held to the exact per-line path; continuation lines decided
+the same for every chunk size (SPEC §2), including chunks that start inside a
+stack trace.
+"""
+import io
+import json
+import os
+import random
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lograd.aggregate import Partial
+from lograd.analyzer import Analyzer
+from lograd.formats import Reading, get
+from lograd.formats.text import add_text_lines, parse_text_line
+from lograd.inputs import detect
+from lograd.parsing import MAX_LINE
+from lograd.reader import owned_blocks
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FORMATS_DIR = os.path.join(ROOT, "test_vectors", "formats")
+with open(os.path.join(FORMATS_DIR, "expected.json")) as _f:
+    EXPECTED = {k: v for k, v in json.load(_f).items() if not k.startswith("_")}
+
+
+def ms(text: str) -> int:
+    """Epoch ms of an ISO time read as UTC, by the standard library (independent of lograd)."""
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+REF = ms("2024-06-01T00:00:00")
+
+
+def summarise(data: bytes, start: int, size: int, exact: bool, reference_ms: int = REF,
+              block_size: int = 64) -> Partial:
+    """One chunk of a `text` document, by the exact or the compiled path, in small blocks."""
+    partial = Partial()
+    reading = Reading(0, None, reference_ms)
+    for block, base in owned_blocks(io.BytesIO(data), start, size, block_size):
+        if exact:
+            add_text_lines(partial, bytes(block), base, 0, None, reference_ms)
+        else:
+            get("text").add_block(partial, bytes(block), base, reading, None)
+    return partial
+
+
+def report_by_chunks(data: bytes, chunk_size: int, exact: bool = False, seed: int = 0,
+                     reference_ms: int = REF) -> dict:
+    """Cut into chunks, summarise each, merge in a shuffled order: the report."""
+    parts = [(s, summarise(data, s, min(chunk_size, len(data) - s), exact, reference_ms))
+             for s in range(0, len(data), chunk_size)]
+    random.Random(seed).shuffle(parts)
+    analyzer = Analyzer(["f"], fmt="text")
+    for chunk_id, partial in parts:
+        analyzer.update_metrics(partial.to_wire(), chunk_id)
+    return analyzer.get_current_metrics()
+
+
+def pick(report, path):
+    node = report
+    for part in path.replace("]", "").split("."):
+        name, _, index = part.partition("[")
+        node = node[name]
+        if index:
+            node = node[int(index)]
+    return node
+
+
+# -- every timestamp shape, checked against the standard library's reading -------------------
+
+
+@pytest.mark.parametrize("line, when, level, message", [
+    (b"2015-10-18 18:01:47,978 INFO [main] o.a.h.MRAppMaster: Created", "2015-10-18T18:01:47.978", "INFO",
+     b"[main] o.a.h.MRAppMaster: Created"),
+    (b"2024-01-24 10:15:33,001 - db - ERROR - Database connection failed", "2024-01-24T10:15:33.001", "ERROR",
+     b"Database connection failed"),
+    (b"2024-01-24T10:15:32.123+01:00 ERROR 12345 --- [main] c.e.App : msg", "2024-01-24T09:15:32.123", "ERROR",
+     b"12345 --- [main] c.e.App : msg"),
+    (b"[2024-01-24 10:15:32,123] WARN [Log partition=x] took 5ms", "2024-01-24T10:15:32.123", "WARN",
+     b"[Log partition=x] took 5ms"),
+    (b"2024/01/24 10:15:32 [error] 1234#0: *5 open() failed", "2024-01-24T10:15:32", "ERROR",
+     b"1234#0: *5 open() failed"),
+    (b"17/06/09 20:10:40 INFO executor.Executor: Running", "2017-06-09T20:10:40", "INFO", b"executor.Executor: Running"),
+    (b"Jun 14 15:16:01 combo sshd[19939]: authentication failure", "2023-06-14T15:16:01", "NONE",
+     b"combo sshd[19939]: authentication failure"),
+    (b"Jan  4 09:00:00.250 host app: notice: rotated", "2024-01-04T09:00:00.250", "NOTICE", b"rotated"),
+    (b"E0124 10:15:32.123456    1234 server.go:42] refused", "2024-01-24T10:15:32.123", "ERROR",
+     b"1234 server.go:42] refused"),
+    (b"[Sun Dec 04 04:47:44 2005] [error] mod_jk child", "2005-12-04T04:47:44", "ERROR", b"mod_jk child"),
+    (b"[Wed Jan 24 10:15:32.123456 2024] [core:crit] [pid 1] AH1", "2024-01-24T10:15:32.123", "CRITICAL",
+     b"[pid 1] AH1"),
+    (b"20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579", "2017-12-23T22:15:29.606", "NONE",
+     b"Step_LSC|30002312|onStandStepChanged 3579"),
+    (b"03-17 16:13:38.811  1702  2395 D WindowManager: printFreezing", "2024-03-17T16:13:38.811", "DEBUG",
+     b"WindowManager: printFreezing"),
+    (b"2016-09-28 04:30:30, Info                  CBS    Loaded", "2016-09-28T04:30:30", "INFO", b"CBS    Loaded"),
+    (b"2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:2181:Fast@774] - Notification", "2015-07-29T17:41:44.747",
+     "INFO", b"[QuorumPeer[myid=1]/0:0:2181:Fast@774] - Notification"),
+    (b"2024-01-24 10:15:32 [INFO ] padded", "2024-01-24T10:15:32", "INFO", b"padded"),
+    (b"2024-01-24 10:15:32 level=warning msg=x", "2024-01-24T10:15:32", "WARN", b"msg=x"),
+    (b"2024-01-24 10:15:32 <Severe> jul", "2024-01-24T10:15:32", "ERROR", b"jul"),
+    (b"2024-01-24 10:15:32 alone", "2024-01-24T10:15:32", "NONE", b"alone"),
+    (b"2024-01-24 10:15:32", "2024-01-24T10:15:32", "NONE", b""),
+])
+def test_each_timestamp_shape_and_level_form(line, when, level, message):
+    # the reference (2024-06-01) dates stamps without a year: Jun 14 is in the past year
+    assert parse_text_line(line, REF) == (ms(when), level, message)
+
+
+@pytest.mark.parametrize("line", [
+    b"java.lang.RuntimeException: boom", b"\tat o.e.H.run(H.java:42)", b"2024-02-30 10:00:00 INFO x",
+    b"2024-01-24 24:00:00 INFO x", b"2024-01-24 10:15:32.1234567890 INFO x", b"2024-01-24 10:15:32x INFO",
+    b"Jun 14 25:16:01 host x", b"jun 14 15:16:01 host x", b"X0124 10:15:32.1 x", b"Foo Dec 04 04:47:44 2005 x",
+    b"[2024-01-24 10:15:32 INFO x", b"2024-01-24 10:15:32+25:00 INFO x", b"Feb 30 10:00:00 h x",
+])
+def test_lines_that_are_not_entries(line):
+    assert parse_text_line(line, REF) is None
+
+
+def test_a_stamp_without_a_year_is_never_put_in_the_future():
+    # a file written on 3 January: 31 December is the year before, 2 January this year,
+    # 29 February the last leap year at or before then
+    jan3 = ms("2025-01-03T12:00:00")
+    assert parse_text_line(b"Dec 31 23:59:59 h x", jan3)[0] == ms("2024-12-31T23:59:59")
+    assert parse_text_line(b"Jan  2 00:00:00 h x", jan3)[0] == ms("2025-01-02T00:00:00")
+    assert parse_text_line(b"Feb 29 00:00:00 h x", jan3)[0] == ms("2024-02-29T00:00:00")
+    assert parse_text_line(b"Jan  4 11:00:00 h x", jan3)[0] == ms("2025-01-04T11:00:00")  # within a day
+    assert parse_text_line(b"Jan  5 00:00:00 h x", jan3)[0] == ms("2024-01-05T00:00:00")
+
+
+# -- the hand-written samples ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_samples_give_their_hand_worked_reports_at_every_chunk_size(name):
+    with open(os.path.join(FORMATS_DIR, name), "rb") as f:
+        data = f.read()
+    case = EXPECTED[name]
+    whole = report_by_chunks(data, len(data), exact=True, reference_ms=ms(case["reference"]))
+    for key, want in case["want"].items():
+        got = pick(whole, key)
+        assert got == pytest.approx(want) if isinstance(want, float) else got == want, key
+    assert whole["lines"] == (whole["entries"] + whole["malformed_lines"] + whole["blank_lines"]
+                              + whole["continuation_lines"])
+    for size in (1, 3, 17, 64, 100, len(data) - 1):
+        assert report_by_chunks(data, size, seed=size, reference_ms=ms(case["reference"])) == whole, size
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_samples_are_detected_as_their_format(name, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(open(os.path.join(FORMATS_DIR, name), "rb").read())
+    stamp = ms(EXPECTED[name]["reference"]) / 1000
+    os.utime(path, (stamp, stamp))
+    found = detect(str(path))
+    assert (found.format, found.known) == (EXPECTED[name]["format"], True)
+
+
+def test_app_logs_keep_the_strict_app_format(tmp_path):
+    # malformed.log: app parses 200 of 230 lines; text would take 4 more (lines with
+    # unknown level words), but a strict format parsing at least half wins
+    found = detect(os.path.join(ROOT, "test_vectors", "logs", "malformed.log"))
+    assert found.format == "app" and found.known
+    path = tmp_path / "garbage.log"
+    path.write_bytes(b"hello\nworld\n")
+    assert not detect(str(path)).known
+
+
+# -- continuation lines across chunks ---------------------------------------------------------
+
+TRACE = [b"java.lang.IllegalStateException: boom", b"\tat a.B.c(B.java:1)", b"Caused by: x.Y: z",
+         b"\t... 3 more", b"Traceback (most recent call last):", b'  File "x.py", line 1, in f']
+TEXT_LINES = [
+    b"2024-01-24 10:15:32,123 INFO [main] a.B: Request processed in 127ms",
+    b"2024-01-24 10:15:33,001 - db - ERROR - failed after retry in 3s took 120ms",
+    b"Jan 24 10:15:34 web01 sshd[1]: error: x=1.5 cpu=87.5% mem=1024MB",
+    b"E0124 10:15:35.123456 1 a.go:1] duration=12.5ms",
+    b"[Sun Dec 04 04:47:44 2005] [notice] ok",
+    b"2024/01/24 10:16:00 [warn] 1#0: latency:7ms",
+    b"2024-01-24T10:16:01Z level=fatal took 1234567890123456789ms",
+    b"2024-01-24 10:16:02 NONE x=12345678901234567890",
+    b"", b" \t", b"\r", b"\x00\x0b", b"garbage before anything",
+    b"2024-02-30 10:00:00 INFO bad date", b"caf\xc3\xa9 \xff\xfe",
+] + TRACE
+
+
+def test_a_chunk_starting_inside_a_stack_trace_reads_it_as_the_whole_file_would():
+    data = b"\n".join([b"header", TEXT_LINES[0], *TRACE, TEXT_LINES[1], *TRACE]) + b"\n"
+    whole = report_by_chunks(data, len(data), exact=True)
+    assert (whole["entries"], whole["continuation_lines"], whole["malformed_lines"]) == (2, 12, 1)
+    assert whole["malformed_samples"][0]["text"] == "header"
+    for size in range(1, 80):
+        assert report_by_chunks(data, size, seed=size) == whole, size
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(TEXT_LINES), min_size=1, max_size=40), st.integers(1, 90),
+       st.booleans(), st.integers(0, 10**6))
+def test_property_compiled_equals_exact_and_chunking_never_changes_the_report(lines, size, final_newline, seed):
+    data = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    exact = summarise(data, 0, len(data), exact=True, block_size=1 << 20)
+    fast = summarise(data, 0, len(data), exact=False, block_size=1 << 20)
+    assert fast == exact
+    whole = report_by_chunks(data, len(data) or 1, exact=True)
+    assert report_by_chunks(data, size, seed=seed) == whole
+
+
+def test_an_over_long_line_is_malformed_even_inside_a_stack_trace():
+    data = b"\n".join([TEXT_LINES[0], b"\tat " + b"x" * MAX_LINE, TRACE[1]]) + b"\n"
+    whole = report_by_chunks(data, len(data), exact=True)
+    assert (whole["entries"], whole["malformed_lines"], whole["continuation_lines"]) == (1, 1, 1)
+    assert report_by_chunks(data, 4096) == whole
+
+
+def test_help_lists_every_registered_format_with_its_example():
+    from lograd.cli import COORDINATOR_USAGE, FORMAT_NAMES
+    from lograd.formats import formats
+    assert FORMAT_NAMES == tuple(formats())
+    for name, fmt in formats().items():
+        assert f"  {name:<6} {fmt.example}" in COORDINATOR_USAGE, name
