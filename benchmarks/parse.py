@@ -24,9 +24,8 @@ from docopt import docopt
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import ensure_log  # noqa: E402
-from lograd.aggregate import summarise_app  # noqa: E402
+from lograd.formats.app import summarise_app, summarise_app_fast  # noqa: E402
 from lograd.config import parse_size  # noqa: E402
-from lograd.fastpath import summarise_app_fast  # noqa: E402
 
 
 def blocks(data: bytes, size: int) -> list[bytes]:

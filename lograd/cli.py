@@ -118,8 +118,10 @@ Options:
   --size SIZE        About this many bytes: plain, or with KiB MiB GiB KB MB GB
                      [default: 10MB].
   --lines N          Exactly N lines instead of --size.
-  --format FMT       app, conn or json [default: app].
-  --profile NAME     app and json: normal, error_spike or malformed [default: normal].
+  --format FMT       app, conn, json or text (log4j lines, error entries with stack
+                     traces) [default: app].
+  --profile NAME     app, json and text: normal, error_spike or malformed
+                     [default: normal].
   --hosts N          conn: distinct hosts, a few very busy and a long tail
                      [default: 1000].
   --rate N           Entries per second of log time [default: 50].

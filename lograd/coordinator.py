@@ -29,6 +29,7 @@ from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure,
                        ProtocolError, Release, Result)
 from .report import Progress
 from .security import exposed, server_curve, start_authenticator
+from .stdin import NAME as STDIN, StdinSpool, renamed
 from .timestamps import LONGEST_WINDOW_MS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
@@ -205,12 +206,29 @@ class Coordinator:
         ``every`` seconds and once at the end. ``outputs`` are files the run writes (never
         read as logs, even in a followed directory). Returns the exit status."""
         from .followjob import FollowJob
+        if STDIN in paths:  # follow what arrives on standard input, spooled as it comes
+            with StdinSpool() as spool:
+                names = {spool.path: STDIN}
+                return FollowJob(self, [spool.path if p == STDIN else p for p in paths], every,
+                                 lambda report, *rest: emit(renamed(report, names), *rest), state_path,
+                                 outputs=list(outputs)).run()
         return FollowJob(self, paths, every, emit, state_path, outputs=list(outputs)).run()
 
     # -- the job -----------------------------------------------------------------------
 
     def run(self, paths: list[str]) -> tuple[dict, int]:
-        """Analyse ``paths``; returns (report, exit status). Raises NoWorkers (status 3)."""
+        """Analyse ``paths`` (``-`` is standard input, read to its end first); returns
+        (report, exit status). Raises NoWorkers (status 3)."""
+        if STDIN in paths:
+            with StdinSpool() as spool:
+                if sys.stdin.isatty():
+                    say("reading standard input until it ends (Ctrl-D)")
+                spool.wait()
+                if spool.error is not None:
+                    say(f"standard input could not be read to its end: {spool.error}")
+                report, status = self.run([spool.path if p == STDIN else p for p in paths])
+                self.last_report = renamed(report, {spool.path: STDIN})
+                return self.last_report, status
         files, unreadable = expand(paths)
         for problem in unreadable:
             say(f"cannot read {problem.path}: {problem.reason}")
@@ -243,6 +261,7 @@ class JobLoop:
         self.instance = uuid.uuid4().hex
         self.job = uuid.uuid4().hex
         self.formats = [self._format_of(f.path) for f in files]
+        self.whole = {i for i, f in enumerate(files) if f.compression}  # compressed: one chunk each
         self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
         self.total_bytes = total
@@ -252,7 +271,7 @@ class JobLoop:
         # --last: guess the newest entry from the end of each file (a scan of its last
         # chunks, timestamps only), read everything with the window ending there, and
         # read again only if some entry turned out newer than the guess
-        chunks = plan_chunks([(f.path, f.size) for f in files], size)
+        chunks = plan_chunks([(f.path, f.size) for f in files], size, whole=self.whole)
         self.scan_ids: set[int] = set()
         self.newest_scanned: int | None = None
         self.last_phase: str | None = None
@@ -440,7 +459,8 @@ class JobLoop:
         # no entry at all: a window nothing is inside
         self.window = (0, -1) if newest is None else (newest - self.coord.last_ms, newest)
         d = self.dispatcher
-        d.add(plan_chunks([(f.path, f.size) for f in self.files], self.chunk_size, first_id=len(d.chunks)))
+        d.add(plan_chunks([(f.path, f.size) for f in self.files], self.chunk_size, first_id=len(d.chunks),
+                          whole=self.whole))
 
     def _assign(self, now: float) -> None:
         for a in self.dispatcher.assign(now):

@@ -64,14 +64,15 @@ class InFlight:
 
 
 def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0,
-                only: set[int] | None = None) -> list[Chunk]:
+                only: set[int] | None = None, whole: set[int] = frozenset()) -> list[Chunk]:
     """Cut (path, size) files into chunks of ``chunk_size`` bytes, numbered from ``first_id``
-    (only the files whose index is in ``only``, when given)."""
+    (only the files whose index is in ``only``, when given); the files whose index is in
+    ``whole`` (compressed ones) are one chunk each."""
     chunks = []
     for file_index, (path, size) in enumerate(files):
         if only is not None and file_index not in only:
             continue
-        for start in range(0, size, chunk_size):
+        for start in range(0, size, max(size, 1) if file_index in whole else chunk_size):
             chunks.append(Chunk(first_id + len(chunks), file_index, path, start, min(chunk_size, size - start)))
     return chunks
 

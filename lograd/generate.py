@@ -13,7 +13,7 @@ import numpy as np
 from .timestamps import format_ms
 
 PROFILES = ("normal", "error_spike", "malformed")
-FORMATS = ("app", "conn", "json")
+FORMATS = ("app", "conn", "json", "text")
 CONN_HOSTS = 1000
 CONN_LATE = 0.05
 """Share of conn lines written up to 5 minutes late (logs are out of order by minutes)."""
@@ -88,7 +88,7 @@ def generate_test_logs(size_mb: float, path: str, profile: str = "normal", seed:
             if fmt == "conn":
                 block = _conn_block(rng, index, count, start_ms, rate, names, weights)
             else:
-                block = _block(rng, index, count, total_lines, start_ms, rate, profile, fmt == "json")
+                block = _block(rng, index, count, total_lines, start_ms, rate, profile, fmt)
             if target_bytes is not None and written + len(block) > target_bytes:
                 cut = block.rfind(b"\n", 0, target_bytes - written) + 1
                 out.write(block[:cut])  # whole lines only, never past the size
@@ -125,7 +125,7 @@ def append_live(path: str, rate: float, profile: str = "normal", seed: int = 1, 
                     if fmt == "conn":
                         block = _conn_block(rng, index, count, start_ms, rate, names, weights)
                     else:
-                        block = _block(rng, index, count, hour, start_ms, rate, profile, fmt == "json")
+                        block = _block(rng, index, count, hour, start_ms, rate, profile, fmt)
                     out.write(block)
                     out.flush()
                     index = due
@@ -187,7 +187,7 @@ def _json_line(n: int, ms: int, level: str, message: str) -> str:
 
 
 def _block(rng: np.random.Generator, first: int, count: int, total: int, start_ms: int,
-           rate: float, profile: str, as_json: bool = False) -> bytes:
+           rate: float, profile: str, fmt: str = "app") -> bytes:
     index = np.arange(first, first + count)
     times = start_ms + (index * 1000 / rate).astype(np.int64) + rng.integers(0, max(1, int(1000 / rate)), count)
     spread = rng.integers(-SPREAD_MS, SPREAD_MS + 1, count // 2 + 1)
@@ -221,12 +221,29 @@ def _block(rng: np.random.Generator, first: int, count: int, total: int, start_m
             rt = MEAN_RESPONSE_MS + int(spread[timed // 2]) * (1 if timed % 2 == 0 else -1)
             timed += 1
         message = template.format(rt=rt, n=int(numbers[i]), c=float(cpus[i]), m=int(mems[i]))
-        if as_json:
+        if fmt == "json":
             parts.append(_json_line(n, ms, level, message))
+        elif fmt == "text":
+            parts.append(_text_lines(n, prefix, ms, level, message))
         else:
             parts.append(f"{prefix}.{ms % 1000:03d} {level} {message}")
     parts.append("")
     return "\n".join(parts).encode("utf-8", "surrogateescape")
+
+
+_THREADS = ("main", "http-nio-8080-exec-1", "http-nio-8080-exec-7", "pool-2-thread-3", "scheduler-1")
+_LOGGERS = ("c.e.web.RequestHandler", "c.e.db.ConnectionPool", "c.e.cache.CacheManager", "c.e.App")
+_TRACE = ("\njava.lang.IllegalStateException: {m}\n\tat c.e.db.ConnectionPool.borrow(ConnectionPool.java:{n})"
+          "\n\tat c.e.web.RequestHandler.handle(RequestHandler.java:88)\n\t... 42 more")
+
+
+def _text_lines(n: int, prefix: str, ms: int, level: str, message: str) -> str:
+    """An app entry as log4j writes it ('%d{ISO8601} %-5p [%t] %c: %m%n'); every error
+    entry but one in four carries a four-line stack trace (continuation lines)."""
+    line = f"{prefix},{ms % 1000:03d} {level:<5} [{_THREADS[n % 5]}] {_LOGGERS[n % 4]}: {message}"
+    if level == "ERROR" and n % 4:
+        line += _TRACE.format(m=message[:40], n=100 + n % 400)
+    return line
 
 
 def _pick(rng: np.random.Generator, items: list, count: int) -> np.ndarray:

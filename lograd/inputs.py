@@ -6,6 +6,8 @@ import os
 import stat
 from dataclasses import dataclass
 
+from .compression import HEAD, compression_of, head_of
+
 _GLOB_CHARS = set("*?[")
 SNIFF = 64 << 10
 """Bytes read from the start of a file to decide its format (SPEC §1)."""
@@ -17,6 +19,8 @@ class InputFile:
 
     path: str
     size: int
+    compression: str | None = None
+    """gzip or zstd when the file is compressed (then it is one chunk)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,13 @@ def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
         if key in seen:
             return
         try:
-            with open(path, "rb"):
-                pass
+            with open(path, "rb") as f:
+                kind = compression_of(f.read(HEAD))
         except OSError as exc:
             problems.append(Unreadable(path, exc.strerror or str(exc)))
             return
         seen.add(key)
-        found.append(InputFile(path, info.st_size))
+        found.append(InputFile(path, info.st_size, kind))
 
     for path in paths:
         if not os.path.lexists(path) and _GLOB_CHARS & set(path):
@@ -115,8 +119,7 @@ def detect(path: str) -> Detection:
     """
     from .formats import formats
     try:
-        with open(path, "rb") as f:
-            head = f.read(SNIFF)
+        head = head_of(path, SNIFF)
     except OSError:
         return Detection("app", 0.0, "")
     lines = head.split(b"\n")

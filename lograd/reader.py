@@ -18,6 +18,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from .aggregate import Partial, Window
+from .compression import HEAD, compression_of, damage_types, decompressed
 from .formats import Entries, Reading, get
 from .parsing import MAX_LINE
 
@@ -27,6 +28,8 @@ BLOCK = 1 << 20
 _HELD = MAX_LINE + 2
 """Most bytes ever held: a line longer than MAX_LINE + 1 never fits whole."""
 _SCAN = 1 << 16
+WHOLE = 1 << 62
+"""The size of a chunk that is a whole compressed file: its decompressed end is not known."""
 
 
 def _next_line_start(f: BinaryIO, at: int, limit: int | None = None) -> int | None:
@@ -139,7 +142,19 @@ def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
         length = os.fstat(f.fileno()).st_size
         if length < start + size:
             raise ChunkUnreadable(errno.ENODATA, f"file shrank to {length} bytes, chunk ends at {start + size}")
-        yield from owned_blocks(f, start, size, block_size)
+        kind = compression_of(f.read(HEAD))
+        f.seek(start)
+        if kind is None:
+            yield from owned_blocks(f, start, size, block_size)
+            return
+        if start != 0:
+            raise ChunkUnreadable(errno.EINVAL, f"a {kind} file is read as one chunk, not from byte {start}", path)
+        f.seek(0)
+        try:
+            with decompressed(f, kind) as stream:
+                yield from owned_blocks(stream, 0, WHOLE, block_size)
+        except damage_types() as exc:
+            raise ChunkUnreadable(errno.EIO, f"damaged {kind} data ({exc})", path) from None
 
 
 def add_block(partial: Partial, block, base: int, fmt: str, reading: Reading,

@@ -107,9 +107,9 @@ class Processes:
         self.started: list[subprocess.Popen] = []
 
     def start(self, command: str, *args: str, **kw) -> subprocess.Popen:
+        kw.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen([sys.executable, os.path.join(BIN, command), *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, cwd=ROOT, **kw)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, **kw)
         self.started.append(p)
         return p
 
@@ -117,11 +117,14 @@ class Processes:
         """Start a process in the background with its output drained and watchable."""
         return Running(self.start(command, *args))
 
-    def coordinator(self, port: int, *args: str, timeout: float = 60) -> tuple[int, dict | None, str]:
-        """Run a coordinator to the end: (exit status, JSON report or None, stderr)."""
-        p = self.start("lograd-coordinator", "--port", str(port), "--json", *args)
+    def coordinator(self, port: int, *args: str, timeout: float = 60,
+                    stdin: bytes | None = None) -> tuple[int, dict | None, str]:
+        """Run a coordinator to the end, ``stdin`` written to its standard input:
+        (exit status, JSON report or None, stderr)."""
+        p = self.start("lograd-coordinator", "--port", str(port), "--json", *args,
+                       **({} if stdin is None else {"stdin": subprocess.PIPE}))
         try:
-            out, err = p.communicate(timeout=timeout)
+            out, err = p.communicate(input=stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             pytest.fail(f"coordinator gave no report within {timeout} s")
         report = json.loads(out) if out.strip() else None

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""lograd's speed and memory per input format (issue #14): one row per format.
+
+Usage:
+  benchmarks/formats.py [--size SIZE] [--local N] [--port PORT] [--runs N] [--formats LIST]
+
+Options:
+  --size SIZE      Log size per format, generated once into benchmarks/data/ [default: 1GiB].
+  --local N        lograd's worker processes [default: 2].
+  --port PORT      Base port [default: 27655].
+  --runs N         Runs per row; the fastest is shown [default: 2].
+  --formats LIST   Rows to run, of app, text, json, conn, text.gz, text.zst
+                   [default: app,text,json,conn,text.gz,text.zst].
+
+Each log comes from lograd-generate (seed 7, error_spike profile; text is the app
+content as log4j writes it, error entries with four-line stack traces). The
+.gz/.zst rows compress the text log once (gzip -6, zstd -3) and print the
+decompressor's own rate beside lograd's: a compressed file is one chunk, so one
+worker reads it and the row is bound by one core's parsing, not by the
+decompressor. MB/s counts the bytes lograd parses (decompressed); peak RSS is
+VmHWM of every process.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import sys
+import time
+
+from docopt import docopt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from benchmarks.common import ensure_log, lograd_command, run_lograd  # noqa: E402
+from lograd.config import parse_size  # noqa: E402
+
+
+def compressed(path: str, kind: str) -> str:
+    """``path`` compressed once beside it (gzip -6 or zstd -3)."""
+    out = f"{path}.{kind}"
+    if not os.path.exists(out):
+        print(f"compressing {path} -> {out} ...", file=sys.stderr, flush=True)
+        with open(path, "rb") as src, open(out + ".part", "wb") as dst:
+            if kind == "gz":
+                with gzip.GzipFile(fileobj=dst, mode="wb", compresslevel=6) as z:
+                    shutil.copyfileobj(src, z, 1 << 20)
+            else:
+                import zstandard
+                zstandard.ZstdCompressor(level=3).copy_stream(src, dst)
+        os.replace(out + ".part", out)
+    return out
+
+
+def decompress_rate(path: str, kind: str) -> str:
+    """MB/s of decompressed output, the decompressor alone (one core), and zlib's for gzip."""
+    from lograd.compression import decompressed
+
+    def rate(opener) -> float:
+        began, n = time.perf_counter(), 0
+        with open(path, "rb") as raw, opener(raw) as stream:
+            while True:
+                block = stream.read(1 << 20)
+                if not block:
+                    break
+                n += len(block)
+        return n / 1e6 / (time.perf_counter() - began)
+    mine = rate(lambda raw: decompressed(raw, "gzip" if kind == "gz" else "zstd"))
+    if kind == "gz":
+        return f"isal {mine:,.0f} MB/s (zlib {rate(lambda raw: gzip.GzipFile(fileobj=raw)):,.0f})"
+    return f"zstandard {mine:,.0f} MB/s"
+
+
+def main() -> None:
+    args = docopt(__doc__)
+    size = parse_size(args["--size"])
+    print("| format | file MB | parsed MB | wall s | MB/s | peak RSS MiB (coordinator, workers) | entries | note |")
+    print("|---|---:|---:|---:|---:|---|---:|---|")
+    for row in args["--formats"].split(","):
+        fmt, _, kind = row.partition(".")
+        plain = ensure_log(size, fmt=fmt)
+        path = compressed(plain, kind) if kind else plain
+        best, _ = run_lograd(lograd_command(path, int(args["--local"]), int(args["--port"])),
+                             int(args["--runs"]))
+        report = json.loads(best.out)
+        parsed = os.path.getsize(plain)
+        note = decompress_rate(path, kind) if kind else ""
+        print(f"| {row} | {os.path.getsize(path) / 1e6:,.0f} | {parsed / 1e6:,.0f} | {best.wall:.2f} | "
+              f"{parsed / 1e6 / best.wall:,.0f} | {best.peak_list()} | {report['entries']:,} | {note} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
