@@ -274,9 +274,10 @@ DEF LEVEL_FIELDS = 3
 DEF YEARS_BACK = 8
 cdef int64_t FUTURE_MS = 86400000
 
-cdef char* TEXT_WORDS[19]
-cdef int TEXT_WORD_LENS[19]
-cdef int TEXT_WORD_IDS[19]
+DEF TEXT_WORD_COUNT = 21
+cdef char* TEXT_WORDS[TEXT_WORD_COUNT]
+cdef int TEXT_WORD_LENS[TEXT_WORD_COUNT]
+cdef int TEXT_WORD_IDS[TEXT_WORD_COUNT]
 cdef int LETTER_LEVEL[256]  # single upper-case letters V D I W E F
 
 
@@ -284,7 +285,7 @@ def _init_text_tables():
     words = [("TRACE", 0), ("FINEST", 0), ("FINER", 0), ("DEBUG", 1), ("FINE", 1), ("INFO", 2),
              ("NOTICE", 3), ("WARN", 4), ("WARNING", 4), ("ERROR", 5), ("ERR", 5), ("SEVERE", 5),
              ("CRITICAL", 6), ("CRIT", 6), ("FATAL", 7), ("EMERG", 7), ("EMERGENCY", 7), ("ALERT", 7),
-             ("PANIC", 7)]
+             ("PANIC", 7), ("INFORMATION", 2), ("VERBOSE", 0)]
     global _text_words_kept
     _text_words_kept = [w.encode() for w, _ in words]  # the char* below point into these
     cdef int i
@@ -311,7 +312,7 @@ cdef int _text_level(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
     cdef int j
     if n == 1:
         return LETTER_LEVEL[b[p]]
-    for j in range(19):
+    for j in range(TEXT_WORD_COUNT):
         if TEXT_WORD_LENS[j] != n:
             continue
         for k in range(n):

@@ -32,7 +32,8 @@ def test_timestamps_by_alias_iso_or_number(obj, ms):
 @pytest.mark.parametrize("line", [
     b'[1, 2]', b'"text"', b'{"ts": "2024-01-24T10:15:32", "level": "info"',  # not an object
     b'{"ts": "2024-02-30T10:15:32", "level": "info"}', b'{"level": "info"}',   # no valid timestamp
-    b'{"ts": 1.5, "level": "info"}', b'{"ts": -5, "level": "info"}', b'{"ts": true, "level": "info"}',
+    b'{"ts": -1.5, "level": "info"}', b'{"ts": -5, "level": "info"}', b'{"ts": true, "level": "info"}',
+    b'{"ts": 5, "level": 35}', b'{"ts": 5, "level": true}', b'{"ts": 5, "log": {"level": "loud"}}',
     b'{"ts": 5, "level": "info", "x": NaN}', b'{"ts": 5, "level": "info", "x": -Infinity}',
     b'{"ts": 5, "level": "info", "msg": "caf\xff"}',                           # invalid UTF-8
     b'{"ts": 5}', b'{"ts": 5, "level": "LOUD"}', b'{"ts": 5, "level": 3}',     # level: decisions
@@ -41,6 +42,32 @@ def test_timestamps_by_alias_iso_or_number(obj, ms):
 ])
 def test_malformed_json_lines(line):
     assert parse_json_line(line) is None
+
+
+@pytest.mark.parametrize("line, ms, level, rt", [
+    # pino / bunyan: numeric levels, epoch ms, responseTime in ms
+    (b'{"level":30,"time":1706091332123,"pid":42,"msg":"request completed","responseTime":12}',
+     1706091332123, "INFO", 12 * 10**9),
+    (b'{"level":50,"time":1706091332123,"msg":"x"}', 1706091332123, "ERROR", None),
+    # zap: float epoch seconds (truncated to the millisecond)
+    (b'{"level":"error","ts":1706091332.1239,"caller":"h.go:42","msg":"failed in 5ms"}',
+     1706091332123, "ERROR", 5 * 10**9),
+    # ECS: dotted level, nanosecond ISO time, event.duration in nanoseconds
+    (b'{"@timestamp":"2024-01-24T10:15:32.123456789Z","log.level":"warn","message":"slow",'
+     b'"event":{"duration":1500000}}', 1706091332123, "WARN", 1_500_000_000),
+    (b'{"@timestamp":"2024-01-24T10:15:32Z","log":{"level":"ERROR"},"message":"x"}', 1706091332000, "ERROR", None),
+    # integer epochs by magnitude: s, ms, us, ns
+    (b'{"ts":1706091332,"level":"info"}', 1706091332000, "INFO", None),
+    (b'{"ts":1706091332123456,"level":"info"}', 1706091332123, "INFO", None),
+    (b'{"ts":1706091332123456789,"level":"info"}', 1706091332123, "INFO", None),
+    # Serilog compact, Python json logger
+    (b'{"@t":"2024-01-24T10:15:32.123Z","@l":"Information","@m":"took 3ms"}', 1706091332123, "INFO", 3 * 10**9),
+    (b'{"time":"2024-01-24T10:15:32","levelname":"WARNING","message":"x","elapsed_ms":2.5}',
+     1706091332000, "WARN", 2_500_000_000),
+])
+def test_widened_json_pino_zap_ecs_serilog(line, ms, level, rt):
+    e = parse_json_line(line)
+    assert (e.timestamp_ms, e.level, e.response_time) == (ms, level, rt)
 
 
 def test_level_message_and_response_time_aliases():

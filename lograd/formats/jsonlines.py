@@ -1,47 +1,61 @@
-"""JSON lines (SPEC §1 `json`): one object per line, then analysed exactly like `app`.
+"""JSON lines (SPEC §1 `json`, widened by issue #14): one object per line, then analysed like `app`.
 
     {"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5, "cpu": 80}
+    {"level":30,"time":1706091332123,"pid":42,"msg":"request completed","responseTime":12}     (pino)
+    {"level":"error","ts":1706091332.123456,"caller":"srv/h.go:42","msg":"failed"}           (zap)
+    {"@timestamp":"2024-01-24T10:15:32.123456789Z","log.level":"warn","message":"slow",
+     "event":{"duration":1500000}}                                                          (ECS)
 
-Keys are looked up by alias, the first present wins. Numbers keep their JSON
-text so values become fixed-point exactly (no float rounding on the way).
+Keys are looked up by alias, the first present wins; a dotted alias (``log.level``)
+is a top-level key of that name or the nested value. Numbers keep their JSON
+text (msgspec hands over a float's text, integers are exact) so values become
+fixed-point exactly (no float rounding on the way).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+import msgspec
 import numpy as np
 
 from ..aggregate import Partial, Window, each_line
 from ..conn import MAX_MS, MS_THRESHOLD
-from ..parsing import (FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, level_name, resource_metrics,
-                       response_time)
+from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
 from . import EntryFormat, Entries, Reading
 from .app import parse_timestamp
+from .text import level_of_word
 
-TIME_KEYS = ("timestamp", "time", "ts", "@timestamp")
-LEVEL_KEYS = ("level", "severity", "lvl")
-MESSAGE_KEYS = ("message", "msg")
-RESPONSE_KEYS = ("response_time_ms", "duration_ms", "latency_ms")
+TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "@t")
+LEVEL_KEYS = ("level", "severity", "lvl", "log.level", "@l", "levelname")
+MESSAGE_KEYS = ("message", "msg", "@m")
+RESPONSE_KEYS = ("response_time_ms", "duration_ms", "latency_ms", "elapsed_ms", "responseTime", "event.duration")
+"""Response-time keys in milliseconds, but ``event.duration`` (ECS) in nanoseconds."""
+_RESPONSE_SHIFT = {"event.duration": -6}
 ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + RESPONSE_KEYS)
+NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+"""pino's and bunyan's level numbers."""
+EPOCH_UNITS = ((10 ** 17, Decimal(10) ** -6), (10 ** 14, Decimal(10) ** -3), (MS_THRESHOLD, Decimal(1)),
+               (0, Decimal(1000)))
+"""Epoch numbers by magnitude: at or above 10**17 nanoseconds, 10**14 microseconds, 10**11
+milliseconds (SPEC §1's conn rule), else seconds; the factor to milliseconds."""
 
 
 class Number(str):
-    """A JSON number, kept as its text."""
+    """A JSON number with a fraction or exponent, kept as its text (integers are ints)."""
 
 
-def _reject(name: str):
-    raise ValueError(f"{name} is not a number")
+_DECODER = msgspec.json.Decoder(float_hook=Number)
 
 
 def _decode(line: bytes):
-    return json.loads(line, parse_float=Number, parse_int=Number, parse_constant=_reject)
+    return _DECODER.decode(line)
 
 
-def number_fixed(text: str) -> int:
-    """A JSON number's exact value times 10**9, truncated toward zero (like ``to_fixed``)."""
-    value = Decimal(text)  # exact: no context rounding on construction
+def number_fixed(text: str | int, shift: int = 0) -> int:
+    """A JSON number's exact value (its text, or an int) times 10**(9 + shift), truncated
+    toward zero (like ``to_fixed``)."""
+    value = Decimal(text).scaleb(shift)  # exact: no context rounding on construction
     sign = -1 if value.is_signed() else 1
     if value.adjusted() >= FIXED_MAX_INT_DIGITS:  # saturate, as the app path does
         return sign * 10 ** (FIXED_MAX_INT_DIGITS + FIXED_DIGITS)
@@ -64,22 +78,55 @@ class JsonEntry:
     metrics: list[tuple[str, int]]
 
 
+_MISSING = object()
+
+
+def _lookup(obj: dict, key: str):
+    """``obj[key]``, or for a dotted key (``log.level``) the nested value; _MISSING if absent."""
+    if key in obj:
+        return obj[key]
+    if "." not in key:
+        return _MISSING
+    node = obj
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
 def _first(obj: dict, keys: tuple[str, ...]):
+    """(key, value) of the first alias present, or (None, None)."""
     for key in keys:
-        if key in obj:
-            return key, obj[key]
+        value = _lookup(obj, key)
+        if value is not _MISSING:
+            return key, value
     return None, None
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, Number)) and not isinstance(value, bool)
+
+
 def _timestamp(value) -> int | None:
-    if isinstance(value, Number):
-        if not value.isdigit():  # as in conn: a non-negative integer
+    """Epoch ms of an ISO 8601 string, or of a non-negative epoch number by its magnitude."""
+    if _is_number(value):
+        number = Decimal(value)
+        if number < 0:
             return None
-        n = int(value)
-        ms = n if n >= MS_THRESHOLD else n * 1000
+        factor = next(f for low, f in EPOCH_UNITS if number >= low)
+        ms = int((number * factor).to_integral_value(ROUND_FLOOR))
         return ms if ms < MAX_MS else None
     if isinstance(value, str):
         return parse_timestamp(value.encode("utf-8", "surrogatepass"))
+    return None
+
+
+def _level(value) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return NUMERIC_LEVELS.get(value)
+    if isinstance(value, str) and not isinstance(value, Number) and value.isascii() and value.isalpha():
+        return level_of_word(value.encode())
     return None
 
 
@@ -94,16 +141,14 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
         return None
     try:
         obj = _decode(line)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+    except (msgspec.DecodeError, RecursionError):
         return None
     if not isinstance(obj, dict):
         return None
     ms = _timestamp(_first(obj, TIME_KEYS)[1])
     if ms is None:
         return None
-    word = _first(obj, LEVEL_KEYS)[1]
-    level = (level_name(word.encode("utf-8", "surrogatepass"))
-             if isinstance(word, str) and not isinstance(word, Number) else None)
+    level = _level(_first(obj, LEVEL_KEYS)[1])
     if level is None:
         return None
     text = _first(obj, MESSAGE_KEYS)[1]
@@ -112,9 +157,9 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
     message = (text or "").encode("utf-8", "surrogatepass")
     key, value = _first(obj, RESPONSE_KEYS)
     try:
-        rt = number_fixed(value) if isinstance(value, Number) else response_time(message)
-        metrics = [(k, number_fixed(v)) for k, v in obj.items()
-                   if isinstance(v, Number) and k not in ALIASES]
+        rt = (number_fixed(value, _RESPONSE_SHIFT.get(key, 0)) if _is_number(value)
+              else response_time(message))
+        metrics = [(k, number_fixed(v)) for k, v in obj.items() if _is_number(v) and k not in ALIASES]
     except (InvalidOperation, ValueError):
         return None
     return JsonEntry(ms, level, message, rt, metrics + resource_metrics(message))

@@ -37,9 +37,9 @@ and ``:`` is a separator and not counted), bare or as ``[WORD]``, ``[WORD ]``,
 field after it); with no level word the level is ``NONE`` and the message is
 ``rest``. Level words, in any letter case (single letters upper-case only)::
 
-    TRACE FINEST FINER V         -> TRACE        ERROR ERR SEVERE E  -> ERROR
+    TRACE FINEST FINER VERBOSE V -> TRACE        ERROR ERR SEVERE E  -> ERROR
     DEBUG FINE D                 -> DEBUG        CRITICAL CRIT       -> CRITICAL
-    INFO I                       -> INFO         FATAL EMERG EMERGENCY ALERT PANIC F -> FATAL
+    INFO INFORMATION I           -> INFO         FATAL EMERG EMERGENCY ALERT PANIC F -> FATAL
     NOTICE                       -> NOTICE
     WARN WARNING W               -> WARN
 
@@ -67,7 +67,7 @@ NONE = "NONE"
 LEVEL_WORDS = {
     "TRACE": "TRACE", "FINEST": "TRACE", "FINER": "TRACE",
     "DEBUG": "DEBUG", "FINE": "DEBUG",
-    "INFO": "INFO",
+    "INFO": "INFO", "INFORMATION": "INFO", "VERBOSE": "TRACE",
     "NOTICE": "NOTICE",
     "WARN": "WARN", "WARNING": "WARN",
     "ERROR": "ERROR", "ERR": "ERROR", "SEVERE": "ERROR",
