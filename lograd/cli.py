@@ -12,7 +12,7 @@ from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
 
-FORMAT_NAMES = ("app", "conn", "json", "text")
+FORMAT_NAMES = ("app", "conn", "json", "logfmt", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
 command line does not import the registry so that it starts fast)."""
 
@@ -34,7 +34,7 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app, conn, json or text (below);
+  --format FMT           Input format: auto, app, conn, json, logfmt or text (below);
                          auto decides per file from its first 64 KiB
                          [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
@@ -69,6 +69,8 @@ Formats (README, Formats, says what each gives):
   app    2024-01-24 10:15:32.123 INFO Request processed in 127ms
   conn   1565647204351 Aadvik Matina
   json   {"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}
+         (also pino, bunyan, zap, ECS, Serilog: nested keys, numeric levels, epochs)
+  logfmt time=2024-01-24T10:15:32.123Z level=error msg="upstream timed out" duration=1.5s
   text   2015-10-18 18:01:47,978 INFO [main] o.a.h.m.MRAppMaster: Created MRAppMaster
          (log4j, logback, Python logging, syslog, Spark, klog, Apache and nginx error
          logs; stack traces are continuation lines of the entry above them)

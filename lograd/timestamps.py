@@ -6,6 +6,7 @@ a timestamp without a zone is taken as it is (as if it were UTC), SPEC §1.
 from __future__ import annotations
 
 import re
+from decimal import ROUND_FLOOR, Decimal
 
 MS_PER_SECOND = 1000
 MS_PER_MINUTE = 60_000
@@ -119,3 +120,19 @@ def zone_offset_ms(zone: bytes) -> int:
     digits = zone[1:].replace(b":", b"")
     offset = int(digits[:2]) * 3_600_000 + int(digits[2:]) * MS_PER_MINUTE
     return -offset if zone[:1] == b"-" else offset
+
+
+_EPOCH_UNITS = ((10 ** 17, Decimal(10) ** -6), (10 ** 14, Decimal(10) ** -3), (10 ** 11, Decimal(1)),
+                (0, Decimal(1000)))
+"""Epoch numbers by magnitude: at or above 10**17 nanoseconds, 10**14 microseconds, 10**11
+milliseconds (SPEC §1's conn rule), else seconds; the factor to milliseconds."""
+
+
+def epoch_ms(number: Decimal) -> int | None:
+    """Epoch ms of a non-negative epoch number read by its magnitude (truncated to the
+    millisecond), or None when negative or not before the year 10000."""
+    if number < 0:
+        return None
+    factor = next(f for low, f in _EPOCH_UNITS if number >= low)
+    ms = int((number * factor).to_integral_value(ROUND_FLOOR))
+    return ms if ms < _END_MS else None

@@ -75,12 +75,28 @@ class EntryFormat:
         return entry_report(partial)
 
 
+def entries_of(data: bytes, parse) -> Entries:
+    """Every entry of ``data`` (whole lines) by a per-line parser whose result has
+    ``timestamp_ms``: (times, first bytes, newlines)."""
+    times, firsts, stops = [], [], []
+    at = 0
+    for raw in data.split(b"\n"):
+        entry = parse(raw[:-1] if raw.endswith(b"\r") else raw)
+        if entry is not None:
+            times.append(entry.timestamp_ms)
+            firsts.append(at)
+            stops.append(at + len(raw))
+        at += len(raw) + 1
+    return tuple(np.array(column, dtype=np.int64) for column in (times, firsts, stops))
+
+
 def _registry() -> dict[str, Format]:
     from .app import APP
     from .conn import CONN
     from .jsonlines import JSON
+    from .logfmt import LOGFMT
     from .text import TEXT
-    return {f.name: f for f in (APP, CONN, JSON, TEXT)}  # the order ties are broken in
+    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, TEXT)}  # the order ties are broken in
 
 
 _FORMATS: dict[str, Format] = {}

@@ -14,15 +14,14 @@ fixed-point exactly (no float rounding on the way).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 import msgspec
-import numpy as np
 
 from ..aggregate import Partial, Window, each_line
-from ..conn import MAX_MS, MS_THRESHOLD
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
-from . import EntryFormat, Entries, Reading
+from . import EntryFormat, Entries, Reading, entries_of
+from ..timestamps import epoch_ms
 from .app import parse_timestamp
 from .text import level_of_word
 
@@ -35,10 +34,6 @@ _RESPONSE_SHIFT = {"event.duration": -6}
 ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + RESPONSE_KEYS)
 NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 """pino's and bunyan's level numbers."""
-EPOCH_UNITS = ((10 ** 17, Decimal(10) ** -6), (10 ** 14, Decimal(10) ** -3), (MS_THRESHOLD, Decimal(1)),
-               (0, Decimal(1000)))
-"""Epoch numbers by magnitude: at or above 10**17 nanoseconds, 10**14 microseconds, 10**11
-milliseconds (SPEC §1's conn rule), else seconds; the factor to milliseconds."""
 
 
 class Number(str):
@@ -111,12 +106,7 @@ def _is_number(value) -> bool:
 def _timestamp(value) -> int | None:
     """Epoch ms of an ISO 8601 string, or of a non-negative epoch number by its magnitude."""
     if _is_number(value):
-        number = Decimal(value)
-        if number < 0:
-            return None
-        factor = next(f for low, f in EPOCH_UNITS if number >= low)
-        ms = int((number * factor).to_integral_value(ROUND_FLOOR))
-        return ms if ms < MAX_MS else None
+        return epoch_ms(Decimal(value))
     if isinstance(value, str):
         return parse_timestamp(value.encode("utf-8", "surrogatepass"))
     return None
@@ -167,21 +157,13 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
 
 def newest_json_entry(data: bytes) -> int | None:
     """The time of the newest `json` entry in ``data`` (whole lines), or None."""
-    return max(json_entries(data)[0], default=None)
+    times = json_entries(data)[0]
+    return int(times.max()) if len(times) else None
 
 
-def json_entries(data: bytes) -> tuple[list[int], list[int], list[int]]:
+def json_entries(data: bytes) -> Entries:
     """Every `json` entry of ``data`` (whole lines): times, first bytes, newlines."""
-    times, firsts, stops = [], [], []
-    at = 0
-    for raw in data.split(b"\n"):
-        entry = parse_json_line(raw[:-1] if raw.endswith(b"\r") else raw)
-        if entry is not None:
-            times.append(entry.timestamp_ms)
-            firsts.append(at)
-            stops.append(at + len(raw))
-        at += len(raw) + 1
-    return times, firsts, stops
+    return entries_of(data, parse_json_line)
 
 
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
@@ -205,7 +187,7 @@ class JsonFormat(EntryFormat):
         partial.lines += add_json_lines(partial, bytes(block), base, reading.file_index, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
-        return tuple(np.array(column, dtype=np.int64) for column in json_entries(bytes(block)))
+        return json_entries(bytes(block))
 
 
 JSON = JsonFormat()

@@ -1,5 +1,5 @@
-"""The `text` format: framework logs, every timestamp shape, levels, continuation lines.
-
+"""The line formats beyond app: `text` (framework logs, every timestamp shape, levels, continuation
+lines) and `logfmt`; the hand-written samples of test_vectors/formats/ for every format.
 Hand-written samples in test_vectors/formats/ with reports worked out by hand;
 the compiled path held to the exact per-line path; continuation lines decided
 the same for every chunk size (SPEC §2), including chunks that start inside a
@@ -37,25 +37,27 @@ REF = ms("2024-06-01T00:00:00")
 
 
 def summarise(data: bytes, start: int, size: int, exact: bool, reference_ms: int = REF,
-              block_size: int = 64) -> Partial:
-    """One chunk of a `text` document, by the exact or the compiled path, in small blocks."""
+              block_size: int = 64, fmt: str = "text") -> Partial:
+    """One chunk of a document, in small blocks, as a worker reads it (``exact``: by the
+    `text` per-line path instead of the compiled one)."""
     partial = Partial()
     reading = Reading(0, None, reference_ms)
     for block, base in owned_blocks(io.BytesIO(data), start, size, block_size):
         if exact:
             add_text_lines(partial, bytes(block), base, 0, None, reference_ms)
         else:
-            get("text").add_block(partial, bytes(block), base, reading, None)
+            get(fmt).add_block(partial, bytes(block), base, reading, None)
+    get(fmt).finish(partial, reading)
     return partial
 
 
 def report_by_chunks(data: bytes, chunk_size: int, exact: bool = False, seed: int = 0,
-                     reference_ms: int = REF) -> dict:
+                     reference_ms: int = REF, fmt: str = "text") -> dict:
     """Cut into chunks, summarise each, merge in a shuffled order: the report."""
-    parts = [(s, summarise(data, s, min(chunk_size, len(data) - s), exact, reference_ms))
+    parts = [(s, summarise(data, s, min(chunk_size, len(data) - s), exact, reference_ms, fmt=fmt))
              for s in range(0, len(data), chunk_size)]
     random.Random(seed).shuffle(parts)
-    analyzer = Analyzer(["f"], fmt="text")
+    analyzer = Analyzer(["f"], fmt=fmt)
     for chunk_id, partial in parts:
         analyzer.update_metrics(partial.to_wire(), chunk_id)
     return analyzer.get_current_metrics()
@@ -141,14 +143,15 @@ def test_samples_give_their_hand_worked_reports_at_every_chunk_size(name):
     with open(os.path.join(FORMATS_DIR, name), "rb") as f:
         data = f.read()
     case = EXPECTED[name]
-    whole = report_by_chunks(data, len(data), exact=True, reference_ms=ms(case["reference"]))
+    fmt, ref = case["format"], ms(case["reference"])
+    whole = report_by_chunks(data, len(data), exact=fmt == "text", reference_ms=ref, fmt=fmt)
     for key, want in case["want"].items():
         got = pick(whole, key)
         assert got == pytest.approx(want) if isinstance(want, float) else got == want, key
     assert whole["lines"] == (whole["entries"] + whole["malformed_lines"] + whole["blank_lines"]
                               + whole["continuation_lines"])
     for size in (1, 3, 17, 64, 100, len(data) - 1):
-        assert report_by_chunks(data, size, seed=size, reference_ms=ms(case["reference"])) == whole, size
+        assert report_by_chunks(data, size, seed=size, reference_ms=ref, fmt=fmt) == whole, size
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -223,3 +226,31 @@ def test_help_lists_every_registered_format_with_its_example():
     assert FORMAT_NAMES == tuple(formats())
     for name, fmt in formats().items():
         assert f"  {name:<6} {fmt.example}" in COORDINATOR_USAGE, name
+
+
+# -- logfmt ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, when, level, message, rt", [
+    (b'time=2024-01-24T10:15:32.123Z level=error msg="upstream \\"db\\" timed out" duration=1.5s',
+     "2024-01-24T10:15:32.123", "ERROR", b'upstream "db" timed out', 1500),
+    (b'ts=1706091332 lvl=Warn msg="a\\nb" latency=1m2.5s', "2024-01-24T10:15:32", "WARN", b"a\nb", 62500),
+    (b'ts=1706091332123 msg="took 7ms"', "2024-01-24T10:15:32.123", "NONE", b"took 7ms", 7),
+    (b't=2024-01-24T10:15:32Z level=loud elapsed_ms=2.25', "2024-01-24T10:15:32", "NONE", b"", 2.25),
+    (b'time=2024-01-24T10:15:32Z level=info duration=350\xc2\xb5s flag', "2024-01-24T10:15:32", "INFO", b"", 0.35),
+    (b'time=2024-01-24T10:15:32Z level=info duration=12', "2024-01-24T10:15:32", "INFO", b"", None),  # no unit
+])
+def test_logfmt_lines(line, when, level, message, rt):
+    from lograd.formats.logfmt import parse_logfmt_line
+    from lograd.parsing import FIXED_ONE
+    e = parse_logfmt_line(line)
+    assert (e.timestamp_ms, e.level, e.message) == (ms(when), level, message)
+    assert e.response_time == (None if rt is None else round(rt * FIXED_ONE))
+
+
+@pytest.mark.parametrize("line", [b"hello world", b"time=2024-01-24T10:15:32Z", b'time=2024-01-24T10:15:32Z msg="open',
+                                  b"level=info msg=x", b"time=yesterday level=info", b'a="b"c d=1',
+                                  b"2024-01-24 10:15:32,123 INFO [main] x=1 y=2"])
+def test_lines_that_are_not_logfmt(line):
+    from lograd.formats.logfmt import parse_logfmt_line
+    assert parse_logfmt_line(line) is None
