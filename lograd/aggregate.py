@@ -104,6 +104,9 @@ class Partial:
     rt_minutes: MinuteSketches = field(default_factory=MinuteSketches)  # each minute's percentiles
     resources: dict[str, Resource] = field(default_factory=dict)
     conn: ConnCounts | None = None  # the conn answers, when conn lines were read
+    labels: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    """Entries inside the window by what a format names in them (syslog: ``host``, ``program``):
+    kind -> name -> [entries, errors]."""
 
     # -- building -----------------------------------------------------------
 
@@ -223,6 +226,15 @@ class Partial:
         if not kept:
             del self.unattached_samples[file_index]
 
+    def add_label(self, kind: str, name: str, error: bool) -> None:
+        """Count an entry inside the window under ``name`` of ``kind`` (a syslog host, say)."""
+        slot = self.labels.setdefault(kind, {}).get(name)
+        if slot is None:
+            self.labels[kind][name] = [1, int(error)]
+        else:
+            slot[0] += 1
+            slot[1] += error
+
     def metrics_only(self) -> Partial:
         """This partial without its line counts (lines, entries, malformed, blank,
         samples, first and last time): the metrics of a time bucket. Returns self."""
@@ -276,6 +288,15 @@ class Partial:
             if mine is None:
                 mine = self.resources[key] = Resource()
             mine.merge(resource)
+        for kind, names in other.labels.items():
+            mine = self.labels.setdefault(kind, {})
+            for name, (n, errors) in names.items():
+                slot = mine.get(name)
+                if slot is None:
+                    mine[name] = [n, errors]
+                else:
+                    slot[0] += n
+                    slot[1] += errors
         if other.conn is not None:
             if self.conn is None:
                 self.conn = ConnCounts(other.conn.host)
@@ -302,6 +323,7 @@ class Partial:
                         [[m, c, _wide(t), _wide(h)] for m, (c, t, h) in sorted(r.per_minute.items())]]
                     for k, r in self.resources.items()},
             "conn": None if self.conn is None else self.conn.to_wire(),
+            "labels": {kind: [[name, n, e] for name, (n, e) in names.items()] for kind, names in self.labels.items()},
         }
 
     @classmethod
@@ -337,6 +359,8 @@ class Partial:
                 p.resources[str(key)] = Resource(  # a key or minute without values is no resource
                     _positive(n), _narrow(total), _narrow(low), _narrow(high),
                     {_narrow(m): [_positive(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
+            for kind, names in data.get("labels", {}).items():
+                p.labels[str(kind)] = {str(name): [_positive(n), _count(e)] for name, n, e in names}
             if data.get("conn") is not None:
                 p.conn = ConnCounts.from_wire(data["conn"])
             return p

@@ -12,7 +12,7 @@ from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
 
-FORMAT_NAMES = ("app", "conn", "json", "logfmt", "text")
+FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
 command line does not import the registry so that it starts fast)."""
 
@@ -34,7 +34,8 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app, conn, json, logfmt or text (below);
+  --format FMT           Input format: auto, app, conn, json, logfmt, syslog or
+                         text (below);
                          auto decides per file from its first 64 KiB
                          [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
@@ -71,6 +72,8 @@ Formats (README, Formats, says what each gives):
   json   {"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}
          (also pino, bunyan, zap, ECS, Serilog: nested keys, numeric levels, epochs)
   logfmt time=2024-01-24T10:15:32.123Z level=error msg="upstream timed out" duration=1.5s
+  syslog <34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password for root
+         (RFC 5424 and 3164, with or without <PRI>: /var/log/syslog, auth.log)
   text   2015-10-18 18:01:47,978 INFO [main] o.a.h.m.MRAppMaster: Created MRAppMaster
          (log4j, logback, Python logging, syslog, Spark, klog, Apache and nginx error
          logs; stack traces are continuation lines of the entry above them)

@@ -1,6 +1,8 @@
 """Output: the JSON report, the human report, and progress on a terminal."""
 from __future__ import annotations
 
+import os
+
 import json
 import sys
 from typing import TextIO
@@ -62,8 +64,13 @@ def human(report: dict) -> str:
     """A readable report: volume, levels, errors, response times, minutes, resources, job."""
     r = report
     out = [f"lograd report: {len(r['files'])} file(s), format {r['format']}"]
+    continuation = r.get("continuation_lines") or 0
     out.append(f"  lines {number(r['lines'])}: {number(r['entries'])} entries, "
-               f"{number(r['malformed_lines'])} malformed, {number(r['blank_lines'])} blank")
+               f"{number(r['malformed_lines'])} malformed, {number(r['blank_lines'])} blank"
+               + (f", {number(continuation)} continuing an entry (stack traces)" if continuation else ""))
+    formats = r.get("files_formats") or {}
+    if len(formats) > 1:
+        out.append("  formats " + ", ".join(f"{os.path.basename(path)} {fmt}" for path, fmt in formats.items()))
     if r["first_timestamp"]:
         out.append(f"  time  {r['first_timestamp']} .. {r['last_timestamp']}")
     follow = r.get("follow")
@@ -77,6 +84,10 @@ def human(report: dict) -> str:
         out += _app_sections(r)
     if "top_sources" in r:
         out += _conn_sections(r)
+    for key, label in (("top_hosts", "Busiest hosts"), ("top_programs", "Busiest programs")):
+        if r.get(key):
+            out += ["", label] + _table([["", "entries", "errors"]] + [
+                [row["name"], number(row["entries"]), number(row["errors"])] for row in r[key][:LONGEST_LIST]])
     samples = r.get("malformed_samples") or []
     if samples:
         out.append("")

@@ -24,7 +24,7 @@ from lograd.reader import owned_blocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMATS_DIR = os.path.join(ROOT, "test_vectors", "formats")
-with open(os.path.join(FORMATS_DIR, "expected.json")) as _f:
+with open(os.path.join(ROOT, "test_vectors", "formats.expected.json")) as _f:
     EXPECTED = {k: v for k, v in json.load(_f).items() if not k.startswith("_")}
 
 
@@ -254,3 +254,41 @@ def test_logfmt_lines(line, when, level, message, rt):
 def test_lines_that_are_not_logfmt(line):
     from lograd.formats.logfmt import parse_logfmt_line
     assert parse_logfmt_line(line) is None
+
+
+# -- syslog ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("line, when, level, message, host, program", [
+    # RFC 5424's own examples: PRI 34 is auth.crit, 165 local4.notice; structured data skipped, BOM dropped
+    (b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed for lonvick on /dev/pts/8",
+     "2003-10-11T22:14:15.003", "CRITICAL", b"'su root' failed for lonvick on /dev/pts/8", b"mymachine.example.com", b"su"),
+    (b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" '
+     b'eventSource="Application" eventID="1011"] \xef\xbb\xbfAn application event log entry...',
+     "2003-10-11T22:14:15.003", "NOTICE", b"An application event log entry...", b"mymachine.example.com", b"evntslog"),
+    (b'<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - [a b="x\\]y"][c@1 d="e"] %% It\'s time',
+     "2003-08-24T12:14:15.000", "NOTICE", b"%% It's time", b"192.0.2.1", b"myproc"),
+    # RFC 3164 with and without PRI; the level from the PRI, else from the message's first fields
+    (b"<0>Oct 22 10:52:12 scapegoat sched[0]: That's All Folks!", "2023-10-22T10:52:12", "FATAL",
+     b"That's All Folks!", b"scapegoat", b"sched"),
+    (b"Jan 24 10:15:32 web01 sshd[4242]: error: too many attempts", "2024-01-24T10:15:32", "ERROR",
+     b"too many attempts", b"web01", b"sshd"),
+    (b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass", "2023-06-14T15:16:01", "NONE", b"check pass",
+     b"combo", b"sshd(pam_unix)"),
+    (b"Jul  1 09:00:55 mac com.apple.xpc.launchd[1] (com.apple.x.WebContent): Service exited", "2023-07-01T09:00:55",
+     "NONE", b"(com.apple.x.WebContent): Service exited", b"mac", b"com.apple.xpc.launchd"),
+    (b"2024-01-24T10:15:32.123456+00:00 web01 kernel: Out of memory", "2024-01-24T10:15:32.123", "NONE",
+     b"Out of memory", b"web01", b"kernel"),
+])
+def test_syslog_lines(line, when, level, message, host, program):
+    from lograd.formats.syslog import parse_syslog_line
+    assert tuple(parse_syslog_line(line, REF)) == (ms(when), level, message, host, program)
+
+
+@pytest.mark.parametrize("line", [b"<34>1 - web01 sshd 4242 ID47 - no time", b"<192>Jan 24 10:15:32 h p: x",
+                                  b"<034>Jan 24 10:15:32 h p: x", b"Jan 24 10:15:32 web01 -- MARK --",
+                                  b"2024-01-24 10:15:32,123 INFO [main] x", b"<34>1 2024-01-24T10:15:32Z h a p m [open",
+                                  b"Jan 24 10:15:32 web01"])
+def test_lines_that_are_not_syslog(line):
+    from lograd.formats.syslog import parse_syslog_line
+    assert parse_syslog_line(line, REF) is None

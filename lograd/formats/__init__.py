@@ -75,6 +75,23 @@ class EntryFormat:
         return entry_report(partial)
 
 
+class PerLineFormat(EntryFormat):
+    """An entry format read line by line in Python (no compiled path yet): ``parse_line``
+    decides a line, ``add_lines(partial, data, base, file_index, window, reference_ms)``
+    counts a block's lines."""
+
+    def add_lines(self, partial, data: bytes, base: int, file_index: int, window,
+                  reference_ms: int) -> int:
+        raise NotImplementedError
+
+    def add_block(self, partial, block, base: int, reading: Reading, window) -> None:
+        partial.lines += self.add_lines(partial, bytes(block), base, reading.file_index, window,
+                                        reading.reference_ms)
+
+    def block_entries(self, block, reading: Reading) -> Entries:
+        return entries_of(bytes(block), lambda line: self.parse_line(line, reading.reference_ms))
+
+
 def entries_of(data: bytes, parse) -> Entries:
     """Every entry of ``data`` (whole lines) by a per-line parser whose result has
     ``timestamp_ms``: (times, first bytes, newlines)."""
@@ -95,8 +112,9 @@ def _registry() -> dict[str, Format]:
     from .conn import CONN
     from .jsonlines import JSON
     from .logfmt import LOGFMT
+    from .syslog import SYSLOG
     from .text import TEXT
-    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, TEXT)}  # the order ties are broken in
+    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, SYSLOG, TEXT)}  # the order ties are broken in
 
 
 _FORMATS: dict[str, Format] = {}

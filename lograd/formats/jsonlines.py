@@ -20,7 +20,7 @@ import msgspec
 
 from ..aggregate import Partial, Window, each_line
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
-from . import EntryFormat, Entries, Reading, entries_of
+from . import Entries, PerLineFormat, entries_of
 from ..timestamps import epoch_ms
 from .app import parse_timestamp
 from .text import level_of_word
@@ -167,15 +167,15 @@ def json_entries(data: bytes) -> Entries:
 
 
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
-                   window: Window | None) -> int:
+                   window: Window | None, reference_ms: int = 0) -> int:
     """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
     add_entry = partial.add_entry
     return each_line(partial, data, base, file_index, parse_json_line,
                       lambda e: add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics))
 
 
-class JsonFormat(EntryFormat):
-    """The `json` format (see :mod:`lograd.formats`): line by line, the standard library's parser."""
+class JsonFormat(PerLineFormat):
+    """The `json` format (see :mod:`lograd.formats`): line by line, decoded by msgspec."""
 
     name = "json"
     example = '{"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}'
@@ -183,11 +183,7 @@ class JsonFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> JsonEntry | None:
         return parse_json_line(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        partial.lines += add_json_lines(partial, bytes(block), base, reading.file_index, window)
-
-    def block_entries(self, block, reading: Reading) -> Entries:
-        return json_entries(bytes(block))
+    add_lines = staticmethod(add_json_lines)
 
 
 JSON = JsonFormat()

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from ..aggregate import Partial, Window, each_line
 from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
-from . import EntryFormat, Entries, Reading, entries_of
+from . import PerLineFormat
 from .app import parse_timestamp
 from .jsonlines import JsonEntry
 from .text import NONE, level_of_word
@@ -145,7 +145,7 @@ def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, 
                                                  e.response_time, e.metrics))
 
 
-class LogfmtFormat(EntryFormat):
+class LogfmtFormat(PerLineFormat):
     """The `logfmt` format (see :mod:`lograd.formats`): line by line, exact."""
 
     name = "logfmt"
@@ -154,12 +154,7 @@ class LogfmtFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> JsonEntry | None:
         return parse_logfmt_line(line, reference_ms)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        partial.lines += add_logfmt_lines(partial, bytes(block), base, reading.file_index, window,
-                                          reading.reference_ms)
-
-    def block_entries(self, block, reading: Reading) -> Entries:
-        return entries_of(bytes(block), lambda line: parse_logfmt_line(line, reading.reference_ms))
+    add_lines = staticmethod(add_logfmt_lines)
 
 
 LOGFMT = LogfmtFormat()

@@ -113,10 +113,12 @@ def level_of_word(word: bytes) -> str | None:
     return LEVEL_WORDS.get(word.decode("latin-1").upper())
 
 
-def _stamp(line: bytes, reference_ms: int):
+def stamp_at(line: bytes, reference_ms: int, shapes: tuple[str, ...] | None = None):
     """(epoch ms, where the stamp ends, klog level or None) of the stamp at the line's
-    start, or None."""
+    start (of one of ``shapes``, by default any), or None."""
     for shape, pattern in _SHAPES:
+        if shapes is not None and shape not in shapes:
+            continue
         m = pattern.match(line)
         if m is None:
             continue
@@ -149,7 +151,7 @@ def _stamp(line: bytes, reference_ms: int):
             if zh > 23 or zm > 59:
                 return None
         if year is None:
-            ms = _yearless(month, day, clock, reference_ms)
+            ms = yearless(month, day, clock, reference_ms)
         elif is_calendar_date(year, month, day):
             ms = days_from_civil(year, month, day) * MS_PER_DAY + clock
         else:
@@ -162,7 +164,7 @@ def _stamp(line: bytes, reference_ms: int):
     return None
 
 
-def _yearless(month: int, day: int, clock: int, reference_ms: int) -> int | None:
+def yearless(month: int, day: int, clock: int, reference_ms: int) -> int | None:
     """The latest time on ``month``/``day`` at ``clock`` no more than FUTURE_MS past the reference."""
     year = civil_from_days(reference_ms // MS_PER_DAY)[0]
     for y in range(year, year - YEARS_BACK - 1, -1):
@@ -234,7 +236,7 @@ def parse_text_line(line: bytes, reference_ms: int = 0) -> tuple[int, str, bytes
     if len(line) > MAX_LINE:
         return None
     bracket = line[:1] == b"["
-    found = _stamp(line[1:] if bracket else line, reference_ms)
+    found = stamp_at(line[1:] if bracket else line, reference_ms)
     if found is None:
         return None
     ms, at, klog = found
@@ -250,6 +252,13 @@ def parse_text_line(line: bytes, reference_ms: int = 0) -> tuple[int, str, bytes
     at = _skip_blanks(line, at)
     if klog is not None:
         return ms, klog, line[at:]
+    level, at = level_among_fields(line, at)
+    return ms, level, line[at:]
+
+
+def level_among_fields(line: bytes, at: int) -> tuple[str, int]:
+    """The level named among the first fields of ``line`` from ``at`` (see the module
+    docstring) and where the message starts; (NONE, at) when none is."""
     rest = at
     fields = 0
     while at < len(line) and fields < LEVEL_FIELDS:
@@ -263,9 +272,9 @@ def parse_text_line(line: bytes, reference_ms: int = 0) -> tuple[int, str, bytes
                 end = _field_end(line, at)
                 if at < end and _SEPARATOR.fullmatch(line, at, end):
                     at = _skip_blanks(line, end)
-                return ms, level, line[at:]
+                return level, at
         at = _skip_blanks(line, end)
-    return ms, NONE, line[rest:]
+    return NONE, rest
 
 
 # -- counting lines into partials ----------------------------------------------------------------
