@@ -12,7 +12,7 @@ from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
 
-FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "text")
+FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "cri", "docker", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
 command line does not import the registry so that it starts fast)."""
 
@@ -34,8 +34,8 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app, conn, json, logfmt, syslog or
-                         text (below);
+  --format FMT           Input format: auto, app, conn, json, logfmt, syslog, cri,
+                         docker or text (below);
                          auto decides per file from its first 64 KiB
                          [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
@@ -74,6 +74,10 @@ Formats (README, Formats, says what each gives):
   logfmt time=2024-01-24T10:15:32.123Z level=error msg="upstream timed out" duration=1.5s
   syslog <34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password for root
          (RFC 5424 and 3164, with or without <PRI>: /var/log/syslog, auth.log)
+  cri    2024-01-24T10:15:32.123456789Z stdout F <inner line>
+  docker {"log":"<inner line>\\n","stream":"stdout","time":"2024-01-24T10:15:32.1Z"}
+         (Kubernetes and Docker container logs; the inner lines are detected and read
+         as their own format: cri+json, docker+text...)
   text   2015-10-18 18:01:47,978 INFO [main] o.a.h.m.MRAppMaster: Created MRAppMaster
          (log4j, logback, Python logging, syslog, Spark, klog, Apache and nginx error
          logs; stack traces are continuation lines of the entry above them)
@@ -212,8 +216,11 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--port must leave room for PORT+3 below 65536")
         chunk = _value(parse_size, args, "--chunk-size") if args["--chunk-size"] else None
         fmt = args["--format"]
-        if fmt not in ("auto", *FORMAT_NAMES):
-            raise UsageError(f"--format {fmt!r}: choose auto, {', '.join(FORMAT_NAMES)}")
+        wrapper, plus, inner = fmt.partition("+")
+        if fmt not in ("auto", *FORMAT_NAMES) and not (
+                plus and wrapper in ("cri", "docker") and inner in FORMAT_NAMES and inner not in ("conn", "cri", "docker")):
+            raise UsageError(f"--format {fmt!r}: choose auto, {', '.join(FORMAT_NAMES)}, "
+                             f"or cri+FORMAT / docker+FORMAT")
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))

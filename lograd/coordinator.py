@@ -23,7 +23,7 @@ from .aggregate import Partial, Window
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
-from .formats import job_format
+from .formats import WRAPPERS, job_format
 from .inputs import InputFile, Unreadable, detect, expand, reference_ms
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
@@ -421,9 +421,12 @@ class JobLoop:
 
     def _format_of(self, path: str) -> str:
         """The format ``--format`` gives ``path``, detected with ``auto`` (said when unsure)."""
-        if self.coord.fmt != "auto":
-            return self.coord.fmt
+        fmt = self.coord.fmt
+        if fmt != "auto" and fmt not in WRAPPERS:
+            return fmt
         found = detect(path)
+        if fmt in WRAPPERS:  # the wrapper given, what it wraps detected
+            return found.format if found.format.startswith(fmt + "+") else fmt
         if not found.known and found.first_line:
             say(f"no known format in {path} (first line: {found.first_line!r}); read as "
                 f"{found.format}, which parses {found.share:.0%} of its first lines; "

@@ -117,7 +117,7 @@ def detect(path: str) -> Detection:
     file of the assessment's format keeps its strict reading. app for an empty or
     unreadable file.
     """
-    from .formats import formats
+    from .formats import WRAPPERS, formats
     try:
         head = head_of(path, SNIFF)
     except OSError:
@@ -130,14 +130,27 @@ def detect(path: str) -> Detection:
     if not lines:
         return Detection("app", 0.0, "")
     reference = reference_ms(path)
-    candidates = list(formats().values())
+    first = lines[0][:480].decode("utf-8", "replace")[:120]
+    best, score = _choose(list(formats().values()), lines, reference)
+    name = best.name
+    if name in WRAPPERS:  # a container runtime's lines: what do they wrap?
+        inner = [w.content for w in map(best.unwrap, lines) if w is not None and w.content.strip(b" \t")]
+        candidates = [f for f in formats().values() if f.entry_metrics and f.name not in WRAPPERS]
+        found, inner_score = _choose(candidates, inner, reference) if inner else (None, 0)
+        if found is not None and 2 * inner_score >= len(inner):
+            name = f"{name}+{found.name}"
+    return Detection(name, score / len(lines), first)
+
+
+def _choose(candidates: list, lines: list[bytes], reference: int):
+    """(the format that reads the most of ``lines``, how many it reads): strict formats
+    first, a lenient one only when no strict one reads half."""
     scores = [_score(fmt, lines, reference) for fmt in candidates]
     strict = [i for i, fmt in enumerate(candidates) if not fmt.continues]
     best = max(strict, key=lambda i: (scores[i], -i))
     if 2 * scores[best] < len(lines):
         best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
-    first = lines[0][:480].decode("utf-8", "replace")[:120]
-    return Detection(candidates[best].name, scores[best] / len(lines), first)
+    return candidates[best], scores[best]
 
 
 def _score(fmt, lines: list[bytes], reference: int) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -96,6 +96,52 @@ def owned_blocks(f: BinaryIO, start: int, size: int,
             filled = 0
 
 
+def _line_before(f: BinaryIO, at: int) -> bytes | None:
+    """The line that ends just before offset ``at`` (a line start > 0), without its
+    ``\n``; None when it is longer than ``MAX_LINE`` (no record goes on from such a line)."""
+    low = max(0, at - 1 - _HELD)
+    f.seek(low)
+    data = f.read(at - 1 - low)
+    start = data.rfind(b"\n") + 1
+    if start == 0 and low > 0:
+        return None
+    line = data[start:]
+    return line[:-1] if line.endswith(b"\r") else line
+
+
+def _record_start(f: BinaryIO, at: int, length: int, goes_on: Callable[[bytes], bool]) -> int:
+    """The first record start at or after offset ``at`` (``length`` at the end of the file):
+    the first line start there whose line before does not go on."""
+    line = _first_owned(f, at, length + 1) if at > 0 else 0
+    if line is None or line >= length:
+        return length
+    previous = _line_before(f, line) if line > 0 else None
+    while previous is not None and goes_on(previous):
+        f.seek(line)
+        following = _next_line_start(f, line)
+        if following is None:
+            return length
+        f.seek(line)
+        text = f.read(min(following - line, _HELD))
+        previous = text[:-1].removesuffix(b"\r") if following - line <= _HELD else None
+        line = following
+    return line
+
+
+def record_blocks(f: BinaryIO, start: int, size: int, goes_on: Callable[[bytes], bool],
+                  block_size: int = BLOCK) -> Iterator[tuple[memoryview, int]]:
+    """The lines of the records chunk ``[start, start+size)`` owns, in blocks as
+    :func:`owned_blocks` gives them. A record is a line and, while ``goes_on(line)``,
+    the lines after it; it belongs to the chunk where its first line starts: the lines
+    from the first record start in the chunk to the first one after it."""
+    length = f.seek(0, os.SEEK_END)
+    begin = _record_start(f, start, length, goes_on)
+    if begin >= start + size:
+        return
+    stop = _record_start(f, start + size, length, goes_on)
+    yield from owned_blocks(f, begin, stop - begin, block_size)
+
+
 class ChunkUnreadable(OSError):
     """The chunk's bytes are no longer there (the file shrank or was replaced)."""
 
@@ -118,8 +164,10 @@ def inside(path: str, roots: list[str]) -> bool:
 
 
 def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
-                 roots: list[str] | None = None) -> Iterator[tuple[memoryview, int]]:
-    """Open ``path`` and yield the blocks of whole lines chunk ``[start, start+size)`` owns.
+                 roots: list[str] | None = None,
+                 goes_on: Callable[[bytes], bool] | None = None) -> Iterator[tuple[memoryview, int]]:
+    """Open ``path`` and yield the blocks of whole lines chunk ``[start, start+size)`` owns
+    (with ``goes_on``, of the whole records it owns: :func:`record_blocks`).
 
     Raises OSError when the file cannot be read, :class:`ChunkUnreadable` when
     it no longer holds the whole chunk: a partial of missing bytes would be a lie;
@@ -145,7 +193,10 @@ def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
         kind = compression_of(f.read(HEAD))
         f.seek(start)
         if kind is None:
-            yield from owned_blocks(f, start, size, block_size)
+            if goes_on is None:
+                yield from owned_blocks(f, start, size, block_size)
+            else:
+                yield from record_blocks(f, start, size, goes_on, block_size)
             return
         if start != 0:
             raise ChunkUnreadable(errno.EINVAL, f"a {kind} file is read as one chunk, not from byte {start}", path)
@@ -155,6 +206,12 @@ def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,
                 yield from owned_blocks(stream, 0, WHOLE, block_size)
         except damage_types() as exc:
             raise ChunkUnreadable(errno.EIO, f"damaged {kind} data ({exc})", path) from None
+
+
+def _goes_on(fmt: str) -> Callable[[bytes], bool] | None:
+    """For a format whose records may span lines (container wrappers), whether a line's
+    record goes on in the next line."""
+    return getattr(get(fmt), "record_goes_on", None)
 
 
 def add_block(partial: Partial, block, base: int, fmt: str, reading: Reading,
@@ -179,7 +236,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
     """
     partial = Partial()
     reading = Reading(file_index, host, reference_ms)
-    for block, base in chunk_blocks(path, start, size, block_size, roots):
+    for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
         if scan:
             times = block_entries(block, fmt, reading)[0]
             if len(times) and (partial.last_ms is None or int(times.max()) > partial.last_ms):
@@ -213,7 +270,7 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     lines_reading = Reading(file_index, host, reference_ms)
     buckets: dict[int, tuple[Partial, Reading]] = {}
     low, high = window if window is not None else (None, None)
-    for block, base in chunk_blocks(path, start, size, block_size, roots):
+    for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
         add_block(lines, block, base, fmt, lines_reading, NOTHING)
         times, firsts, stops = block_entries(block, fmt, lines_reading)
         inside = np.ones(len(times), dtype=bool)

@@ -20,6 +20,7 @@ import zmq
 
 from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
+from .formats import formats
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, endpoint)
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
@@ -99,6 +100,7 @@ class Worker:
 
         Returns the exit status: 0 when stopped, 1 when the coordinator was lost.
         """
+        formats()  # every format's module loaded now, not inside the first chunk
         ctx = zmq.Context()
         beat_thread = threading.Thread(target=self._heartbeats, args=(ctx,), daemon=True)
         beat_thread.start()

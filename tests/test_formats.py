@@ -20,7 +20,7 @@ from lograd.formats import Reading, get
 from lograd.formats.text import add_text_lines, parse_text_line
 from lograd.inputs import detect
 from lograd.parsing import MAX_LINE
-from lograd.reader import owned_blocks
+from lograd.reader import owned_blocks, record_blocks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMATS_DIR = os.path.join(ROOT, "test_vectors", "formats")
@@ -42,7 +42,11 @@ def summarise(data: bytes, start: int, size: int, exact: bool, reference_ms: int
     `text` per-line path instead of the compiled one)."""
     partial = Partial()
     reading = Reading(0, None, reference_ms)
-    for block, base in owned_blocks(io.BytesIO(data), start, size, block_size):
+    goes_on = getattr(get(fmt), "record_goes_on", None)
+    f = io.BytesIO(data)
+    blocks = (owned_blocks(f, start, size, block_size) if goes_on is None
+              else record_blocks(f, start, size, goes_on, block_size))
+    for block, base in blocks:
         if exact:
             add_text_lines(partial, bytes(block), base, 0, None, reference_ms)
         else:
@@ -292,3 +296,69 @@ def test_syslog_lines(line, when, level, message, host, program):
 def test_lines_that_are_not_syslog(line):
     from lograd.formats.syslog import parse_syslog_line
     assert parse_syslog_line(line, REF) is None
+
+
+# -- container wrappers ----------------------------------------------------------------------------
+
+
+def cri_lines(rng, inner_lines):
+    """CRI lines for ``inner_lines``: each maybe split into P pieces, streams mixed."""
+    out = []
+    for i, inner in enumerate(inner_lines):
+        stamp = b"2024-01-24T10:15:%02d.%09dZ" % (30 + i % 20, i)
+        stream = rng.choice([b"stdout", b"stderr"])
+        cuts = sorted(rng.sample(range(1, len(inner)), min(rng.choice([0, 0, 1, 2]), len(inner) - 1))) if inner else []
+        pieces = [inner[a:b] for a, b in zip([0, *cuts], [*cuts, len(inner)])] or [b""]
+        for k, piece in enumerate(pieces):
+            out.append(stamp + b" " + stream + (b" P " if k < len(pieces) - 1 else b" F ") + piece)
+    return out
+
+
+def report_of_file(path, fmt, chunk_size, seed=0):
+    """The report of a real file cut into chunks (the reader's record rule needs the file)."""
+    from lograd.reader import summarise_chunk
+    size = os.path.getsize(path)
+    parts = [(s, summarise_chunk(str(path), s, min(chunk_size, size - s), fmt=fmt, block_size=64, reference_ms=REF))
+             for s in range(0, size, chunk_size)]
+    random.Random(seed).shuffle(parts)
+    analyzer = Analyzer([str(path)], fmt=fmt)
+    for chunk_id, partial in parts:
+        analyzer.update_metrics(partial.to_wire(), chunk_id)
+    return analyzer.get_current_metrics()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(TEXT_LINES[:8] + TRACE), min_size=1, max_size=15), st.integers(0, 10**6),
+       st.booleans())
+def test_property_split_cri_lines_join_the_same_for_every_chunk_size(tmp_path_factory, lines, seed, garbage):
+    rng = random.Random(seed)
+    wrapped = cri_lines(rng, [line for line in lines if line])
+    split = False
+    if garbage:  # anywhere: inside a split line it ends the record early
+        at = rng.randrange(len(wrapped) + 1)
+        split = at > 0 and b" P " in wrapped[at - 1][:40]
+        wrapped.insert(at, b"not a cri line")
+    path = tmp_path_factory.mktemp("cri") / "pod.log"
+    path.write_bytes(b"\n".join(wrapped) + b"\n")
+    whole = report_of_file(path, "cri+text", 1 << 20)
+    if not split:
+        assert whole["entries"] == len([line for line in lines if line])  # every record is an entry
+        assert whole["continuation_lines"] == sum(1 for w in wrapped if b" P " in w[:40])
+    for size in (1, 7, 30, 64, 200):
+        assert report_of_file(path, "cri+text", size, seed) == whole, size
+
+
+def test_wrapped_files_are_detected_with_their_inner_format(tmp_path):
+    import json as stdjson
+    cri = tmp_path / "cri.log"
+    cri.write_bytes(b"\n".join(cri_lines(random.Random(1), [line for line in TEXT_LINES[:2] * 5])) + b"\n")
+    docker = tmp_path / "docker.log"
+    docker.write_text("\n".join(stdjson.dumps({"log": stdjson.dumps({"level": 30, "time": 1706091332000 + i,
+                                                                     "msg": "x"}) + "\n",
+                                               "stream": "stdout", "time": "2024-01-24T10:15:32Z"})
+                                for i in range(10)) + "\n")
+    plain = tmp_path / "plain.log"
+    plain.write_bytes(b"\n".join(b"2024-01-24T10:15:32.1Z stdout F Starting server on :%d" % i for i in range(10)))
+    assert [detect(str(p)).format for p in (cri, docker, plain)] == ["cri+text", "docker+json", "cri"]
+    r = report_of_file(plain, "cri", 1 << 20)
+    assert (r["entries"], r["levels"]) == (10, {"NONE": 10})

@@ -70,6 +70,10 @@ class EntryFormat:
     def finish(self, partial, reading: Reading) -> None:
         """Nothing is held back until a chunk ends."""
 
+    def take(self, partial, entry, window) -> None:
+        """Count one entry ``parse_line`` gave (a wrapper hands over its inner lines so)."""
+        partial.add_entry(entry[0], entry[1], entry[2], window)
+
     def report_keys(self, partial, host: bytes | None) -> dict:
         from ..analyzer import entry_report
         return entry_report(partial)
@@ -113,11 +117,14 @@ def _registry() -> dict[str, Format]:
     from .jsonlines import JSON
     from .logfmt import LOGFMT
     from .syslog import SYSLOG
+    from .container import WrappedFormat
     from .text import TEXT
-    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, SYSLOG, TEXT)}  # the order ties are broken in
+    wrappers = (WrappedFormat("cri", None), WrappedFormat("docker", None))
+    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, SYSLOG, *wrappers, TEXT)}  # the order ties are broken in
 
 
 _FORMATS: dict[str, Format] = {}
+_WRAPPED: dict[str, Format] = {}  # wrapper+inner, made when first asked for
 
 
 def formats() -> dict[str, Format]:
@@ -128,12 +135,25 @@ def formats() -> dict[str, Format]:
 
 
 def get(name: str) -> Format:
-    """The format called ``name`` (KeyError when there is none)."""
-    return formats()[name]
+    """The format called ``name``, a wrapped one too (``cri+json``); KeyError when there is none."""
+    known = formats()
+    if name in known:
+        return known[name]
+    if name not in _WRAPPED:
+        wrapper, _, inner = name.partition("+")
+        if wrapper not in WRAPPERS or inner not in known or inner in WRAPPERS or not known[inner].entry_metrics:
+            raise KeyError(name)
+        from .container import WrappedFormat
+        _WRAPPED[name] = WrappedFormat(wrapper, known[inner])
+    return _WRAPPED[name]
+
+
+WRAPPERS = ("cri", "docker")
+"""Formats whose lines wrap another format's (container runtimes)."""
 
 
 def names() -> tuple[str, ...]:
-    """Every format's name, in the order detection breaks ties."""
+    """Every format's name (a wrapper's alone), in the order detection breaks ties."""
     return tuple(formats())
 
 

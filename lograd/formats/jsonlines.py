@@ -166,12 +166,15 @@ def json_entries(data: bytes) -> Entries:
     return entries_of(data, parse_json_line)
 
 
+def take_keyed(partial: Partial, e: JsonEntry, window: Window | None) -> None:
+    """Count an entry whose response time and resources were found by key (json, logfmt)."""
+    partial.add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics)
+
+
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
                    window: Window | None, reference_ms: int = 0) -> int:
     """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
-    add_entry = partial.add_entry
-    return each_line(partial, data, base, file_index, parse_json_line,
-                      lambda e: add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics))
+    return each_line(partial, data, base, file_index, parse_json_line, lambda e: take_keyed(partial, e, window))
 
 
 class JsonFormat(PerLineFormat):
@@ -184,6 +187,9 @@ class JsonFormat(PerLineFormat):
         return parse_json_line(line)
 
     add_lines = staticmethod(add_json_lines)
+
+    def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
+        take_keyed(partial, entry, window)
 
 
 JSON = JsonFormat()

@@ -32,7 +32,7 @@ from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
 from . import PerLineFormat
 from .app import parse_timestamp
-from .jsonlines import JsonEntry
+from .jsonlines import JsonEntry, take_keyed
 from .text import NONE, level_of_word
 
 TIME_KEYS = (b"time", b"ts", b"timestamp", b"t", b"@timestamp")
@@ -141,8 +141,7 @@ def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, 
                      reference_ms: int = 0) -> int:
     """Classify and count every `logfmt` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, lambda line: parse_logfmt_line(line, reference_ms),
-                     lambda e: partial.add_entry(e.timestamp_ms, e.level, e.message, window,
-                                                 e.response_time, e.metrics))
+                     lambda e: take_keyed(partial, e, window))
 
 
 class LogfmtFormat(PerLineFormat):
@@ -155,6 +154,9 @@ class LogfmtFormat(PerLineFormat):
         return parse_logfmt_line(line, reference_ms)
 
     add_lines = staticmethod(add_logfmt_lines)
+
+    def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
+        take_keyed(partial, entry, window)
 
 
 LOGFMT = LogfmtFormat()

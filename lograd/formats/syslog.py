@@ -112,14 +112,18 @@ def _entry(line: bytes, ms: int, severity: int | None, at: int, host: bytes, pro
 def add_syslog_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
                      reference_ms: int = 0) -> int:
     """Classify and count every `syslog` line of ``data`` into ``partial``; the number of lines."""
-    def take(e: SyslogEntry) -> None:
-        before = partial.in_window
-        partial.add_entry(e[0], e[1], e[2], window)
-        if partial.in_window > before:  # inside the window
-            error = e[1] in ERROR_LEVELS
-            partial.add_label("host", e[3].decode("utf-8", "replace"), error)
-            partial.add_label("program", e[4].decode("utf-8", "replace"), error)
-    return each_line(partial, data, base, file_index, lambda line: parse_syslog_line(line, reference_ms), take)
+    return each_line(partial, data, base, file_index, lambda line: parse_syslog_line(line, reference_ms),
+                     lambda e: take_syslog(partial, e, window))
+
+
+def take_syslog(partial: Partial, e: SyslogEntry, window: Window | None) -> None:
+    """Count a syslog entry, and inside the window under its host and program."""
+    before = partial.in_window
+    partial.add_entry(e[0], e[1], e[2], window)
+    if partial.in_window > before:  # inside the window
+        error = e[1] in ERROR_LEVELS
+        partial.add_label("host", e[3].decode("utf-8", "replace"), error)
+        partial.add_label("program", e[4].decode("utf-8", "replace"), error)
 
 
 def busiest(counts: dict[str, list[int]]) -> list[dict]:
@@ -138,6 +142,9 @@ class SyslogFormat(PerLineFormat):
         return parse_syslog_line(line, reference_ms)
 
     add_lines = staticmethod(add_syslog_lines)
+
+    def take(self, partial: Partial, entry: SyslogEntry, window: Window | None) -> None:
+        take_syslog(partial, entry, window)
 
     def report_keys(self, partial: Partial, host: bytes | None) -> dict:
         keys = entry_report(partial)

@@ -157,7 +157,7 @@ def test_a_worker_survives_a_hostile_coordinator_then_serves_a_real_one(procs, b
             time.sleep(0.002)
         assert worker.popen.poll() is None, "".join(worker.err_lines)[-3000:]  # still running ...
         assert sub.poll(2000)  # ... and heartbeating
-        assert {c for c, _ in failures} == {1, 2, 3, 4}  # each hostile chunk refused, none hung it
+        assert {c for c, _ in failures} == {1, 2, 3, 4}, (failures, "".join(worker.err_lines)[-3000:])  # each hostile chunk refused, none hung it
         assert any("not a regular file" in why for _, why in failures)
     finally:
         ctx.destroy(linger=0)
