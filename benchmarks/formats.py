@@ -9,11 +9,14 @@ Options:
   --local N        lograd's worker processes [default: 2].
   --port PORT      Base port [default: 27655].
   --runs N         Runs per row; the fastest is shown [default: 2].
-  --formats LIST   Rows to run, of app, text, json, conn, text.gz, text.zst
-                   [default: app,text,json,conn,text.gz,text.zst].
+  --formats LIST   Rows to run, of app, conn, json, text, logfmt, syslog, cri,
+                   text.gz, text.zst
+                   [default: app,conn,json,text,logfmt,syslog,cri,text.gz,text.zst].
 
-Each log comes from lograd-generate (seed 7, error_spike profile; text is the app
-content as log4j writes it, error entries with four-line stack traces). The
+Each log comes from lograd-generate (seed 7, error_spike profile): the same
+app content as each format writes it (text as log4j with four-line stack traces
+on error entries, logfmt as Go's logfmt, syslog as RFC 5424 from five hosts,
+cri as Kubernetes lines around the text log). The
 .gz/.zst rows compress the text log once (gzip -6, zstd -3) and print the
 decompressor's own rate beside lograd's: a compressed file is one chunk, so one
 worker reads it and the row is bound by one core's parsing, not by the

@@ -25,6 +25,7 @@ cpdef enum:
 cpdef enum:
     GRAMMAR_APP = 0
     GRAMMAR_TEXT = 1
+    GRAMMAR_SYSLOG = 2
 
 SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
@@ -471,9 +472,15 @@ cdef bint _dated(int64_t year, int64_t month, int64_t day, int64_t clock, int64_
     return False
 
 
+DEF ALL_SHAPES = 0x1FE
+DEF SYSLOG_SHAPES = 0x12  # iso (1) and bsd (4)
+DEF ISO_SHAPE = 0x2
+
+
 cdef int _text_stamp(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t reference_ms,
-                     int64_t* ms_out, Py_ssize_t* end_out, int* klog_out) nogil:
-    """The stamp at p: 1 a valid one (time, end, klog level or -1 out), 0 none or impossible."""
+                     int64_t* ms_out, Py_ssize_t* end_out, int* klog_out, int shapes) nogil:
+    """The stamp at p of one of ``shapes`` (a bit per shape number below): 1 a valid one
+    (time, end, klog level or -1 out), 0 none or impossible."""
     cdef int64_t year = -1, month, day, clock, ms = 0, zh, zm
     cdef Py_ssize_t t, q
     cdef int shape = 0
@@ -527,6 +534,8 @@ cdef int _text_stamp(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t refer
         day = _two(b, p + 3)
         t = p + 6
     else:
+        return 0
+    if not (shapes >> shape) & 1:
         return 0
     if _two(b, t) > 23 or _two(b, t + 3) > 59 or _two(b, t + 6) > 59:
         return 0
@@ -586,23 +595,30 @@ cdef inline bint _separator(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
     return True
 
 
+cdef inline Py_ssize_t _undecided_or_blank(const uint8_t* b, Py_ssize_t s, Py_ssize_t e) nogil:
+    """UNDECIDED for a line over MAX_LINE, BLANK for one of spaces and tabs, else -1."""
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    if _skip_blanks(b, s, e) == e:
+        return BLANK
+    return -1
+
+
 cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t reference_ms,
                     int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
     """Classify line [s, e) by the `text` grammar; MALFORMED means no entry (the caller
     decides whether it continues one)."""
-    cdef Py_ssize_t p, q, end = 0, rest, lend = 0
-    cdef int klog = -1, fields = 0, level
+    cdef Py_ssize_t p, end = 0
+    cdef int klog = -1
     cdef bint bracket, separated
-    if e - s > MAX_LINE:
-        return UNDECIDED
-    p = _skip_blanks(b, s, e)
-    if p == e:
-        return BLANK
+    p = _undecided_or_blank(b, s, e)
+    if p >= 0:
+        return <int>p
     p = s
     bracket = b[p] == 91
     if bracket:
         p += 1
-    if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog):
+    if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog, ALL_SHAPES):
         return MALFORMED
     p = end
     if bracket:
@@ -619,7 +635,15 @@ cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t refere
         level_out[0] = klog
         msg_out[0] = p
         return ENTRY
-    rest = p
+    level_out[0] = _level_in_fields(b, p, e, msg_out)
+    return ENTRY
+
+
+cdef int _level_in_fields(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, Py_ssize_t* msg_out) nogil:
+    """The level named among the first fields from p (the exact path's level_among_fields)
+    and where the message starts; NONE_LEVEL and p when none is."""
+    cdef Py_ssize_t q, end, rest = p, lend = 0
+    cdef int fields = 0, level
     while p < e and fields < LEVEL_FIELDS:
         end = _field_end(b, p, e)
         if not _separator(b, p, end):
@@ -630,12 +654,142 @@ cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t refere
                 end = _field_end(b, q, e)
                 if _separator(b, q, end):
                     q = _skip_blanks(b, end, e)
-                level_out[0] = level
                 msg_out[0] = q
-                return ENTRY
+                return level
         p = _skip_blanks(b, end, e)
-    level_out[0] = NONE_LEVEL
     msg_out[0] = rest
+    return NONE_LEVEL
+
+
+# -- the `syslog` grammar (lograd/formats/syslog.py says it in words and as the exact path) -----
+
+cdef int SEVERITY_LEVEL[8]
+SEVERITY_LEVEL[:] = [7, 7, 6, 5, 4, 3, 2, 1]  # emerg alert crit err warning notice info debug
+
+
+cdef inline Py_ssize_t _token(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    """``([^ \\t]+) `` at p: where the token ends (its single space follows), or -1."""
+    cdef Py_ssize_t q = _field_end(b, p, e)
+    if q == p or q >= e or b[q] != 32:
+        return -1
+    return q
+
+
+cdef Py_ssize_t _structured_data(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    """RFC 5424 structured data at p (``-`` or ``[...]`` groups): where it ends, or -1."""
+    cdef Py_ssize_t q, group_end = -1
+    if p < e and b[p] == 45:
+        return p + 1
+    while p < e and b[p] == 91:  # a group: [ (plain | "quoted" | \\any)* ]
+        q = p + 1
+        while q < e and b[q] != 93:
+            if b[q] == 34:
+                q += 1
+                while q < e and b[q] != 34:
+                    q += 2 if b[q] == 92 else 1
+                if q >= e:
+                    return group_end
+            elif b[q] == 92:
+                q += 1
+                if q >= e:
+                    return group_end
+            q += 1
+        if q >= e:
+            return group_end
+        p = group_end = q + 1
+    return group_end
+
+
+cdef int _syslog_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t reference_ms,
+                      int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) nogil:
+    """Classify line [s, e) by the `syslog` grammar; for an entry also its time, level,
+    message start and ``spans``: where its host and program start and end."""
+    cdef Py_ssize_t p, q, end = 0, t
+    cdef int severity = -1, value, n, klog = 0
+    cdef bint pid, colon
+    p = _undecided_or_blank(b, s, e)
+    if p >= 0:
+        return <int>p
+    p = s
+    if b[p] == 60:  # <PRI>
+        q = p + 1
+        value = 0
+        while q < e and _digit(b[q]) and q - p <= 3:
+            value = value * 10 + (b[q] - 48)
+            q += 1
+        n = <int>(q - p - 1)
+        if n == 0 or q >= e or b[q] != 62 or value > 191 or (n > 1 and b[p + 1] == 48):
+            return MALFORMED
+        severity = value % 8
+        p = q + 1
+        q = p + 1 if p < e and 49 <= b[p] <= 57 else -1  # VERSION: [1-9]\\d? and a space
+        if q > 0 and q < e and _digit(b[q]) and q + 1 < e and b[q + 1] == 32:
+            q += 1
+        if q > 0 and q < e and b[q] == 32:
+            return _rfc5424(b, q + 1, e, reference_ms, severity, ms_out, level_out, msg_out, spans)
+    if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog, SYSLOG_SHAPES) or end >= e or b[end] != 32:
+        return MALFORMED
+    q = _token(b, end + 1, e)  # host
+    if q < 0:
+        return MALFORMED
+    spans[0] = end + 1
+    spans[1] = q
+    p = q + 1
+    q = p  # TAG: not blank, '[' or ':'
+    while q < e and not _blank(b[q]) and b[q] != 91 and b[q] != 58:
+        q += 1
+    if q == p:
+        return MALFORMED
+    spans[2] = p
+    spans[3] = q
+    pid = False
+    if q < e and b[q] == 91:
+        t = q + 1
+        while t < e and b[t] != 93:
+            t += 1
+        if t < e:
+            pid = True
+            q = t + 1
+    colon = q < e and b[q] == 58
+    if colon:
+        q += 1
+    if not (colon or pid) or (q < e and not _blank(b[q])):
+        return MALFORMED
+    if q < e:
+        q += 1
+    return _syslog_message(b, q, e, severity, level_out, msg_out)
+
+
+cdef int _rfc5424(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t reference_ms, int severity,
+                  int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) nogil:
+    cdef Py_ssize_t end = 0, q
+    cdef int klog = 0, k
+    if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog, ISO_SHAPE) or end >= e or b[end] != 32:
+        return MALFORMED
+    p = end + 1
+    for k in range(4):  # HOST APP PROCID MSGID
+        q = _token(b, p, e)
+        if q < 0:
+            return MALFORMED
+        if k < 2:
+            spans[2 * k] = p
+            spans[2 * k + 1] = q
+        p = q + 1
+    q = _structured_data(b, p, e)
+    if q < 0 or (q < e and b[q] != 32):
+        return MALFORMED
+    return _syslog_message(b, q + 1 if q < e else q, e, severity, level_out, msg_out)
+
+
+cdef inline int _syslog_message(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int severity,
+                                int* level_out, Py_ssize_t* msg_out) nogil:
+    if p + 3 <= e and b[p] == 0xEF and b[p + 1] == 0xBB and b[p + 2] == 0xBF:  # a BOM
+        p += 3
+    if severity < 0:
+        level_out[0] = _level_in_fields(b, p, e, msg_out)
+    else:
+        level_out[0] = SEVERITY_LEVEL[severity]
+        msg_out[0] = p
     return ENTRY
 
 
@@ -726,14 +880,15 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
              int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, uint8_t[::1] kinds, int64_t[::1] stamps,
              int64_t[::1] levels, uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts,
              int64_t[::1] m_line, int64_t[::1] m_at, int64_t[::1] m_len, int64_t[::1] m_key,
-             int64_t[::1] m_value) -> int:
+             int64_t[::1] m_value, int64_t[:, ::1] spans) -> int:
     """Fill one row per line (``len(kinds)`` lines) and one metric row per token; the
     number of metric rows.
 
     ``newlines`` and ``equals`` are the positions of the block's ``\\n`` and ``=``
     bytes; ``low``/``high`` bound the window (inclusive); ``grammar`` says how a line's head
     (time, level, where the message starts) is read, ``reference_ms`` dates `text` stamps
-    without a year. With ``heads_only`` only
+    without a year; ``spans`` (one row of four per line, syslog only) get where each
+    entry's host and program start and end. With ``heads_only`` only
     the kind, time and level are read (the newest-entry scan of ``--last``).
     """
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
@@ -753,6 +908,8 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
             ends[line] = e
             if grammar == GRAMMAR_TEXT:
                 kind = _text_head(b, s, e, reference_ms, &ms, &level, &msg)
+            elif grammar == GRAMMAR_SYSLOG:
+                kind = _syslog_head(b, s, e, reference_ms, &ms, &level, &msg, &spans[line, 0])
             else:
                 kind = _head(b, s, e, day_cache, &ms, &level, &msg)
             s = nl + 1
@@ -966,3 +1123,40 @@ def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, 
                 if keys[0] == host0 and keys[1] == host1:
                     from_host.add(keys[2], keys[3], 1)
     return in_window
+
+
+def count_names(const uint8_t[::1] buf, const int64_t[::1] starts, const int64_t[::1] ends,
+                const uint8_t[::1] errors, HostTable entries, HostTable error_entries,
+                uint8_t[::1] left_out) -> int:
+    """Count the names buf[starts[i]:ends[i]] (syslog hosts, programs) in ``entries``, and
+    those of rows flagged in ``errors`` in ``error_entries``, by their bytes as keys; a name
+    longer than 16 bytes or holding a NUL is left out (``left_out[i] = 1``) for the caller to
+    count. Returns how many were left out."""
+    cdef Py_ssize_t i, k, a, z, n = starts.shape[0], missed = 0
+    cdef uint64_t lo, hi
+    cdef bint odd
+    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
+    for i in range(n):
+        a = starts[i]
+        z = ends[i]
+        left_out[i] = 0
+        if z - a > MAX_HOST_KEY or z <= a:
+            left_out[i] = 1
+            missed += 1
+            continue
+        lo = hi = 0
+        odd = False
+        for k in range(a, z):
+            odd |= b[k] == 0
+            if k - a < 8:
+                lo |= (<uint64_t>b[k]) << (8 * (k - a))
+            else:
+                hi |= (<uint64_t>b[k]) << (8 * (k - a - 8))
+        if odd:
+            left_out[i] = 1
+            missed += 1
+            continue
+        entries.add(lo, hi, 1)
+        if errors[i]:
+            error_entries.add(lo, hi, 1)
+    return missed

@@ -226,14 +226,16 @@ class Partial:
         if not kept:
             del self.unattached_samples[file_index]
 
-    def add_label(self, kind: str, name: str, error: bool) -> None:
-        """Count an entry inside the window under ``name`` of ``kind`` (a syslog host, say)."""
-        slot = self.labels.setdefault(kind, {}).get(name)
+    def add_label(self, kind: str, name: str, n: int = 1, errors: int = 0) -> None:
+        """Count ``n`` entries inside the window (``errors`` of them errors) under ``name``
+        of ``kind`` (a syslog host, say)."""
+        mine = self.labels.setdefault(kind, {})
+        slot = mine.get(name)
         if slot is None:
-            self.labels[kind][name] = [1, int(error)]
+            mine[name] = [n, errors]
         else:
-            slot[0] += 1
-            slot[1] += error
+            slot[0] += n
+            slot[1] += errors
 
     def metrics_only(self) -> Partial:
         """This partial without its line counts (lines, entries, malformed, blank,
@@ -289,14 +291,8 @@ class Partial:
                 mine = self.resources[key] = Resource()
             mine.merge(resource)
         for kind, names in other.labels.items():
-            mine = self.labels.setdefault(kind, {})
             for name, (n, errors) in names.items():
-                slot = mine.get(name)
-                if slot is None:
-                    mine[name] = [n, errors]
-                else:
-                    slot[0] += n
-                    slot[1] += errors
+                self.add_label(kind, name, n, errors)
         if other.conn is not None:
             if self.conn is None:
                 self.conn = ConnCounts(other.conn.host)

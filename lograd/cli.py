@@ -127,8 +127,9 @@ Options:
   --size SIZE        About this many bytes: plain, or with KiB MiB GiB KB MB GB
                      [default: 10MB].
   --lines N          Exactly N lines instead of --size.
-  --format FMT       app, conn, json or text (log4j lines, error entries with stack
-                     traces) [default: app].
+  --format FMT       app, conn, json, text (log4j lines, error entries with stack
+                     traces), logfmt, syslog (RFC 5424) or cri (Kubernetes lines
+                     around text) [default: app].
   --profile NAME     app, json and text: normal, error_spike or malformed
                      [default: normal].
   --hosts N          conn: distinct hosts, a few very busy and a long tail

@@ -21,13 +21,13 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
-from ._scanner import BLANK, ENTRY, GRAMMAR_APP, MALFORMED, UNDECIDED, scan_app
+from ._scanner import BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED, scan_app
 from .formats import Entries
 from .parsing import LEVEL_ORDER
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
-_ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
+ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -50,16 +50,21 @@ def window_bounds(window: Window | None) -> tuple[int, int]:
 
 
 def add_scanned(partial: Partial, data, window: Window | None, grammar: int, reference_ms: int,
-                other_lines: Callable) -> int:
+                other_lines: Callable, entries_hook: Callable | None = None) -> int:
     """Scan a block of whole lines by ``grammar`` and add its entries to ``partial``;
     ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
-    went to the exact path, which this returns."""
+    went to the exact path, which this returns. ``entries_hook(view, rows, spans, errors)`` sees the
+    rows of the entries inside the window, and which are errors (syslog counts their hosts and
+    programs)."""
     if not len(data):
         return 0
     (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
-     m_line, m_at, m_len, m_key, m_value) = scan_block(data, window, False, grammar, reference_ms)
+     m_line, m_at, m_len, m_key, m_value, spans) = scan_block(data, window, False, grammar, reference_ms)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = other_lines(view, starts, ends, kinds)
+    if entries_hook is not None:
+        rows = np.flatnonzero(inside & (kinds == ENTRY))
+        entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])
     _aggregate(partial, stamps, kinds == ENTRY, inside, levels, has_rt, rts)
     if len(m_line):
         _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
@@ -69,16 +74,18 @@ def add_scanned(partial: Partial, data, window: Window | None, grammar: int, ref
 def scan_block(data, window: Window | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
                reference_ms: int = 0):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
-    response time, response times, and the metric rows: line, key at, key length, key, value)."""
+    response time, response times, the metric rows: line, key at, key length, key, value,
+    and for syslog each line's host and program spans)."""
     buf, newlines, n = block_lines(data)
     equals = np.zeros(0, np.int64) if heads_only else np.flatnonzero(buf == 61)
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
+    spans = np.zeros((n if grammar == GRAMMAR_SYSLOG else 1, 4), np.int64)
     m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only, grammar, reference_ms,
-                 starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics)
+                 starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans)
     return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
-            *(column[:m] for column in metrics))
+            *(column[:m] for column in metrics), spans)
 
 
 def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
@@ -201,7 +208,7 @@ def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> N
     levels = np.bincount(lid, minlength=len(LEVEL_ORDER))
     for i in np.flatnonzero(levels).tolist():
         p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + int(levels[i])
-    is_error = _ERROR_IDS[lid]
+    is_error = ERROR_IDS[lid]
     p.errors += int(np.count_nonzero(is_error))
     seconds = ms // 1000
     spread = _bins(seconds)

@@ -13,7 +13,7 @@ import numpy as np
 from .timestamps import format_ms
 
 PROFILES = ("normal", "error_spike", "malformed")
-FORMATS = ("app", "conn", "json", "text")
+FORMATS = ("app", "conn", "json", "text", "logfmt", "syslog", "cri")
 CONN_HOSTS = 1000
 CONN_LATE = 0.05
 """Share of conn lines written up to 5 minutes late (logs are out of order by minutes)."""
@@ -225,6 +225,12 @@ def _block(rng: np.random.Generator, first: int, count: int, total: int, start_m
             parts.append(_json_line(n, ms, level, message))
         elif fmt == "text":
             parts.append(_text_lines(n, prefix, ms, level, message))
+        elif fmt == "logfmt":
+            parts.append(_logfmt_line(n, ms, level, message))
+        elif fmt == "syslog":
+            parts.append(_syslog_line(n, ms, level, message))
+        elif fmt == "cri":
+            parts.append(_cri_lines(n, ms, _text_lines(n, prefix, ms, level, message)))
         else:
             parts.append(f"{prefix}.{ms % 1000:03d} {level} {message}")
     parts.append("")
@@ -244,6 +250,31 @@ def _text_lines(n: int, prefix: str, ms: int, level: str, message: str) -> str:
     if level == "ERROR" and n % 4:
         line += _TRACE.format(m=message[:40], n=100 + n % 400)
     return line
+
+
+_APPS = ("api", "worker", "sshd", "cron", "nginx")
+_SEVERITY = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "NOTICE": 5, "WARN": 4, "ERROR": 3, "CRITICAL": 2, "FATAL": 0}
+
+
+def _logfmt_line(n: int, ms: int, level: str, message: str) -> str:
+    """An app entry as Go's logfmt writes it; a timed message's time as a duration key on
+    every other line."""
+    if " in " in message and message.endswith("ms") and n % 2:
+        head, _, tail = message.rpartition(" in ")
+        return f'time={format_ms(ms)}Z level={level.lower()} msg="{head}" duration={tail}'
+    return f'time={format_ms(ms)}Z level={level.lower()} msg="{message}"'
+
+
+def _cri_lines(n: int, ms: int, text: str) -> str:
+    """Lines as Kubernetes writes a container's output: stack traces on stderr."""
+    stamp = f"{format_ms(ms)}{n % 1000:06d}Z"
+    return "\n".join(f"{stamp} {'stdout' if line[:1].isdigit() else 'stderr'} F {line}" for line in text.split("\n"))
+
+
+def _syslog_line(n: int, ms: int, level: str, message: str) -> str:
+    """An app entry as an RFC 5424 message (facility local0), from one of five hosts and apps."""
+    pri = 16 * 8 + _SEVERITY[level]
+    return f"<{pri}>1 {format_ms(ms)}Z web{n % 5:02d} {_APPS[n % 5]} {1000 + n % 50} - - {message}"
 
 
 def _pick(rng: np.random.Generator, items: list, count: int) -> np.ndarray:

@@ -128,11 +128,15 @@ _EPOCH_UNITS = ((10 ** 17, Decimal(10) ** -6), (10 ** 14, Decimal(10) ** -3), (1
 milliseconds (SPEC §1's conn rule), else seconds; the factor to milliseconds."""
 
 
-def epoch_ms(number: Decimal) -> int | None:
+def epoch_ms(number: Decimal | int) -> int | None:
     """Epoch ms of a non-negative epoch number read by its magnitude (truncated to the
     millisecond), or None when negative or not before the year 10000."""
     if number < 0:
         return None
+    if type(number) is int:  # exact integer arithmetic, the common case
+        ms = (number * 1000 if number < 10 ** 11 else number if number < 10 ** 14
+              else number // 1000 if number < 10 ** 17 else number // 1_000_000)
+        return ms if ms < _END_MS else None
     factor = next(f for low, f in _EPOCH_UNITS if number >= low)
     ms = int((number * factor).to_integral_value(ROUND_FLOOR))
     return ms if ms < _END_MS else None

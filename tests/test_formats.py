@@ -362,3 +362,47 @@ def test_wrapped_files_are_detected_with_their_inner_format(tmp_path):
     assert [detect(str(p)).format for p in (cri, docker, plain)] == ["cri+text", "docker+json", "cri"]
     r = report_of_file(plain, "cri", 1 << 20)
     assert (r["entries"], r["levels"]) == (10, {"NONE": 10})
+
+
+@pytest.mark.parametrize("fmt", ["text", "logfmt", "syslog", "cri"])
+def test_generated_logs_of_each_format_read_like_their_app_twin(tmp_path, fmt):
+    from lograd.generate import generate_test_logs
+    from lograd.reader import summarise_chunk
+    app, other = tmp_path / "app.log", tmp_path / f"x.{fmt}"
+    generate_test_logs(0, str(app), "error_spike", seed=4, lines=2000)
+    generate_test_logs(0, str(other), "error_spike", seed=4, lines=2000, fmt=fmt)
+    found = detect(str(other)).format
+    assert found == {"cri": "cri+text"}.get(fmt, fmt)
+    a = summarise_chunk(str(app), 0, app.stat().st_size)
+    o = summarise_chunk(str(other), 0, other.stat().st_size, fmt=found)
+    # the same entries, levels, times and response times; stack traces (text: continuation
+    # lines; cri: entries of level NONE, whose first line repeats the message, "took 12ms" too)
+    levels = {k: v for k, v in o.levels.items() if k != "NONE"}
+    assert (levels, o.errors, o.first_ms, o.last_ms) == (a.levels, a.errors, a.first_ms, a.last_ms)
+    if fmt != "cri":
+        assert (o.rt_count, o.rt_total) == (a.rt_count, a.rt_total)
+    assert o.entries - o.levels.get("NONE", 0) == a.entries
+
+
+SYSLOG_PIECES = st.tuples(
+    st.sampled_from([b"", b"<34>", b"<0>", b"<191>", b"<192>", b"<034>", b"<1234>", b"<13"]),
+    st.sampled_from([b"1 ", b"12 ", b"123 ", b""]),
+    st.sampled_from([b"2024-01-24T10:15:32.123Z", b"2024-01-24T10:15:32+01:00", b"Jan 24 10:15:32",
+                     b"Jan  4 09:00:00.25", b"Feb 29 10:00:00", b"2024-13-01T00:00:00Z", b"2024/01/24 10:15:32"]),
+    st.lists(st.sampled_from([b"web01", b"-", b"sshd", b"4242", b"a\tb", b"", b"sshd[42]:", b"cron:", b"kernel[0]",
+                              b"a[1", b'[a b="c\\"d"][e f="g"]', b"[open", b'[a b="x\\]y"]']), max_size=5),
+    st.sampled_from([b"", b"error: too many", b"Failed in 5ms", b"\xef\xbb\xbfBOM took 3s", b"cpu=5% mem=3MB",
+                     b"[ERROR] x", b"x=99999999999999999999", b"E x"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(SYSLOG_PIECES, min_size=1, max_size=12))
+def test_property_compiled_syslog_equals_the_exact_path(pieces):
+    from lograd.formats.syslog import add_syslog_fast, add_syslog_lines
+    data = b"\n".join(pri + version + stamp + b" " + b" ".join(tokens) + b" " + message
+                      for pri, version, stamp, tokens, message in pieces)
+    exact, fast = Partial(), Partial()
+    exact.lines = add_syslog_lines(exact, data, 0, 0, None, REF)
+    add_syslog_fast(fast, data, 0, 0, None, REF)
+    assert fast == exact
+    assert Partial.from_wire(fast.to_wire()) == fast  # and it travels (counts are ints, not bools)

@@ -50,6 +50,8 @@ def _decode(line: bytes):
 def number_fixed(text: str | int, shift: int = 0) -> int:
     """A JSON number's exact value (its text, or an int) times 10**(9 + shift), truncated
     toward zero (like ``to_fixed``)."""
+    if type(text) is int and shift >= -FIXED_DIGITS and abs(text) < 10 ** FIXED_MAX_INT_DIGITS:
+        return text * 10 ** (FIXED_DIGITS + shift)  # exact without Decimal
     value = Decimal(text).scaleb(shift)  # exact: no context rounding on construction
     sign = -1 if value.is_signed() else 1
     if value.adjusted() >= FIXED_MAX_INT_DIGITS:  # saturate, as the app path does
@@ -93,31 +95,51 @@ def _lookup(obj: dict, key: str):
 def _first(obj: dict, keys: tuple[str, ...]):
     """(key, value) of the first alias present, or (None, None)."""
     for key in keys:
-        value = _lookup(obj, key)
-        if value is not _MISSING:
-            return key, value
+        if key in obj:  # the common case first: a plain top-level key
+            return key, obj[key]
+        if "." in key:
+            value = _lookup(obj, key)
+            if value is not _MISSING:
+                return key, value
     return None, None
 
 
+_NUMBERS = (int, Number)
+
+
 def _is_number(value) -> bool:
-    return isinstance(value, (int, Number)) and not isinstance(value, bool)
+    return type(value) in _NUMBERS
 
 
 def _timestamp(value) -> int | None:
     """Epoch ms of an ISO 8601 string, or of a non-negative epoch number by its magnitude."""
-    if _is_number(value):
+    kind = type(value)
+    if kind is int:
+        return epoch_ms(value)
+    if kind is Number:
         return epoch_ms(Decimal(value))
-    if isinstance(value, str):
+    if kind is str:
         return parse_timestamp(value.encode("utf-8", "surrogatepass"))
     return None
 
 
+_LEVELS: dict = {}
+"""Level values seen, and what they mean (lines repeat a handful of them)."""
+
+
 def _level(value) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return NUMERIC_LEVELS.get(value)
-    if isinstance(value, str) and not isinstance(value, Number) and value.isascii() and value.isalpha():
-        return level_of_word(value.encode())
-    return None
+    kind = type(value)
+    if kind is not int and kind is not str:
+        return None
+    known = _LEVELS.get((kind, value), _MISSING)
+    if known is _MISSING:
+        if kind is int:
+            known = NUMERIC_LEVELS.get(value)
+        else:
+            known = level_of_word(value.encode()) if value.isascii() and value.isalpha() else None
+        if len(_LEVELS) < 4096:
+            _LEVELS[(kind, value)] = known
+    return known
 
 
 def parse_json_line(line: bytes) -> JsonEntry | None:
@@ -149,7 +171,7 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
     try:
         rt = (number_fixed(value, _RESPONSE_SHIFT.get(key, 0)) if _is_number(value)
               else response_time(message))
-        metrics = [(k, number_fixed(v)) for k, v in obj.items() if _is_number(v) and k not in ALIASES]
+        metrics = [(k, number_fixed(v)) for k, v in obj.items() if type(v) in _NUMBERS and k not in ALIASES]
     except (InvalidOperation, ValueError):
         return None
     return JsonEntry(ms, level, message, rt, metrics + resource_metrics(message))

@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from ..aggregate import Partial, Window, each_line
 from ..analyzer import entry_report
+from .._scanner import GRAMMAR_SYSLOG, HostTable, count_names
+from ..fastpath import add_other_lines, add_scanned
 from ..parsing import ERROR_LEVELS, MAX_LINE
-from . import PerLineFormat
+from . import PerLineFormat, Reading
 from .text import level_among_fields, stamp_at
 
 SEVERITIES = ("FATAL", "FATAL", "CRITICAL", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG")
@@ -121,9 +125,9 @@ def take_syslog(partial: Partial, e: SyslogEntry, window: Window | None) -> None
     before = partial.in_window
     partial.add_entry(e[0], e[1], e[2], window)
     if partial.in_window > before:  # inside the window
-        error = e[1] in ERROR_LEVELS
-        partial.add_label("host", e[3].decode("utf-8", "replace"), error)
-        partial.add_label("program", e[4].decode("utf-8", "replace"), error)
+        error = int(e[1] in ERROR_LEVELS)
+        partial.add_label("host", e[3].decode("utf-8", "replace"), 1, error)
+        partial.add_label("program", e[4].decode("utf-8", "replace"), 1, error)
 
 
 def busiest(counts: dict[str, list[int]]) -> list[dict]:
@@ -132,8 +136,46 @@ def busiest(counts: dict[str, list[int]]) -> list[dict]:
     return [{"name": name, "entries": n, "errors": errors} for name, (n, errors) in ranked]
 
 
+def add_syslog_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
+                    window: Window | None = None, reference_ms: int = 0) -> int:
+    """Add the `syslog` lines of ``data`` (whole lines, at file offset ``base``) to
+    ``partial`` by the compiled scanner; how many lines went to the exact path."""
+    def other_lines(view, starts, ends, kinds) -> int:
+        return add_other_lines(partial, view, starts, ends, kinds, base, file_index,
+                               lambda line, offset: add_syslog_lines(partial, line, offset, file_index,
+                                                                     window, reference_ms))
+
+    def count_labels(view, rows, spans, errors) -> None:
+        if not len(rows):
+            return
+        for kind, column in (("host", 0), ("program", 2)):
+            _count_names(partial, kind, view, spans[rows, column], spans[rows, column + 1], errors)
+
+    return add_scanned(partial, data, window, GRAMMAR_SYSLOG, reference_ms, other_lines, count_labels)
+
+
+def _count_names(partial: Partial, kind: str, view, starts, ends, errors) -> None:
+    """Count entries (and errors) per name, the name being the bytes [start, end) of each:
+    by the scanner's host tables, and one by one for names it cannot key (over 16 bytes)."""
+    everything, failing = HostTable(4), HostTable(4)
+    left_out = np.empty(len(starts), np.uint8)
+    missed = count_names(np.frombuffer(view, np.uint8), starts, ends, errors.view(np.uint8),
+                         everything, failing, left_out)
+    failed = {}
+    for k0, k1, n in zip(*(column.tolist() for column in failing.items())):
+        failed[(k0, k1)] = n
+    for k0, k1, n in zip(*(column.tolist() for column in everything.items())):
+        name = (k0.to_bytes(8, "little") + k1.to_bytes(8, "little")).rstrip(b"\0")
+        partial.add_label(kind, name.decode("utf-8", "replace"), n, failed.get((k0, k1), 0))
+    if missed:
+        rows = np.flatnonzero(left_out)
+        for a, z, error in zip(starts[rows].tolist(), ends[rows].tolist(), errors[rows].tolist()):
+            partial.add_label(kind, bytes(view[a:z]).decode("utf-8", "replace"), 1, int(error))
+
+
 class SyslogFormat(PerLineFormat):
-    """The `syslog` format (see :mod:`lograd.formats`): line by line, exact."""
+    """The `syslog` format (see :mod:`lograd.formats`): the compiled scanner, held to the
+    exact per-line path."""
 
     name = "syslog"
     example = "<34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password for root"
@@ -142,6 +184,9 @@ class SyslogFormat(PerLineFormat):
         return parse_syslog_line(line, reference_ms)
 
     add_lines = staticmethod(add_syslog_lines)
+
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+        add_syslog_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
     def take(self, partial: Partial, entry: SyslogEntry, window: Window | None) -> None:
         take_syslog(partial, entry, window)
