@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,12 @@ import time
 
 import psutil
 import pytest
+
+# A shell starts a background job (`make test &`, nohup) with SIGINT ignored, and an ignored
+# signal stays ignored in every child: the Ctrl-C tests would then test nothing a user sees.
+# A handler of our own is not inherited, so the processes we start get SIGINT's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "bin")
