@@ -26,6 +26,7 @@ cpdef enum:
     GRAMMAR_APP = 0
     GRAMMAR_TEXT = 1
     GRAMMAR_SYSLOG = 2
+    GRAMMAR_GIVEN = 3  # each line a message whose time and level the caller filled in
 
 SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
@@ -910,6 +911,11 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
                 kind = _text_head(b, s, e, reference_ms, &ms, &level, &msg)
             elif grammar == GRAMMAR_SYSLOG:
                 kind = _syslog_head(b, s, e, reference_ms, &ms, &level, &msg, &spans[line, 0])
+            elif grammar == GRAMMAR_GIVEN:
+                kind = UNDECIDED if e - s > MAX_LINE else ENTRY
+                ms = stamps[line]
+                level = <int>levels[line]
+                msg = s
             else:
                 kind = _head(b, s, e, day_cache, &ms, &level, &msg)
             s = nl + 1

@@ -28,6 +28,8 @@ from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
 ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
+LEVEL_IDS = {name: i for i, name in enumerate(LEVEL_ORDER)}
+"""The scanner's id of each reported level."""
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -65,20 +67,22 @@ def add_scanned(partial: Partial, data, window: Window | None, grammar: int, ref
     if entries_hook is not None:
         rows = np.flatnonzero(inside & (kinds == ENTRY))
         entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])
-    _aggregate(partial, stamps, kinds == ENTRY, inside, levels, has_rt, rts)
+    aggregate_rows(partial, stamps, kinds == ENTRY, inside, levels, has_rt, rts)
     if len(m_line):
-        _add_resources(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
+        add_resource_rows(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
     return undecided
 
 
 def scan_block(data, window: Window | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
-               reference_ms: int = 0):
+               reference_ms: int = 0, given: tuple[np.ndarray, np.ndarray] | None = None):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, the metric rows: line, key at, key length, key, value,
     and for syslog each line's host and program spans)."""
     buf, newlines, n = block_lines(data)
     equals = np.zeros(0, np.int64) if heads_only else np.flatnonzero(buf == 61)
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
+    if given is not None:  # GRAMMAR_GIVEN: each line is a message whose time and level are known
+        stamps[:], levels[:] = given
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
     spans = np.zeros((n if grammar == GRAMMAR_SYSLOG else 1, 4), np.int64)
@@ -192,7 +196,9 @@ def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return used + low, remap[index]
 
 
-def _aggregate(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> None:
+def aggregate_rows(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> None:
+    """Add the scanner's entry rows to ``p``: ``fast`` marks the entries, ``inside`` those
+    inside the window; times, level ids, and response times where ``has_rt``."""
     entries = stamp[fast]
     if not len(entries):
         return
@@ -285,22 +291,28 @@ def _key_names(view, key_at: np.ndarray, key_len: np.ndarray,
     return list(ids), index
 
 
-def _add_resources(p: Partial, view, stamps, key_at, key_len, key_packed, values) -> None:
+def add_resource_rows(p: Partial, view, stamps, key_at, key_len, key_packed, values) -> None:
+    """Add the scanner's ``key=value`` rows (their entries' times ``stamps``) to ``p``."""
     names, key_index = _key_names(view, key_at, key_len, key_packed)
     minutes = stamps // 60_000
     for kid, name in enumerate(names):
         sel = key_index == kid
-        v, mins = values[sel], minutes[sel]
-        distinct, index = _group(mins)
-        nbins = len(distinct)
-        counts = np.bincount(index, minlength=nbins)
-        sums = _exact_bin_sums(index, v, nbins)
-        highs = np.full(nbins, np.iinfo(np.int64).min)
-        np.maximum.at(highs, index, v)
-        part = Resource(count=len(v), total=_exact_sum(v), low=int(v.min()), high=int(v.max()))
-        part.per_minute = {m: [c, s, h] for m, c, s, h in
-                           zip(distinct.tolist(), counts.tolist(), sums, highs.tolist())}
-        resource = p.resources.get(name)
-        if resource is None:
-            resource = p.resources[name] = Resource()
-        resource.merge(part)
+        add_resource_values(p, name, values[sel], minutes[sel])
+
+
+def add_resource_values(p: Partial, name: str, values, minutes) -> None:
+    """Add values of resource ``name`` (fixed int64s), each seen in the minute beside it."""
+    v, mins = np.asarray(values, np.int64), np.asarray(minutes, np.int64)
+    distinct, index = _group(mins)
+    nbins = len(distinct)
+    counts = np.bincount(index, minlength=nbins)
+    sums = _exact_bin_sums(index, v, nbins)
+    highs = np.full(nbins, np.iinfo(np.int64).min)
+    np.maximum.at(highs, index, v)
+    part = Resource(count=len(v), total=_exact_sum(v), low=int(v.min()), high=int(v.max()))
+    part.per_minute = {m: [c, s, h] for m, c, s, h in
+                       zip(distinct.tolist(), counts.tolist(), sums, highs.tolist())}
+    resource = p.resources.get(name)
+    if resource is None:
+        resource = p.resources[name] = Resource()
+    resource.merge(part)

@@ -114,3 +114,28 @@ def test_json_lines_are_analysed_exactly_like_the_same_app_lines(entries):
     partial = Partial()
     partial.lines = add_json_lines(partial, lines.encode(), 0, 0, None)
     assert partial == summarise_app(app)
+
+
+JSON_VALUES = st.fixed_dictionaries({}, optional={
+    "ts": st.sampled_from([1706091332123, 1706091332, 1706091332.5, "2024-01-24T10:15:32.123Z", "2024-02-30T00:00:00",
+                           -5, True]),
+    "level": st.sampled_from(["info", "ERROR", "warn", 30, 50, 35, "Information", "loud"]),
+    "msg": st.sampled_from(["Request processed in 127ms", "took 0.5s cpu=87.5% mem=1024MB", "a\nb in 3ms",
+                            "x=99999999999999999999", "in 1." + "5" * 25 + "ms", "", None, 42, "a\rb in 2ms\r"]),
+    "latency_ms": st.sampled_from([12.5, 10 ** 30, None, "7"]),
+    "pid": st.sampled_from([42, 10 ** 25, -0.25, True]),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(JSON_VALUES.map(lambda o: json.dumps(o).encode()),
+                          st.sampled_from([b"not json", b"  ", b'{"ts": 5, "level": "info", "x": NaN}'])),
+                min_size=1, max_size=20),
+       st.sampled_from([None, (1706091332000, 1706091332999)]))
+def test_the_compiled_json_path_equals_the_exact_one(lines, window):
+    from lograd.formats.jsonlines import add_json_fast
+    data = b"\n".join(lines)
+    exact, fast = Partial(), Partial()
+    exact.lines = add_json_lines(exact, data, 5, 1, window)
+    add_json_fast(fast, data, 5, 1, window)
+    assert fast == exact
