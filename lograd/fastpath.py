@@ -21,9 +21,9 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
-from ._scanner import BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED, scan_app
+from ._scanner import BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_GIVEN, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED, scan_app
 from .formats import Entries
-from .parsing import LEVEL_ORDER
+from .parsing import BLANK_BYTES, LEVEL_ORDER, MAX_LINE
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
@@ -316,3 +316,78 @@ def add_resource_values(p: Partial, name: str, values, minutes) -> None:
     if resource is None:
         resource = p.resources[name] = Resource()
     resource.merge(part)
+
+
+# -- formats whose lines carry keys (json, logfmt) ----------------------------------------------
+
+
+def add_keyed_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+                    fields: Callable, exact: Callable[[bytes], None]) -> int:
+    """Add the lines of ``data`` (whole lines, at file offset ``base``) of a format whose
+    lines carry keys (json, logfmt) to ``partial``: ``fields(line)`` reads one line's keys
+    in Python — (time, level, message, the response time a key gave or None, the
+    resources keys gave) or None when malformed —, then the messages' rules and every sum
+    go through the scanner (GRAMMAR_GIVEN) and numpy. ``exact(line)`` counts an entry
+    whose numbers the scanner cannot hold, by the format's exact path. The number of lines."""
+    parts = data.split(b"\n")
+    if parts[-1] == b"":
+        parts.pop()
+    rows: list[int] = []  # the line of each entry
+    stamps, levels, messages, keyed = [], [], [], []
+    at = base
+    for i, raw in enumerate(parts):
+        line = raw[:-1] if raw[-1:] == b"\r" else raw
+        found = fields(line)
+        if found is None:
+            if len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
+                partial.blank += 1
+            else:
+                partial.add_malformed(file_index, at, line)
+        else:
+            rows.append(i)
+            stamps.append(found[0])
+            levels.append(LEVEL_IDS[found[1]])
+            message = found[2]  # a newline in it is white space to the message's rules, as a space
+            messages.append(message.replace(b"\n", b" ") if b"\n" in message else message)
+            keyed.append((found[3], found[4]))
+        at += len(raw) + 1
+    partial.lines += len(parts)
+    if rows:
+        _add_given(partial, parts, rows, stamps, levels, messages, keyed, window, exact)
+    return len(parts)
+
+
+def _add_given(partial: Partial, parts, rows, stamps, levels, messages, keyed, window, exact_take) -> None:
+    """The entries of a block, by the scanner with their times and levels given."""
+    block = b"\n".join(messages) + b"\n"  # every message a line, the empty last one too
+    preset = (np.array(stamps, np.int64), np.array(levels, np.int64))
+    (_, _, kinds, times, level_ids, inside, has_rt, rts, m_line, m_at, m_len, m_key, m_value,
+     _) = scan_block(block, window, False, GRAMMAR_GIVEN, 0, preset)
+    exact = kinds == UNDECIDED  # a number too big for the scanner: the whole entry by the exact path
+    for r, (rt, metrics) in enumerate(keyed):
+        if rt is None and not metrics or exact[r]:
+            continue
+        if any(not _INT64_MIN <= value <= _INT64_MAX for _, value in metrics) or (
+                rt is not None and not _INT64_MIN <= rt <= _INT64_MAX):
+            exact[r] = True  # beyond int64: the exact path's integers
+        elif rt is not None:
+            has_rt[r], rts[r] = True, rt
+    if exact.any():
+        kinds[exact] = UNDECIDED
+        inside[exact] = False
+        for r in np.flatnonzero(exact).tolist():
+            line = parts[rows[r]]
+            exact_take(line[:-1] if line[-1:] == b"\r" else line)
+        keep = ~exact[m_line]
+        m_line, m_at, m_len, m_key, m_value = (a[keep] for a in (m_line, m_at, m_len, m_key, m_value))
+    aggregate_rows(partial, times, kinds == ENTRY, inside, level_ids, has_rt, rts)
+    if len(m_line):
+        add_resource_rows(partial, block, times[m_line], m_at, m_len, m_key, m_value)
+    by_key: dict[str, tuple[list[int], list[int]]] = {}
+    for r in np.flatnonzero(inside).tolist():
+        for name, value in keyed[r][1]:
+            values, minutes = by_key.setdefault(name, ([], []))
+            values.append(value)
+            minutes.append(int(times[r]) // 60_000)
+    for name, (values, minutes) in by_key.items():
+        add_resource_values(partial, name, values, minutes)

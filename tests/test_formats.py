@@ -406,3 +406,22 @@ def test_property_compiled_syslog_equals_the_exact_path(pieces):
     add_syslog_fast(fast, data, 0, 0, None, REF)
     assert fast == exact
     assert Partial.from_wire(fast.to_wire()) == fast  # and it travels (counts are ints, not bools)
+
+
+LOGFMT_PIECES = [b"time=2024-01-24T10:15:32.123Z", b"ts=1706091332.5", b"t=1706091332123", b"level=info", b"lvl=ERROR",
+                 b"level=loud", b'msg="a \\"q\\" in 5ms"', b'msg="open', b"msg=plain", b'message="x=5 cpu=3%"',
+                 b"duration=1.5s", b"latency=1m2.5s", b"elapsed_ms=2.25", b"duration=12", b"status=504", b"cpu=87.5%",
+                 b"x=-3", b"big=99999999999999999999", b"flag", b"a=b=c", b"=x", b'k=""', b"k=", b"took=350\xc2\xb5s",
+                 b'msg="line\\nbreak"', b"x\t=1"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(LOGFMT_PIECES), max_size=7).map(b" ".join), min_size=1, max_size=15),
+       st.sampled_from([None, (1706091332000, 1706091332999)]))
+def test_the_compiled_logfmt_path_equals_the_exact_one(lines, window):
+    from lograd.formats.logfmt import add_logfmt_fast, add_logfmt_lines
+    data = b"\n".join(lines)
+    exact, fast = Partial(), Partial()
+    exact.lines = add_logfmt_lines(exact, data, 3, 0, window, 0)
+    add_logfmt_fast(fast, data, 3, 0, window, 0)
+    assert fast == exact

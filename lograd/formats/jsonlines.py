@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import msgspec
-import numpy as np
 
 from ..aggregate import Partial, Window, each_line
-from .._scanner import ENTRY, GRAMMAR_GIVEN, UNDECIDED
-from ..fastpath import (LEVEL_IDS, add_resource_rows, add_resource_values, aggregate_rows, scan_block)
-from ..parsing import (BLANK_BYTES, FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics,
-                       response_time)
+from ..fastpath import add_keyed_lines
+from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
 from . import Entries, PerLineFormat, Reading, entries_of
 from ..timestamps import epoch_ms
 from .app import parse_timestamp
@@ -80,7 +77,6 @@ class JsonEntry:
 
 
 _MISSING = object()
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _lookup(obj: dict, key: str):
@@ -195,70 +191,10 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
 
 def add_json_fast(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None) -> int:
     """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``:
-    keys read line by line, the messages' rules and every sum by the compiled scanner and
-    numpy (:func:`add_json_lines` is the exact path it equals). The number of lines."""
-    parts = data.split(b"\n")
-    if parts[-1] == b"":
-        parts.pop()
-    rows: list[int] = []  # the line of each entry
-    stamps, levels, messages, keyed = [], [], [], []
-    at = base
-    for i, raw in enumerate(parts):
-        line = raw[:-1] if raw[-1:] == b"\r" else raw
-        fields = json_fields(line)
-        if fields is None:
-            if len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
-                partial.blank += 1
-            else:
-                partial.add_malformed(file_index, at, line)
-        else:
-            rows.append(i)
-            stamps.append(fields[0])
-            levels.append(LEVEL_IDS[fields[1]])
-            message = fields[2]
-            messages.append(message.replace(b"\n", b" ") if b"\n" in message else message)
-            keyed.append((fields[3], fields[4]))
-        at += len(raw) + 1
-    partial.lines += len(parts)
-    if rows:
-        _add_entries(partial, parts, rows, stamps, levels, messages, keyed, window)
-    return len(parts)
-
-
-def _add_entries(partial: Partial, parts, rows, stamps, levels, messages, keyed, window) -> None:
-    """The entries of a block, by the scanner with their times and levels given."""
-    block = b"\n".join(messages) + b"\n"  # every message a line, the empty last one too
-    preset = (np.array(stamps, np.int64), np.array(levels, np.int64))
-    (_, _, kinds, times, level_ids, inside, has_rt, rts, m_line, m_at, m_len, m_key, m_value,
-     _) = scan_block(block, window, False, GRAMMAR_GIVEN, 0, preset)
-    exact = kinds == UNDECIDED  # a number too big for the scanner: the whole entry by the exact path
-    for r, (rt, metrics) in enumerate(keyed):
-        if rt is None and not metrics or exact[r]:
-            continue
-        if any(not _INT64_MIN <= value <= _INT64_MAX for _, value in metrics) or (
-                rt is not None and not _INT64_MIN <= rt <= _INT64_MAX):
-            exact[r] = True  # beyond int64: the exact path's integers
-        elif rt is not None:
-            has_rt[r], rts[r] = True, rt
-    if exact.any():
-        kinds[exact] = UNDECIDED
-        inside[exact] = False
-        for r in np.flatnonzero(exact).tolist():
-            line = parts[rows[r]]
-            take_keyed(partial, parse_json_line(line[:-1] if line[-1:] == b"\r" else line), window)
-        keep = ~exact[m_line]
-        m_line, m_at, m_len, m_key, m_value = (a[keep] for a in (m_line, m_at, m_len, m_key, m_value))
-    aggregate_rows(partial, times, kinds == ENTRY, inside, level_ids, has_rt, rts)
-    if len(m_line):
-        add_resource_rows(partial, block, times[m_line], m_at, m_len, m_key, m_value)
-    by_key: dict[str, tuple[list[int], list[int]]] = {}
-    for r in np.flatnonzero(inside).tolist():
-        for name, value in keyed[r][1]:
-            values, minutes = by_key.setdefault(name, ([], []))
-            values.append(value)
-            minutes.append(int(times[r]) // 60_000)
-    for name, (values, minutes) in by_key.items():
-        add_resource_values(partial, name, values, minutes)
+    keys read line by line, the messages' rules and every sum by the compiled scanner
+    (:func:`add_json_lines` is the exact path it equals). The number of lines."""
+    return add_keyed_lines(partial, data, base, file_index, window, json_fields,
+                           lambda line: take_keyed(partial, parse_json_line(line), window))
 
 
 def newest_json_entry(data: bytes) -> int | None:

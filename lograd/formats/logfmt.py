@@ -30,7 +30,8 @@ from decimal import Decimal, InvalidOperation
 from ..aggregate import Partial, Window, each_line
 from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
-from . import PerLineFormat
+from ..fastpath import add_keyed_lines
+from . import PerLineFormat, Reading
 from .app import parse_timestamp
 from .jsonlines import JsonEntry, take_keyed
 from .text import NONE, level_of_word
@@ -44,8 +45,13 @@ ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + DURATION_KEYS + MS_K
 
 _FIELD = re.compile(rb'([^ \t="]+)(?:=("(?:[^"\\]|\\.)*"|[^ \t"]*))?(?=[ \t]|\Z)', re.S)
 _BLANKS = re.compile(rb"[ \t]*")
+_ONE = rb'[^ \t="]+(?:=(?:"(?:[^"\\]|\\.)*"|[^ \t"]*))?'
+_LINE = re.compile(rb"[ \t]*(?:" + _ONE + rb"(?:[ \t]+|\Z))*", re.S)
+"""A whole line of fields (each followed by blanks or the end)."""
+_FIELDS = re.compile(rb'([^ \t="]+)(=?)("(?:[^"\\]|\\.)*"|[^ \t"]*)', re.S)
 _NUMBER = re.compile(rb"-?(\d+(?:\.\d+)?)(?:%|[A-Za-z]+)?")
 _EPOCH = re.compile(rb"\d+(?:\.\d+)?")
+_PLAIN = _EPOCH
 _DURATION = re.compile(rb"(?:(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h))+")
 _DURATION_PART = re.compile(rb"(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h)")
 _UNITS = {b"ns": (-6, 1), b"us": (-3, 1), b"\xc2\xb5s": (-3, 1), b"ms": (0, 1), b"s": (3, 1),
@@ -57,15 +63,9 @@ _ESCAPE = re.compile(rb"\\(.)", re.S)
 
 def fields(line: bytes) -> list[tuple[bytes, bytes | None]] | None:
     """The (key, raw value or None) fields of a line, or None when it is not logfmt."""
-    at = _BLANKS.match(line).end()
-    out = []
-    while at < len(line):
-        m = _FIELD.match(line, at)
-        if m is None:
-            return None
-        out.append((m[1], m[2]))
-        at = _BLANKS.match(line, m.end()).end()
-    return out
+    if _LINE.fullmatch(line) is None:
+        return None
+    return [(key, value if has_value else None) for key, has_value, value in _FIELDS.findall(line)]
 
 
 def unquoted(value: bytes) -> bytes:
@@ -95,8 +95,9 @@ def _timestamp(value: bytes) -> int | None:
     return parse_timestamp(value)
 
 
-def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
-    """A `logfmt` entry (time, level, message, response time, resources), or None."""
+def logfmt_fields(line: bytes, reference_ms: int = 0) -> tuple | None:
+    """What a `logfmt` line says by its pairs: (time, level, message, the response time of a
+    duration key or None, the resources of numeric pairs); None when it is not an entry."""
     if len(line) > MAX_LINE or b"=" not in line:
         return None
     found = fields(line)
@@ -120,11 +121,9 @@ def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
         if key in pairs:
             value = unquoted(pairs[key])
             rt = (duration_ms(value) if key in DURATION_KEYS
-                  else (to_fixed(value) if re.fullmatch(rb"\d+(?:\.\d+)?", value) else None))
+                  else (to_fixed(value) if _PLAIN.fullmatch(value) else None))
             if rt is not None:
                 break
-    if rt is None:
-        rt = response_time(message)
     metrics = []
     for key, value in found:
         if value is None or key in ALIASES:
@@ -134,7 +133,26 @@ def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
         if m is not None:
             fixed = to_fixed(m[1])
             metrics.append((key.decode("utf-8", "replace"), -fixed if text[:1] == b"-" else fixed))
-    return JsonEntry(ms, level, message, rt, metrics + resource_metrics(message))
+    return ms, level, message, rt, metrics
+
+
+def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
+    """A `logfmt` entry (time, level, message, response time, resources), or None."""
+    found = logfmt_fields(line, reference_ms)
+    if found is None:
+        return None
+    ms, level, message, rt, metrics = found
+    return JsonEntry(ms, level, message, response_time(message) if rt is None else rt,
+                     metrics + resource_metrics(message))
+
+
+def add_logfmt_fast(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+                    reference_ms: int = 0) -> int:
+    """Add the `logfmt` lines of ``data`` to ``partial``: pairs read line by line, the
+    messages' rules and every sum compiled (:func:`add_logfmt_lines` is the exact path)."""
+    return add_keyed_lines(partial, data, base, file_index, window,
+                           lambda line: logfmt_fields(line, reference_ms),
+                           lambda line: take_keyed(partial, parse_logfmt_line(line, reference_ms), window))
 
 
 def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
@@ -157,6 +175,9 @@ class LogfmtFormat(PerLineFormat):
 
     def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
         take_keyed(partial, entry, window)
+
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+        add_logfmt_fast(partial, bytes(block), base, reading.file_index, window, reading.reference_ms)
 
 
 LOGFMT = LogfmtFormat()
