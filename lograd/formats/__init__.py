@@ -12,7 +12,13 @@ A format is pure (bytes in, a :class:`~lograd.aggregate.Partial` out):
   by the compiled scanner where there is one, else line by line;
 - ``block_entries(block, reading)`` gives each entry's time, first byte and newline
   (for ``--last``'s scan and follow mode's time buckets);
+- ``take(partial, entry, window)`` counts one entry ``parse_line`` gave (container
+  wrappers hand their inner lines over so);
+- ``finish(partial, reading)`` ends a chunk (conn names its hosts);
 - ``report_keys(partial, host)`` the format's own keys of the JSON report.
+
+Every format's compiled or batched path is held to its exact per-line path by
+property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).
 """
 from __future__ import annotations
 
@@ -55,6 +61,8 @@ class Format(Protocol):
 
     def finish(self, partial, reading: Reading) -> None: ...
 
+    def take(self, partial, entry, window) -> None: ...
+
     def block_entries(self, block, reading: Reading) -> Entries: ...
 
     def report_keys(self, partial, host: bytes | None) -> dict: ...
@@ -80,9 +88,9 @@ class EntryFormat:
 
 
 class PerLineFormat(EntryFormat):
-    """An entry format read line by line in Python (no compiled path yet): ``parse_line``
-    decides a line, ``add_lines(partial, data, base, file_index, window, reference_ms)``
-    counts a block's lines."""
+    """An entry format with an exact per-line path: ``parse_line`` decides a line,
+    ``add_lines(partial, data, base, file_index, window, reference_ms)`` counts a block's
+    lines; ``add_block`` uses it unless the format has a faster path of its own."""
 
     def add_lines(self, partial, data: bytes, base: int, file_index: int, window,
                   reference_ms: int) -> int:
