@@ -126,15 +126,8 @@ class Partial:
         between them: continuation lines when an entry of the file comes before ``offset``,
         else held until the report (malformed if none ever does). ``samples`` are the
         first few of them as (offset, line)."""
-        first = self.first_entry.get(file_index)
-        if first is not None and first < offset:
-            self.continuation += count
-            return
-        self.unattached.setdefault(file_index, []).append([offset, count])
-        kept = self.unattached_samples.setdefault(file_index, [])
-        kept.extend((o, _sample_text(line)) for o, line in samples[:SAMPLE_LIMIT])
-        kept.sort()
-        del kept[SAMPLE_LIMIT:]
+        self.add_held(file_index, [[offset, count]],
+                      [(o, _sample_text(line)) for o, line in samples[:SAMPLE_LIMIT]])
 
     def note_entry(self, file_index: int, offset: int) -> None:
         """An entry of a file that has continuation lines starts at ``offset``."""

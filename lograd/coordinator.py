@@ -23,8 +23,8 @@ from .aggregate import Partial, Window
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
-from .formats import WRAPPERS, job_format
-from .inputs import InputFile, Unreadable, detect, expand, reference_ms
+from .formats import job_format
+from .inputs import InputFile, Unreadable, expand, format_for, reference_ms
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
@@ -260,7 +260,7 @@ class JobLoop:
         self.files = files
         self.instance = uuid.uuid4().hex
         self.job = uuid.uuid4().hex
-        self.formats = [self._format_of(f.path) for f in files]
+        self.formats = [format_for(f.path, coord.fmt, say) for f in files]
         self.whole = {i for i, f in enumerate(files) if f.compression}  # compressed: one chunk each
         self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
@@ -418,20 +418,6 @@ class JobLoop:
         if self.auth is not None:
             self.auth.stop()
             self.auth = None
-
-    def _format_of(self, path: str) -> str:
-        """The format ``--format`` gives ``path``, detected with ``auto`` (said when unsure)."""
-        fmt = self.coord.fmt
-        if fmt != "auto" and fmt not in WRAPPERS:
-            return fmt
-        found = detect(path)
-        if fmt in WRAPPERS:  # the wrapper given, what it wraps detected
-            return found.format if found.format.startswith(fmt + "+") else fmt
-        if not found.known and found.first_line:
-            say(f"no known format in {path} (first line: {found.first_line!r}); read as "
-                f"{found.format}, which parses {found.share:.0%} of its first lines; "
-                f"try --format {found.format if found.share else 'text'} (README, Formats)")
-        return found.format
 
     def _new_analyzer(self) -> None:
         """An empty Analyzer for this job (shared with the Coordinator for the API)."""

@@ -23,11 +23,11 @@ import numpy as np
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
 from ._scanner import BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_GIVEN, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED, scan_app
 from .formats import Entries
-from .parsing import BLANK_BYTES, LEVEL_ORDER, MAX_LINE
+from .parsing import BLANK_BYTES, ERROR_LEVELS, LEVEL_ORDER, MAX_LINE
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
-ERROR_IDS = np.array([lvl in ("ERROR", "CRITICAL", "FATAL") for lvl in LEVEL_ORDER])
+ERROR_IDS = np.array([lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
 LEVEL_IDS = {name: i for i, name in enumerate(LEVEL_ORDER)}
 """The scanner's id of each reported level."""
 _EXACT_ROWS = 1 << 20

@@ -26,7 +26,7 @@ from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWo
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
-from .inputs import detect_format, expand
+from .inputs import expand, format_for
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -228,7 +228,7 @@ class FollowJob:
         if index is None:
             index = self.index[path] = len(self.files)
             self.files.append(path)
-            self.formats.append(detect_format(path) if self.coord.fmt == "auto" else self.coord.fmt)
+            self.formats.append(format_for(path, self.coord.fmt, say))
             self._set_format()
         return index
 

@@ -111,11 +111,11 @@ def detect(path: str) -> Detection:
     """The format that reads the most non-blank lines of the file's first 64 KiB (for
     ``text``, continuation lines after its first entry count as read).
 
-    Ties go to the format registered first (app, conn, json, then the lenient ones).
-    A lenient format (``text``, which reads most app lines too) is chosen only when no
-    strict one (app, conn, json: SPEC §1) parses at least half of the lines, so a
-    file of the assessment's format keeps its strict reading. app for an empty or
-    unreadable file.
+    Ties go to the format registered first (app, conn, json, logfmt, syslog, cri,
+    docker, text). A lenient format (``text``, which reads most app lines too) is chosen
+    only when no strict one (all the others) reads at least half of the lines, so a
+    file of the assessment's format keeps its strict reading. A wrapper's format names
+    what it wraps (``cri+json``). app for an empty or unreadable file.
     """
     from .formats import WRAPPERS, formats
     try:
@@ -165,3 +165,20 @@ def _score(fmt, lines: list[bytes], reference: int) -> int:
 def detect_format(path: str) -> str:
     """The name of :func:`detect`'s format for ``path``."""
     return detect(path).format
+
+
+def format_for(path: str, asked: str, say) -> str:
+    """The format a run reads ``path`` in: the one ``--format`` asked for; detected with
+    ``auto`` (``say`` tells the user when no format reads half the lines); with a bare
+    wrapper (``cri``, ``docker``), what it wraps detected."""
+    from .formats import WRAPPERS
+    if asked != "auto" and asked not in WRAPPERS:
+        return asked
+    found = detect(path)
+    if asked in WRAPPERS:
+        return found.format if found.format.startswith(asked + "+") else asked
+    if not found.known and found.first_line:
+        say(f"no known format in {path} (first line: {found.first_line!r}); read as "
+            f"{found.format}, which parses {found.share:.0%} of its first lines; "
+            f"try --format {found.format if found.share else 'text'} (README, Formats)")
+    return found.format
