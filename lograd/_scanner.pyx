@@ -9,7 +9,8 @@ would not fit an int64 once scaled (more than 18 significant digits) the line
 is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
 numbers out; the caller allocates every output array.
 """
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memcmp
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
@@ -21,12 +22,18 @@ cpdef enum:
     MALFORMED = 2
     UNDECIDED = 3
 
+# what wraps each line
+cpdef enum:
+    WRAPPER_NONE = 0
+    WRAPPER_CRI = 1
+
 # which head grammar decides a line
 cpdef enum:
     GRAMMAR_APP = 0
     GRAMMAR_TEXT = 1
     GRAMMAR_SYSLOG = 2
-    GRAMMAR_GIVEN = 3  # each line a message whose time and level the caller filled in
+    GRAMMAR_LOGFMT = 3
+    GRAMMAR_JSON = 4
 
 SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
@@ -172,37 +179,31 @@ cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) nogil:
     return -1
 
 
-cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
-               int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
-    """Classify line [s, e); for an entry also its epoch ms, level id and message start.
+cdef Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+                           int64_t* ms_out) nogil:
+    """SPEC §1's ISO 8601 timestamp at ``s`` (``YYYY-MM-DD?HH:MM:SS``, fraction, zone): where
+    it ends, its epoch ms in ``ms_out``; -1 when there is none.
 
     ``day_cache`` holds the last valid date seen (YYYYMMDD) and its day number."""
     cdef Py_ssize_t p, q, k
     cdef int64_t year, month, day, hour, minute, second, date, ms, frac, zh, zm, offset
-    cdef int n, level
+    cdef int n
     cdef uint8_t c
-    if e - s > MAX_LINE:
-        return UNDECIDED
-    p = s
-    while p < e and (b[p] == 32 or b[p] == 9):
-        p += 1
-    if p == e:
-        return BLANK
     if e - s < 19:
-        return MALFORMED
+        return -1
     for k in range(19):  # YYYY-MM-DD?HH:MM:SS
         c = b[s + k]
         if k == 4 or k == 7:
             if c != 45:
-                return MALFORMED
+                return -1
         elif k == 10:
             if c != 32 and c != 84:
-                return MALFORMED
+                return -1
         elif k == 13 or k == 16:
             if c != 58:
-                return MALFORMED
+                return -1
         elif not _digit(c):
-            return MALFORMED
+            return -1
     year = _two(b, s) * 100 + _two(b, s + 2)
     month = _two(b, s + 5)
     day = _two(b, s + 8)
@@ -210,11 +211,11 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
     minute = _two(b, s + 14)
     second = _two(b, s + 17)
     if hour > 23 or minute > 59 or second > 59:
-        return MALFORMED
+        return -1
     date = (year * 100 + month) * 100 + day
     if date != day_cache[0]:  # lines share their date: check and convert it once
         if month < 1 or month > 12 or day < 1 or day > _month_days(year, month):
-            return MALFORMED
+            return -1
         day_cache[0] = date
         day_cache[1] = _days_from_civil(year, month, day)
     ms = (day_cache[1] * 86400 + hour * 3600 + minute * 60 + second) * 1000
@@ -228,7 +229,7 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
             q += 1
         n = <int>(q - p - 1)
         if n < 1 or n > 9:
-            return MALFORMED
+            return -1
         while n < 3:
             frac *= 10
             n += 1
@@ -241,14 +242,34 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
         if q < e and b[q] == 58:
             q += 1
         if q + 2 > e or not (_digit(b[p + 1]) and _digit(b[p + 2]) and _digit(b[q]) and _digit(b[q + 1])):
-            return MALFORMED
+            return -1
         zh = _two(b, p + 1)
         zm = _two(b, q)
         if zh > 23 or zm > 59:
-            return MALFORMED
+            return -1
         offset = zh * 3600000 + zm * 60000
         ms += offset if b[p] == 45 else -offset
         p = q + 2
+    ms_out[0] = ms
+    return p
+
+
+cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+               int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
+    """Classify line [s, e); for an entry also its epoch ms, level id and message start."""
+    cdef Py_ssize_t p, q
+    cdef int64_t ms
+    cdef int level
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    p = s
+    while p < e and (b[p] == 32 or b[p] == 9):
+        p += 1
+    if p == e:
+        return BLANK
+    p = _iso_stamp(b, s, e, day_cache, &ms)
+    if p < 0:
+        return MALFORMED
     if p >= e or (b[p] != 32 and b[p] != 9):
         return MALFORMED
     while p < e and (b[p] == 32 or b[p] == 9):
@@ -842,38 +863,569 @@ cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t*
     return 0
 
 
+cdef int _signed_number(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, bint units, bint token, int places,
+                        int64_t* out) nogil:
+    r"""The fixed value of ``-?\d+(\.\d+)?`` at ``p`` (with ``units``, then a ``%`` or letters),
+    ending at ``q`` (with ``token``, at a token gap or ``q``): 1 found, 0 not a number, -1 too
+    big for an int64."""
+    cdef bint negative = p < q and b[p] == 45
+    cdef Py_ssize_t int_start, int_end, frac_start, frac_end, j
+    cdef int64_t value
+    if negative:
+        p += 1
+    int_start = p
+    int_end = _number(b, p, q, &frac_start, &frac_end)
+    if int_end == int_start:
+        return 0
+    j = frac_end
+    if units:
+        if j < q and b[j] == 37:  # '%'
+            j += 1
+        else:
+            while j < q and LETTER[b[j]]:
+                j += 1
+    if j != q and not (token and TOKEN_GAP[b[j]]):
+        return 0
+    if not _fixed(b, int_start, int_end, frac_start, frac_end, places, &value):
+        return -1
+    out[0] = -value if negative else value
+    return 1
+
+
 cdef int _metric(const uint8_t* b, Py_ssize_t i, Py_ssize_t msg, Py_ssize_t e,
                  Py_ssize_t* key_out, int64_t* value_out) nogil:
     """The key=number token around the ``=`` at ``i`` of message [msg, e): 1 found
     (key start and fixed value out), 0 none, -1 undecided (too big for an int64)."""
-    cdef Py_ssize_t k = i, j, int_start, int_end, frac_start, frac_end
-    cdef bint negative
-    cdef int64_t value
+    cdef Py_ssize_t k = i
+    cdef int found
     while k > msg and KEY[b[k - 1]]:
         k -= 1
     if k == i or not KEY_FIRST[b[k]] or (k > msg and not TOKEN_GAP[b[k - 1]]):
         return 0
-    j = i + 1
-    negative = j < e and b[j] == 45
-    if negative:
-        j += 1
-    int_start = j
-    int_end = _number(b, j, e, &frac_start, &frac_end)
-    if int_end == int_start:
-        return 0
-    j = frac_end
-    if j < e and b[j] == 37:  # '%'
-        j += 1
-    else:
-        while j < e and LETTER[b[j]]:
-            j += 1
-    if j < e and not TOKEN_GAP[b[j]]:
-        return 0
-    if not _fixed(b, int_start, int_end, frac_start, frac_end, 9, &value):
+    found = _signed_number(b, i + 1, e, True, True, 9, value_out)
+    if found > 0:
+        key_out[0] = k
+    return found
+
+
+# -- formats whose lines carry keys: `logfmt` and `json` (their modules say the rules in words and
+# hold the exact paths). A line is decided here only when it is plainly an entry: every doubt
+# (an escape, a byte over 0x7f in JSON, a nested value, a repeated JSON key, a malformed line)
+# leaves it UNDECIDED for the exact path, which decides it as a whole.
+
+DEF MAX_FIELDS = 64
+DEF MAX_ALIASES = 32
+DEF KIND_STRING = 0   # quoted: a JSON string, a logfmt quoted value (no escapes here)
+DEF KIND_BARE = 1     # a logfmt value without quotes
+DEF KIND_INT = 2      # JSON numbers
+DEF KIND_FLOAT = 3
+DEF KIND_NULL = 4     # JSON null
+DEF KIND_OTHER = 5    # JSON true, false
+DEF KIND_FLAG = 6     # a logfmt key without a value
+DEF GROUP_TIME = 0
+DEF GROUP_LEVEL = 1
+DEF GROUP_MESSAGE = 2
+DEF GROUP_RESPONSE = 3
+DEF UNIT_DURATION = -1  # a logfmt response-time key holding a Go duration
+DEF NO_RANK = 1 << 20
+cdef int64_t EPOCH_END_MS = 253402300800000  # the year 10000
+cdef int64_t EPOCH_NS = 100000000000000000, EPOCH_US = 100000000000000, EPOCH_MS = 100000000000
+cdef int NUMERIC_LEVEL[6]
+NUMERIC_LEVEL[:] = [0, 1, 2, 4, 5, 7]  # TRACE DEBUG INFO WARN ERROR FATAL
+
+cdef struct KeyedField:
+    Py_ssize_t key
+    Py_ssize_t key_end
+    Py_ssize_t value
+    Py_ssize_t value_end
+    int kind
+    int alias  # its index in the grammar's alias table, or -1
+
+cdef char* ALIAS_NAMES[2][MAX_ALIASES]
+cdef int ALIAS_LENS[2][MAX_ALIASES]
+cdef int ALIAS_GROUPS[2][MAX_ALIASES]
+cdef int ALIAS_UNITS[2][MAX_ALIASES]  # places of a response time (json), or UNIT_DURATION
+cdef int ALIAS_COUNT[2]
+cdef uint32_t ALIAS_BY_FIRST[2][256]  # a bit per key that starts with the byte
+
+
+cdef extern from *:
+    int __builtin_ctz(unsigned int) nogil
+_aliases_kept = [[], []]
+
+
+def set_aliases(int grammar, aliases) -> None:
+    """The keys a keyed grammar reads, each ``(name, group, unit)`` in order of precedence
+    within its group (0 time, 1 level, 2 message, 3 response time; ``unit``: the decimal
+    places of a response-time value in fixed ms — 9 for ms, 3 for ns — or -1 for a Go
+    duration). Said once by the format's module, so its keys are written in one place."""
+    cdef int g = grammar - GRAMMAR_LOGFMT, i
+    if not 0 <= g < 2 or len(aliases) > MAX_ALIASES:
+        raise ValueError("not a keyed grammar, or too many keys")
+    _aliases_kept[g] = [name for name, _, _ in aliases]
+    for i in range(256):
+        ALIAS_BY_FIRST[g][i] = 0
+    for i, (name, group, unit) in enumerate(aliases):
+        ALIAS_NAMES[g][i] = _aliases_kept[g][i]
+        ALIAS_LENS[g][i] = len(name)
+        ALIAS_GROUPS[g][i] = group
+        ALIAS_UNITS[g][i] = unit
+        ALIAS_BY_FIRST[g][name[0]] |= 1u << i
+    ALIAS_COUNT[g] = len(aliases)
+
+
+cdef int _alias(int g, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
+    cdef int i, n = <int>(ke - k), j
+    cdef uint32_t candidates = ALIAS_BY_FIRST[g][b[k]]  # the few keys with this first byte
+    while candidates:
+        i = __builtin_ctz(candidates)
+        candidates &= candidates - 1
+        if ALIAS_LENS[g][i] != n:
+            continue
+        for j in range(1, n):
+            if <uint8_t>ALIAS_NAMES[g][i][j] != b[k + j]:
+                break
+        else:
+            return i
+    return -1
+
+
+cdef inline bint _logfmt_stop(uint8_t c) nogil:
+    return c == 32 or c == 9 or c == 34  # blank or '"'
+
+
+cdef int _logfmt_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) nogil:
+    """The fields of a logfmt line, or -1 when the exact path must decide it."""
+    cdef Py_ssize_t p = _skip_blanks(b, s, e)
+    cdef int n = 0
+    while p < e:
+        if n == MAX_FIELDS:
+            return -1
+        f[n].key = p
+        while p < e and not _logfmt_stop(b[p]) and b[p] != 61:
+            p += 1
+        if p == f[n].key:
+            return -1
+        f[n].key_end = p
+        if p < e and b[p] == 61:
+            p += 1
+            if p < e and b[p] == 34:
+                p += 1
+                f[n].value = p
+                while p < e and b[p] != 34:
+                    if b[p] == 92:  # an escape: the exact path unquotes it
+                        return -1
+                    p += 1
+                if p == e:
+                    return -1
+                f[n].value_end = p
+                f[n].kind = KIND_STRING
+                p += 1
+            else:
+                f[n].value = p
+                while p < e and not _logfmt_stop(b[p]):
+                    p += 1
+                f[n].value_end = p
+                f[n].kind = KIND_BARE
+        else:
+            f[n].value = f[n].value_end = p
+            f[n].kind = KIND_FLAG
+        if p < e and not _blank(b[p]):
+            return -1
+        p = _skip_blanks(b, p, e)
+        n += 1
+    return n
+
+
+cdef inline Py_ssize_t _json_space(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    while p < e and (b[p] == 32 or b[p] == 9 or b[p] == 13):
+        p += 1
+    return p
+
+
+cdef inline Py_ssize_t _json_string(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+    """The closing quote of the string whose first byte is at ``p``; -1 for an escape, a
+    control byte or a byte over 0x7f (the exact path decodes those), or no end."""
+    cdef uint8_t c
+    while p < e:
+        c = b[p]
+        if c == 34:
+            return p
+        if c == 92 or c < 32 or c > 126:
+            return -1
+        p += 1
+    return -1
+
+
+cdef int _json_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) nogil:
+    """The members of a one-line JSON object of plain values, or -1 when the exact path
+    must decide the line."""
+    cdef Py_ssize_t p = _skip_blanks(b, s, e), q
+    cdef int n = 0, i
+    if p == e or b[p] != 123:
         return -1
-    key_out[0] = k
-    value_out[0] = -value if negative else value
+    p = _json_space(b, p + 1, e)
+    if p < e and b[p] == 125:
+        return -1
+    while True:
+        if n == MAX_FIELDS or p == e or b[p] != 34:
+            return -1
+        f[n].key = p + 1
+        p = _json_string(b, p + 1, e)
+        if p < 0:
+            return -1
+        f[n].key_end = p
+        for i in range(n):  # a repeated key: msgspec keeps the last; the exact path decides
+            if (f[i].key_end - f[i].key == p - f[n].key
+                    and memcmp(b + f[i].key, b + f[n].key, p - f[n].key) == 0):
+                return -1
+        p = _json_space(b, p + 1, e)
+        if p == e or b[p] != 58:
+            return -1
+        p = _json_space(b, p + 1, e)
+        if p == e:
+            return -1
+        if b[p] == 34:
+            f[n].value = p + 1
+            p = _json_string(b, p + 1, e)
+            if p < 0:
+                return -1
+            f[n].value_end = p
+            f[n].kind = KIND_STRING
+            p += 1
+        elif b[p] == 45 or _digit(b[p]):  # -?(0|[1-9]\d*)(\.\d+)?, no exponent here
+            f[n].value = p
+            q = p + 1 if b[p] == 45 else p
+            if q == e or not _digit(b[q]):
+                return -1
+            if b[q] == 48 and q + 1 < e and _digit(b[q + 1]):
+                return -1
+            while q < e and _digit(b[q]):
+                q += 1
+            f[n].kind = KIND_INT
+            if q < e and b[q] == 46:
+                q += 1
+                if q == e or not _digit(b[q]):
+                    return -1
+                while q < e and _digit(b[q]):
+                    q += 1
+                f[n].kind = KIND_FLOAT
+            if q < e and (b[q] == 101 or b[q] == 69):
+                return -1
+            f[n].value_end = p = q
+        elif _word_at(b, p, e, b"null", 4):
+            f[n].value = p
+            f[n].value_end = p = p + 4
+            f[n].kind = KIND_NULL
+        elif _word_at(b, p, e, b"true", 4) or _word_at(b, p, e, b"false", 5):
+            f[n].value = p
+            f[n].value_end = p = p + (4 if b[p] == 116 else 5)
+            f[n].kind = KIND_OTHER
+        else:
+            return -1  # a nested object or array: the exact path
+        n += 1
+        p = _json_space(b, p, e)
+        if p == e:
+            return -1
+        if b[p] == 125:
+            break
+        if b[p] != 44:
+            return -1
+        p = _json_space(b, p + 1, e)
+    if _json_space(b, p + 1, e) != e:
+        return -1
+    return n
+
+
+cdef int _epoch(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* ms_out) nogil:
+    r"""An epoch number ``\d+(\.\d+)?`` read by its magnitude (``timestamps.epoch_ms``):
+    1 with its ms, 0 when it is not one (or too big to read here)."""
+    cdef Py_ssize_t w = p, f
+    cdef int64_t whole = 0, frac = 0, ms
+    cdef int places = 0
+    while w < q and _digit(b[w]):
+        w += 1
+    if w == p:
+        return 0
+    f = w
+    if w < q:
+        if b[w] != 46 or w + 1 == q:
+            return 0
+        f = w + 1
+        while f < q and _digit(b[f]):
+            if places < 3:
+                frac = frac * 10 + (b[f] - 48)
+                places += 1
+            f += 1
+        if f != q:
+            return 0
+    while p < w and b[p] == 48:
+        p += 1
+    if w - p > 18:
+        return 0
+    for f in range(p, w):
+        whole = whole * 10 + (b[f] - 48)
+    while places < 3:
+        frac *= 10
+        places += 1
+    if whole >= EPOCH_NS:
+        ms = whole // 1000000
+    elif whole >= EPOCH_US:
+        ms = whole // 1000
+    elif whole >= EPOCH_MS:
+        ms = whole
+    else:
+        ms = whole * 1000 + frac
+    if ms >= EPOCH_END_MS:
+        return 0
+    ms_out[0] = ms
     return 1
+
+
+cdef int _go_duration(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* out) nogil:
+    """A Go duration (``1m2.5s``) filling [p, q) in fixed ms: 1 found, 0 not one, -1 too big."""
+    cdef Py_ssize_t int_end, frac_start, frac_end, j
+    cdef int64_t total = 0, part, factor
+    cdef int places
+    if p == q:
+        return 0
+    while p < q:
+        int_end = _number(b, p, q, &frac_start, &frac_end)
+        if int_end == p:
+            return 0
+        j = frac_end
+        factor = 1
+        if j + 1 < q and b[j] == 110 and b[j + 1] == 115:  # ns
+            places = 3
+            j += 2
+        elif j + 1 < q and b[j] == 117 and b[j + 1] == 115:  # us
+            places = 6
+            j += 2
+        elif j + 2 < q and b[j] == 0xC2 and b[j + 1] == 0xB5 and b[j + 2] == 115:  # µs
+            places = 6
+            j += 3
+        elif j + 1 < q and b[j] == 109 and b[j + 1] == 115:  # ms
+            places = 9
+            j += 2
+        elif j < q and (b[j] == 115 or b[j] == 109 or b[j] == 104):  # s, m, h
+            places = 12
+            factor = 1 if b[j] == 115 else (60 if b[j] == 109 else 3600)
+            j += 1
+        else:
+            return 0
+        if not _fixed(b, p, int_end, frac_start, frac_end, places, &part):
+            return -1
+        if part > (<int64_t>0x7FFFFFFFFFFFFFFF - total) // factor:
+            return -1
+        total += part * factor
+        p = j
+    out[0] = total
+    return 1
+
+
+cdef bint _metric_key(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
+    """A key a resource may be named by here: printable ASCII (the exact path decodes others)."""
+    while k < ke:
+        if b[k] < 32 or b[k] > 126:
+            return False
+        k += 1
+    return True
+
+
+cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+                     int64_t low, int64_t high, bint heads_only, int64_t line,
+                     int64_t* ms_out, int64_t* level_out, uint8_t* inside_out, uint8_t* has_rt_out,
+                     int64_t* rt_out, int64_t* m_line, int64_t* m_at, int64_t* m_len, int64_t* m_key,
+                     int64_t* m_value, Py_ssize_t* m, Py_ssize_t m_cap) nogil:
+    """Decide a logfmt or JSON line [s, e) and, for an entry inside the window, write its
+    response time and a metric row per resource (keys' and the message's)."""
+    cdef KeyedField f[MAX_FIELDS]
+    cdef int g = grammar - GRAMMAR_LOGFMT, n, i, a, found, level, valued = 0, distinct = 0, first = -1
+    cdef int best[4]
+    cdef int best_rank[4]
+    cdef int first_of[MAX_ALIASES]
+    cdef int64_t ms, value
+    cdef Py_ssize_t msg = s, msg_end = s, i_eq, k, m0 = m[0], t
+    cdef KeyedField* x
+    inside_out[0] = 0
+    has_rt_out[0] = 0
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    if _skip_blanks(b, s, e) == e:
+        return BLANK
+    n = _logfmt_fields(b, s, e, f) if grammar == GRAMMAR_LOGFMT else _json_fields(b, s, e, f)
+    if n < 0:
+        return UNDECIDED
+    for a in range(4):
+        best[a] = -1
+        best_rank[a] = NO_RANK
+    for a in range(ALIAS_COUNT[g]):
+        first_of[a] = -1
+    for i in range(n):
+        x = &f[i]
+        if x.kind == KIND_FLAG:
+            x.alias = -1
+            continue
+        if first < 0:
+            first = i
+        elif distinct == 0 and (x.key_end - x.key != f[first].key_end - f[first].key or memcmp(
+                b + x.key, b + f[first].key, x.key_end - x.key) != 0):
+            distinct = 1
+        valued += 1
+        a = _alias(g, b, x.key, x.key_end)
+        x.alias = a
+        if a < 0:
+            continue
+        if first_of[a] < 0:
+            first_of[a] = i
+        if a < best_rank[ALIAS_GROUPS[g][a]]:
+            best_rank[ALIAS_GROUPS[g][a]] = a
+            best[ALIAS_GROUPS[g][a]] = i
+    if grammar == GRAMMAR_LOGFMT and (valued < 2 or not distinct):
+        return UNDECIDED  # fewer than two pairs: not an entry, which the exact path says
+    # the time
+    if best[GROUP_TIME] < 0:
+        return UNDECIDED
+    x = &f[best[GROUP_TIME]]
+    if x.kind == KIND_STRING or x.kind == KIND_BARE:
+        if _iso_stamp(b, x.value, x.value_end, day_cache, &ms) != x.value_end:
+            if grammar == GRAMMAR_JSON or not _epoch(b, x.value, x.value_end, &ms):
+                return UNDECIDED
+    elif x.kind == KIND_INT or x.kind == KIND_FLOAT:
+        if not _epoch(b, x.value, x.value_end, &ms):
+            return UNDECIDED
+    else:
+        return UNDECIDED
+    # the level
+    level = -1
+    if best[GROUP_LEVEL] >= 0:
+        x = &f[best[GROUP_LEVEL]]
+        if x.kind == KIND_STRING or x.kind == KIND_BARE:
+            k = x.value
+            while k < x.value_end and LETTER[b[k]]:
+                k += 1
+            if k == x.value_end and k > x.value:
+                level = _text_level(b, x.value, x.value_end)
+        elif x.kind == KIND_INT and x.value_end - x.value == 2 and b[x.value + 1] == 48:
+            if 49 <= b[x.value] <= 54:  # pino's and bunyan's 10 ... 60
+                level = NUMERIC_LEVEL[b[x.value] - 49]
+    if level < 0:
+        if grammar == GRAMMAR_JSON:
+            return UNDECIDED  # json: an unknown or missing level is malformed
+        level = NONE_LEVEL
+    # the message
+    if best[GROUP_MESSAGE] >= 0:
+        x = &f[best[GROUP_MESSAGE]]
+        if x.kind == KIND_STRING or x.kind == KIND_BARE:
+            msg = x.value
+            msg_end = x.value_end
+        elif x.kind != KIND_NULL:
+            return UNDECIDED
+    ms_out[0] = ms
+    level_out[0] = level
+    if heads_only or ms < low or ms > high:
+        return ENTRY
+    # the response time: a key's, else the message's rule
+    found = 0
+    if grammar == GRAMMAR_JSON:
+        if best[GROUP_RESPONSE] >= 0:
+            x = &f[best[GROUP_RESPONSE]]
+            if x.kind == KIND_INT or x.kind == KIND_FLOAT:
+                found = _signed_number(b, x.value, x.value_end, False, False,
+                                       ALIAS_UNITS[g][best_rank[GROUP_RESPONSE]], &value)
+                if found < 0 or value < 0:
+                    return UNDECIDED
+    else:
+        for a in range(ALIAS_COUNT[g]):
+            if ALIAS_GROUPS[g][a] != GROUP_RESPONSE or first_of[a] < 0:
+                continue
+            x = &f[first_of[a]]
+            found = 0
+            if ALIAS_UNITS[g][a] == UNIT_DURATION:
+                found = _go_duration(b, x.value, x.value_end, &value)
+            elif x.value < x.value_end and b[x.value] != 45:
+                found = _signed_number(b, x.value, x.value_end, False, False, ALIAS_UNITS[g][a], &value)
+            if found < 0:
+                return UNDECIDED
+            if found:
+                break
+    if not found:
+        found = _response_time(b, msg, msg_end, &value)
+        if found < 0:
+            return UNDECIDED
+    has_rt_out[0] = found
+    rt_out[0] = value if found else 0
+    # resources: numeric values of other keys, then the message's key=value tokens
+    for i in range(n):
+        x = &f[i]
+        if x.alias >= 0 or x.kind == KIND_FLAG:
+            continue
+        if grammar == GRAMMAR_JSON:
+            if x.kind != KIND_INT and x.kind != KIND_FLOAT:
+                continue
+            found = _signed_number(b, x.value, x.value_end, False, False, 9, &value)
+        else:
+            found = _signed_number(b, x.value, x.value_end, True, False, 9, &value)
+        if found == 0:
+            continue
+        if found < 0 or m[0] == m_cap or not _metric_key(b, x.key, x.key_end):
+            m[0] = m0
+            return UNDECIDED
+        _metric_row(b, x.key, x.key_end, value, line, m_line, m_at, m_len, m_key, m_value, m)
+    i_eq = msg
+    while i_eq < msg_end:
+        if b[i_eq] == 61:
+            found = _metric(b, i_eq, msg, msg_end, &k, &value)
+            if found < 0 or (found and m[0] == m_cap):
+                m[0] = m0
+                return UNDECIDED
+            if found:
+                _metric_row(b, k, i_eq, value, line, m_line, m_at, m_len, m_key, m_value, m)
+        i_eq += 1
+    inside_out[0] = 1
+    return ENTRY
+
+
+cdef inline void _metric_row(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke, int64_t value, int64_t line,
+                             int64_t* m_line, int64_t* m_at, int64_t* m_len, int64_t* m_key,
+                             int64_t* m_value, Py_ssize_t* m) noexcept nogil:
+    cdef int64_t key = 0
+    cdef Py_ssize_t t, r = m[0]
+    if ke - k <= 8:
+        for t in range(k, ke):
+            key |= (<int64_t>b[t]) << (8 * (t - k))
+    m_line[r] = line
+    m_at[r] = k
+    m_len[r] = ke - k
+    m_key[r] = key
+    m_value[r] = value
+    m[0] = r + 1
+
+
+cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+                              uint8_t* tag_out, int64_t* ms_out) nogil:
+    """Where the content of a CRI line starts (``TIME STREAM TAG CONTENT``: an RFC 3339 time
+    with ``T`` and a zone, ``stdout`` or ``stderr``, ``F`` or ``P``), its tag and time in
+    ``tag_out`` and ``ms_out``; -1 when the line is none (container.py's ``_CRI`` and
+    ``parse_timestamp``)."""
+    cdef Py_ssize_t p = _iso_stamp(b, s, e, day_cache, ms_out)
+    if p < 0 or b[s + 10] != 84:
+        return -1
+    if b[p - 1] != 90 and not (p - s >= 25 and (b[p - 6] == 43 or b[p - 6] == 45) and b[p - 3] == 58):
+        return -1  # the zone is required, with its colon
+    if p + 9 > e or b[p] != 32:
+        return -1
+    p += 1
+    if not (_word_at(b, p, e, b"stdout ", 7) or _word_at(b, p, e, b"stderr ", 7)):
+        return -1
+    p += 7
+    if b[p] != 70 and b[p] != 80:
+        return -1
+    tag_out[0] = b[p]
+    p += 1
+    if p == e:
+        return p
+    return p + 1 if b[p] == 32 else -1
 
 
 def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[::1] equals,
@@ -881,7 +1433,7 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
              int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, uint8_t[::1] kinds, int64_t[::1] stamps,
              int64_t[::1] levels, uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts,
              int64_t[::1] m_line, int64_t[::1] m_at, int64_t[::1] m_len, int64_t[::1] m_key,
-             int64_t[::1] m_value, int64_t[:, ::1] spans) -> int:
+             int64_t[::1] m_value, int64_t[:, ::1] spans, int wrapper=WRAPPER_NONE) -> int:
     """Fill one row per line (``len(kinds)`` lines) and one metric row per token; the
     number of metric rows.
 
@@ -891,33 +1443,70 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
     without a year; ``spans`` (one row of four per line, syslog only) get where each
     entry's host and program start and end. With ``heads_only`` only
     the kind, time and level are read (the newest-entry scan of ``--last``).
+
+    With ``wrapper`` (WRAPPER_CRI) each line is a container runtime's line and ``grammar``
+    reads its content; a line is decided only when it is a whole CRI line (tag ``F``, not
+    after a ``P``) whose content is an entry: any other line is UNDECIDED, for the exact path
+    that joins split lines and reads plain output.
     """
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
-    cdef Py_ssize_t line, s = 0, nl, e, msg = 0, i, k, t, q
+    cdef Py_ssize_t line, s = 0, nl, e, msg = 0, i, k, t, q, hs
     cdef int64_t day_cache[2]
+    cdef int64_t wrap_cache[2]
+    cdef uint8_t tag = 0
+    cdef int64_t wrap_ms = 0
+    cdef bint after_partial = False
     cdef int64_t ms = 0, value = 0, key
     cdef int level = 0, kind, found
     cdef Py_ssize_t m = 0
     cdef const uint8_t* b = &buf[0] if size else NULL
-    day_cache[0] = -1
-    day_cache[1] = 0
+    cdef Py_ssize_t m_cap = m_line.shape[0]
+    cdef int64_t* rows[5]
+    if m_cap:  # where the keyed grammars write their metric rows
+        rows[0], rows[1], rows[2], rows[3], rows[4] = &m_line[0], &m_at[0], &m_len[0], &m_key[0], &m_value[0]
+    else:
+        rows[0] = rows[1] = rows[2] = rows[3] = rows[4] = NULL
+    day_cache[0] = wrap_cache[0] = -1
+    day_cache[1] = wrap_cache[1] = 0
     with nogil:
         for line in range(n):
             nl = newlines[line] if line < n_nl else size
             e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
             starts[line] = s
             ends[line] = e
+            hs = s  # where the head starts: the line's start, or a wrapper's content
+            if wrapper == WRAPPER_CRI:
+                if e - s > MAX_LINE:
+                    hs = -1
+                else:
+                    hs = _cri_content(b, s, e, wrap_cache, &tag, &wrap_ms)
+                if hs < 0 or after_partial or tag == 80:  # not a whole CRI line: the exact path
+                    after_partial = hs >= 0 and tag == 80  # reads its record, split ones joined
+                    kinds[line] = UNDECIDED
+                    inside[line] = 0
+                    has_rt[line] = 0
+                    s = nl + 1
+                    continue
             if grammar == GRAMMAR_TEXT:
-                kind = _text_head(b, s, e, reference_ms, &ms, &level, &msg)
+                kind = _text_head(b, hs, e, reference_ms, &ms, &level, &msg)
             elif grammar == GRAMMAR_SYSLOG:
-                kind = _syslog_head(b, s, e, reference_ms, &ms, &level, &msg, &spans[line, 0])
-            elif grammar == GRAMMAR_GIVEN:
-                kind = UNDECIDED if e - s > MAX_LINE else ENTRY
-                ms = stamps[line]
-                level = <int>levels[line]
-                msg = s
+                kind = _syslog_head(b, hs, e, reference_ms, &ms, &level, &msg, &spans[line, 0])
+            elif grammar == GRAMMAR_LOGFMT or grammar == GRAMMAR_JSON:
+                kind = _keyed_line(grammar, b, hs, e, day_cache, low, high, heads_only, line,
+                                   &stamps[line], &levels[line], &inside[line], &has_rt[line],
+                                   &rts[line], rows[0], rows[1], rows[2], rows[3], rows[4], &m, m_cap)
+                kinds[line] = kind if kind == ENTRY or wrapper == WRAPPER_NONE else UNDECIDED
+                s = nl + 1
+                continue
             else:
-                kind = _head(b, s, e, day_cache, &ms, &level, &msg)
+                kind = _head(b, hs, e, day_cache, &ms, &level, &msg)
+            if wrapper != WRAPPER_NONE and kind != ENTRY:
+                if (kind == MALFORMED or kind == BLANK) and grammar != GRAMMAR_SYSLOG:
+                    kind = ENTRY  # plain output: an entry at the wrapper's time, its level among
+                    ms = wrap_ms  # the first fields (container.py's entry_of)
+                    level = _level_in_fields(b, hs, e, &msg)
+                else:
+                    kind = UNDECIDED
             s = nl + 1
             kinds[line] = kind
             inside[line] = 0
@@ -955,16 +1544,7 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
                 while m > 0 and m_line[m - 1] == line:
                     m -= 1
                 continue
-            key = 0
-            if i - k <= 8:
-                for t in range(k, i):
-                    key |= (<int64_t>b[t]) << (8 * (t - k))
-            m_line[m] = line
-            m_at[m] = k
-            m_len[m] = i - k
-            m_key[m] = key
-            m_value[m] = value
-            m += 1
+            _metric_row(b, k, i, value, line, rows[0], rows[1], rows[2], rows[3], rows[4], &m)
     return m
 
 

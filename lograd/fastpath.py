@@ -21,9 +21,10 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
-from ._scanner import BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_GIVEN, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED, scan_app
+from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_JSON, GRAMMAR_LOGFMT, GRAMMAR_SYSLOG, MALFORMED,
+                       UNDECIDED, WRAPPER_NONE, scan_app)
 from .formats import Entries
-from .parsing import BLANK_BYTES, ERROR_LEVELS, LEVEL_ORDER, MAX_LINE
+from .parsing import ERROR_LEVELS, LEVEL_ORDER
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
 _BOUNDS = np.array(BOUNDS)
@@ -33,6 +34,8 @@ LEVEL_IDS = {name: i for i, name in enumerate(LEVEL_ORDER)}
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+KEYED_GRAMMARS = (GRAMMAR_LOGFMT, GRAMMAR_JSON)
+"""Grammars of lines that carry keys: the scanner writes their metric rows line by line."""
 
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
@@ -52,16 +55,16 @@ def window_bounds(window: Window | None) -> tuple[int, int]:
 
 
 def add_scanned(partial: Partial, data, window: Window | None, grammar: int, reference_ms: int,
-                other_lines: Callable, entries_hook: Callable | None = None) -> int:
+                other_lines: Callable, entries_hook: Callable | None = None, wrapper: int = WRAPPER_NONE) -> int:
     """Scan a block of whole lines by ``grammar`` and add its entries to ``partial``;
     ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
     went to the exact path, which this returns. ``entries_hook(view, rows, spans, errors)`` sees the
     rows of the entries inside the window, and which are errors (syslog counts their hosts and
-    programs)."""
+    programs). With ``wrapper`` each line is a container runtime's and ``grammar`` reads its content."""
     if not len(data):
         return 0
     (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
-     m_line, m_at, m_len, m_key, m_value, spans) = scan_block(data, window, False, grammar, reference_ms)
+     m_line, m_at, m_len, m_key, m_value, spans) = scan_block(data, window, False, grammar, reference_ms, wrapper)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = other_lines(view, starts, ends, kinds)
     if entries_hook is not None:
@@ -73,21 +76,47 @@ def add_scanned(partial: Partial, data, window: Window | None, grammar: int, ref
     return undecided
 
 
+def add_compiled(partial: Partial, data, base: int, file_index: int, window: Window | None, grammar: int,
+                 reference_ms: int, exact: Callable[[bytes, int], object],
+                 entries_hook: Callable | None = None) -> int:
+    """Add a block of whole lines (at file offset ``base``) to ``partial`` by the scanner's
+    ``grammar``; its blank and malformed lines counted, each undecided line given to
+    ``exact(raw line, file offset)`` (the format's per-line path). How many lines were."""
+    def other_lines(view, starts, ends, kinds) -> int:
+        return add_other_lines(partial, view, starts, ends, kinds, base, file_index, exact)
+
+    return add_scanned(partial, data, window, grammar, reference_ms, other_lines, entries_hook)
+
+
+def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[bytes], tuple | None]) -> Entries:
+    """Every entry of ``data`` (whole lines) by the scanner's ``grammar``, heads only; its
+    undecided lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
+    if not len(data):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts, _, kinds, stamps, *_ = scan_block(data, None, True, grammar, reference_ms)
+    return scanned_entries(data, starts, kinds, stamps, parse)
+
+
 def scan_block(data, window: Window | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
-               reference_ms: int = 0, given: tuple[np.ndarray, np.ndarray] | None = None):
+               reference_ms: int = 0, wrapper: int = WRAPPER_NONE):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, the metric rows: line, key at, key length, key, value,
     and for syslog each line's host and program spans)."""
     buf, newlines, n = block_lines(data)
-    equals = np.zeros(0, np.int64) if heads_only else np.flatnonzero(buf == 61)
+    no_rows = np.zeros(0, np.int64)
+    if grammar in KEYED_GRAMMARS:  # rows written line by line: at most one per '=' (and ':' in json)
+        equals = no_rows
+        rows = 0 if heads_only else int(np.count_nonzero(buf == 61)) + (
+            int(np.count_nonzero(buf == 58)) if grammar == GRAMMAR_JSON else 0)
+    else:
+        equals = no_rows if heads_only else np.flatnonzero(buf == 61)
+        rows = len(equals)
     starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
-    if given is not None:  # GRAMMAR_GIVEN: each line is a message whose time and level are known
-        stamps[:], levels[:] = given
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
-    metrics = [np.empty(len(equals), np.int64) for _ in range(5)]
+    metrics = [np.empty(rows, np.int64) for _ in range(5)]
     spans = np.zeros((n if grammar == GRAMMAR_SYSLOG else 1, 4), np.int64)
     m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only, grammar, reference_ms,
-                 starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans)
+                 starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans, wrapper)
     return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
             *(column[:m] for column in metrics), spans)
 
@@ -316,78 +345,3 @@ def add_resource_values(p: Partial, name: str, values, minutes) -> None:
     if resource is None:
         resource = p.resources[name] = Resource()
     resource.merge(part)
-
-
-# -- formats whose lines carry keys (json, logfmt) ----------------------------------------------
-
-
-def add_keyed_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
-                    fields: Callable, exact: Callable[[bytes], None]) -> int:
-    """Add the lines of ``data`` (whole lines, at file offset ``base``) of a format whose
-    lines carry keys (json, logfmt) to ``partial``: ``fields(line)`` reads one line's keys
-    in Python — (time, level, message, the response time a key gave or None, the
-    resources keys gave) or None when malformed —, then the messages' rules and every sum
-    go through the scanner (GRAMMAR_GIVEN) and numpy. ``exact(line)`` counts an entry
-    whose numbers the scanner cannot hold, by the format's exact path. The number of lines."""
-    parts = data.split(b"\n")
-    if parts[-1] == b"":
-        parts.pop()
-    rows: list[int] = []  # the line of each entry
-    stamps, levels, messages, keyed = [], [], [], []
-    at = base
-    for i, raw in enumerate(parts):
-        line = raw[:-1] if raw[-1:] == b"\r" else raw
-        found = fields(line)
-        if found is None:
-            if len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
-                partial.blank += 1
-            else:
-                partial.add_malformed(file_index, at, line)
-        else:
-            rows.append(i)
-            stamps.append(found[0])
-            levels.append(LEVEL_IDS[found[1]])
-            message = found[2]  # a newline in it is white space to the message's rules, as a space
-            messages.append(message.replace(b"\n", b" ") if b"\n" in message else message)
-            keyed.append((found[3], found[4]))
-        at += len(raw) + 1
-    partial.lines += len(parts)
-    if rows:
-        _add_given(partial, parts, rows, stamps, levels, messages, keyed, window, exact)
-    return len(parts)
-
-
-def _add_given(partial: Partial, parts, rows, stamps, levels, messages, keyed, window, exact_take) -> None:
-    """The entries of a block, by the scanner with their times and levels given."""
-    block = b"\n".join(messages) + b"\n"  # every message a line, the empty last one too
-    preset = (np.array(stamps, np.int64), np.array(levels, np.int64))
-    (_, _, kinds, times, level_ids, inside, has_rt, rts, m_line, m_at, m_len, m_key, m_value,
-     _) = scan_block(block, window, False, GRAMMAR_GIVEN, 0, preset)
-    exact = kinds == UNDECIDED  # a number too big for the scanner: the whole entry by the exact path
-    for r, (rt, metrics) in enumerate(keyed):
-        if rt is None and not metrics or exact[r]:
-            continue
-        if any(not _INT64_MIN <= value <= _INT64_MAX for _, value in metrics) or (
-                rt is not None and not _INT64_MIN <= rt <= _INT64_MAX):
-            exact[r] = True  # beyond int64: the exact path's integers
-        elif rt is not None:
-            has_rt[r], rts[r] = True, rt
-    if exact.any():
-        kinds[exact] = UNDECIDED
-        inside[exact] = False
-        for r in np.flatnonzero(exact).tolist():
-            line = parts[rows[r]]
-            exact_take(line[:-1] if line[-1:] == b"\r" else line)
-        keep = ~exact[m_line]
-        m_line, m_at, m_len, m_key, m_value = (a[keep] for a in (m_line, m_at, m_len, m_key, m_value))
-    aggregate_rows(partial, times, kinds == ENTRY, inside, level_ids, has_rt, rts)
-    if len(m_line):
-        add_resource_rows(partial, block, times[m_line], m_at, m_len, m_key, m_value)
-    by_key: dict[str, tuple[list[int], list[int]]] = {}
-    for r in np.flatnonzero(inside).tolist():
-        for name, value in keyed[r][1]:
-            values, minutes = by_key.setdefault(name, ([], []))
-            values.append(value)
-            minutes.append(int(times[r]) // 60_000)
-    for name, (values, minutes) in by_key.items():
-        add_resource_values(partial, name, values, minutes)

@@ -6,7 +6,7 @@ a timestamp without a zone is taken as it is (as if it were UTC), SPEC §1.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 MS_PER_SECOND = 1000
 MS_PER_MINUTE = 60_000
@@ -122,10 +122,9 @@ def zone_offset_ms(zone: bytes) -> int:
     return -offset if zone[:1] == b"-" else offset
 
 
-_EPOCH_UNITS = ((10 ** 17, Decimal(10) ** -6), (10 ** 14, Decimal(10) ** -3), (10 ** 11, Decimal(1)),
-                (0, Decimal(1000)))
+_EPOCH_UNITS = ((10 ** 17, -6), (10 ** 14, -3), (10 ** 11, 0), (0, 3))
 """Epoch numbers by magnitude: at or above 10**17 nanoseconds, 10**14 microseconds, 10**11
-milliseconds (SPEC §1's conn rule), else seconds; the factor to milliseconds."""
+milliseconds (SPEC §1's conn rule), else seconds; the power of ten to milliseconds."""
 
 
 def epoch_ms(number: Decimal | int) -> int | None:
@@ -137,6 +136,12 @@ def epoch_ms(number: Decimal | int) -> int | None:
         ms = (number * 1000 if number < 10 ** 11 else number if number < 10 ** 14
               else number // 1000 if number < 10 ** 17 else number // 1_000_000)
         return ms if ms < _END_MS else None
-    factor = next(f for low, f in _EPOCH_UNITS if number >= low)
-    ms = int((number * factor).to_integral_value(ROUND_FLOOR))
+    if not number.is_finite() or number.adjusted() > 30:  # ``1e999999``: no time, and no overflow
+        return None
+    if number.adjusted() < -3:  # under a millisecond even as seconds
+        return 0
+    power = next(p for low, p in _EPOCH_UNITS if number >= low)
+    _, digits, exponent = number.as_tuple()
+    whole, shift = int("".join(map(str, digits))), exponent + power  # integers: no context rounding
+    ms = whole * 10 ** shift if shift >= 0 else whole // 10 ** -shift
     return ms if ms < _END_MS else None

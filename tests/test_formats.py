@@ -22,6 +22,8 @@ from lograd.inputs import detect
 from lograd.parsing import MAX_LINE
 from lograd.reader import owned_blocks, record_blocks
 
+from .test_jsonlines import mutated
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMATS_DIR = os.path.join(ROOT, "test_vectors", "formats")
 with open(os.path.join(ROOT, "test_vectors", "formats.expected.json")) as _f:
@@ -408,6 +410,14 @@ def test_property_compiled_syslog_equals_the_exact_path(pieces):
     assert Partial.from_wire(fast.to_wire()) == fast  # and it travels (counts are ints, not bools)
 
 
+LOGFMT_SEEDS = [
+    b'time=2024-01-24T10:00:00.018Z level=info msg="Request processed in 136ms"',
+    b'time="2024-01-24T10:15:32Z" level=error msg="upstream timed out" status=504 duration=1.5s cpu=87.5%',
+    b'ts=1706091335.25 lvl=debug msg="cache refreshed in 3ms" caller=cache.go:42 latency=1m2.5s',
+    b't=1706091332123 severity=WARN message=plain took=350\xc2\xb5s elapsed_ms=2.25 x=-3 flag',
+    b'@timestamp=2024-01-24T10:15:32+01:00 loglevel=E msg="a=5 b=6ms" response_time_ms=7 k="" q=',
+    b'ts=1706091332.99999999999999999999999999 level=info msg=x n=12345678901 duration=1h2m3.5s',
+]
 LOGFMT_PIECES = [b"time=2024-01-24T10:15:32.123Z", b"ts=1706091332.5", b"t=1706091332123", b"level=info", b"lvl=ERROR",
                  b"level=loud", b'msg="a \\"q\\" in 5ms"', b'msg="open', b"msg=plain", b'message="x=5 cpu=3%"',
                  b"duration=1.5s", b"latency=1m2.5s", b"elapsed_ms=2.25", b"duration=12", b"status=504", b"cpu=87.5%",
@@ -415,13 +425,50 @@ LOGFMT_PIECES = [b"time=2024-01-24T10:15:32.123Z", b"ts=1706091332.5", b"t=17060
                  b'msg="line\\nbreak"', b"x\t=1"]
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(LOGFMT_PIECES), max_size=7).map(b" ".join), min_size=1, max_size=15),
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.lists(st.sampled_from(LOGFMT_PIECES), max_size=7).map(b" ".join), mutated(LOGFMT_SEEDS)),
+                min_size=1, max_size=15),
        st.sampled_from([None, (1706091332000, 1706091332999)]))
 def test_the_compiled_logfmt_path_equals_the_exact_one(lines, window):
+    """Pieces of lines, and damaged lines: every byte the compiled reader is unsure of leaves
+    the line to the exact path."""
     from lograd.formats.logfmt import add_logfmt_fast, add_logfmt_lines
     data = b"\n".join(lines)
     exact, fast = Partial(), Partial()
     exact.lines = add_logfmt_lines(exact, data, 3, 0, window, 0)
     add_logfmt_fast(fast, data, 3, 0, window, 0)
+    assert fast == exact
+
+
+CRI_PREFIXES = [b"2024-01-24T10:00:00.018000000Z stdout F ", b"2024-01-24T10:00:00+01:00 stderr F ",
+                b"2024-01-24T10:00:00.5Z stdout P ", b"2024-01-24T10:00:00.5+0100 stdout F ",
+                b"2024-01-24 10:00:00.5Z stdout F ", b"2024-01-24T10:00:00Z stdin F ", b"2024-01-24T10:00:00Z stdout F"]
+CRI_CONTENTS = {
+    "text": [b"2024-01-24 10:00:00,018 INFO  [main] c.e.Handler: Request processed in 136ms",
+             b"2024-01-24 10:00:00,032 ERROR [http-1] c.e.Pool: GET /x failed cpu=5% in 82ms",
+             b"java.lang.RuntimeException: boom", b"\tat com.example.App.main(App.java:42)", b"WARN x in 2ms", b""],
+    "app": [b"2024-01-24 10:15:32.123 INFO Request processed in 127ms", b"2024-01-24T10:15:32Z ERROR x=5", b"garbage"],
+    "logfmt": [b'time=2024-01-24T10:00:00.018Z level=info msg="done in 136ms" duration=3ms', b"ts=1706091332 lvl=error"],
+    "json": [b'{"ts": 1706091332123, "level": "info", "msg": "done in 5ms", "cpu": 5}', b'{"ts": 5, "level": 50}'],
+    "syslog": [b"<34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password", b"<13>Jan 24 10:15:32 h c: x"],
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(CRI_CONTENTS)), st.data(), st.sampled_from([None, (1706090400000, 1706090400100)]))
+def test_the_compiled_cri_path_equals_the_exact_one(inner, data, window):
+    """Whole CRI lines are read by the inner format's scanner (plain output too); split lines,
+    damaged prefixes and what follows a ``P`` line by the exact path, with the same result."""
+    from lograd.formats.container import WrappedFormat
+    fmt = WrappedFormat("cri", get(inner))
+    line = st.tuples(st.sampled_from(CRI_PREFIXES[:1] * 4 + CRI_PREFIXES), st.sampled_from(CRI_CONTENTS[inner]))
+    lines = data.draw(st.lists(mutated([p + c for p, c in data.draw(st.lists(line, min_size=1, max_size=8))]),
+                               min_size=1, max_size=10))
+    block = b"\n".join(lines) + b"\n"
+    exact, fast = Partial(), Partial()
+    exact_reading, fast_reading = Reading(0, None, REF), Reading(0, None, REF)
+    exact.lines += fmt.add_lines(exact, block, 5, exact_reading, window)
+    fmt.add_block(fast, block, 5, fast_reading, window)
+    for p, r in ((exact, exact_reading), (fast, fast_reading)):
+        fmt.finish(p, r)
     assert fast == exact

@@ -116,6 +116,40 @@ def test_json_lines_are_analysed_exactly_like_the_same_app_lines(entries):
     assert partial == summarise_app(app)
 
 
+JSON_SEEDS = [
+    b'{"timestamp": 1706091332018, "level": "INFO", "message": "Request processed in 136ms"}',
+    b'{"time": "2024-01-24T10:15:32.032Z", "severity": "info", "msg": "GET /x done", "duration_ms": 82}',
+    b'{"@timestamp":"2024-01-24T10:15:32.1234567+02:00","log.level":"warn","message":"cpu=5%",'
+    b'"event.duration":1500000}',
+    b'{"level":30,"time":1706091332123,"pid":42,"msg":"request completed","responseTime":12.75}',
+    b'{"level":"error","ts":1706091332.123456,"msg":"failed in 2.5s","n":-0.5,"b":true,"z":null}',
+    b'{"@t":"2024-01-24T10:15:32Z","@l":"Error","@m":"x=1 y=-2.5kb","elapsed_ms":3,"big":123456789012}',
+]
+MUTATION_BYTES = b'{}[]":,.-+0123456789eE \t\\=\rZTnul\x7f\x01\xc2\xb5'
+
+
+def mutated(seeds):
+    """Lines made from ``seeds`` by a few byte edits from a hostile alphabet."""
+    edit = st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 200),
+                     st.sampled_from(list(MUTATION_BYTES)))
+
+    def apply(args):
+        line, edits = args
+        b = bytearray(line)
+        for op, at, byte in edits:
+            at = min(at, len(b))
+            if op == "insert":
+                b.insert(at, byte)
+            elif b:
+                at = min(at, len(b) - 1)
+                if op == "set":
+                    b[at] = byte
+                else:
+                    del b[at]
+        return bytes(b)
+    return st.tuples(st.sampled_from(seeds), st.lists(edit, max_size=4)).map(apply)
+
+
 JSON_VALUES = st.fixed_dictionaries({}, optional={
     "ts": st.sampled_from([1706091332123, 1706091332, 1706091332.5, "2024-01-24T10:15:32.123Z", "2024-02-30T00:00:00",
                            -5, True]),
@@ -127,8 +161,8 @@ JSON_VALUES = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(JSON_VALUES.map(lambda o: json.dumps(o).encode()),
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(JSON_VALUES.map(lambda o: json.dumps(o).encode()), mutated(JSON_SEEDS),
                           st.sampled_from([b"not json", b"  ", b'{"ts": 5, "level": "info", "x": NaN}'])),
                 min_size=1, max_size=20),
        st.sampled_from([None, (1706091332000, 1706091332999)]))
@@ -139,3 +173,21 @@ def test_the_compiled_json_path_equals_the_exact_one(lines, window):
     exact.lines = add_json_lines(exact, data, 5, 1, window)
     add_json_fast(fast, data, 5, 1, window)
     assert fast == exact
+
+
+@pytest.mark.parametrize("line, ms", [
+    # more digits than Decimal's 28-digit context: still truncated, never rounded up a millisecond
+    (b'{"ts": 1706091332.9999999999999999999999999, "level": "info"}', 1706091332999),
+    (b'{"ts": 1706091332123456.9, "level": "info"}', 1706091332123),  # microseconds
+    (b'{"ts": 1e9999999999999999999, "level": "info"}', None),  # past Decimal: malformed, no traceback
+    (b'{"ts": 1.5e999999, "level": "info"}', None),             # past the year 9999
+])
+def test_epoch_numbers_are_read_exactly_and_never_raise(line, ms):
+    entry_ = parse_json_line(line)
+    assert (entry_ and entry_.timestamp_ms) == ms
+
+
+def test_a_number_too_big_for_any_field_saturates_like_the_app_path():
+    entry_ = parse_json_line(b'{"ts": 1, "level": "info", "n": 1e999999999, "latency_ms": 2.5e2}')
+    assert dict(entry_.metrics)["n"] == to_fixed(b"9" * 40)  # the saturated value app gives
+    assert entry_.response_time == to_fixed(b"250")

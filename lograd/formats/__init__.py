@@ -74,6 +74,13 @@ class EntryFormat:
 
     continues = False
     entry_metrics = True
+    grammar: int | None = None
+    """The compiled scanner's grammar for this format's lines, when it has one (a wrapper
+    reads its content with it)."""
+
+    def entries_hook(self, partial):
+        """What sees the scanner's entry rows besides the common sums (syslog's hosts), or None."""
+        return None
 
     def finish(self, partial, reading: Reading) -> None:
         """Nothing is held back until a chunk ends."""

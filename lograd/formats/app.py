@@ -203,6 +203,7 @@ class AppFormat(EntryFormat):
     """The `app` format (see :mod:`lograd.formats`)."""
 
     name = "app"
+    grammar = GRAMMAR_APP
     example = "2024-01-24 10:15:32.123 INFO Request processed in 127ms"
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:

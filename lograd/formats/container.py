@@ -26,7 +26,9 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 
+from .._scanner import UNDECIDED, WRAPPER_CRI
 from ..aggregate import Partial, Window
+from ..fastpath import add_scanned
 from ..parsing import BLANK_BYTES, MAX_LINE
 from . import EntryFormat, Entries, Reading
 from .app import parse_timestamp
@@ -106,7 +108,28 @@ class WrappedFormat(EntryFormat):
         return self.unwrap(line)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        partial.lines += self.add_lines(partial, bytes(block), base, reading, window)
+        grammar = None if self.inner is None else self.inner.grammar
+        if self.wrapper != "cri" or grammar is None or reading.state is not None:
+            partial.lines += self.add_lines(partial, bytes(block), base, reading, window)
+            return
+
+        def other_lines(view, starts, ends, kinds) -> int:
+            """Runs of lines the scanner left (split lines, plain output, what is no CRI
+            line) go to the exact path, a run at a time: a split line's pieces stay together."""
+            partial.lines += len(kinds)
+            undecided = np.flatnonzero(kinds == UNDECIDED)
+            if not len(undecided):
+                return 0
+            breaks = np.flatnonzero(np.diff(undecided) != 1) + 1
+            for run in np.split(undecided, breaks):
+                first, last = int(run[0]), int(run[-1])
+                stop = int(starts[last + 1]) if last + 1 < len(starts) else len(view)
+                start = int(starts[first])
+                self.add_lines(partial, bytes(view[start:stop]), base + start, reading, window)
+            return len(undecided)
+
+        add_scanned(partial, block, window, grammar, reading.reference_ms, other_lines,
+                    self.inner.entries_hook(partial), WRAPPER_CRI)
 
     def add_lines(self, partial: Partial, data: bytes, base: int, reading: Reading,
                   window: Window | None) -> int:

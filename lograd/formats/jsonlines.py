@@ -19,9 +19,10 @@ from decimal import Decimal, InvalidOperation
 import msgspec
 
 from ..aggregate import Partial, Window, each_line
-from ..fastpath import add_keyed_lines
+from .._scanner import GRAMMAR_JSON, set_aliases
+from ..fastpath import add_compiled, compiled_entries
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
-from . import Entries, PerLineFormat, Reading, entries_of
+from . import Entries, PerLineFormat, Reading
 from ..timestamps import epoch_ms
 from .app import parse_timestamp
 from .text import level_of_word
@@ -33,6 +34,9 @@ RESPONSE_KEYS = ("response_time_ms", "duration_ms", "latency_ms", "elapsed_ms", 
 """Response-time keys in milliseconds, but ``event.duration`` (ECS) in nanoseconds."""
 _RESPONSE_SHIFT = {"event.duration": -6}
 ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + RESPONSE_KEYS)
+set_aliases(GRAMMAR_JSON, [(k.encode(), 0, 0) for k in TIME_KEYS] + [(k.encode(), 1, 0) for k in LEVEL_KEYS]
+            + [(k.encode(), 2, 0) for k in MESSAGE_KEYS]
+            + [(k.encode(), 3, 9 + _RESPONSE_SHIFT.get(k, 0)) for k in RESPONSE_KEYS])
 NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 """pino's and bunyan's level numbers."""
 
@@ -53,15 +57,16 @@ def number_fixed(text: str | int, shift: int = 0) -> int:
     toward zero (like ``to_fixed``)."""
     if type(text) is int and shift >= -FIXED_DIGITS and abs(text) < 10 ** FIXED_MAX_INT_DIGITS:
         return text * 10 ** (FIXED_DIGITS + shift)  # exact without Decimal
-    value = Decimal(text).scaleb(shift)  # exact: no context rounding on construction
+    value = Decimal(text)  # exact: no context rounding on construction
     sign = -1 if value.is_signed() else 1
-    if value.adjusted() >= FIXED_MAX_INT_DIGITS:  # saturate, as the app path does
+    magnitude = value.adjusted() + shift  # the power of ten of its first digit, shifted
+    if magnitude >= FIXED_MAX_INT_DIGITS:  # saturate, as the app path does (``1e999999`` too)
         return sign * 10 ** (FIXED_MAX_INT_DIGITS + FIXED_DIGITS)
     _, digits, exponent = value.as_tuple()
-    if value.adjusted() < -FIXED_DIGITS - 1:
+    if magnitude < -FIXED_DIGITS - 1:
         return 0
     whole = int("".join(map(str, digits)) or "0")
-    shift = exponent + FIXED_DIGITS
+    shift = exponent + shift + FIXED_DIGITS
     return sign * (whole * 10 ** shift if shift >= 0 else whole // 10 ** -shift)
 
 
@@ -118,7 +123,10 @@ def _timestamp(value) -> int | None:
     if kind is int:
         return epoch_ms(value)
     if kind is Number:
-        return epoch_ms(Decimal(value))
+        try:
+            return epoch_ms(Decimal(value))
+        except InvalidOperation:  # an exponent past what Decimal holds: no time
+            return None
     if kind is str:
         return parse_timestamp(value.encode("utf-8", "surrogatepass"))
     return None
@@ -189,12 +197,12 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
                      metrics + resource_metrics(message))
 
 
-def add_json_fast(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None) -> int:
-    """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``:
-    keys read line by line, the messages' rules and every sum by the compiled scanner
-    (:func:`add_json_lines` is the exact path it equals). The number of lines."""
-    return add_keyed_lines(partial, data, base, file_index, window, json_fields,
-                           lambda line: take_keyed(partial, parse_json_line(line), window))
+def add_json_fast(partial: Partial, data, base: int, file_index: int, window: Window | None) -> int:
+    """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
+    by the compiled scanner (:func:`add_json_lines` is the exact path it equals); how many
+    lines went to the exact path."""
+    return add_compiled(partial, data, base, file_index, window, GRAMMAR_JSON, 0,
+                        lambda line, offset: add_json_lines(partial, line, offset, file_index, window))
 
 
 def newest_json_entry(data: bytes) -> int | None:
@@ -203,9 +211,9 @@ def newest_json_entry(data: bytes) -> int | None:
     return int(times.max()) if len(times) else None
 
 
-def json_entries(data: bytes) -> Entries:
+def json_entries(data) -> Entries:
     """Every `json` entry of ``data`` (whole lines): times, first bytes, newlines."""
-    return entries_of(data, parse_json_line)
+    return compiled_entries(data, GRAMMAR_JSON, 0, parse_json_line)
 
 
 def take_keyed(partial: Partial, e: JsonEntry, window: Window | None) -> None:
@@ -223,6 +231,7 @@ class JsonFormat(PerLineFormat):
     """The `json` format (see :mod:`lograd.formats`): line by line, decoded by msgspec."""
 
     name = "json"
+    grammar = GRAMMAR_JSON
     example = '{"ts": "2024-01-24T10:15:32.123Z", "level": "info", "msg": "done", "latency_ms": 12.5}'
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> JsonEntry | None:
@@ -231,7 +240,10 @@ class JsonFormat(PerLineFormat):
     add_lines = staticmethod(add_json_lines)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        add_json_fast(partial, bytes(block), base, reading.file_index, window)
+        add_json_fast(partial, block, base, reading.file_index, window)
+
+    def block_entries(self, block, reading: Reading) -> Entries:
+        return json_entries(block)
 
     def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
         take_keyed(partial, entry, window)

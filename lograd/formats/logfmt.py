@@ -30,8 +30,9 @@ from decimal import Decimal, InvalidOperation
 from ..aggregate import Partial, Window, each_line
 from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
-from ..fastpath import add_keyed_lines
-from . import PerLineFormat, Reading
+from .._scanner import GRAMMAR_LOGFMT, set_aliases
+from ..fastpath import add_compiled, compiled_entries
+from . import Entries, PerLineFormat, Reading
 from .app import parse_timestamp
 from .jsonlines import JsonEntry, take_keyed
 from .text import NONE, level_of_word
@@ -42,6 +43,8 @@ MESSAGE_KEYS = (b"msg", b"message")
 DURATION_KEYS = (b"duration", b"latency", b"elapsed", b"took", b"response_time")
 MS_KEYS = (b"duration_ms", b"latency_ms", b"elapsed_ms", b"response_time_ms")
 ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + DURATION_KEYS + MS_KEYS)
+set_aliases(GRAMMAR_LOGFMT, [(k, 0, 0) for k in TIME_KEYS] + [(k, 1, 0) for k in LEVEL_KEYS]
+            + [(k, 2, 0) for k in MESSAGE_KEYS] + [(k, 3, -1) for k in DURATION_KEYS] + [(k, 3, 9) for k in MS_KEYS])
 
 _FIELD = re.compile(rb'([^ \t="]+)(?:=("(?:[^"\\]|\\.)*"|[^ \t"]*))?(?=[ \t]|\Z)', re.S)
 _BLANKS = re.compile(rb"[ \t]*")
@@ -146,13 +149,13 @@ def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
                      metrics + resource_metrics(message))
 
 
-def add_logfmt_fast(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_logfmt_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
                     reference_ms: int = 0) -> int:
-    """Add the `logfmt` lines of ``data`` to ``partial``: pairs read line by line, the
-    messages' rules and every sum compiled (:func:`add_logfmt_lines` is the exact path)."""
-    return add_keyed_lines(partial, data, base, file_index, window,
-                           lambda line: logfmt_fields(line, reference_ms),
-                           lambda line: take_keyed(partial, parse_logfmt_line(line, reference_ms), window))
+    """Add the `logfmt` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
+    by the compiled scanner (:func:`add_logfmt_lines` is the exact path it equals); how many
+    lines went to the exact path."""
+    return add_compiled(partial, data, base, file_index, window, GRAMMAR_LOGFMT, reference_ms,
+                        lambda line, offset: add_logfmt_lines(partial, line, offset, file_index, window))
 
 
 def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
@@ -166,6 +169,7 @@ class LogfmtFormat(PerLineFormat):
     """The `logfmt` format (see :mod:`lograd.formats`): line by line, exact."""
 
     name = "logfmt"
+    grammar = GRAMMAR_LOGFMT
     example = 'time=2024-01-24T10:15:32.123Z level=error msg="upstream timed out" duration=1.5s'
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> JsonEntry | None:
@@ -177,7 +181,10 @@ class LogfmtFormat(PerLineFormat):
         take_keyed(partial, entry, window)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        add_logfmt_fast(partial, bytes(block), base, reading.file_index, window, reading.reference_ms)
+        add_logfmt_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
+
+    def block_entries(self, block, reading: Reading) -> Entries:
+        return compiled_entries(block, GRAMMAR_LOGFMT, 0, parse_logfmt_line)
 
 
 LOGFMT = LogfmtFormat()

@@ -145,13 +145,17 @@ def add_syslog_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
                                lambda line, offset: add_syslog_lines(partial, line, offset, file_index,
                                                                      window, reference_ms))
 
+    return add_scanned(partial, data, window, GRAMMAR_SYSLOG, reference_ms, other_lines, label_counter(partial))
+
+
+def label_counter(partial: Partial):
+    """What counts the hosts and programs of the scanner's syslog entry rows into ``partial``."""
     def count_labels(view, rows, spans, errors) -> None:
         if not len(rows):
             return
         for kind, column in (("host", 0), ("program", 2)):
             _count_names(partial, kind, view, spans[rows, column], spans[rows, column + 1], errors)
-
-    return add_scanned(partial, data, window, GRAMMAR_SYSLOG, reference_ms, other_lines, count_labels)
+    return count_labels
 
 
 def _count_names(partial: Partial, kind: str, view, starts, ends, errors) -> None:
@@ -178,6 +182,7 @@ class SyslogFormat(PerLineFormat):
     exact per-line path."""
 
     name = "syslog"
+    grammar = GRAMMAR_SYSLOG
     example = "<34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password for root"
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> SyslogEntry | None:
@@ -190,6 +195,9 @@ class SyslogFormat(PerLineFormat):
 
     def take(self, partial: Partial, entry: SyslogEntry, window: Window | None) -> None:
         take_syslog(partial, entry, window)
+
+    def entries_hook(self, partial: Partial):
+        return label_counter(partial)
 
     def report_keys(self, partial: Partial, host: bytes | None) -> dict:
         keys = entry_report(partial)

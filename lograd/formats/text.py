@@ -365,7 +365,7 @@ class TextFormat(EntryFormat):
     name = "text"
     example = "2015-10-18 18:01:47,978 INFO [main] o.a.h.m.MRAppMaster: Created MRAppMaster"
     continues = True
-    continues = True
+    grammar = GRAMMAR_TEXT
     entry_metrics = True
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
