@@ -179,7 +179,7 @@ cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) nogil:
     return -1
 
 
-cdef Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
                            int64_t* ms_out) nogil:
     """SPEC §1's ISO 8601 timestamp at ``s`` (``YYYY-MM-DD?HH:MM:SS``, fraction, zone): where
     it ends, its epoch ms in ``ms_out``; -1 when there is none.
