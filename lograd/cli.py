@@ -203,7 +203,7 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import Coordinator, NoWorkers
+    from .coordinator import EXIT_NO_WORKERS, EXIT_USAGE, Coordinator, NothingToRead, NoWorkers
     from .followjob import StateError
     from .security import MissingKey
     from .report import human, to_json
@@ -254,10 +254,10 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         report, status = coordinator.run(args["<path>"])
     except NoWorkers as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
-        return 3
-    except (OSError, StateError) as exc:
+        return EXIT_NO_WORKERS
+    except (OSError, StateError, NothingToRead) as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
         return 130

@@ -24,7 +24,7 @@ from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
 from .formats import job_format
-from .inputs import InputFile, Unreadable, expand, format_for, reference_ms
+from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
@@ -69,6 +69,28 @@ def _bucket_id(value) -> int:
 
 class NoWorkers(RuntimeError):
     """No worker joined in time (exit status 3)."""
+
+
+class NothingToRead(RuntimeError):
+    """No input file could be read: no report (exit status 2, as for a usage error)."""
+
+
+def no_entries_message(path: str, lines: int, fmt: str) -> str:
+    """What a user is told of an input that gave no entry: which, its first line, and what
+    lograd expected there."""
+    if not lines:
+        return f"no entries in {path}: it is empty"
+    from .formats import get
+    try:
+        example = get(fmt).example
+    except (KeyError, ValueError):
+        example = ""
+    first = first_line(path)
+    a = "an" if fmt[:1] in "aeiou" else "a"
+    expected = f"; {a} {fmt} line looks like {example!r}" if example else ""
+    counted = "its only line is not" if lines == 1 else f"none of its {lines:,} lines is"
+    return (f"no entries in {path}: {counted} {a} {fmt} entry (first line: {first!r}){expected}; "
+            f"--format names another format (README, Formats)")
 
 
 def auto_chunk_size(total_bytes: int, workers: int) -> int:
@@ -170,6 +192,7 @@ class Coordinator:
         self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
+        self.shown_as: dict[str, str] = {}  # a path as messages name it (a spool: standard input)
         self.last_report: dict | None = None
         self.stop_requested = False  # follow mode: set (by a signal handler too) to end the run
         self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -226,12 +249,15 @@ class Coordinator:
                 spool.wait()
                 if spool.error is not None:
                     say(f"standard input could not be read to its end: {spool.error}")
+                self.shown_as = {spool.path: "standard input"}
                 report, status = self.run([spool.path if p == STDIN else p for p in paths])
                 self.last_report = renamed(report, {spool.path: STDIN})
                 return self.last_report, status
         files, unreadable = expand(paths)
         for problem in unreadable:
             say(f"cannot read {problem.path}: {problem.reason}")
+        if not files:
+            raise NothingToRead("nothing to analyse: no input file could be read")
         local = LocalWorkers()
         ctx = zmq.Context()
         try:
@@ -241,11 +267,14 @@ class Coordinator:
                 if self.workers_wanted <= self.local_workers:  # no worker from elsewhere is awaited
                     loop.local = local
             loop.run()
+            empty = loop.files_without_entries()
+            for path, lines, fmt in empty:
+                say(no_entries_message(self.shown_as.get(path, path), lines, fmt))
             report = loop.report(unreadable)
         finally:
             local.stop()
             ctx.destroy(linger=0)
-        status = EXIT_PARTIAL if unreadable or report["job"]["failed_chunks"] else EXIT_OK
+        status = EXIT_PARTIAL if unreadable or report["job"]["failed_chunks"] or empty else EXIT_OK
         self.last_report, self.exit_status = report, status
         return report, status
 
@@ -425,6 +454,7 @@ class JobLoop:
         c.analyzer = self.analyzer = Analyzer([f.path for f in self.files], c.window, self.fmt,
                                               c.last_ms, c.host)
         self.analyzer.file_formats = self.formats
+        self.file_tally: dict[int, list[int]] = {}  # file index -> [lines, entries] merged
 
     def _next_last_phase(self) -> None:
         """``--last``: the scan of the files' ends is over, or a read is."""
@@ -521,8 +551,12 @@ class JobLoop:
                     if newest is not None and (self.newest_scanned is None or newest > self.newest_scanned):
                         self.newest_scanned = newest
                     continue
-                self.analyzer.update_metrics(partial, message.chunk, buckets)
-                size = self.dispatcher.chunks[message.chunk].size
+                chunk = self.dispatcher.chunks[message.chunk]
+                if self.analyzer.update_metrics(partial, message.chunk, buckets):
+                    tally = self.file_tally.setdefault(chunk.file_index, [0, 0])
+                    tally[0] += partial.lines
+                    tally[1] += partial.entries
+                size = chunk.size
                 self.bytes_done += size
                 figures = self.workers.setdefault(message.worker, WorkerFigures())
                 figures.chunks += 1
@@ -563,6 +597,13 @@ class JobLoop:
         return (f"no worker joined within {self.settings.join_timeout:g} s. Start one in another "
                 f"terminal with\n    bin/lograd-worker alice --coordinator {url}{curve}\n"
                 f"or let the coordinator start its own with --local 2")
+
+    def files_without_entries(self) -> list[tuple[str, int, str]]:
+        """(path, lines, format) of each file that gave no entry, though none of its chunks
+        failed (a failed chunk is said on its own)."""
+        failed = {self.dispatcher.chunks[c].file_index for c in self.dispatcher.failed}
+        return [(f.path, self.file_tally.get(i, [0, 0])[0], self.formats[i]) for i, f in enumerate(self.files)
+                if i not in failed and not self.file_tally.get(i, [0, 0])[1]]
 
     def report(self, unreadable: list[Unreadable]) -> dict:
         d = self.dispatcher

@@ -23,7 +23,7 @@ import numpy as np
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
 from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_JSON, GRAMMAR_LOGFMT, GRAMMAR_SYSLOG, MALFORMED,
                        UNDECIDED, WRAPPER_NONE, scan_app)
-from .formats import Entries
+from .formats import Entries, entry_time
 from .parsing import ERROR_LEVELS, LEVEL_ORDER
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 
@@ -143,9 +143,9 @@ def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file
     return len(undecided)
 
 
-def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], tuple | None]) -> Entries:
+def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], object]) -> Entries:
     """The entries of a scanned block: the scanner's, and the undecided lines read by
-    ``parse`` (the exact parser, giving (ms, ...) or None)."""
+    ``parse`` (the exact parser, giving an entry or None)."""
     # a line ends where the next starts, but for its newline; the last at the block's end
     size = len(data)
     last = size - 1 if size and memoryview(data).cast("B")[size - 1] == 10 else size
@@ -161,7 +161,7 @@ def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], tuple 
         line = bytes(view[int(starts[i]):int(stops[i])])
         parsed = parse(line[:-1] if line.endswith(b"\r") else line)
         if parsed is not None:
-            extra.append((parsed[0], int(starts[i]), int(stops[i])))
+            extra.append((entry_time(parsed), int(starts[i]), int(stops[i])))
     if not extra:
         return times, firsts, lasts
     more = np.array(extra, dtype=np.int64).T

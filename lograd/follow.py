@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .inputs import Unreadable, expand
+from .inputs import NO_FILES, Unreadable, expand
 from .protocol import pack_state, unpack_state
 
 _TAIL = 1 << 16
@@ -89,7 +89,7 @@ class Follower:
         found, problems = expand(self.paths)
         # what exists but cannot be read (no permission, not a regular file); a path
         # that does not exist yet is only waited for
-        self.unreadable = [p for p in problems if os.path.lexists(p.path)]
+        self.unreadable = [p for p in problems if os.path.lexists(p.path) and p.reason != NO_FILES]
         now: dict[tuple[int, int], tuple[str, int]] = {}
         for item in found:
             if self._is_ignored(item.path):

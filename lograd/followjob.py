@@ -26,7 +26,7 @@ from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWo
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
-from .inputs import expand, format_for
+from .inputs import NO_FILES, expand, format_for
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -153,7 +153,7 @@ class FollowJob:
                 if c.workers_wanted <= c.local_workers:
                     loop.local = local
             for problem in expand(self.paths)[1]:
-                if not os.path.lexists(problem.path):
+                if not os.path.lexists(problem.path) or problem.reason == NO_FILES:
                     say(f"nothing at {problem.path} yet ({problem.reason}): it is read when it appears")
             tick = self._next_tick(self.clock())
             while not c.stop_requested:

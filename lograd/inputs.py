@@ -11,6 +11,8 @@ from .compression import HEAD, compression_of, head_of
 _GLOB_CHARS = set("*?[")
 SNIFF = 64 << 10
 """Bytes read from the start of a file to decide its format (SPEC §1)."""
+NO_FILES = "no regular files in this directory"
+"""Why a directory given by the user is read as nothing."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,11 @@ def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
             except OSError as exc:
                 problems.append(Unreadable(path, exc.strerror or str(exc)))
                 return
+            before = len(found), len(problems)
             for name in names:
                 add(os.path.join(path, name), from_listing=True)
+            if (len(found), len(problems)) == before:
+                problems.append(Unreadable(path, NO_FILES))
             return
         if not stat.S_ISREG(info.st_mode):
             if not from_listing:
@@ -118,19 +123,11 @@ def detect(path: str) -> Detection:
     what it wraps (``cri+json``). app for an empty or unreadable file.
     """
     from .formats import WRAPPERS, formats
-    try:
-        head = head_of(path, SNIFF)
-    except OSError:
-        return Detection("app", 0.0, "")
-    lines = head.split(b"\n")
-    if len(head) == SNIFF:
-        lines.pop()  # cut at the boundary: not counted
-    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    lines = [line for line in lines if line.strip(b" \t")]
+    lines = _first_lines(path)
     if not lines:
         return Detection("app", 0.0, "")
     reference = reference_ms(path)
-    first = lines[0][:480].decode("utf-8", "replace")[:120]
+    first = _shown(lines[0])
     best, score = _choose(list(formats().values()), lines, reference)
     name = best.name
     if name in WRAPPERS:  # a container runtime's lines: what do they wrap?
@@ -140,6 +137,31 @@ def detect(path: str) -> Detection:
         if found is not None and 2 * inner_score >= len(inner):
             name = f"{name}+{found.name}"
     return Detection(name, score / len(lines), first)
+
+
+def _first_lines(path: str) -> list[bytes]:
+    """The non-blank lines of a file's first 64 KiB (decompressed), without ``\\r``; none
+    when it cannot be read."""
+    try:
+        head = head_of(path, SNIFF)
+    except OSError:
+        return []
+    lines = head.split(b"\n")
+    if len(head) == SNIFF:
+        lines.pop()  # cut at the boundary: not counted
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    return [line for line in lines if line.strip(b" \t")]
+
+
+def _shown(line: bytes) -> str:
+    """A line as a user reads it in a message: decoded, cut to 120 characters."""
+    return line[:480].decode("utf-8", "replace")[:120]
+
+
+def first_line(path: str) -> str:
+    """The file's first non-blank line as a message shows it ('' when there is none)."""
+    lines = _first_lines(path)
+    return _shown(lines[0]) if lines else ""
 
 
 def _choose(candidates: list, lines: list[bytes], reference: int):
@@ -178,7 +200,8 @@ def format_for(path: str, asked: str, say) -> str:
     if asked in WRAPPERS:
         return found.format if found.format.startswith(asked + "+") else asked
     if not found.known and found.first_line:
-        say(f"no known format in {path} (first line: {found.first_line!r}); read as "
-            f"{found.format}, which parses {found.share:.0%} of its first lines; "
-            f"try --format {found.format if found.share else 'text'} (README, Formats)")
+        hint = (f"read as {found.format}, which parses {found.share:.0%} of its first lines; "
+                f"try --format {found.format}" if found.share
+                else "no format of lograd reads any of its first lines")
+        say(f"no known format in {path} (first line: {found.first_line!r}); {hint} (README, Formats)")
     return found.format

@@ -22,7 +22,7 @@ from lograd.inputs import detect
 from lograd.parsing import MAX_LINE
 from lograd.reader import owned_blocks, record_blocks
 
-from .test_jsonlines import mutated
+from .test_jsonlines import mutated, same_entries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORMATS_DIR = os.path.join(ROOT, "test_vectors", "formats")
@@ -438,6 +438,8 @@ def test_the_compiled_logfmt_path_equals_the_exact_one(lines, window):
     exact.lines = add_logfmt_lines(exact, data, 3, 0, window, 0)
     add_logfmt_fast(fast, data, 3, 0, window, 0)
     assert fast == exact
+    from lograd.formats.logfmt import LOGFMT, parse_logfmt_line
+    same_entries(data, LOGFMT.block_entries(data, Reading()), parse_logfmt_line)
 
 
 CRI_PREFIXES = [b"2024-01-24T10:00:00.018000000Z stdout F ", b"2024-01-24T10:00:00+01:00 stderr F ",

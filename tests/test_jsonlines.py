@@ -9,7 +9,7 @@ from lograd.aggregate import Partial
 from lograd.formats.jsonlines import add_json_lines
 
 from lograd.formats.app import summarise_app
-from lograd.formats.jsonlines import number_fixed, parse_json_line
+from lograd.formats.jsonlines import json_entries, number_fixed, parse_json_line
 from lograd.parsing import to_fixed
 
 
@@ -173,6 +173,14 @@ def test_the_compiled_json_path_equals_the_exact_one(lines, window):
     exact.lines = add_json_lines(exact, data, 5, 1, window)
     add_json_fast(fast, data, 5, 1, window)
     assert fast == exact
+    same_entries(data, json_entries(data), parse_json_line)  # --last's heads-only reading too
+
+
+def same_entries(data: bytes, compiled, parse) -> None:
+    """The compiled heads-only reading of a block (--last) gives the exact path's entries."""
+    from lograd.formats import entries_of
+    order = lambda entries: sorted(zip(*(column.tolist() for column in entries)))
+    assert order(compiled) == order(entries_of(data, parse))
 
 
 @pytest.mark.parametrize("line, ms", [

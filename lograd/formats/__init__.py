@@ -111,6 +111,12 @@ class PerLineFormat(EntryFormat):
         return entries_of(bytes(block), lambda line: self.parse_line(line, reading.reference_ms))
 
 
+def entry_time(entry) -> int:
+    """The time of any format's parsed entry (a tuple starting with it, or one with
+    ``timestamp_ms``)."""
+    return entry.timestamp_ms if hasattr(entry, "timestamp_ms") else entry[0]
+
+
 def entries_of(data: bytes, parse) -> Entries:
     """Every entry of ``data`` (whole lines) by a per-line parser whose result has
     ``timestamp_ms``: (times, first bytes, newlines)."""

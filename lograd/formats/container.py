@@ -30,7 +30,7 @@ from .._scanner import UNDECIDED, WRAPPER_CRI
 from ..aggregate import Partial, Window
 from ..fastpath import add_scanned
 from ..parsing import BLANK_BYTES, MAX_LINE
-from . import EntryFormat, Entries, Reading
+from . import EntryFormat, Entries, Reading, entry_time
 from .app import parse_timestamp
 from .text import level_among_fields
 
@@ -75,12 +75,6 @@ def unwrap_docker(line: bytes) -> Wrapped | None:
 
 
 UNWRAP = {"cri": unwrap_cri, "docker": unwrap_docker}
-
-
-def entry_time(entry) -> int:
-    """The time of any format's parsed entry (a tuple starting with it, or one with
-    ``timestamp_ms``)."""
-    return entry.timestamp_ms if hasattr(entry, "timestamp_ms") else entry[0]
 
 
 def goes_on(unwrap):

@@ -1,0 +1,59 @@
+"""Issue #15: what a new user sees in the first five minutes — failures that must not look like
+success, waits that must say what they wait for, options that must not run for ever."""
+import os
+
+import pytest
+
+from tests.integration.conftest import LOGS
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def first_line(err: str) -> str:
+    return err.splitlines()[0] if err else ""
+
+
+def test_a_file_with_no_entry_says_so_first_and_exits_1(procs, base_port, tmp_path):
+    log = tmp_path / "service.log"
+    log.write_bytes(b"hello world\nthis is not a log\n")
+    status, report, err = procs.coordinator(base_port, "--local", "1", str(log))
+    assert status == 1, err  # SPEC §4: the report is printed, but an input gave nothing
+    assert report["lines"] == 2 and report["entries"] == 0  # the report is still there
+    assert first_line(err).startswith(f"lograd-coordinator: no known format in {log}")
+    said = [line for line in err.splitlines() if "no entries in" in line]
+    assert len(said) == 1 and "'hello world'" in said[0] and "2 lines" in said[0]
+    assert "an app line looks like '2024-01-24 10:15:32.123 INFO" in said[0]  # what was expected
+    assert "Traceback" not in err
+
+
+def test_one_empty_input_among_good_ones_is_named_and_the_rest_reported(procs, base_port, tmp_path):
+    empty = tmp_path / "rotated.log"
+    empty.write_bytes(b"")
+    normal = os.path.join(LOGS, "normal.log")
+    status, report, err = procs.coordinator(base_port, "--local", "1", normal, str(empty))
+    assert status == 1
+    assert report["entries"] == 3000
+    assert first_line(err) == f"lograd-coordinator: no entries in {empty}: it is empty"
+
+
+@pytest.mark.parametrize("what", ["empty directory", "missing file", "pattern matching nothing"])
+def test_nothing_to_read_is_a_one_line_error_and_no_report(procs, base_port, tmp_path, what):
+    path, reason = {
+        "empty directory": (tmp_path, "no regular files in this directory"),
+        "missing file": (tmp_path / "missing.log", "No such file or directory"),
+        "pattern matching nothing": (tmp_path / "*.log", "no file matches this pattern"),
+    }[what]
+    status, report, err = procs.coordinator(base_port, "--local", "1", str(path))
+    assert status == 2 and report is None
+    assert err.splitlines() == [f"lograd-coordinator: cannot read {path}: {reason}",
+                                "lograd-coordinator: nothing to analyse: no input file could be read"]
+
+
+def test_a_missing_file_beside_a_good_one_is_said_before_the_report(procs, base_port, tmp_path):
+    missing = tmp_path / "missing.log"
+    normal = os.path.join(LOGS, "normal.log")
+    p = procs.start("lograd-coordinator", "--port", str(base_port), "--local", "1", str(missing), normal)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1
+    assert first_line(err.decode()) == f"lograd-coordinator: cannot read {missing}: No such file or directory"
+    assert out.decode().startswith("lograd report: 1 file(s)")
