@@ -67,6 +67,10 @@ def _bucket_id(value) -> int:
     return value
 
 
+WAIT_SAID_AFTER = 0.5
+"""Seconds without the workers awaited before the user is told where and how to start them."""
+
+
 class NoWorkers(RuntimeError):
     """No worker joined in time (exit status 3)."""
 
@@ -91,6 +95,23 @@ def no_entries_message(path: str, lines: int, fmt: str) -> str:
     counted = "its only line is not" if lines == 1 else f"none of its {lines:,} lines is"
     return (f"no entries in {path}: {counted} {a} {fmt} entry (first line: {first!r}){expected}; "
             f"--format names another format (README, Formats)")
+
+
+MAX_CHUNKS = 100_000
+"""Chunks one job (or one follow round) is cut into at most: a smaller --chunk-size is raised."""
+
+
+def chunk_size_for(total_bytes: int, asked: int | None, workers: int) -> tuple[int, str | None]:
+    """The chunk size of a job: ``--chunk-size`` when given, else :func:`auto_chunk_size`;
+    raised (with a note for the user) when it would cut the input into more than MAX_CHUNKS."""
+    if asked is None:
+        return auto_chunk_size(total_bytes, workers), None
+    if -(-total_bytes // asked) <= MAX_CHUNKS:
+        return asked, None
+    size = -(-total_bytes // MAX_CHUNKS)
+    size += -size % 4096  # whole pages
+    return size, (f"--chunk-size {asked:,} B would cut {total_bytes:,} bytes into "
+                  f"{-(-total_bytes // asked):,} chunks; using {size:,} B (at most {MAX_CHUNKS:,} chunks)")
 
 
 def auto_chunk_size(total_bytes: int, workers: int) -> int:
@@ -294,7 +315,9 @@ class JobLoop:
         self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
         self.total_bytes = total
-        size = coord.chunk_size or auto_chunk_size(total, coord.workers_wanted)
+        size, note = chunk_size_for(total, coord.chunk_size, coord.workers_wanted)
+        if note:
+            say(note)
         self.chunk_size = size
         self.window = coord.window
         # --last: guess the newest entry from the end of each file (a scan of its last
@@ -326,6 +349,7 @@ class JobLoop:
         self.next_beat = time.monotonic()
         self.lonely_since: float | None = self.started  # since when no worker is alive
         self.dispatching = False  # until enough workers joined (or we waited long enough)
+        self.wait_said = False  # whether the user was told what the job waits for
         self.sockets: dict[str, zmq.Socket] = {}
         self.auth = None  # the CURVE authenticator (--curve)
         self.drops = transport.DropNotices(say)  # messages dropped as garbage or out of place
@@ -427,6 +451,13 @@ class JobLoop:
         elif self.local is not None and (codes := self.local.all_exited()) is not None:
             raise NoWorkers(f"every local worker exited (status {', '.join(map(str, codes))}) "
                             f"and none is left to do the work; their messages are above")
+        if (not self.dispatching and not self.wait_said and now - self.started >= WAIT_SAID_AFTER
+                and self.dispatcher.pending and alive < self.coord.workers_wanted
+                and self.coord.workers_wanted > self.coord.local_workers):
+            self.wait_said = True  # workers from elsewhere are awaited: say where, and how
+            missing = self.coord.workers_wanted - alive
+            say(f"waiting up to {s.join_timeout:g} s for {missing} more worker{'s' if missing > 1 else ''} on "
+                f"{self.coord.local_url()}. {self._how_to_start_workers()}")
         if not self.dispatching and alive:
             waited = now - self.started >= s.join_timeout
             if alive >= self.coord.workers_wanted or waited:
@@ -592,10 +623,15 @@ class JobLoop:
     # -- the outcome ----------------------------------------------------------------------
 
     def _no_worker_message(self) -> str:
+        return f"no worker joined within {self.settings.join_timeout:g} s. {self._how_to_start_workers()}"
+
+    def _how_to_start_workers(self) -> str:
         url = self.coord.local_url()
         curve = f" --curve {self.coord.curve_dir}" if self.coord.curve_dir else ""
-        return (f"no worker joined within {self.settings.join_timeout:g} s. Start one in another "
-                f"terminal with\n    bin/lograd-worker alice --coordinator {url}{curve}\n"
+        elsewhere = (" (on another machine, this machine's name or address instead of 127.0.0.1)"
+                     if self.coord.bind in ("0.0.0.0", "*") else "")
+        return (f"Start one in another terminal with\n    bin/lograd-worker alice --coordinator {url}{curve}\n"
+                f"{elsewhere.strip() + chr(10) if elsewhere else ''}"
                 f"or let the coordinator start its own with --local 2")
 
     def files_without_entries(self) -> list[tuple[str, int, str]]:

@@ -22,7 +22,7 @@ import zmq
 
 from .analyzer import Analyzer
 from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, say,
-                          auto_chunk_size)
+                          chunk_size_for)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
@@ -60,6 +60,7 @@ class FollowJob:
         self.state_path = state_path
         self.clock = clock
         self.files: list[str] = []
+        self.chunk_note_said = False  # --chunk-size raised: said in the first round only
         self.formats: list[str] = []
         self.index: dict[str, int] = {}
         self.reports = 0
@@ -210,7 +211,10 @@ class FollowJob:
             self._settle(loop)
 
     def _plan(self, spans: list[Span], loop: JobLoop) -> list[Chunk]:
-        size = self.coord.chunk_size or auto_chunk_size(sum(s.size for s in spans), self.coord.workers_wanted)
+        size, note = chunk_size_for(sum(s.size for s in spans), self.coord.chunk_size, self.coord.workers_wanted)
+        if note and not self.chunk_note_said:  # said once, not every round
+            self.chunk_note_said = True
+            say(note)
         chunks = []
         first = loop.next_chunk_id
         for span in spans:

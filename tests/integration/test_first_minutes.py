@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.integration.conftest import LOGS
+from tests.integration.conftest import LOGS, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,3 +57,32 @@ def test_a_missing_file_beside_a_good_one_is_said_before_the_report(procs, base_
     assert p.returncode == 1
     assert first_line(err.decode()) == f"lograd-coordinator: cannot read {missing}: No such file or directory"
     assert out.decode().startswith("lograd report: 1 file(s)")
+
+
+def test_a_coordinator_without_workers_says_at_once_what_it_waits_for(procs, base_port):
+    normal = os.path.join(LOGS, "normal.log")
+    url = f"tcp://127.0.0.1:{base_port}"
+    job = procs.watched("lograd-coordinator", "--port", str(base_port), "--json", normal)
+    # said well before the 30 s join timeout (the coordinator says it after half a second)
+    wait_for(lambda: job.said("waiting up to 30 s for 1 more worker on " + url), 10, "the waiting message")
+    assert job.said(f"bin/lograd-worker alice --coordinator {url}") and job.said("--local 2")
+    procs.watched("lograd-worker", "alice", "--coordinator", url)  # what the message says to run
+    status, report, err = job.finish(60)
+    assert status == 0 and report["entries"] == 3000, err
+
+
+def test_local_workers_alone_are_not_waited_for_aloud(procs, base_port):
+    status, report, err = procs.coordinator(base_port, "--local", "2", os.path.join(LOGS, "normal.log"))
+    assert status == 0 and "waiting" not in err, err
+
+
+def test_a_chunk_size_that_would_make_too_many_chunks_is_raised_and_said(procs, base_port):
+    normal = os.path.join(LOGS, "normal.log")
+    size = os.path.getsize(normal)  # 172,767 bytes: one chunk per byte would be 172,767 chunks
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "1", normal)
+    assert status == 0, err
+    raised = -(-size // 100_000)
+    raised += -raised % 4096  # whole pages: 4,096 B
+    assert first_line(err) == (f"lograd-coordinator: --chunk-size 1 B would cut {size:,} bytes into {size:,} "
+                               f"chunks; using {raised:,} B (at most 100,000 chunks)")
+    assert report["job"]["chunks"] == -(-size // raised) and report["entries"] == 3000
