@@ -1679,13 +1679,14 @@ cdef class HostTable:
 
 def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high,
               int64_t[::1] starts, int64_t[::1] ends, uint8_t[::1] kinds, int64_t[::1] stamps,
-              HostTable sources, HostTable targets, HostTable to_host, HostTable from_host,
-              uint64_t host0, uint64_t host1) -> int:
+              HostTable sources, HostTable targets, list to_hosts, list from_hosts,
+              const uint64_t[:, ::1] host_keys) -> int:
     """Fill one row per conn line (``len(kinds)`` lines): kind and time; count the
-    entries inside the window [low, high] per source and target, and per peer of the
-    host whose key is (host0, host1) (0, 0: no host). Returns how many were inside."""
+    entries inside the window [low, high] per source and target, and per peer of each
+    host whose key is a row of ``host_keys`` (in ``to_hosts[i]`` and ``from_hosts[i]``; a
+    key (0, 0) is no host's). Returns how many were inside."""
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
-    cdef Py_ssize_t line, s = 0, nl, e
+    cdef Py_ssize_t line, s = 0, nl, e, h, n_hosts = host_keys.shape[0]
     cdef int64_t ms = 0, in_window = 0
     cdef uint64_t keys[4]
     cdef int kind
@@ -1703,11 +1704,11 @@ def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, 
             in_window += 1
             sources.add(keys[0], keys[1], 1)
             targets.add(keys[2], keys[3], 1)
-            if host0 != 0:
-                if keys[2] == host0 and keys[3] == host1:
-                    to_host.add(keys[0], keys[1], 1)
-                if keys[0] == host0 and keys[1] == host1:
-                    from_host.add(keys[2], keys[3], 1)
+            for h in range(n_hosts):
+                if keys[2] == host_keys[h, 0] and keys[3] == host_keys[h, 1]:
+                    (<HostTable>to_hosts[h]).add(keys[0], keys[1], 1)
+                if keys[0] == host_keys[h, 0] and keys[1] == host_keys[h, 1]:
+                    (<HostTable>from_hosts[h]).add(keys[2], keys[3], 1)
     return in_window
 
 

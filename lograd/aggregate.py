@@ -288,7 +288,7 @@ class Partial:
                 self.add_label(kind, name, n, errors)
         if other.conn is not None:
             if self.conn is None:
-                self.conn = ConnCounts(other.conn.host)
+                self.conn = ConnCounts(other.conn.hosts)
             self.conn.merge(other.conn)
 
     # -- wire form ----------------------------------------------------------

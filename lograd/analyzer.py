@@ -22,9 +22,9 @@ class Analyzer:
     """Merge partial aggregates; ``get_current_metrics()`` is the report so far."""
 
     def __init__(self, files: list[str] | None = None, window: Window | None = None,
-                 fmt: str = "app", last_ms: int | None = None, host: bytes | None = None) -> None:
+                 fmt: str = "app", last_ms: int | None = None, hosts: tuple[bytes, ...] = ()) -> None:
         self.files = list(files or [])
-        self.host = host
+        self.hosts = hosts
         self.window = window
         self.format = fmt
         self.file_formats: list[str] | None = None  # each file's format, when known
@@ -63,7 +63,7 @@ class Analyzer:
 
     def get_current_metrics(self) -> dict:
         """The SPEC §3 report (without ``job``) of everything merged so far."""
-        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.host,
+        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.hosts,
                             self.file_formats)
 
     def to_state(self) -> dict:
@@ -80,7 +80,7 @@ class Analyzer:
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",
                  window: Window | None = None, last_ms: int | None = None,
-                 host: bytes | None = None, file_formats: list[str] | None = None) -> dict:
+                 hosts: tuple[bytes, ...] = (), file_formats: list[str] | None = None) -> dict:
     """SPEC §3 keys from a merged partial; floats come from exact integers, once.
 
     ``fmt`` is a format's name or mixed; ``file_formats`` (each file's format, when
@@ -116,7 +116,7 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     kinds = dict.fromkeys(file_formats) if file_formats else _kinds(fmt)
     report["files_formats"] = dict(zip(files, file_formats or []))
     for name in kinds:
-        keys.update(get(name).report_keys(p, host))
+        keys.update(get(name).report_keys(p, hosts))
     conn_in_window = keys.pop("in_window", 0)  # conn's own count of the entries inside the window
     report["in_window"] = n + conn_in_window
     report.update(keys)

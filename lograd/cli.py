@@ -20,7 +20,7 @@ COORDINATOR_USAGE = """\
 lograd-coordinator: analyse log files with workers over ZeroMQ.
 
 Usage:
-  lograd-coordinator [options] <path>...
+  lograd-coordinator [options] [--host NAME]... <path>...
   lograd-coordinator (-h | --help)
 
 <path> is a file, a directory (its regular files, not recursive) or a quoted glob.
@@ -44,7 +44,7 @@ Options:
   --last SECONDS         Only the last SECONDS up to the newest entry (with
                          --follow: up to now).
   --host NAME            conn logs: who connected to NAME, and to whom NAME
-                         connected.
+                         connected; give it again for each host to ask about.
   --json                 Print the report as one JSON object (with --follow,
                          one per line).
   --html FILE            Also write the report as a self-contained HTML page
@@ -243,7 +243,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     try:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
-                                  progress=not args["--follow"], host=args["--host"], last=last,
+                                  progress=not args["--follow"], hosts=args["--host"], last=last,
                                   curve_dir=args["--curve"])
     except MissingKey as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)

@@ -27,15 +27,25 @@ def _add(counts: dict, key, n: int = 1) -> None:
 
 @dataclass
 class ConnCounts:
-    """The conn answers of some lines, for one ``--host``."""
+    """The conn answers of some lines, for the hosts of ``--host`` (none, one or several)."""
 
-    host: bytes | None = None
+    hosts: tuple[bytes, ...] = ()
     in_window: int = 0
     sources: dict[bytes, int] = field(default_factory=dict)
     targets: dict[bytes, int] = field(default_factory=dict)
-    to_host: dict[bytes, int] = field(default_factory=dict)  # source -> n, of entries whose target is host
-    from_host: dict[bytes, int] = field(default_factory=dict)  # target -> n, of entries whose source is host
+    to_host: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
+    """host -> source -> n, of entries whose target is that host."""
+    from_host: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
+    """host -> target -> n, of entries whose source is that host."""
     per_minute: dict[int, int] = field(default_factory=dict)  # minute -> connections
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hosts, bytes):
+            raise TypeError("hosts is a tuple of host names, not one name")
+        self.hosts = tuple(dict.fromkeys(self.hosts))  # each once, in the order given
+        for host in self.hosts:
+            self.to_host.setdefault(host, {})
+            self.from_host.setdefault(host, {})
 
     def add(self, source: bytes, target: bytes, n: int = 1, minute: int | None = None) -> None:
         """Count ``n`` connections from ``source`` to ``target`` (inside the window) in ``minute``."""
@@ -44,33 +54,38 @@ class ConnCounts:
             _add(self.per_minute, minute, n)
         _add(self.sources, source, n)
         _add(self.targets, target, n)
-        if self.host is not None:
-            if target == self.host:
-                _add(self.to_host, source, n)
-            if source == self.host:
-                _add(self.from_host, target, n)
+        if target in self.to_host:
+            _add(self.to_host[target], source, n)
+        if source in self.from_host:
+            _add(self.from_host[source], target, n)
 
     def merge(self, other: ConnCounts) -> None:
-        """Add another's counts (same host)."""
+        """Add another's counts (same hosts)."""
         self.in_window += other.in_window
-        for mine, theirs in ((self.sources, other.sources), (self.targets, other.targets),
-                             (self.to_host, other.to_host), (self.from_host, other.from_host),
-                             (self.per_minute, other.per_minute)):
+        pairs = [(self.sources, other.sources), (self.targets, other.targets), (self.per_minute, other.per_minute)]
+        for host in other.hosts:
+            pairs += [(self.to_host.setdefault(host, {}), other.to_host[host]),
+                      (self.from_host.setdefault(host, {}), other.from_host[host])]
+        for mine, theirs in pairs:
             for key, n in theirs.items():
                 _add(mine, key, n)
 
     def to_wire(self) -> list:
-        return [self.host, self.in_window, _items(self.sources), _items(self.targets),
-                _items(self.to_host), _items(self.from_host), _items(self.per_minute)]
+        return [list(self.hosts), self.in_window, _items(self.sources), _items(self.targets),
+                [_items(self.to_host[h]) for h in self.hosts], [_items(self.from_host[h]) for h in self.hosts],
+                _items(self.per_minute)]
 
     @classmethod
     def from_wire(cls, data: list) -> ConnCounts:
         """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
-        host, in_window, sources, targets, to_host, from_host, per_minute = data
-        if host is not None and not isinstance(host, bytes):
-            raise ValueError("conn host is not bytes")
-        return cls(host, _count(in_window), _counts(sources), _counts(targets), _counts(to_host),
-                   _counts(from_host), _counts(per_minute, int))
+        hosts, in_window, sources, targets, to_host, from_host, per_minute = data
+        if not all(isinstance(h, bytes) for h in hosts) or len(set(hosts)) != len(hosts):
+            raise ValueError("conn hosts are not distinct bytes")
+        if len(to_host) != len(hosts) or len(from_host) != len(hosts):
+            raise ValueError("conn peers do not match the hosts")
+        return cls(tuple(hosts), _count(in_window), _counts(sources), _counts(targets),
+                   {h: _counts(p) for h, p in zip(hosts, to_host)}, {h: _counts(p) for h, p in zip(hosts, from_host)},
+                   _counts(per_minute, int))
 
 
 def _items(counts: dict[bytes, int]) -> list:
@@ -115,13 +130,20 @@ BUSIEST = 20
 
 
 def conn_report(totals: ConnCounts) -> dict:
-    """The SPEC §3 conn keys (``window`` aside) of merged counts, and three added keys:
-    the busiest sources and targets, and connections per minute."""
+    """The SPEC §3 conn keys (``window`` aside) of merged counts, and four added keys:
+    each asked host's peers, the busiest sources and targets, and connections per minute.
+
+    SPEC's single-host keys (``host``, ``connected_to_host``, ``connected_from_host``) answer
+    for the one host asked; with none or several, ``host`` is null and they are empty, and
+    ``hosts_asked`` answers for each."""
+    one = totals.hosts[0] if len(totals.hosts) == 1 else None
     return {
         "in_window": totals.in_window,
-        "host": None if totals.host is None else _name(totals.host),
-        "connected_to_host": _named(totals.to_host),
-        "connected_from_host": _named(totals.from_host),
+        "host": None if one is None else _name(one),
+        "connected_to_host": {} if one is None else _named(totals.to_host[one]),
+        "connected_from_host": {} if one is None else _named(totals.from_host[one]),
+        "hosts_asked": {_name(h): {"connected_to_host": _named(totals.to_host[h]),
+                                   "connected_from_host": _named(totals.from_host[h])} for h in totals.hosts},
         "top_sources": _top(totals.sources),
         "top_targets": _top(totals.targets),
         "busiest_sources": _busiest(totals.sources),

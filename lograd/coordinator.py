@@ -79,6 +79,14 @@ class NothingToRead(RuntimeError):
     """No input file could be read: no report (exit status 2, as for a usage error)."""
 
 
+def say_hosts_ignored(hosts: tuple[bytes, ...], formats: list[str]) -> None:
+    """``--host`` asks about connection logs: say so when none of ``formats`` is one."""
+    if hosts and "conn" not in formats:
+        said = " ".join(f"--host {h.decode('utf-8', 'replace')}" for h in hosts)
+        read = ", ".join(dict.fromkeys(formats))
+        say(f"{said}: ignored, it asks about connection logs (conn) and these are {read}")
+
+
 def no_entries_message(path: str, lines: int, fmt: str) -> str:
     """What a user is told of an input that gave no entry: which, its first line, and what
     lograd expected there."""
@@ -196,7 +204,7 @@ class Coordinator:
     def __init__(self, port: int = DEFAULT_PORT, bind: str = DEFAULT_BIND,
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
-                 progress: bool = False, host: str | None = None, last: float | None = None,
+                 progress: bool = False, hosts: list[str] = (), last: float | None = None,
                  curve_dir: str | None = None) -> None:
         self.port = port
         self.curve_dir = curve_dir
@@ -209,7 +217,7 @@ class Coordinator:
         self.window = window
         self.fmt = fmt
         self.progress = progress
-        self.host = None if host is None else host.encode("utf-8", "surrogateescape")
+        self.hosts = tuple(dict.fromkeys(h.encode("utf-8", "surrogateescape") for h in hosts))  # --host, each once
         self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
@@ -311,6 +319,8 @@ class JobLoop:
         self.instance = uuid.uuid4().hex
         self.job = uuid.uuid4().hex
         self.formats = [format_for(f.path, coord.fmt, say) for f in files]
+        if files and not follow:
+            say_hosts_ignored(coord.hosts, self.formats)
         self.whole = {i for i, f in enumerate(files) if f.compression}  # compressed: one chunk each
         self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
@@ -483,7 +493,7 @@ class JobLoop:
         """An empty Analyzer for this job (shared with the Coordinator for the API)."""
         c = self.coord
         c.analyzer = self.analyzer = Analyzer([f.path for f in self.files], c.window, self.fmt,
-                                              c.last_ms, c.host)
+                                              c.last_ms, c.hosts)
         self.analyzer.file_formats = self.formats
         self.file_tally: dict[int, list[int]] = {}  # file index -> [lines, entries] merged
 
@@ -519,7 +529,7 @@ class JobLoop:
             c = a.chunk
             window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
-                             self.formats[c.file_index], window[0], window[1], self.coord.host,
+                             self.formats[c.file_index], window[0], window[1], list(self.coord.hosts),
                              int(c.id in self.scan_ids), self.bucket_ms, reference_ms(c.path))
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")

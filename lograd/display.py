@@ -33,6 +33,7 @@ def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
     view = LiveView(stream) if not as_json and stream.isatty() else None
     closed = False
     page = _Page(html_path) if html_path is not None else None
+    previous: dict | None = None  # the last text report's figures, to tell "no new lines"
     try:
         def emit(report: dict) -> None:
             nonlocal closed
@@ -58,8 +59,14 @@ def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
                 else:
                     view.update(report)
             else:
-                stream.write(f"--- report {report['follow']['report']} at {report['follow']['time']}"
-                             f"{' (final)' if report['follow']['final'] else ''}\n{human(report)}\n")
+                nonlocal previous
+                follow, figures = report["follow"], figures_of(report)
+                head = f"--- report {follow['report']} at {follow['time']}"
+                if figures == previous and not follow["final"]:
+                    stream.write(f"{head}: no new lines\n")
+                else:
+                    stream.write(f"{head}{' (final)' if follow['final'] else ''}\n{human(report)}\n")
+                previous = figures
             stream.flush()
         yield emit
     finally:
@@ -67,6 +74,12 @@ def report_sink(stream: TextIO, as_json: bool, metrics_port: int | None = None,
             view.close()
         if exporter is not None:
             exporter.close()
+
+
+def figures_of(report: dict) -> dict:
+    """What a follow report says of the logs: all but when it was made (``follow``, the
+    window's bounds) and how (``job``)."""
+    return {k: v for k, v in report.items() if k not in ("follow", "job", "window")}
 
 
 class _Page:
@@ -96,9 +109,13 @@ class MinuteHistory:
     def __init__(self, keep: int = HISTORY_MINUTES) -> None:
         self.keep = keep
         self.minutes: dict[str, tuple[int, int]] = {}
+        self.connections = False  # conn logs: one row, connections
 
     def update(self, report: dict) -> None:
-        for m in report.get("per_minute") or []:
+        rows = report.get("per_minute") or [{"minute": m["minute"], "requests": m["connections"], "errors": 0}
+                                            for m in report.get("connections_per_minute") or []]
+        self.connections = "top_sources" in report
+        for m in rows:
             # a minute's figures only grow while it is in the window; keep its largest
             old = self.minutes.get(m["minute"], (0, 0))
             self.minutes[m["minute"]] = (max(old[0], m["requests"]), max(old[1], m["errors"]))
@@ -112,9 +129,11 @@ class MinuteHistory:
         requests = [self.minutes[m][0] for m in names]
         errors = [self.minutes[m][1] for m in names]
         top = max(requests)
+        axis = f"           {names[0][11:]}{' ' * max(1, len(names) - 10)}{names[-1][11:]}"
+        if self.connections:
+            return [f"  conns    {sparkline(requests, top)}  max {top:,}/min", axis]
         return [f"  requests {sparkline(requests, top)}  max {top:,}/min",
-                f"  errors   {sparkline(errors, top)}  max {max(errors):,}/min",
-                f"           {names[0][11:]}{' ' * max(1, len(names) - 10)}{names[-1][11:]}"]
+                f"  errors   {sparkline(errors, top)}  max {max(errors):,}/min", axis]
 
 
 class LiveView:
@@ -157,11 +176,13 @@ class LiveView:
             for key, label in (("top_sources", "top source"), ("top_targets", "top target")):
                 top = r[key]
                 figures.add_row(label, ", ".join(top["hosts"][:3]) or "-", "connections", f"{top['connections']:,}")
-            if r["host"] is not None:
-                to = list(r["connected_to_host"].items())[:3]
-                figures.add_row(f"to {r['host']}", ", ".join(f"{h} {n}" for h, n in to) or "-",
-                                "sources", f"{len(r['connected_to_host']):,}")
-        chart = Text("requests and errors per minute\n" + "\n".join(self.history.lines()))
+            for host, peers in list(r.get("hosts_asked", {}).items())[:4]:
+                for key, label, whom in (("connected_to_host", f"to {host}", "sources"),
+                                         ("connected_from_host", f"{host} connected to", "targets")):
+                    top = list(peers[key].items())[:3]
+                    figures.add_row(label, ", ".join(f"{h} {n}" for h, n in top) or "-", whom, f"{len(peers[key]):,}")
+        what = "connections per minute" if "top_sources" in r else "requests and errors per minute"
+        chart = Text(f"{what}\n" + "\n".join(self.history.lines()))
         workers = Table("worker", "chunks", "MB", "CPU % now", "RSS MB now", "peak RSS MB", box=None,
                         padding=(0, 2))
         for name, w in r["job"]["workers"].items():
@@ -257,12 +278,15 @@ def metric_families(r: dict) -> list:
         for key, name in (("top_sources", "source"), ("top_targets", "target")):
             out.append(gauge(f"lograd_window_top_{name}_connections",
                              f"connections of the busiest {name}(s) in the window", r[key]["connections"]))
-        if r["host"] is not None:
-            to = GaugeMetricFamily("lograd_window_connections_to_host", "connections to --host by source (top 20)",
-                                   labels=["source"])
-            for source, n in list(r["connected_to_host"].items())[:20]:
-                to.add_metric([source], n)
-            out.append(to)
+        to = GaugeMetricFamily("lograd_window_connections_to_host", "connections to a --host by source (top 20)",
+                               labels=["host", "source"])
+        since = GaugeMetricFamily("lograd_window_connections_from_host", "connections of a --host by target "
+                                  "(top 20)", labels=["host", "target"])
+        for host, peers in r.get("hosts_asked", {}).items():
+            for family, key in ((to, "connected_to_host"), (since, "connected_from_host")):
+                for peer, n in list(peers[key].items())[:20]:
+                    family.add_metric([host, peer], n)
+        out += [to, since]
     cpu = GaugeMetricFamily("lograd_worker_cpu_percent", "worker CPU, newest heartbeat", labels=["worker"])
     rss = GaugeMetricFamily("lograd_worker_rss_mb", "worker RSS, newest heartbeat", labels=["worker"])
     peak = GaugeMetricFamily("lograd_worker_peak_rss_mb", "worker peak RSS from its heartbeats", labels=["worker"])

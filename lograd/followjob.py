@@ -21,7 +21,7 @@ from typing import Callable
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, say,
+from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, say, say_hosts_ignored,
                           chunk_size_for)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
@@ -72,9 +72,9 @@ class FollowJob:
         self.chunks_done = 0
         if coord.last_ms is not None:
             self.analyzer: Analyzer = SlidingWindow([], coord.last_ms, bucket_size(coord.last_ms, self.every_ms),
-                                                    "app", coord.host)
+                                                    "app", coord.hosts)
         else:
-            self.analyzer = Analyzer([], coord.window, "app", None, coord.host)
+            self.analyzer = Analyzer([], coord.window, "app", None, coord.hosts)
         self.analyzer.files = self.files  # one list, grown as files appear
         try:
             own = [*([state_path] if state_path else []), *outputs]
@@ -90,7 +90,7 @@ class FollowJob:
         """What the saved figures depend on: a state saved with other options cannot be reused."""
         c = self.coord
         bucket = self.analyzer.bucket_ms if isinstance(self.analyzer, SlidingWindow) else None
-        return {"format": c.fmt, "last_ms": c.last_ms, "bucket_ms": bucket, "host": c.host,
+        return {"format": c.fmt, "last_ms": c.last_ms, "bucket_ms": bucket, "hosts": list(c.hosts),
                 "window": list(c.window) if c.window else None}
 
     def _restore(self) -> dict | None:
@@ -233,6 +233,8 @@ class FollowJob:
             index = self.index[path] = len(self.files)
             self.files.append(path)
             self.formats.append(format_for(path, self.coord.fmt, say))
+            if len(self.formats) == 1:  # said once, of the first file
+                say_hosts_ignored(self.coord.hosts, self.formats)
             self._set_format()
         return index
 
@@ -280,8 +282,8 @@ def _describe(options) -> str:
     parts = []
     if options.get("last_ms") is not None:
         parts.append(f"--last {options['last_ms'] / 1000:g}")
-    if options.get("host") is not None:
-        parts.append(f"--host {options['host']!r}")
+    for host in options.get("hosts") or ():
+        parts.append(f"--host {host!r}")
     if options.get("format") not in (None, "auto"):
         parts.append(f"--format {options['format']}")
     return " ".join(parts) or "no window"

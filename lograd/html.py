@@ -178,13 +178,13 @@ def html_report(report: dict) -> str:
             ["key", "count", "mean", "min", "max"],
             [[k, _number(v["count"]), _number(v["mean"]), _number(v["min"]), _number(v["max"])]
              for k, v in r["resources"].items()])]
-    if r.get("host") is not None:
-        body += [f"<h2>Connected to {_e(r['host'])}</h2>",
+    for host, peers in (r.get("hosts_asked") or {}).items():
+        body += [f"<h2>Connected to {_e(host)}</h2>",
                  _table(["source", "connections"], [[h, _number(n)] for h, n in
-                                                    list(r["connected_to_host"].items())[:50]]),
-                 f"<h2>{_e(r['host'])} connected to</h2>",
+                                                    list(peers["connected_to_host"].items())[:50]]),
+                 f"<h2>{_e(host)} connected to</h2>",
                  _table(["target", "connections"], [[h, _number(n)] for h, n in
-                                                    list(r["connected_from_host"].items())[:50]])]
+                                                    list(peers["connected_from_host"].items())[:50]])]
     if r["malformed_samples"]:
         body += [f"<h2>Malformed lines (first {len(r['malformed_samples'])} of {r['malformed_lines']:,})</h2>",
                  _table(["file", "offset", "text"],

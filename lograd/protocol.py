@@ -61,7 +61,7 @@ class Assign:
     format: str
     window_start: int | None
     window_end: int | None
-    host: bytes | None = None  # conn: --host
+    hosts: list = field(default_factory=list)  # conn: each --host, as bytes
     scan: int = 0  # 1: only find the newest entry (the first phase of --last)
     bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
     reference_ms: int = 0  # dates `text` stamps without a year: the file's mtime when planned
@@ -126,7 +126,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, (bytes, type(None)), int, int, int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict, list),
     Failure: (str, int, int, str, str),
@@ -166,6 +166,8 @@ def decode(frames: list[bytes]) -> Message:
     for spec, value, allowed in zip(fields(cls), values, types):
         if not isinstance(value, allowed) or isinstance(value, bool):
             raise ProtocolError(f"{cls.__name__}.{spec.name}: unexpected {type(value).__name__}")
+    if cls is Assign and not all(isinstance(h, bytes) for h in values[10]):
+        raise ProtocolError("Assign.hosts: not all bytes")
     return cls(*values)
 
 

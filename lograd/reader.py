@@ -227,7 +227,7 @@ def block_entries(block, fmt: str, reading: Reading | None = None) -> Entries:
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
-                    host: bytes | None = None, scan: bool = False, roots: list[str] | None = None,
+                    hosts: tuple[bytes, ...] = (), scan: bool = False, roots: list[str] | None = None,
                     reference_ms: int = 0) -> Partial:
     """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
 
@@ -235,7 +235,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
     ``reference_ms`` dates stamps without a year (the file's modification time).
     """
     partial = Partial()
-    reading = Reading(file_index, host, reference_ms)
+    reading = Reading(file_index, hosts, reference_ms)
     for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
         if scan:
             times = block_entries(block, fmt, reading)[0]
@@ -256,7 +256,7 @@ on their own; a bigger one has the whole block scanned again with its bounds."""
 
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
                                fmt: str = "app", window: Window | None = None,
-                               block_size: int = BLOCK, host: bytes | None = None,
+                               block_size: int = BLOCK, hosts: tuple[bytes, ...] = (),
                                roots: list[str] | None = None,
                                reference_ms: int = 0) -> tuple[Partial, dict[int, Partial]]:
     """A chunk split by entry time, for sliding windows: (the lines, {bucket: metrics}).
@@ -267,7 +267,7 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     and no line counts. Merged together they give :func:`summarise_chunk`'s partial.
     """
     lines = Partial()
-    lines_reading = Reading(file_index, host, reference_ms)
+    lines_reading = Reading(file_index, hosts, reference_ms)
     buckets: dict[int, tuple[Partial, Reading]] = {}
     low, high = window if window is not None else (None, None)
     for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
@@ -288,7 +288,7 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
             b = int(ids[first_row])
             bounds = (b * bucket_ms if low is None else max(b * bucket_ms, low),
                       (b + 1) * bucket_ms - 1 if high is None else min((b + 1) * bucket_ms - 1, high))
-            part, reading = buckets.setdefault(b, (Partial(), Reading(file_index, host, reference_ms)))
+            part, reading = buckets.setdefault(b, (Partial(), Reading(file_index, hosts, reference_ms)))
             if (end_row - first_row) * SPARSE < len(ids):
                 # a bucket of few lines (late ones): only they are read again, not the block
                 view = memoryview(block).cast("B")

@@ -121,9 +121,9 @@ def _conn_sections(r: dict) -> list[str]:
         hosts = ", ".join(top["hosts"][:LONGEST_LIST])
         more = f" and {number(len(top['hosts']) - LONGEST_LIST)} more" if len(top["hosts"]) > LONGEST_LIST else ""
         out.append(f"  {label}: {hosts or '-'}{more} ({number(top['connections'])} connections)")
-    if r["host"] is not None:
-        out += ["", f"Connected to {r['host']}"] + _hosts(r["connected_to_host"])
-        out += ["", f"{r['host']} connected to"] + _hosts(r["connected_from_host"])
+    for host, peers in r.get("hosts_asked", {}).items():
+        out += ["", f"Connected to {host}"] + _hosts(peers["connected_to_host"])
+        out += ["", f"{host} connected to"] + _hosts(peers["connected_from_host"])
     return out
 
 

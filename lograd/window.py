@@ -43,8 +43,8 @@ class SlidingWindow(Analyzer):
     """An :class:`Analyzer` whose metrics cover the last ``last_ms`` up to a given time."""
 
     def __init__(self, files: list[str], last_ms: int, bucket_ms: int, fmt: str = "app",
-                 host: bytes | None = None) -> None:
-        super().__init__(files, None, fmt, None, host)
+                 hosts: tuple[bytes, ...] = ()) -> None:
+        super().__init__(files, None, fmt, None, hosts)
         self.last_ms = last_ms
         self.bucket_ms = bucket_ms
         self.buckets: dict[int, Partial] = {}
@@ -86,7 +86,7 @@ class SlidingWindow(Analyzer):
         """The SPEC §3 report (without ``job``) of the window at ``now_ms``."""
         self.advance(now_ms)
         return build_report(self.window_partial(now_ms), self.files, self.format,
-                            self.bounds(now_ms), None, self.host, self.file_formats)
+                            self.bounds(now_ms), None, self.hosts, self.file_formats)
 
     def get_current_metrics(self) -> dict:
         """The report of the window that ends with the newest bucket holding entries."""

@@ -63,9 +63,9 @@ class Worker:
 
     async def process_chunk(self, filepath: str, start: int, size: int,
                             fmt: str = "app", file_index: int = 0, window=None,
-                            host: bytes | None = None, reference_ms: int = 0) -> dict:
+                            hosts: tuple[bytes, ...] = (), reference_ms: int = 0) -> dict:
         """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file."""
-        partial = summarise_chunk(filepath, start, size, file_index, fmt, window, host=host,
+        partial = summarise_chunk(filepath, start, size, file_index, fmt, window, hosts=hosts,
                                   reference_ms=reference_ms)
         self.chunks_done += 1
         return partial.to_wire()
@@ -291,11 +291,11 @@ class _Session:
             if task.bucket > 0:
                 partial, buckets = summarise_chunk_in_buckets(task.path, task.start, task.size, task.bucket,
                                                               task.file_index, task.format, window,
-                                                              host=task.host, roots=w.roots,
+                                                              hosts=tuple(task.hosts), roots=w.roots,
                                                               reference_ms=task.reference_ms)
             else:
                 partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
-                                          task.format, window, host=task.host, scan=bool(task.scan),
+                                          task.format, window, hosts=tuple(task.hosts), scan=bool(task.scan),
                                           roots=w.roots, reference_ms=task.reference_ms)
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"

@@ -57,9 +57,9 @@ def exact_and_fast(fmt: str, data: bytes) -> tuple[Partial, Partial]:
         exact.lines = add_lines(exact, data, 0, 0, None)
         add_app_fast(fast, data, 0, 0, None)
     else:
-        exact.lines = add_conn_lines(exact, data, 0, 0, None, ConnCounts(b"quark"))
-        tally = HostTally()
-        add_conn_fast(fast, data, 0, 0, None, ConnCounts(b"quark"), tally)
+        exact.lines = add_conn_lines(exact, data, 0, 0, None, ConnCounts((b"quark",)))
+        tally = HostTally((b"quark",))
+        add_conn_fast(fast, data, 0, 0, None, ConnCounts((b"quark",)), tally)
         tally.into(fast.conn)
     return exact, fast
 
@@ -72,7 +72,7 @@ def test_mutated_lines_never_crash_and_both_paths_agree(data, fmt):
     assert len(block_entries(data, fmt)[0]) == exact.entries  # what follow mode buckets
     back = Partial.from_wire(msgpack.unpackb(msgpack.packb(fast.to_wire()), strict_map_key=False))
     assert back.to_wire() == fast.to_wire()
-    json.loads(to_json(build_report(fast, ["x.log"], fmt, host=b"quark")))  # valid JSON, no NaN
+    json.loads(to_json(build_report(fast, ["x.log"], fmt, hosts=(b"quark",))))  # valid JSON, no NaN
 
 
 @settings(max_examples=300, deadline=None)
@@ -118,7 +118,7 @@ def real_wire() -> dict:
     """A partial with every part filled: samples, seconds, minutes, sketch, resources, hosts."""
     partial = Partial()
     add_app_fast(partial, b"\n".join(HOSTILE_LINES * 3), 0, 0, None)
-    partial.conn = ConnCounts(b"h", 2, {b"a": 1}, {b"b": 1}, {b"c": 1}, {b"d": 1})
+    partial.conn = ConnCounts((b"h",), 2, {b"a": 1}, {b"b": 1}, {b"h": {b"c": 1}}, {b"h": {b"d": 1}})
     return msgpack.unpackb(msgpack.packb(partial.to_wire()), strict_map_key=False)
 
 
@@ -144,4 +144,4 @@ def test_partials_from_a_peer_raise_only_value_errors(wire):
         return
     merged = Partial()
     merged.merge(partial)
-    json.loads(to_json(build_report(merged, ["x.log"], "mixed", host=b"h")))
+    json.loads(to_json(build_report(merged, ["x.log"], "mixed", hosts=(b"h",))))

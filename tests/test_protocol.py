@@ -10,6 +10,7 @@ from lograd.protocol import Assign, Beat, Failure, Heartbeat, Hello, ProtocolErr
 MESSAGES = [
     Hello("alice", "inst", 2),
     Assign("job", 3, 1, "/var/log/app.log", 0, 4096, 8192, "app", None, 1706091332000),
+    Assign("job", 4, 1, "/var/log/conn.log", 1, 0, 8192, "conn", None, None, [b"sierra", b"Delta"]),
     Release("job", [[3, 1], [4, 1]]),
     Result("job", 3, 1, "alice", 0.25, summarise_app(b"2024-01-24 10:15:32 INFO in 5ms\nbad\n").to_wire()),
     Failure("job", 3, 2, "bob", "Permission denied: /var/log/app.log"),
@@ -53,3 +54,11 @@ def test_malformed_partials_are_refused(wire):
     good = summarise_app(b"2024-01-24 10:15:32 INFO in 5ms\n").to_wire()
     with pytest.raises(ValueError):
         Partial.from_wire({**good, **wire} if wire else wire)
+
+
+@pytest.mark.parametrize("hosts", [None, [b"a", "b"], [1], b"sierra"])
+def test_an_assign_whose_hosts_are_not_a_list_of_bytes_is_refused(hosts):
+    body = list(msgpack.unpackb(protocol.encode(MESSAGES[1])[2], raw=False))
+    body[10] = hosts
+    with pytest.raises(ProtocolError):
+        protocol.decode([protocol.VERSION, b"assign", msgpack.packb(body, use_bin_type=True)])

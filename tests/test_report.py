@@ -30,3 +30,21 @@ def test_long_spans_share_columns_and_keep_every_count():
 def test_a_sparkline_is_as_high_as_its_share():
     assert sparkline([0, 4, 8], 8) == SPARKS[0] + SPARKS[4] + SPARKS[8]
     assert sparkline([0, 0]) == SPARKS[0] * 2
+
+
+def test_the_live_view_of_conn_logs_shows_each_host_both_ways_and_connections_per_minute():
+    import io
+    from lograd.display import LiveView
+    from tests.test_conn import report_of
+    data = b"1565647205 sierra Delta\n1565647206 Delta sierra\n1565647207 quark sierra\n"
+    report = report_of(data, 4096, ("sierra", "Delta"))
+    report["follow"] = {"report": 1, "time": "2019-08-12T22:00:07.000", "final": False}
+    report["job"] = {"workers": {}}
+    screen = io.StringIO()
+    view = LiveView(screen)
+    view.update(report)
+    view.close()
+    text = screen.getvalue()
+    assert "to sierra" in text and "sierra connected to" in text and "Delta connected to" in text
+    assert "Delta 1, quark 1" in text  # who connected to sierra, from the report's counts
+    assert "connections per minute" in text and "conns" in text and "no entries yet" not in text

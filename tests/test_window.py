@@ -53,7 +53,9 @@ def comparable(p: Partial) -> dict:
     wire = p.to_wire()
     wire["seconds"] = p.per_second.as_dict()  # dense or sparse storage is not a result
     if wire["conn"] is not None:
-        wire["conn"] = wire["conn"][:2] + [sorted(items) for items in wire["conn"][2:]]
+        hosts, in_window, sources, targets, to_hosts, from_hosts, per_minute = wire["conn"]
+        wire["conn"] = [hosts, in_window, sorted(sources), sorted(targets), [sorted(p) for p in to_hosts],
+                        [sorted(p) for p in from_hosts], sorted(per_minute)]
     return wire
 
 
@@ -71,12 +73,12 @@ def test_buckets_of_every_chunk_merge_back_into_the_batch_partial(tmp_path_facto
     path = write_log(tmp_path_factory.mktemp("w"), fmt, times)
     size = os.path.getsize(path)
     window = None if low is None else (T0 + low, None)
-    host = b"host1" if fmt == "conn" else None
+    hosts = (b"host1",) if fmt == "conn" else ()
     merged = Partial()
     step = chunk if block == 256 else max(size, 1)  # a big block: the whole file in one chunk
     for start in range(0, size, step):
         lines, buckets = summarise_chunk_in_buckets(path, start, min(step, size - start), bucket, 0, fmt,
-                                                    window, block_size=block, host=host)
+                                                    window, block_size=block, hosts=hosts)
         assert lines.in_window == 0  # the lines' partial carries no metrics ...
         for b, metrics in buckets.items():
             assert metrics.lines == metrics.entries == 0  # ... and a bucket no line counts
@@ -85,7 +87,7 @@ def test_buckets_of_every_chunk_merge_back_into_the_batch_partial(tmp_path_facto
         merged.merge(lines)
         for metrics in buckets.values():
             merged.merge(metrics)
-    assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, window, host=host))
+    assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, window, hosts=hosts))
 
 
 @settings(max_examples=30, deadline=None)
@@ -100,14 +102,14 @@ def test_late_lines_in_a_big_block_are_read_again_on_their_own_and_still_exact(t
         times.insert((n * 37) % len(times), offset)
     path = write_log(tmp_path_factory.mktemp("w"), fmt, times)
     size = os.path.getsize(path)
-    host = b"host1" if fmt == "conn" else None
-    lines, buckets = summarise_chunk_in_buckets(path, 0, size, bucket, 0, fmt, None, host=host)
+    hosts = (b"host1",) if fmt == "conn" else ()
+    lines, buckets = summarise_chunk_in_buckets(path, 0, size, bucket, 0, fmt, None, hosts=hosts)
     merged = Partial()
     for metrics in [lines, *buckets.values()]:
         merged.merge(metrics)
-    assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, None, host=host))
+    assert comparable(merged) == comparable(summarise_chunk(path, 0, size, 0, fmt, None, hosts=hosts))
     for b, metrics in buckets.items():  # each bucket holds exactly its own entries
-        inside = summarise_chunk(path, 0, size, 0, fmt, (b * bucket, (b + 1) * bucket - 1), host=host)
+        inside = summarise_chunk(path, 0, size, 0, fmt, (b * bucket, (b + 1) * bucket - 1), hosts=hosts)
         assert comparable(metrics) == comparable(inside.metrics_only())
 
 
@@ -132,18 +134,18 @@ def test_the_window_at_any_time_equals_the_batch_report_with_that_window(tmp_pat
                                                                           last_s, every_s):
     path = write_log(tmp_path_factory.mktemp("w"), fmt, times)
     size = os.path.getsize(path)
-    host = b"host1" if fmt == "conn" else None
-    sliding = SlidingWindow([path], last_s * 1000, bucket_size(last_s * 1000, every_s * 1000), fmt, host)
+    hosts = (b"host1",) if fmt == "conn" else ()
+    sliding = SlidingWindow([path], last_s * 1000, bucket_size(last_s * 1000, every_s * 1000), fmt, hosts)
     for n, start in enumerate(range(0, size, 500)):
         lines, buckets = summarise_chunk_in_buckets(path, start, min(500, size - start), sliding.bucket_ms, 0,
-                                                    fmt, None, host=host)
+                                                    fmt, None, hosts=hosts)
         sliding.update_metrics(lines, n, buckets)
     at = T0 + now
     got = sliding.report_at(at)
     window = sliding.bounds(at)
     assert window[1] - window[0] + 1 == last_s * 1000 and window[1] < at
-    expected = build_report(summarise_chunk(path, 0, size, 0, fmt, window, host=host), [path], fmt, window,
-                            None, host)
+    expected = build_report(summarise_chunk(path, 0, size, 0, fmt, window, hosts=hosts), [path], fmt, window,
+                            None, hosts)
     assert got == expected
 
 

@@ -15,7 +15,7 @@ A format is pure (bytes in, a :class:`~lograd.aggregate.Partial` out):
 - ``take(partial, entry, window)`` counts one entry ``parse_line`` gave (container
   wrappers hand their inner lines over so);
 - ``finish(partial, reading)`` ends a chunk (conn names its hosts);
-- ``report_keys(partial, host)`` the format's own keys of the JSON report.
+- ``report_keys(partial, hosts)`` the format's own keys of the JSON report (``hosts``: ``--host``'s).
 
 Every format's compiled or batched path is held to its exact per-line path by
 property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).
@@ -39,7 +39,7 @@ class Reading:
     state (conn keeps its host tables there until the chunk ends)."""
 
     file_index: int = 0
-    host: bytes | None = None
+    hosts: tuple[bytes, ...] = ()
     reference_ms: int = 0
     state: Any = field(default=None)
 
@@ -65,7 +65,7 @@ class Format(Protocol):
 
     def block_entries(self, block, reading: Reading) -> Entries: ...
 
-    def report_keys(self, partial, host: bytes | None) -> dict: ...
+    def report_keys(self, partial, hosts: tuple[bytes, ...]) -> dict: ...
 
 
 class EntryFormat:
@@ -89,7 +89,7 @@ class EntryFormat:
         """Count one entry ``parse_line`` gave (a wrapper hands over its inner lines so)."""
         partial.add_entry(entry[0], entry[1], entry[2], window)
 
-    def report_keys(self, partial, host: bytes | None) -> dict:
+    def report_keys(self, partial, hosts: tuple[bytes, ...]) -> dict:
         from ..analyzer import entry_report
         return entry_report(partial)
 

@@ -80,29 +80,41 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
     return each_line(partial, data, base, file_index, parse_conn_line, take)
 
 _HOST_BYTES = 16
-_TALLIES = ("sources", "targets", "to_host", "from_host")
 
 
 class HostTally:
     """Host counts of many blocks, kept as keys until a chunk ends: names are made once a chunk."""
 
-    def __init__(self) -> None:
-        self.tables = {which: HostTable() for which in _TALLIES}
+    def __init__(self, hosts: tuple[bytes, ...] = ()) -> None:
+        self.hosts = hosts
+        self.keys = np.array([_host_key(h) for h in hosts], dtype=np.uint64).reshape(-1, 2)
+        self._empty()
+
+    def _empty(self) -> None:
+        self.sources, self.targets = HostTable(), HostTable()
+        self.to_hosts = [HostTable() for _ in self.hosts]
+        self.from_hosts = [HostTable() for _ in self.hosts]
+
+    def scan_arguments(self) -> tuple:
+        """The tables and host keys :func:`scan_conn` counts into."""
+        return self.sources, self.targets, self.to_hosts, self.from_hosts, self.keys
 
     def into(self, counts: ConnCounts) -> None:
         """Add every tallied host, by name, to ``counts``."""
-        for which, table in self.tables.items():
-            mine = getattr(counts, which)
+        pairs = [(self.sources, counts.sources), (self.targets, counts.targets)]
+        pairs += [(t, counts.to_host[h]) for t, h in zip(self.to_hosts, self.hosts)]
+        pairs += [(t, counts.from_host[h]) for t, h in zip(self.from_hosts, self.hosts)]
+        for table, mine in pairs:
             for a, c, m in zip(*(x.tolist() for x in table.items())):
                 name = (a.to_bytes(8, "little") + c.to_bytes(8, "little")).rstrip(b"\0")
                 mine[name] = mine.get(name, 0) + m
-            self.tables[which] = HostTable()
+        self._empty()
 
 
-def _host_key(host: bytes | None) -> tuple[int, int]:
-    """The host's key, or (0, 0) when the scanner cannot see it (none, long, holding NUL):
+def _host_key(host: bytes) -> tuple[int, int]:
+    """The host's key, or (0, 0) when the scanner cannot see it (long, holding NUL):
     such a host is then no key's name, and no entry counts as its peer."""
-    if host is None or not 0 < len(host) <= _HOST_BYTES or b"\0" in host:
+    if not 0 < len(host) <= _HOST_BYTES or b"\0" in host:
         return 0, 0
     return int.from_bytes(host[:8], "little"), int.from_bytes(host[8:16], "little")
 
@@ -118,13 +130,13 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Wi
     if not len(data):
         return 0
     own = tally is None
-    tally = HostTally() if own else tally
+    tally = HostTally(partial.conn.hosts) if own else tally
     c = partial.conn
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
     c.in_window += scan_conn(buf, newlines, *window_bounds(window), starts, ends, kinds, stamps,
-                             *tally.tables.values(), *_host_key(c.host))
+                             *tally.scan_arguments())
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
                                 lambda line, offset: add_conn_lines(partial, line, offset, file_index,
@@ -158,7 +170,7 @@ def conn_entries(data) -> Entries:
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
-    scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.tables.values(), 0, 0)  # empty window
+    scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.scan_arguments())  # empty window
     return scanned_entries(data, starts, kinds, stamps, parse_conn_line)
 
 
@@ -175,8 +187,8 @@ class ConnFormat:
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
         if reading.state is None:
-            reading.state = HostTally()
-        add_conn_fast(partial, block, base, reading.file_index, window, ConnCounts(reading.host), reading.state)
+            reading.state = HostTally(reading.hosts)
+        add_conn_fast(partial, block, base, reading.file_index, window, ConnCounts(reading.hosts), reading.state)
 
     def finish(self, partial: Partial, reading: Reading) -> None:
         if partial.conn is not None and reading.state is not None:
@@ -185,8 +197,8 @@ class ConnFormat:
     def block_entries(self, block, reading: Reading) -> Entries:
         return conn_entries(block)
 
-    def report_keys(self, partial: Partial, host: bytes | None) -> dict:
-        return conn_report(partial.conn or ConnCounts(host))
+    def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
+        return conn_report(partial.conn or ConnCounts(hosts))
 
 
 CONN = ConnFormat()

@@ -209,5 +209,5 @@ class WrappedFormat(EntryFormat):
             at += len(raw) + 1
         return tuple(np.array(column, dtype=np.int64) for column in (times, firsts, stops))
 
-    def report_keys(self, partial: Partial, host: bytes | None) -> dict:
-        return (self.inner or super()).report_keys(partial, host)
+    def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
+        return (self.inner or super()).report_keys(partial, hosts)

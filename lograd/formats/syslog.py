@@ -199,7 +199,7 @@ class SyslogFormat(PerLineFormat):
     def entries_hook(self, partial: Partial):
         return label_counter(partial)
 
-    def report_keys(self, partial: Partial, host: bytes | None) -> dict:
+    def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
         keys = entry_report(partial)
         keys["top_hosts"] = busiest(partial.labels.get("host", {}))
         keys["top_programs"] = busiest(partial.labels.get("program", {}))

@@ -86,3 +86,28 @@ def test_a_chunk_size_that_would_make_too_many_chunks_is_raised_and_said(procs, 
     assert first_line(err) == (f"lograd-coordinator: --chunk-size 1 B would cut {size:,} bytes into {size:,} "
                                f"chunks; using {raised:,} B (at most 100,000 chunks)")
     assert report["job"]["chunks"] == -(-size // raised) and report["entries"] == 3000
+
+
+def test_host_may_be_asked_several_times_and_each_is_answered(procs, base_port, tmp_path):
+    from tests.integration.test_pipeline import CONN
+    from tests.test_conn import answers, report_of
+    path = tmp_path / "connections.log"
+    path.write_bytes((CONN + b"1565647211000 sierra Delta\n1565647212000 Delta sierra\n") * 20)
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "64",
+                                            "--host", "sierra", "--host", "Delta", "--host", "quark", str(path))
+    assert status == 0, err
+    # by hand, x20: sierra -> Delta once per copy and Delta -> sierra once; quark -> garak, Matina; Aadvik -> quark
+    assert report["hosts_asked"] == {
+        "sierra": {"connected_to_host": {"Delta": 20}, "connected_from_host": {"Delta": 20}},
+        "Delta": {"connected_to_host": {"sierra": 20}, "connected_from_host": {"sierra": 20}},
+        "quark": {"connected_to_host": {"Aadvik": 20}, "connected_from_host": {"Matina": 20, "garak": 20}}}
+    assert report["host"] is None and report["connected_to_host"] == {}  # SPEC's keys are for one host
+    assert answers(report) == answers(report_of(path.read_bytes(), 1 << 20, ("sierra", "Delta", "quark")))
+
+
+def test_host_on_a_log_without_connections_is_said_to_be_ignored(procs, base_port):
+    status, report, err = procs.coordinator(base_port, "--local", "1", "--host", "sierra",
+                                            os.path.join(LOGS, "normal.log"))
+    assert status == 0 and report["entries"] == 3000
+    assert first_line(err) == ("lograd-coordinator: --host sierra: ignored, it asks about connection logs "
+                               "(conn) and these are app")

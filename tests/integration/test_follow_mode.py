@@ -298,3 +298,21 @@ def test_ctrl_c_in_a_terminal_stops_everything_with_a_final_report(tmp_path, bas
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+def test_piped_text_says_no_new_lines_in_one_line_until_lines_arrive(procs, base_port, tmp_path):
+    log = tmp_path / "app.log"
+    append(log, app_lines(5))
+    run = Running(procs.start("lograd-coordinator", "--port", str(base_port), "--local", "1", "--follow",
+                              "--every", "0.5", str(log)))
+    text = lambda: bytes(run.out).decode()
+    wait_for(lambda: "--- report 3 at" in text(), 30, "three reports")
+    heads = [line for line in text().splitlines() if line.startswith("--- report")]
+    assert not heads[0].endswith("no new lines") and all(h.endswith(": no new lines") for h in heads[1:3])
+    assert text().count("lograd report:") == 1  # the figures once, not again for each unchanged report
+    append(log, app_lines(2, first=5))
+    wait_for(lambda: text().count("lograd report:") == 2, 30, "a whole report once lines arrived")
+    run.popen.send_signal(signal.SIGINT)
+    assert run.popen.wait(timeout=30) == 0
+    wait_for(lambda: "(final)" in text(), 10, "the final report")
+    assert "lines 7: 7 entries" in text().split("(final)")[1]  # the final report is whole

@@ -25,7 +25,7 @@ FUZZ_SECONDS = 4.0
 def samples() -> list:
     """One well-formed message of every kind, with fields nobody would send."""
     return [Hello("fuzz", "no-such-instance", 3), Release("no-such-job", [[1, 1]]),
-            Assign("j", 1, 1, "/etc/passwd", 0, 0, 10, "app", None, None, None, 0, 0),
+            Assign("j", 1, 1, "/etc/passwd", 0, 0, 10, "app", None, None, [], 0, 0),
             Result("no-such-job", 0, 1, "fuzz", 0.1, {"n": []}), Failure("no-such-job", 0, 1, "fuzz", "x"),
             Heartbeat("fuzz", "fuzz.1", 0, float("nan"), float("inf"), -1.0), Beat("x", "y", 5)]
 
@@ -138,11 +138,11 @@ def test_a_worker_survives_a_hostile_coordinator_then_serves_a_real_one(procs, b
             if router.poll(50):
                 return router.recv_multipart()[0]
         identity = wait_for(hello, 20, "the worker's Hello")
-        hostile_tasks = [Assign("job", 1, 1, str(fifo), 0, 0, 100, "app", None, None, None, 0, 0),
-                         Assign("job", 2, 1, "/dev/zero", 0, 0, 100, "app", None, None, None, 0, 0),
-                         Assign("job", 3, 1, "/no/such/file", 0, 0, 100, "app", None, None, None, 0, 0),
+        hostile_tasks = [Assign("job", 1, 1, str(fifo), 0, 0, 100, "app", None, None, [], 0, 0),
+                         Assign("job", 2, 1, "/dev/zero", 0, 0, 100, "app", None, None, [], 0, 0),
+                         Assign("job", 3, 1, "/no/such/file", 0, 0, 100, "app", None, None, [], 0, 0),
                          Assign("job", 4, 1, os.path.join(LOGS, "normal.log"), 0, 10**12, 100, "app",
-                                None, None, None, 0, 0)]
+                                None, None, [], 0, 0)]
         for task in hostile_tasks:
             router.send_multipart([identity, *protocol.encode(task)])
         deadline = time.monotonic() + FUZZ_SECONDS
