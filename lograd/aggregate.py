@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .access import AccessCounts
 from .conn import ConnCounts
 from .parsing import ERROR_LEVELS, MAX_LINE, BLANK_BYTES, resource_metrics, response_time
 from .seconds import SecondCounts
@@ -104,6 +105,7 @@ class Partial:
     rt_minutes: MinuteSketches = field(default_factory=MinuteSketches)  # each minute's percentiles
     resources: dict[str, Resource] = field(default_factory=dict)
     conn: ConnCounts | None = None  # the conn answers, when conn lines were read
+    access: AccessCounts | None = None  # status codes, paths, clients, when access lines were read
     labels: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """Entries inside the window by what a format names in them (syslog: ``host``, ``program``):
     kind -> name -> [entries, errors]."""
@@ -290,6 +292,10 @@ class Partial:
             if self.conn is None:
                 self.conn = ConnCounts(other.conn.hosts)
             self.conn.merge(other.conn)
+        if other.access is not None:
+            if self.access is None:
+                self.access = AccessCounts()
+            self.access.merge(other.access)
 
     # -- wire form ----------------------------------------------------------
 
@@ -312,6 +318,7 @@ class Partial:
                         [[m, c, _wide(t), _wide(h)] for m, (c, t, h) in sorted(r.per_minute.items())]]
                     for k, r in self.resources.items()},
             "conn": None if self.conn is None else self.conn.to_wire(),
+            "access": None if self.access is None else self.access.to_wire(),
             "labels": {kind: [[name, n, e] for name, (n, e) in names.items()] for kind, names in self.labels.items()},
         }
 
@@ -352,6 +359,8 @@ class Partial:
                 p.labels[str(kind)] = {str(name): [_positive(n), _count(e)] for name, n, e in names}
             if data.get("conn") is not None:
                 p.conn = ConnCounts.from_wire(data["conn"])
+            if data.get("access") is not None:
+                p.access = AccessCounts.from_wire(data["access"])
             return p
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed partial: {exc!r}") from None

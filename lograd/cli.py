@@ -12,7 +12,7 @@ from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
 
-FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "cri", "docker", "text")
+FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "access", "cri", "docker", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
 command line does not import the registry so that it starts fast)."""
 
@@ -34,8 +34,8 @@ Options:
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-8MiB).
-  --format FMT           Input format: auto, app, conn, json, logfmt, syslog, cri,
-                         docker or text (below);
+  --format FMT           Input format: auto, app, conn, json, logfmt, syslog,
+                         access, cri, docker or text (below);
                          auto decides per file from its first 64 KiB
                          [default: auto].
   --from TIME            Only entries at or after TIME (ISO 8601, no zone
@@ -74,6 +74,8 @@ Formats (README, Formats, says what each gives):
   logfmt time=2024-01-24T10:15:32.123Z level=error msg="upstream timed out" duration=1.5s
   syslog <34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password for root
          (RFC 5424 and 3164, with or without <PRI>: /var/log/syslog, auth.log)
+  access 203.0.113.7 - - [24/Jan/2024:10:15:32 +0000] "GET /api/users/42 HTTP/1.1" 200 512 "-" "curl/8.5" 0.127
+         (nginx and Apache: common, combined, with a request time, vhost first)
   cri    2024-01-24T10:15:32.123456789Z stdout F <inner line>
   docker {"log":"<inner line>\\n","stream":"stdout","time":"2024-01-24T10:15:32.1Z"}
          (Kubernetes and Docker container logs; the inner lines are detected and read

@@ -82,6 +82,8 @@ def human(report: dict) -> str:
                    f"{number(r['in_window'])} entries inside")
     if "total_requests" in r:
         out += _app_sections(r)
+    if "top_paths" in r:
+        out += _access_sections(r)
     if "top_sources" in r:
         out += _conn_sections(r)
     for key, label in (("top_hosts", "Busiest hosts"), ("top_programs", "Busiest programs")):
@@ -132,7 +134,15 @@ def _app_sections(r: dict) -> list[str]:
     out.append(f"  total {number(r['total_requests'])}, {number(r['requests_per_second'], 2)} per second "
                f"on average, peak {number(r['peak_requests_per_second'])} in one second")
     out.append(f"  errors {number(r['errors'])} (error rate {100 * r['error_rate']:.2f}%)")
-    if r["levels"]:
+    if "status_codes" in r:  # access logs: errors are 5xx responses; 4xx are the clients'
+        failing = [m["minute"] for m in r["per_minute"] if m["errors"]]
+        since = f"; 5xx from {failing[0]} to {failing[-1]}" if failing else ""
+        out[-1] = (f"  errors {number(r['errors'])} 5xx (error rate {100 * r['error_rate']:.2f}%){since}; "
+                   f"client errors {number(r['client_errors'])} 4xx ({100 * r['client_error_rate']:.2f}%)")
+        out.append("  status " + ", ".join(f"{code} {number(n)}" for code, n in r["status_codes"].items()))
+        out.append(f"  bytes sent {number(r['bytes_sent']['total'])} (mean {number(r['bytes_sent']['mean'])}); "
+                   "methods " + ", ".join(f"{m} {number(n)}" for m, n in r["methods"].items()))
+    if r.get("levels"):
         total = sum(r["levels"].values())
         out += ["", "Levels"]
         rows = [[lvl, number(n), f"{100 * n / total:.1f}%", "#" * max(1, round(30 * n / total))]
@@ -164,7 +174,7 @@ def _app_sections(r: dict) -> list[str]:
         if worst:
             out += ["", "Worst minutes by error rate"]
             out += _table([header] + [row(m) for m in worst])
-    if r["resources"]:
+    if r.get("resources"):
         out += ["", "Resources"]
         rows = [["key", "count", "mean", "min", "max", "busiest minute (max)"]]
         for key, res in r["resources"].items():
@@ -172,6 +182,29 @@ def _app_sections(r: dict) -> list[str]:
             rows.append([key, number(res["count"]), number(res["mean"], 2), number(res["min"], 2),
                          number(res["max"], 2), f"{top['minute']} ({number(top['max'], 2)})" if top else "-"])
         out += _table(rows)
+    return out
+
+
+def _access_sections(r: dict) -> list[str]:
+    """Paths, the slowest of them, clients, agents and referrers of an access log."""
+    out = []
+
+    def paths(rows: list[dict]) -> list[str]:
+        table = [["path", "requests", "5xx", "error rate", "p50 ms", "p95 ms", "p99 ms", "example"]]
+        table += [[p["path"][:60], number(p["requests"]), number(p["errors"]), f"{100 * p['error_rate']:.1f}%",
+                   number(p["p50"]), number(p["p95"]), number(p["p99"]),
+                   p["example"][:40] if p["example"] != p["path"] else ""] for p in rows[:LONGEST_LIST]]
+        return _table(table)
+    if r["top_paths"]:
+        out += ["", "Busiest paths (ids as {id}, query strings dropped)"] + paths(r["top_paths"])
+    if r["slowest_paths"]:
+        out += ["", "Slowest paths by p95 (20 timed requests or more)"] + paths(r["slowest_paths"])
+    if r["top_clients"]:
+        out += ["", "Busiest clients"] + _table([["client", "requests", "4xx", "5xx"]] + [
+            [c["client"], number(c["requests"]), number(c["4xx"]), number(c["5xx"])] for c in r["top_clients"][:LONGEST_LIST]])
+    for key, label, name in (("top_user_agents", "User agents", "user_agent"), ("top_referrers", "Referrers", "referrer")):
+        if r[key]:
+            out += ["", label] + _table([[row[name][:80], number(row["requests"])] for row in r[key][:5]])
     return out
 
 

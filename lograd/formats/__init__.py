@@ -133,6 +133,7 @@ def entries_of(data: bytes, parse) -> Entries:
 
 
 def _registry() -> dict[str, Format]:
+    from .access import ACCESS
     from .app import APP
     from .conn import CONN
     from .jsonlines import JSON
@@ -141,7 +142,7 @@ def _registry() -> dict[str, Format]:
     from .container import WrappedFormat
     from .text import TEXT
     wrappers = (WrappedFormat("cri", None), WrappedFormat("docker", None))
-    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, SYSLOG, *wrappers, TEXT)}  # the order ties are broken in
+    return {f.name: f for f in (APP, CONN, JSON, LOGFMT, SYSLOG, ACCESS, *wrappers, TEXT)}  # the order ties are broken in
 
 
 _FORMATS: dict[str, Format] = {}

@@ -1,0 +1,106 @@
+"""`access` logs (issue #16): the grammar line by line, paths normalised, every figure the same for
+every chunking of a file (the sums, counts and sketches merged), and detection."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from lograd.access import normalised_path
+from lograd.formats.access import INVALID, parse_access_line, trailing_time
+from lograd.inputs import detect_format
+from lograd.parsing import to_fixed
+from lograd.timestamps import parse_time_arg
+
+from .test_formats import report_by_chunks
+
+T = "24/Jan/2024:10:15:32"
+UTC = parse_time_arg("2024-01-24T10:15:32")
+
+
+@pytest.mark.parametrize("line, ms, client, status, sent, method, target, rt", [
+    # combined with nginx's $request_time (seconds, milliseconds)
+    (f'1.2.3.4 - - [{T} +0000] "GET /a?b=1 HTTP/1.1" 200 512 "-" "curl/8" 0.127', UTC, b"1.2.3.4", 200, 512,
+     b"GET", b"/a?b=1", to_fixed(b"127")),
+    # zones convert to UTC
+    (f'1.2.3.4 - - [{T} +0130] "GET / HTTP/1.0" 200 1', UTC - 90 * 60_000, b"1.2.3.4", 200, 1, b"GET", b"/", None),
+    (f'1.2.3.4 - - [{T} -0800] "GET / HTTP/2.0" 200 1', UTC + 8 * 3_600_000, b"1.2.3.4", 200, 1, b"GET", b"/", None),
+    # common, '-' bytes, Apache's %D (microseconds)
+    (f'::1 - bob [{T} +0000] "HEAD /x HTTP/1.1" 304 - 2500', UTC, b"::1", 304, 0, b"HEAD", b"/x", to_fixed(b"2.5")),
+    # an upstream list: its sum; a '-' item counts nothing
+    (f'h - - [{T} +0000] "GET / HTTP/1.1" 502 0 "-" "x" 0.120, 0.003, -', UTC, b"h", 502, 0, b"GET", b"/",
+     to_fixed(b"123")),
+    # vhost first (Apache vhost_combined), an escaped quote in the agent, X-Forwarded-For before the time
+    (f'shop:443 10.0.0.1 - - [{T} +0000] "GET / HTTP/1.1" 200 5 "r" "a \\"b\\" c" "9.9.9.9" 1.5', UTC, b"10.0.0.1",
+     200, 5, b"GET", b"/", to_fixed(b"1500")),
+    # request lines that are not METHOD TARGET PROTOCOL: still entries, method INVALID, no path
+    (f'1.2.3.4 - - [{T} +0000] "\\x16\\x03\\x01" 400 0 "-" "-"', UTC, b"1.2.3.4", 400, 0, INVALID, None, None),
+    (f'1.2.3.4 - - [{T} +0000] "-" 408 0 "-" "-"', UTC, b"1.2.3.4", 408, 0, INVALID, None, None),
+    (f'1.2.3.4 - - [{T} +0000] "" 400 0', UTC, b"1.2.3.4", 400, 0, INVALID, None, None),
+])
+def test_access_lines(line, ms, client, status, sent, method, target, rt):
+    e = parse_access_line(line.encode())
+    assert (e.timestamp_ms, e.client, e.status, e.sent, e.method, e.target, e.rt) == (
+        ms, client, status, sent, method, target, rt)
+
+
+@pytest.mark.parametrize("line", [
+    f'1.2.3.4 - - [{T}] "GET / HTTP/1.1" 200 1',                  # no zone
+    f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 200',              # no bytes
+    f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 99 1',             # no status
+    f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 600 1',            # past 599
+    '1.2.3.4 - - [30/Feb/2024:10:15:32 +0000] "GET / HTTP/1.1" 200 1',   # no such day
+    '1.2.3.4 - - [24/Foo/2024:10:15:32 +0000] "GET / HTTP/1.1" 200 1',   # no such month
+    f'1.2.3.4 - [{T} +0000] "GET / HTTP/1.1" 200 1',              # a field missing
+    f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1 200 1',             # the quote not closed
+    "2024-01-24 10:15:32.123 INFO Request processed in 127ms",
+])
+def test_lines_that_are_not_access_lines(line):
+    assert parse_access_line(line.encode()) is None
+
+
+@pytest.mark.parametrize("rest, rt", [
+    (b"", None), (b" -", None), (b' "-" "x"', None), (b" 0.000", 0), (b" 12", to_fixed(b"0.012")),
+    (b' "1.2.3.4" 0.5', to_fixed(b"500")), (b" 1.5 0.2", to_fixed(b"1500")), (b" -, -", None),
+])
+def test_the_response_time_is_the_first_trailing_number_or_list(rest, rt):
+    assert trailing_time(rest) == rt
+
+
+@pytest.mark.parametrize("target, path", [
+    (b"/api/users/123", b"/api/users/{id}"),
+    (b"/api/users/456?expand=1#top", b"/api/users/{id}"),
+    (b"/o/3fa85f64-5717-4562-b3fc-2c963f66afa6/items", b"/o/{id}/items"),
+    (b"/blob/7f3a9c1d2e", b"/blob/{id}"),
+    (b"/blob/deadbeefcafe", b"/blob/deadbeefcafe"),  # hex without a digit: a word, kept
+    (b"/v2/items", b"/v2/items"),
+    (b"/", b"/"),
+])
+def test_paths_are_normalised(target, path):
+    assert normalised_path(target) == path
+
+
+def test_access_logs_are_detected(tmp_path):
+    path = tmp_path / "access.log"
+    path.write_bytes(f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 200 1 "-" "x"\n'.encode() * 3)
+    assert detect_format(str(path)) == "access"
+
+
+CLIENTS = ["1.2.3.4", "10.0.0.1", "::1", "h"]
+TARGETS = ["/a", "/api/users/1", "/api/users/22?x", "/x/3fa85f64-5717-4562-b3fc-2c963f66afa6"]
+line = st.builds(
+    lambda c, s, t, status, sent, agent, rt: (
+        f'{c} - - [24/Jan/2024:10:{s // 60:02d}:{s % 60:02d} +0000] "GET {t} HTTP/1.1" {status} {sent} '
+        f'"-" "{agent}"{rt}').encode(),
+    st.sampled_from(CLIENTS), st.integers(0, 3599), st.sampled_from(TARGETS),
+    st.sampled_from([200, 201, 301, 404, 499, 500, 503]), st.sampled_from(["0", "-", "1234"]),
+    st.sampled_from(["curl", "Mozilla/5.0 (X11)"]), st.sampled_from(["", " 0.127", " 5000", " -", " 0.1, 0.2"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(line, line, line, st.sampled_from([b"garbage", b"", b'"x" 200'])), min_size=1,
+                max_size=30), st.integers(0, 100))
+def test_every_chunking_gives_the_whole_file_figures(lines, seed):
+    data = b"\n".join(lines) + b"\n"
+    whole = report_by_chunks(data, len(data), fmt="access")
+    for size in (1, 7, 64, len(data) // 2 or 1):
+        assert report_by_chunks(data, size, seed=seed + size, fmt="access") == whole
+    assert whole["total_requests"] == sum(whole["status_codes"].values())
+    assert whole["errors"] == sum(n for code, n in whole["status_codes"].items() if code.startswith("5"))
