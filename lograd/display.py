@@ -168,9 +168,15 @@ class LiveView:
             figures.add_row("requests/s", _fmt(r["requests_per_second"], 1), "error rate",
                             f"{100 * r['error_rate']:.2f}%")
             figures.add_row("avg ms", _fmt(r["avg_response_time"], 1), "p95 ms", _fmt(rt.get("p95"), 1))
-            levels = "  ".join(f"{k} {v:,}" for k, v in r["levels"].items()) or "-"
-            figures.add_row("levels", levels, "", "")
-            for key, res in list(r["resources"].items())[:4]:
+            if "status_codes" in r:  # access logs: error rate is 5xx; the 4xx rate and the busiest paths
+                figures.add_row("5xx", f"{r['errors']:,}", "4xx rate", f"{100 * r['client_error_rate']:.2f}%")
+                for p in r["top_paths"][:5]:
+                    figures.add_row(p["path"][:40], f"{p['requests']:,} requests", "5xx / p95 ms",
+                                    f"{p['errors']:,} / {_fmt(p['p95'], 1)}")
+            else:
+                levels = "  ".join(f"{k} {v:,}" for k, v in r["levels"].items()) or "-"
+                figures.add_row("levels", levels, "", "")
+            for key, res in list(r.get("resources", {}).items())[:4]:
                 figures.add_row(f"{key}", f"mean {res['mean']:,.2f}", "max", f"{res['max']:,.2f}")
         if "top_sources" in r:
             for key, label in (("top_sources", "top source"), ("top_targets", "top target")):
@@ -265,12 +271,18 @@ def metric_families(r: dict) -> list:
                 quantiles.add_metric([f"0.{p[1:]}"], r["response_time"][p])
         out.append(quantiles)
         levels = GaugeMetricFamily("lograd_window_level_entries", "entries per level in the window", labels=["level"])
-        for level, n in r["levels"].items():
+        for level, n in r.get("levels", {}).items():
             levels.add_metric([level], n)
         out.append(levels)
+        if "status_codes" in r:
+            statuses = GaugeMetricFamily("lograd_window_responses", "responses per status code in the window",
+                                         labels=["status"])
+            for code, n in r["status_codes"].items():
+                statuses.add_metric([code], n)
+            out.append(statuses)
         res_mean = GaugeMetricFamily("lograd_window_resource_mean", "mean of a key=value metric", labels=["key"])
         res_max = GaugeMetricFamily("lograd_window_resource_max", "max of a key=value metric", labels=["key"])
-        for key, res in r["resources"].items():
+        for key, res in r.get("resources", {}).items():
             res_mean.add_metric([key], res["mean"])
             res_max.add_metric([key], res["max"])
         out += [res_mean, res_max]

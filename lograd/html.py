@@ -121,19 +121,42 @@ def _app_charts(r: dict, charts: _Charts) -> None:
                                              mode="lines", line_dash="dot")])
             figure.update_layout(yaxis_title="ms")
             charts.add(figure, "response-time", "Response time per minute (p50, p95, p99 within 2%)")
-    busiest = sorted(r["resources"].items(), key=lambda kv: -kv[1]["count"])[:MAX_RESOURCES]
+    busiest = sorted(r.get("resources", {}).items(), key=lambda kv: -kv[1]["count"])[:MAX_RESOURCES]
     for key, resource in sorted(busiest):
         rows = resource["per_minute"]
         rx = [m["minute"] for m in rows]
         figure = go.Figure([go.Scatter(x=rx, y=[m["mean"] for m in rows], name="mean", mode="lines"),
                             go.Scatter(x=rx, y=[m["max"] for m in rows], name="max", mode="lines")])
         charts.add(figure, f"resource-{key}", f"{key} per minute (mean and max)")
-    if r["levels"]:
+    if r.get("levels"):
         colours = {"ERROR": "#e45756", "CRITICAL": "#b22222", "FATAL": "#7f0000", "WARN": "#f58518"}
         figure = go.Figure(go.Bar(x=list(r["levels"]), y=list(r["levels"].values()),
                                   marker_color=[colours.get(k, "#4c78a8") for k in r["levels"]]))
         figure.update_layout(yaxis_title="entries")
         charts.add(figure, "levels", "Levels")
+
+
+STATUS_COLOURS = {"status_1xx": "#bab0ac", "status_2xx": "#54a24b", "status_3xx": "#4c78a8",
+                  "status_4xx": "#f58518", "status_5xx": "#e45756"}
+
+
+def _access_charts(r: dict, charts: _Charts) -> None:
+    import plotly.graph_objects as go
+    minutes = r["per_minute"]
+    if minutes:
+        x = [m["minute"] for m in minutes]
+        figure = go.Figure([go.Bar(x=x, y=[m[key] for m in minutes], name=key[-3:], marker_color=colour)
+                            for key, colour in STATUS_COLOURS.items()])
+        figure.update_layout(barmode="stack", yaxis_title="responses a minute")
+        charts.add(figure, "status-classes", "Responses per minute by status class")
+    rows = r["top_paths"][::-1]
+    if rows:
+        figure = go.Figure([go.Bar(x=[p["requests"] - p["errors"] for p in rows], y=[p["path"] for p in rows],
+                                   name="not 5xx", orientation="h", marker_color="#4c78a8"),
+                            go.Bar(x=[p["errors"] for p in rows], y=[p["path"] for p in rows], name="5xx",
+                                   orientation="h", marker_color="#e45756")])
+        figure.update_layout(barmode="stack", xaxis_title="requests", height=max(360, 22 * len(rows) + 100))
+        charts.add(figure, "top-paths", "Busiest paths (ids as {id})")
 
 
 def _conn_charts(r: dict, charts: _Charts) -> None:
@@ -167,17 +190,30 @@ def html_report(report: dict) -> str:
                   _card("mean response ms", _number(r["avg_response_time"], 1)),
                   _card("p95 response ms", _number((r["response_time"] or {}).get("p95"), 1))]
         _app_charts(r, charts)
+    if "top_paths" in r:
+        cards += [_card("5xx", _number(r["errors"]), alert=r["errors"] > 0),
+                  _card("4xx rate", f"{100 * r['client_error_rate']:.2f}%")]
+        _access_charts(r, charts)
     if "top_sources" in r:
         cards += [_card("connections in window", _number(r["in_window"])),
                   _card("top source", ", ".join(r["top_sources"]["hosts"][:3]) or "–"),
                   _card("top target", ", ".join(r["top_targets"]["hosts"][:3]) or "–")]
         _conn_charts(r, charts)
     body = [f'<div class="cards">{"".join(cards)}</div>', "<h2>Charts</h2>", charts.html()]
+    for key, title in (("top_paths", "Busiest paths"), ("slowest_paths", "Slowest paths by p95")):
+        if r.get(key):
+            body += [f"<h2>{title}</h2>", _table(
+                ["path", "requests", "5xx", "error rate", "p50 ms", "p95 ms", "p99 ms", "example"],
+                [[p["path"], _number(p["requests"]), _number(p["errors"]), f"{100 * p['error_rate']:.1f}%",
+                  _number(p["p50"], 1), _number(p["p95"], 1), _number(p["p99"], 1), p["example"]] for p in r[key]])]
+    if r.get("top_clients"):
+        body += ["<h2>Busiest clients</h2>", _table(["client", "requests", "4xx", "5xx"], [
+            [c["client"], _number(c["requests"]), _number(c["4xx"]), _number(c["5xx"])] for c in r["top_clients"]])]
     if r.get("resources"):
         body += ["<h2>Resources</h2>", _table(
             ["key", "count", "mean", "min", "max"],
             [[k, _number(v["count"]), _number(v["mean"]), _number(v["min"]), _number(v["max"])]
-             for k, v in r["resources"].items()])]
+             for k, v in r.get("resources", {}).items()])]
     for host, peers in (r.get("hosts_asked") or {}).items():
         body += [f"<h2>Connected to {_e(host)}</h2>",
                  _table(["source", "connections"], [[h, _number(n)] for h, n in

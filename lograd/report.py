@@ -177,7 +177,7 @@ def _app_sections(r: dict) -> list[str]:
     if r.get("resources"):
         out += ["", "Resources"]
         rows = [["key", "count", "mean", "min", "max", "busiest minute (max)"]]
-        for key, res in r["resources"].items():
+        for key, res in r.get("resources", {}).items():
             top = max(res["per_minute"], key=lambda m: m["max"], default=None)
             rows.append([key, number(res["count"]), number(res["mean"], 2), number(res["min"], 2),
                          number(res["max"], 2), f"{top['minute']} ({number(top['max'], 2)})" if top else "-"])

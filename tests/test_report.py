@@ -33,18 +33,33 @@ def test_a_sparkline_is_as_high_as_its_share():
 
 
 def test_the_live_view_of_conn_logs_shows_each_host_both_ways_and_connections_per_minute():
-    import io
-    from lograd.display import LiveView
     from tests.test_conn import report_of
     data = b"1565647205 sierra Delta\n1565647206 Delta sierra\n1565647207 quark sierra\n"
     report = report_of(data, 4096, ("sierra", "Delta"))
-    report["follow"] = {"report": 1, "time": "2019-08-12T22:00:07.000", "final": False}
+    text = live_view_text(report)
+    assert "to sierra" in text and "sierra connected to" in text and "Delta connected to" in text
+    assert "Delta 1, quark 1" in text  # who connected to sierra, from the report's counts
+    assert "connections per minute" in text and "conns" in text and "no entries yet" not in text
+
+
+def test_the_live_view_of_access_logs_shows_5xx_4xx_and_the_busiest_paths():
+    from tests.test_formats import report_by_chunks
+    data = (b'1.2.3.4 - - [24/Jan/2024:10:15:32 +0000] "GET /api/users/7 HTTP/1.1" 503 0 "-" "x" 0.250\n'
+            b'1.2.3.4 - - [24/Jan/2024:10:15:33 +0000] "GET /api/users/8 HTTP/1.1" 404 0 "-" "x" 0.010\n')
+    report = report_by_chunks(data, len(data), fmt="access")
+    text = live_view_text(report)
+    assert "4xx rate" in text and "50.00%" in text  # one 404 of two responses
+    assert "/api/users/{id}" in text and "2 requests" in text and "1 / 250.0" in text  # 5xx / p95 of the path
+
+
+def live_view_text(report: dict) -> str:
+    """What the follow-mode live view draws for ``report`` (as its first report)."""
+    import io
+    from lograd.display import LiveView
+    report["follow"] = {"report": 1, "time": report["last_timestamp"], "final": False}
     report["job"] = {"workers": {}}
     screen = io.StringIO()
     view = LiveView(screen)
     view.update(report)
     view.close()
-    text = screen.getvalue()
-    assert "to sierra" in text and "sierra connected to" in text and "Delta connected to" in text
-    assert "Delta 1, quark 1" in text  # who connected to sierra, from the report's counts
-    assert "connections per minute" in text and "conns" in text and "no entries yet" not in text
+    return screen.getvalue()

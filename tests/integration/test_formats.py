@@ -24,7 +24,7 @@ def test_a_directory_of_framework_logs_reports_each_as_the_samples_say(procs, ba
                                  reference_ms=ms(c["reference"]), fmt=c["format"])[key]
                 for n, c in EXPECTED.items()]
         assert report[key] == sum(each), key
-    assert pick(report, "levels.NONE") == sum(c["want"]["levels"].get("NONE", 0) for c in EXPECTED.values())
+    assert pick(report, "levels.NONE") == sum(c["want"].get("levels", {}).get("NONE", 0) for c in EXPECTED.values())
 
 
 def test_a_file_in_no_known_format_is_said_on_stderr(procs, base_port, tmp_path):
@@ -33,3 +33,36 @@ def test_a_file_in_no_known_format_is_said_on_stderr(procs, base_port, tmp_path)
     status, report, err = procs.coordinator(base_port, "--local", "1", str(path))
     assert "no known format in" in err and "hello there" in err and "--format" in err
     assert report["malformed_lines"] == 2 and json.dumps(report)
+
+
+def test_a_generated_access_log_gives_figures_computed_here_independently(procs, base_port, tmp_path):
+    import collections
+    import re
+    from benchmarks.access_log import write_access_log
+    log = tmp_path / "access.log"
+    write_access_log(str(log), 2_000_000, seed=5)
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "256KiB", "--html",
+                                            str(tmp_path / "access.html"), str(log))
+    assert status == 0, err
+    # the figures again, from the lines split on their quotes (not lograd's grammar)
+    codes, paths, clients = collections.Counter(), collections.Counter(), collections.Counter()
+    for line in log.read_text().splitlines():
+        head, request, tail = line.split('"')[:3]
+        code = int(tail.split()[0])
+        codes[code] += 1
+        clients[head.split()[0]] += 1
+        method_target = request.split(" ")
+        if len(method_target) == 3:
+            target = method_target[1].split("?")[0]
+            paths[re.sub(r"/([0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|"
+                         r"(?=[0-9a-f]*[0-9])[0-9a-f]{8,})(?=/|$)", "/{id}", target)] += 1
+    assert report["format"] == "access" and report["entries"] == sum(codes.values())
+    assert report["status_codes"] == {str(c): n for c, n in sorted(codes.items())}
+    assert report["errors"] == sum(n for c, n in codes.items() if c >= 500)
+    assert report["client_errors"] == sum(n for c, n in codes.items() if 400 <= c < 500)
+    top = report["top_paths"][0]
+    assert (top["path"], top["requests"]) == paths.most_common(1)[0]
+    assert report["top_clients"][0]["requests"] == clients.most_common(1)[0][1]
+    assert sum(m["status_5xx"] for m in report["per_minute"]) == report["errors"]
+    page = (tmp_path / "access.html").read_text()
+    assert "chart-status-classes" in page and "chart-top-paths" in page
