@@ -89,7 +89,7 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     """
     malformed, samples = p.settled()
     report = {
-        "format": fmt,
+        "format": shown_format(fmt),
         "files": list(files),
         "lines": p.lines,
         "entries": p.entries,
@@ -114,7 +114,7 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     if file_formats is None and fmt != "mixed":
         file_formats = [fmt] * len(files)
     kinds = dict.fromkeys(file_formats) if file_formats else _kinds(fmt)
-    report["files_formats"] = dict(zip(files, file_formats or []))
+    report["files_formats"] = dict(zip(files, map(shown_format, file_formats or [])))
     for name in kinds:
         keys.update(get(name).report_keys(p, hosts))
     conn_in_window = keys.pop("in_window", 0)  # conn's own count of the entries inside the window
@@ -126,6 +126,11 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
 def _kinds(fmt: str) -> tuple[str, ...]:
     """The formats a report of format ``fmt`` holds keys of (``mixed``: app and conn)."""
     return ("app", "conn") if fmt == "mixed" else (fmt,)
+
+
+def shown_format(name: str) -> str:
+    """A format's name as the report shows it: ``access`` for ``access=LAYOUT`` (--log-format)."""
+    return name.partition("=")[0]
 
 
 def entry_report(p: Partial) -> dict:

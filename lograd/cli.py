@@ -6,6 +6,7 @@ the ``bin/`` scripts are shims that call these functions.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from docopt import DocoptExit, docopt
@@ -43,6 +44,11 @@ Options:
   --to TIME              Only entries at or before TIME.
   --last SECONDS         Only the last SECONDS up to the newest entry (with
                          --follow: up to now).
+  --log-format LAYOUT    Access logs written by an nginx log_format string, e.g.
+                         '$remote_addr - $remote_user [$time_local] "$request"
+                         $status $body_bytes_sent $request_time': the format
+                         is then access (README, Access logs, lists the
+                         variables read).
   --host NAME            conn logs: who connected to NAME, and to whom NAME
                          connected; give it again for each host to ask about.
   --json                 Print the report as one JSON object (with --follow,
@@ -224,6 +230,15 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                 plus and wrapper in ("cri", "docker") and inner in FORMAT_NAMES and inner not in ("conn", "cri", "docker")):
             raise UsageError(f"--format {fmt!r}: choose auto, {', '.join(FORMAT_NAMES)}, "
                              f"or cri+FORMAT / docker+FORMAT")
+        if args["--log-format"]:
+            from .formats.access import layout_pattern
+            if fmt not in ("auto", "access"):
+                raise UsageError(f"--log-format reads access logs: it goes with --format access, not {fmt}")
+            try:
+                layout_pattern(args["--log-format"])
+            except (ValueError, re.error) as exc:
+                raise UsageError(f"--log-format: {exc}") from None
+            fmt = "access=" + args["--log-format"]
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))

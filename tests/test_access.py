@@ -104,3 +104,37 @@ def test_every_chunking_gives_the_whole_file_figures(lines, seed):
         assert report_by_chunks(data, size, seed=seed + size, fmt="access") == whole
     assert whole["total_requests"] == sum(whole["status_codes"].values())
     assert whole["errors"] == sum(n for code, n in whole["status_codes"].items() if code.startswith("5"))
+
+
+NGINX_MAIN = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" ' \
+             '"$http_user_agent" "$http_x_forwarded_for" $request_time'
+
+
+@pytest.mark.parametrize("layout, line, expected", [
+    # nginx's "main" layout with X-Forwarded-For (an unknown variable, skipped) and $request_time
+    (NGINX_MAIN, f'1.2.3.4 - - [{T} +0000] "GET /a HTTP/1.1" 200 5 "-" "curl x" "9.9.9.9, 8.8.8.8" 0.250',
+     (UTC, 200, 5, b"GET", b"/a", b"1.2.3.4", b"curl x", to_fixed(b"250"))),
+    # ISO time, split request variables, an upstream list (with nginx's ' : ' between groups)
+    ('$time_iso8601 $remote_addr $request_method $request_uri $status $bytes_sent $upstream_response_time',
+     "2024-01-24T10:15:32+00:00 ::1 POST /o?x=1 502 0 0.120, 0.003 : 0.010",
+     (UTC, 502, 0, b"POST", b"/o?x=1", b"::1", None, to_fixed(b"133"))),
+    # epoch milliseconds, no response time
+    ('$msec "$request" $status $body_bytes_sent', '1706091332.000 "GET / HTTP/1.1" 204 -',
+     (UTC, 204, 0, b"GET", b"/", b"-", None, None)),
+])
+def test_log_format_layouts(layout, line, expected):
+    from lograd.formats.access import AccessFormat
+    e = AccessFormat(layout).parse_line(line.encode())
+    assert (e.timestamp_ms, e.status, e.sent, e.method, e.target, e.client, e.agent, e.rt) == expected
+
+
+@pytest.mark.parametrize("layout", ["$remote_addr $request", "[$time_local] $body_bytes_sent"])
+def test_a_layout_without_status_or_time_is_refused(layout):
+    from lograd.formats.access import layout_pattern
+    with pytest.raises(ValueError):
+        layout_pattern(layout)
+
+
+def test_a_line_the_layout_does_not_fit_is_not_an_entry():
+    from lograd.formats.access import AccessFormat
+    assert AccessFormat(NGINX_MAIN).parse_line(f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 200 5'.encode()) is None

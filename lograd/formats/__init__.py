@@ -161,6 +161,12 @@ def get(name: str) -> Format:
     known = formats()
     if name in known:
         return known[name]
+    if name.startswith("access=") and name not in _WRAPPED:  # access lines by a --log-format layout
+        from .access import AccessFormat
+        try:
+            _WRAPPED[name] = AccessFormat(name[len("access="):])
+        except ValueError:
+            raise KeyError(name) from None
     if name not in _WRAPPED:
         wrapper, _, inner = name.partition("+")
         if wrapper not in WRAPPERS or inner not in known or inner in WRAPPERS or not known[inner].entry_metrics:

@@ -125,6 +125,82 @@ def parse_access_line(line: bytes, reference_ms: int = 0) -> AccessEntry | None:
     return AccessEntry(ms, status, sent, method, target, m[2], m[9], m[10], trailing_time(m[11]))
 
 
+# -- nginx log_format layouts (--log-format) ----------------------------------------------------
+
+_VARIABLES = {
+    "remote_addr": ("client", r"\S+"), "binary_remote_addr": ("client", r"\S+"),
+    "time_local": ("time_local", r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"),
+    "time_iso8601": ("time_iso", r"\S+"), "msec": ("msec", r"\d+(?:\.\d+)?"),
+    "request": ("request", None), "request_method": ("method", r"[A-Z][A-Z_-]*"),
+    "request_uri": ("target", r"\S+"), "uri": ("target", r"\S+"),
+    "status": ("status", r"\d{3}"), "body_bytes_sent": ("bytes", r"\d+|-"), "bytes_sent": ("bytes", r"\d+|-"),
+    "http_referer": ("referrer", None), "http_user_agent": ("agent", None),
+    "request_time": ("rt", r"\d+(?:\.\d+)?|-"),
+    "upstream_response_time": ("urt", r"(?:\d+(?:\.\d+)?|-)(?:(?:, | : )(?:\d+(?:\.\d+)?|-))*"),
+}
+"""nginx variables a layout's fields are read as: (what it gives, its pattern; None: any text,
+quoted or not). Any other variable is skipped over."""
+LAYOUT_VARIABLES = tuple(_VARIABLES)
+_VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def layout_pattern(layout: str) -> re.Pattern:
+    """The regular expression of an nginx ``log_format`` string, a named group per understood
+    variable (its first use); ValueError when it has no ``$status`` or no time."""
+    parts, used, at, quoted = [], set(), 0, False
+    for m in _VARIABLE.finditer(layout):
+        literal = layout[at:m.start()]
+        quoted ^= literal.count('"') % 2 == 1
+        parts.append(re.escape(literal))
+        name = m[1] or m[2]
+        group, pattern = _VARIABLES.get(name, (None, None))
+        if pattern is None:
+            pattern = r'(?:[^"\\]|\\.)*' if quoted else r"\S*"
+        if group is not None and group not in used:
+            used.add(group)
+            parts.append(f"(?P<{group}>{pattern})")
+        else:
+            parts.append(f"(?:{pattern})")
+        at = m.end()
+    parts.append(re.escape(layout[at:]))
+    if "status" not in used or not used & {"time_local", "time_iso", "msec"}:
+        raise ValueError("a --log-format needs $status and one of $time_local, $time_iso8601, $msec")
+    return re.compile("".join(parts).encode(), re.S)
+
+
+def parse_layout_line(line: bytes, pattern: re.Pattern) -> AccessEntry | None:
+    """An access entry read by a ``--log-format`` layout, or None."""
+    if len(line) > MAX_LINE:
+        return None
+    m = pattern.fullmatch(line)
+    if m is None:
+        return None
+    fields = m.groupdict()
+    if fields.get("time_local") is not None:
+        ms = local_time_ms(fields["time_local"])
+    elif fields.get("time_iso") is not None:
+        from .app import parse_timestamp
+        ms = parse_timestamp(fields["time_iso"])
+    else:
+        seconds, _, fraction = fields["msec"].partition(b".")
+        ms = int(seconds) * 1000 + int((fraction + b"000")[:3])
+    status = int(fields["status"])
+    if ms is None or not 100 <= status <= 599:
+        return None
+    method, target = fields.get("method") or INVALID, fields.get("target")
+    if fields.get("request") is not None:
+        request = _REQUEST.fullmatch(fields["request"])
+        method, target = (request[1], request[2]) if request else (INVALID, None)
+    sent = fields.get("bytes") or b"-"
+    rt = None
+    if fields.get("rt") not in (None, b"-"):
+        rt = to_fixed(fields["rt"], 3)
+    elif fields.get("urt") is not None:
+        rt = _time_list(re.sub(rb" : |, ", b",", fields["urt"]))
+    return AccessEntry(ms, status, 0 if sent == b"-" else int(sent), method, target, fields.get("client") or b"-",
+                       fields.get("referrer"), fields.get("agent"), rt)
+
+
 def take_access(partial: Partial, e: AccessEntry, window: Window | None) -> None:
     """Count one access entry into ``partial``."""
     partial.add_entry(e.timestamp_ms, "ERROR" if e.status >= 500 else "INFO", b"", window, e.rt, [])
@@ -137,28 +213,40 @@ def take_access(partial: Partial, e: AccessEntry, window: Window | None) -> None
 
 
 def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
-                     reference_ms: int = 0) -> int:
+                     reference_ms: int = 0, parse=parse_access_line) -> int:
     """Classify and count every access line of ``data`` into ``partial``; the number of lines."""
-    return each_line(partial, data, base, file_index, parse_access_line, lambda e: take_access(partial, e, window))
+    return each_line(partial, data, base, file_index, parse, lambda e: take_access(partial, e, window))
+
+
+LAYOUT_PREFIX = "access="
+"""A format name ``access=LAYOUT`` reads lines by an nginx ``log_format`` string (--log-format)."""
 
 
 class AccessFormat(EntryFormat):
-    """The `access` format (see :mod:`lograd.formats`): line by line, exact."""
+    """The `access` format (see :mod:`lograd.formats`): line by line, exact; with ``layout``,
+    lines as an nginx ``log_format`` string says."""
 
     name = "access"
     example = '203.0.113.7 - - [24/Jan/2024:10:15:32 +0000] "GET /api/users/42 HTTP/1.1" 200 512 "-" "curl/8.5" 0.127'
 
+    def __init__(self, layout: str | None = None) -> None:
+        if layout is None:
+            self.parse = parse_access_line
+        else:
+            pattern = layout_pattern(layout)
+            self.parse = lambda line, reference_ms=0: parse_layout_line(line, pattern)
+
     def parse_line(self, line: bytes, reference_ms: int = 0) -> AccessEntry | None:
-        return parse_access_line(line, reference_ms)
+        return self.parse(line)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window)
+        partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window, 0, self.parse)
 
     def take(self, partial: Partial, entry: AccessEntry, window: Window | None) -> None:
         take_access(partial, entry, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
-        return entries_of(bytes(block), parse_access_line)
+        return entries_of(bytes(block), self.parse)
 
     def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
         keys = super().report_keys(partial, hosts)

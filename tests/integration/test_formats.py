@@ -66,3 +66,19 @@ def test_a_generated_access_log_gives_figures_computed_here_independently(procs,
     assert sum(m["status_5xx"] for m in report["per_minute"]) == report["errors"]
     page = (tmp_path / "access.html").read_text()
     assert "chart-status-classes" in page and "chart-top-paths" in page
+
+
+def test_a_log_format_layout_reads_a_custom_access_log(procs, base_port, tmp_path):
+    log = tmp_path / "custom.log"
+    log.write_bytes(b"2024-01-24T10:15:32+00:00 10.0.0.1 POST /api/orders 502 0 0.120, 0.003\n"
+                    b"2024-01-24T10:15:33+00:00 10.0.0.2 GET /api/orders/12 200 10 0.020\n" * 50)
+    status, report, err = procs.coordinator(
+        base_port, "--local", "2", "--chunk-size", "100", "--log-format",
+        "$time_iso8601 $remote_addr $request_method $request_uri $status $bytes_sent $upstream_response_time",
+        str(log))
+    assert status == 0, err
+    assert report["format"] == "access" and report["files_formats"] == {str(log): "access"}
+    assert report["status_codes"] == {"200": 50, "502": 50} and report["errors"] == 50
+    assert report["response_time"]["max"] == 123.0 and report["top_paths"][0]["requests"] == 50
+    status, _, err = procs.coordinator(base_port, "--log-format", "$remote_addr", str(log))
+    assert status == 2 and "--log-format: a --log-format needs $status" in err
