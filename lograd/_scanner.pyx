@@ -1747,3 +1747,433 @@ def count_names(const uint8_t[::1] buf, const int64_t[::1] starts, const int64_t
         if errors[i]:
             error_entries.add(lo, hi, 1)
     return missed
+
+
+# -- web access logs (lograd/formats/access.py says the grammar in words and holds the exact path) --
+
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy
+
+
+cdef class SpanTable:
+    """Distinct byte strings, each given an id (0, 1, ... in order of first sight), exactly:
+    open addressing on a 64-bit hash, every string's bytes kept in the table's own arena and
+    compared on each hit. With ``keep_smallest``, each id also keeps the smallest (in byte
+    order) of a second string given with it (a path's example target)."""
+
+    cdef uint64_t* hashes
+    cdef int64_t* slots  # slot -> id + 1 (0: empty)
+    cdef int64_t* starts  # id -> where its bytes start in the arena
+    cdef int64_t* lengths
+    cdef int64_t* small_starts  # id -> its smallest second string
+    cdef int64_t* small_lengths
+    cdef uint8_t* arena
+    cdef Py_ssize_t arena_used, arena_size, count, ids_size, mask
+
+    def __cinit__(self, int bits=10):
+        self.mask = (1 << bits) - 1
+        self.hashes = <uint64_t*>malloc((self.mask + 1) * sizeof(uint64_t))
+        self.slots = <int64_t*>malloc((self.mask + 1) * sizeof(int64_t))
+        self.ids_size = 256
+        self.starts = <int64_t*>malloc(self.ids_size * sizeof(int64_t))
+        self.lengths = <int64_t*>malloc(self.ids_size * sizeof(int64_t))
+        self.small_starts = <int64_t*>malloc(self.ids_size * sizeof(int64_t))
+        self.small_lengths = <int64_t*>malloc(self.ids_size * sizeof(int64_t))
+        self.arena_size = 1 << 16
+        self.arena = <uint8_t*>malloc(self.arena_size)
+        if not (self.hashes and self.slots and self.starts and self.lengths and self.small_starts
+                and self.small_lengths and self.arena):
+            raise MemoryError()
+        for i in range(self.mask + 1):
+            self.slots[i] = 0
+        self.arena_used = self.count = 0
+
+    def __dealloc__(self):
+        free(self.hashes)
+        free(self.slots)
+        free(self.starts)
+        free(self.lengths)
+        free(self.small_starts)
+        free(self.small_lengths)
+        free(self.arena)
+
+    def __len__(self):
+        return self.count
+
+    cdef int64_t _keep(self, const uint8_t* p, Py_ssize_t n) except -1:
+        """Copy ``n`` bytes into the arena; where they start."""
+        cdef Py_ssize_t size = self.arena_size
+        cdef uint8_t* grown
+        while self.arena_used + n > size:
+            size *= 2
+        if size != self.arena_size:
+            grown = <uint8_t*>realloc(self.arena, size)
+            if grown == NULL:
+                raise MemoryError()
+            self.arena, self.arena_size = grown, size
+        if n:
+            memcpy(self.arena + self.arena_used, p, n)
+        self.arena_used += n
+        return self.arena_used - n
+
+    cdef int64_t intern(self, const uint8_t* p, Py_ssize_t n) except -1:
+        """The id of the string [p, p + n), a new one when it was not seen before."""
+        cdef uint64_t h = 1469598103934665603ULL
+        cdef Py_ssize_t i, slot
+        cdef int64_t found
+        for i in range(n):  # FNV-1a, then mixed: clustering stays low with open addressing
+            h = (h ^ p[i]) * 1099511628211ULL
+        h ^= h >> 29
+        slot = <Py_ssize_t>(h & <uint64_t>self.mask)
+        while self.slots[slot]:
+            found = self.slots[slot] - 1
+            if self.hashes[slot] == h and self.lengths[found] == n and (
+                    n == 0 or memcmp(self.arena + self.starts[found], p, n) == 0):
+                return found
+            slot = (slot + 1) & self.mask
+        if self.count == self.ids_size:
+            self._grow_ids()
+        found = self.count
+        self.starts[found] = self._keep(p, n)
+        self.lengths[found] = n
+        self.small_starts[found] = -1
+        self.small_lengths[found] = 0
+        self.count += 1
+        self.hashes[slot] = h
+        self.slots[slot] = found + 1
+        if 2 * self.count > self.mask:
+            self._grow_slots()
+        return found
+
+    cdef void keep_smallest(self, int64_t id_, const uint8_t* p, Py_ssize_t n) except *:
+        """Keep [p, p + n) as the id's second string when it is the smallest seen."""
+        cdef int64_t s = self.small_starts[id_], m = self.small_lengths[id_]
+        cdef int c
+        if s >= 0:
+            c = memcmp(self.arena + s, p, m if m < n else n)
+            if c < 0 or (c == 0 and m <= n):
+                return
+        self.small_starts[id_] = self._keep(p, n)
+        self.small_lengths[id_] = n
+
+    cdef void _grow_ids(self) except *:
+        cdef Py_ssize_t size = self.ids_size * 2
+        self.starts = <int64_t*>realloc(self.starts, size * sizeof(int64_t))
+        self.lengths = <int64_t*>realloc(self.lengths, size * sizeof(int64_t))
+        self.small_starts = <int64_t*>realloc(self.small_starts, size * sizeof(int64_t))
+        self.small_lengths = <int64_t*>realloc(self.small_lengths, size * sizeof(int64_t))
+        if not (self.starts and self.lengths and self.small_starts and self.small_lengths):
+            raise MemoryError()
+        self.ids_size = size
+
+    cdef void _grow_slots(self) except *:
+        cdef Py_ssize_t old = self.mask + 1, size = old * 2, i, slot
+        cdef uint64_t* hashes = <uint64_t*>malloc(size * sizeof(uint64_t))
+        cdef int64_t* slots = <int64_t*>malloc(size * sizeof(int64_t))
+        if hashes == NULL or slots == NULL:
+            raise MemoryError()
+        for i in range(size):
+            slots[i] = 0
+        for i in range(old):
+            if self.slots[i]:
+                slot = <Py_ssize_t>(self.hashes[i] & <uint64_t>(size - 1))
+                while slots[slot]:
+                    slot = (slot + 1) & (size - 1)
+                slots[slot] = self.slots[i]
+                hashes[slot] = self.hashes[i]
+        free(self.hashes)
+        free(self.slots)
+        self.hashes, self.slots, self.mask = hashes, slots, size - 1
+
+    def keys(self) -> list:
+        """Every string, by id."""
+        return [bytes(self.arena[self.starts[i]:self.starts[i] + self.lengths[i]]) for i in range(self.count)]
+
+    def smallest(self) -> list:
+        """Each id's smallest second string (None when it has none)."""
+        return [None if self.small_starts[i] < 0 else
+                bytes(self.arena[self.small_starts[i]:self.small_starts[i] + self.small_lengths[i]])
+                for i in range(self.count)]
+
+
+cdef uint8_t HEX[256]
+for _i in range(256):
+    HEX[_i] = 1 if (48 <= _i <= 57 or 65 <= _i <= 70 or 97 <= _i <= 102) else 0
+
+DEF MAX_PATH = 8192
+DEF MONTH_KEYS = b"JanFebMarAprMayJunJulAugSepOctNovDec"
+
+
+cdef bint _id_segment(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
+    """Whether [p, q) is an id segment: digits, a UUID, or 8+ hex digits with a digit."""
+    cdef Py_ssize_t k, n = q - p
+    cdef bint digit = False, digits = True
+    if n == 0:
+        return False
+    for k in range(p, q):
+        if not _digit(b[k]):
+            digits = False
+            break
+    if digits:
+        return True
+    if n == 36 and b[p + 8] == 45 and b[p + 13] == 45 and b[p + 18] == 45 and b[p + 23] == 45:
+        for k in range(p, q):
+            if k - p != 8 and k - p != 13 and k - p != 18 and k - p != 23 and not HEX[b[k]]:
+                return False
+        return True
+    if n < 8:
+        return False
+    for k in range(p, q):
+        if not HEX[b[k]]:
+            return False
+        digit = digit or _digit(b[k])
+    return digit
+
+
+cdef Py_ssize_t _normalised(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t* out) noexcept nogil:
+    """access.normalised_path of target [p, q) written to ``out``; its length, or -1 when too long."""
+    cdef Py_ssize_t k = p, end = p, seg, n = 0
+    while end < q and b[end] != 63 and b[end] != 35:  # the path ends at '?' or '#'
+        end += 1
+    while True:
+        seg = k
+        while k < end and b[k] != 47:
+            k += 1
+        if _id_segment(b, seg, k):
+            if n + 4 > MAX_PATH:
+                return -1
+            memcpy(out + n, b"{id}", 4)
+            n += 4
+        else:
+            if n + (k - seg) > MAX_PATH:
+                return -1
+            memcpy(out + n, b + seg, k - seg)
+            n += k - seg
+        if k >= end:
+            return n
+        if n + 1 > MAX_PATH:
+            return -1
+        out[n] = 47
+        n += 1
+        k += 1
+
+
+cdef Py_ssize_t _field(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
+    """The end of the run of non-space bytes (``\\S+``) at ``p``."""
+    while p < e and not SPACE[b[p]]:
+        p += 1
+    return p
+
+
+cdef Py_ssize_t _quoted_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
+    """The closing quote of a quoted field whose first byte is at ``p``, or -1."""
+    while p < e:
+        if b[p] == 34:
+            return p
+        if b[p] == 92:
+            if p + 1 >= e:
+                return -1
+            p += 2
+            continue
+        p += 1
+    return -1
+
+
+cdef int _access_time(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* day_cache, int64_t* ms_out) noexcept nogil:
+    """``dd/Mon/yyyy:HH:MM:SS ±hhmm`` filling [p, q) in UTC ms: 1, or 0 when it is none."""
+    cdef int64_t day, month = 0, year, hour, minute, second, zh, zm, date, offset
+    cdef int k
+    if q - p != 26 or b[p + 2] != 47 or b[p + 6] != 47 or b[p + 11] != 58 or b[p + 14] != 58 \
+            or b[p + 17] != 58 or b[p + 20] != 32 or (b[p + 21] != 43 and b[p + 21] != 45):
+        return 0
+    for k in range(26):  # the digits: all but / / : : : space sign and the month
+        if k == 2 or (3 <= k <= 6) or k == 11 or k == 14 or k == 17 or k == 20 or k == 21:
+            continue
+        if not _digit(b[p + k]):
+            return 0
+    for k in range(12):
+        if b[p + 3] == MONTH_KEYS[3 * k] and b[p + 4] == MONTH_KEYS[3 * k + 1] and b[p + 5] == MONTH_KEYS[3 * k + 2]:
+            month = k + 1
+            break
+    if month == 0:
+        return 0
+    day = _two(b, p)
+    year = _two(b, p + 7) * 100 + _two(b, p + 9)
+    hour, minute, second = _two(b, p + 12), _two(b, p + 15), _two(b, p + 18)
+    zh, zm = _two(b, p + 22), _two(b, p + 24)
+    if hour > 23 or minute > 59 or second > 59 or zh > 23 or zm > 59:
+        return 0
+    date = (year * 100 + month) * 100 + day
+    if date != day_cache[0]:
+        if day < 1 or day > _month_days(year, month):
+            return 0
+        day_cache[0] = date
+        day_cache[1] = _days_from_civil(year, month, day)
+    offset = (zh * 60 + zm) * 60
+    ms_out[0] = (day_cache[1] * 86400 + hour * 3600 + minute * 60 + second
+                 - (offset if b[p + 21] == 43 else -offset)) * 1000
+    return 1
+
+
+def scan_access(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high, bint heads_only,
+                uint8_t[::1] kinds, int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] stamps, int64_t[::1] levels,
+                uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts, int64_t[::1] status, int64_t[::1] sent,
+                int64_t[::1] method_ids, int64_t[::1] client_ids, int64_t[::1] agent_ids,
+                int64_t[::1] referrer_ids, int64_t[::1] path_ids, SpanTable methods, SpanTable clients,
+                SpanTable agents, SpanTable referrers, SpanTable paths) -> None:
+    """Decide each line of a block by the access grammar (``len(kinds)`` lines): the common
+    rows (kind, time, level ERROR for a 5xx else INFO, response time) and for each entry
+    inside the window [low, high] its status, bytes and the ids of its method, client, agent,
+    referrer and normalised path (-1: none) in the tables, the path's example kept. A line is
+    decided only when it is plainly an entry in the default layout with at most one trailing
+    field (a number or ``-``); any other line is UNDECIDED, for the exact path."""
+    cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
+    cdef Py_ssize_t line, s = 0, nl, e, p, q, f1, f2, f3, f4, ts, te, rq, rqe, ref, refe, ua, uae, t, tq, k
+    cdef Py_ssize_t mp, me, tp, te2, fs, fe, plen
+    cdef int64_t ms = 0, code, bytes_sent, value, day_cache[2]
+    cdef int fields, kind, found
+    cdef const uint8_t* b = &buf[0] if size else NULL
+    cdef uint8_t path[MAX_PATH]
+    cdef int64_t invalid = methods.intern(<const uint8_t*>b"INVALID", 7)
+    day_cache[0] = -1
+    day_cache[1] = 0
+    for line in range(n):
+        nl = newlines[line] if line < n_nl else size
+        e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
+        starts[line] = s
+        ends[line] = e
+        kinds[line] = UNDECIDED
+        inside[line] = 0
+        has_rt[line] = 0
+        p = s
+        s = nl + 1
+        if e - p > MAX_LINE:
+            continue
+        if _skip_blanks(b, p, e) == e:
+            kinds[line] = BLANK
+            continue
+        # three or four fields, then " ["
+        f1 = _field(b, p, e)
+        if f1 == p or f1 >= e or b[f1] != 32:
+            continue
+        f2 = _field(b, f1 + 1, e)
+        if f2 == f1 + 1 or f2 >= e or b[f2] != 32:
+            continue
+        f3 = _field(b, f2 + 1, e)
+        if f3 == f2 + 1 or f3 + 1 >= e or b[f3] != 32:
+            continue
+        if b[f3 + 1] == 91:
+            fields = 3
+            ts = f3 + 2
+        else:
+            f4 = _field(b, f3 + 1, e)
+            if f4 == f3 + 1 or f4 + 1 >= e or b[f4] != 32 or b[f4 + 1] != 91:
+                continue
+            fields = 4
+            ts = f4 + 2
+        te = ts
+        while te < e and b[te] != 93:
+            te += 1
+        if te + 2 >= e or b[te + 1] != 32 or b[te + 2] != 34:
+            continue
+        if not _access_time(b, ts, te, day_cache, &ms):
+            continue
+        rq = te + 3
+        rqe = _quoted_end(b, rq, e)
+        if rqe < 0 or rqe + 5 > e or b[rqe + 1] != 32:
+            continue
+        q = rqe + 2  # the status
+        if not (_digit(b[q]) and _digit(b[q + 1]) and _digit(b[q + 2])) or q + 3 >= e or b[q + 3] != 32:
+            continue
+        code = (b[q] - 48) * 100 + (b[q + 1] - 48) * 10 + (b[q + 2] - 48)
+        if code < 100 or code > 599:
+            continue
+        q += 4  # the bytes
+        if q >= e:
+            continue
+        if b[q] == 45:
+            bytes_sent = 0
+            k = q + 1
+        else:
+            k = q
+            bytes_sent = 0
+            while k < e and _digit(b[k]):
+                bytes_sent = bytes_sent * 10 + (b[k] - 48)
+                k += 1
+            if k == q or k - q > 18:
+                continue
+        ref = refe = ua = uae = -1
+        if k + 1 < e and b[k] == 32 and b[k + 1] == 34:  # "referrer" "agent", when both are there
+            refe = _quoted_end(b, k + 2, e)
+            if refe >= 0 and refe + 2 < e and b[refe + 1] == 32 and b[refe + 2] == 34:
+                uae = _quoted_end(b, refe + 3, e)
+                if uae >= 0 and (uae + 1 == e or b[uae + 1] == 32):
+                    ref, ua = k + 2, refe + 3
+                    k = uae + 1
+        if ref < 0:
+            refe = uae = -1
+        # what follows: nothing, or one field that is '-' or a number
+        found = 0
+        if k < e:
+            if b[k] != 32 or k + 1 == e:
+                continue
+            t = k + 1
+            tq = _field(b, t, e)
+            if tq != e or tq == t:
+                continue
+            if not (tq == t + 1 and b[t] == 45):
+                k = t
+                while k < tq and _digit(b[k]):
+                    k += 1
+                if k == t:
+                    continue
+                if k == tq:  # microseconds (Apache %D)
+                    if not _fixed(b, t, k, k, k, 6, &value):
+                        continue
+                else:
+                    if b[k] != 46 or k + 1 == tq:
+                        continue
+                    fs = k + 1
+                    fe = fs
+                    while fe < tq and _digit(b[fe]):
+                        fe += 1
+                    if fe != tq or not _fixed(b, t, k, fs, fe, 12, &value):
+                        continue
+                found = 1
+        kinds[line] = ENTRY
+        stamps[line] = ms
+        levels[line] = 5 if code >= 500 else 2
+        if heads_only or ms < low or ms > high:
+            continue
+        inside[line] = 1
+        has_rt[line] = found
+        rts[line] = value if found else 0
+        status[line] = code
+        sent[line] = bytes_sent
+        client_ids[line] = clients.intern(b + (f1 + 1 if fields == 4 else p),
+                                          (f2 - f1 - 1) if fields == 4 else (f1 - p))
+        agent_ids[line] = agents.intern(b + ua, uae - ua) if ua >= 0 else -1
+        referrer_ids[line] = referrers.intern(b + ref, refe - ref) if ref >= 0 else -1
+        # the request: METHOD TARGET HTTP/d[.d], else INVALID
+        mp = rq
+        me = mp
+        if me < rqe and 65 <= b[me] <= 90:
+            me += 1
+            while me < rqe and (65 <= b[me] <= 90 or b[me] == 95 or b[me] == 45):
+                me += 1
+        path_ids[line] = -1
+        method_ids[line] = invalid
+        if me > mp and me < rqe and b[me] == 32:
+            tp = me + 1
+            te2 = _field(b, tp, rqe)
+            if te2 > tp and te2 + 6 <= rqe and b[te2] == 32 and _word_at(b, te2 + 1, rqe, b"HTTP/", 5) \
+                    and _digit(b[te2 + 6]) and (te2 + 7 == rqe or (te2 + 9 == rqe and b[te2 + 7] == 46
+                                                                   and _digit(b[te2 + 8]))):
+                plen = _normalised(b, tp, te2, path)
+                if plen < 0:
+                    kinds[line] = UNDECIDED
+                    inside[line] = 0
+                    continue
+                method_ids[line] = methods.intern(b + mp, me - mp)
+                path_ids[line] = paths.intern(path, plen)
+                paths.keep_smallest(path_ids[line], b + tp, te2 - tp)

@@ -10,6 +10,7 @@ from lograd.parsing import to_fixed
 from lograd.timestamps import parse_time_arg
 
 from .test_formats import report_by_chunks
+from .test_jsonlines import mutated, same_entries
 
 T = "24/Jan/2024:10:15:32"
 UTC = parse_time_arg("2024-01-24T10:15:32")
@@ -138,3 +139,30 @@ def test_a_layout_without_status_or_time_is_refused(layout):
 def test_a_line_the_layout_does_not_fit_is_not_an_entry():
     from lograd.formats.access import AccessFormat
     assert AccessFormat(NGINX_MAIN).parse_line(f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 200 5'.encode()) is None
+
+
+ACCESS_SEEDS = [line.encode() for line in (
+    f'1.2.3.4 - - [{T} +0000] "GET /api/users/42?x=1 HTTP/1.1" 200 512 "-" "curl/8.5" 0.127',
+    f'shop:443 ::1 - bob [{T} -0130] "POST /o/3fa85f64-5717-4562-b3fc-2c963f66afa6 HTTP/2.0" 503 - "r" "a \\"b\\"" 1500',
+    f'10.0.0.1 - - [{T} +0000] "\\x16\\x03\\x01" 400 157 "-" "-" 0.000',
+    f'10.0.0.1 - - [{T} +0000] "GET /blob/7f3a9c1d2e#top HTTP/1.0" 404 0 "-" "Go" 0.120, 0.003',
+    f'10.0.0.2 - - [{T} +0000] "GET /static/app.js HTTP/1.1" 304 0',
+)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(mutated(ACCESS_SEEDS), line), min_size=1, max_size=15),
+       st.sampled_from([None, (UTC, UTC + 999), (UTC - 60_000, UTC)]))
+def test_the_compiled_access_path_equals_the_exact_one(lines, window):
+    """Damaged lines too: whatever the scanner is unsure of goes to the exact path whole."""
+    from lograd.aggregate import Partial
+    from lograd.formats import Reading, get
+    from lograd.formats.access import add_access_lines
+    data = b"\n".join(lines)
+    exact, fast = Partial(), Partial()
+    exact.lines = add_access_lines(exact, data, 3, 0, window)
+    fmt, reading = get("access"), Reading()
+    fmt.add_block(fast, data, 3, reading, window)
+    fmt.finish(fast, reading)
+    assert fast == exact
+    same_entries(data, fmt.block_entries(data, reading), parse_access_line)

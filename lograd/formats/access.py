@@ -27,11 +27,17 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..access import AccessCounts, STATUS_CLASSES, access_report
+import numpy as np
+
+from .._scanner import ENTRY, SpanTable, scan_access
+from ..access import AccessCounts, PathFigures, STATUS_CLASSES, access_report
 from ..aggregate import Partial, Window, each_line, fixed_ms, inside
+from ..fastpath import (_bucket_index, _exact_sum, add_other_lines, aggregate_rows, block_lines, count_into,
+                        scanned_entries, window_bounds)
 from ..parsing import MAX_LINE, to_fixed
+from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
 from ..timestamps import days_from_civil, is_calendar_date
-from . import EntryFormat, Entries, Reading, entries_of
+from . import EntryFormat, Entries, Reading
 
 _QUOTED = rb'"((?:[^"\\]|\\.)*)"'
 _LINE = re.compile(rb"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] " + _QUOTED + rb" (\d{3}) (\d+|-)"
@@ -218,6 +224,148 @@ def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, 
     return each_line(partial, data, base, file_index, parse, lambda e: take_access(partial, e, window))
 
 
+# -- the compiled path -------------------------------------------------------------------------
+
+_BUCKET_SPAN = 1 << 20
+"""A path's sketch bucket and its id share one int64 key: id * _BUCKET_SPAN + bucket offset."""
+_I64 = np.iinfo(np.int64)
+
+
+def _grown(counts: np.ndarray, size: int) -> np.ndarray:
+    """``counts`` with zero rows added up to ``size`` (a table gave new ids)."""
+    if len(counts) >= size:
+        return counts
+    more = np.zeros((size - len(counts),) + counts.shape[1:], counts.dtype)
+    return np.concatenate([counts, more])
+
+
+class AccessTally:
+    """A chunk's access counts by the ids of the scanner's string tables, until the chunk ends
+    (:meth:`into` names them): per block, numpy adds up the rows; no string per line."""
+
+    def __init__(self) -> None:
+        self.methods, self.clients, self.agents, self.referrers, self.paths = (SpanTable() for _ in range(5))
+        self.status = np.zeros(600, np.int64)
+        self.status_minutes: dict[int, int] = {}  # minute * 8 + class -> n
+        self.bytes_total = 0
+        self.method_n = np.zeros(0, np.int64)
+        self.client_n = np.zeros((0, 3), np.int64)
+        self.agent_n = np.zeros(0, np.int64)
+        self.referrer_n = np.zeros(0, np.int64)
+        self.path_n = np.zeros((0, 4), np.int64)  # requests, 5xx, timed, zeros
+        self.path_low = np.zeros(0, np.int64)
+        self.path_high = np.zeros(0, np.int64)
+        self.path_buckets: dict[int, int] = {}
+
+    def tables(self) -> tuple:
+        return self.methods, self.clients, self.agents, self.referrers, self.paths
+
+    def add(self, rows: np.ndarray, stamps, status, sent, method_ids, client_ids, agent_ids, referrer_ids,
+            path_ids, has_rt, rts) -> None:
+        """Count the entries of ``rows`` (inside the window)."""
+        if not len(rows):
+            return
+        st = status[rows]
+        cls = np.clip(st // 100, 1, 5) - 1
+        self.status += np.bincount(st, minlength=600)
+        count_into(self.status_minutes, stamps[rows] // 60_000 * 8 + cls)
+        self.bytes_total += _exact_sum(sent[rows])
+        self.method_n = _grown(self.method_n, len(self.methods))
+        self.method_n += np.bincount(method_ids[rows], minlength=len(self.method_n))
+        ids = client_ids[rows]
+        self.client_n = _grown(self.client_n, len(self.clients))
+        for column, chosen in enumerate((ids, ids[cls == 3], ids[cls == 4])):
+            self.client_n[:, column] += np.bincount(chosen, minlength=len(self.client_n))
+        for name in ("agent", "referrer"):
+            ids = (agent_ids if name == "agent" else referrer_ids)[rows]
+            table = getattr(self, name + "s")
+            counts = _grown(getattr(self, name + "_n"), len(table))
+            counts += np.bincount(ids[ids >= 0], minlength=len(counts))
+            setattr(self, name + "_n", counts)
+        pid = path_ids[rows]
+        valid = pid >= 0
+        n = len(self.paths)
+        if len(self.path_n) < n:
+            old = len(self.path_n)
+            self.path_n = _grown(self.path_n, n)
+            self.path_low = np.concatenate([self.path_low, np.full(n - old, _I64.max)])
+            self.path_high = np.concatenate([self.path_high, np.full(n - old, _I64.min)])
+        self.path_n[:, 0] += np.bincount(pid[valid], minlength=n)
+        self.path_n[:, 1] += np.bincount(pid[valid & (cls == 4)], minlength=n)
+        timed = valid & has_rt[rows]
+        tid, values = pid[timed], rts[rows][timed]
+        if len(tid):
+            self.path_n[:, 2] += np.bincount(tid, minlength=n)
+            np.minimum.at(self.path_low, tid, values)
+            np.maximum.at(self.path_high, tid, values)
+            as_float = values.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
+            zeros = as_float < MIN_POSITIVE
+            self.path_n[:, 3] += np.bincount(tid[zeros], minlength=n)
+            if (~zeros).any():
+                offsets = _bucket_index(as_float[~zeros])
+                count_into(self.path_buckets, tid[~zeros] * _BUCKET_SPAN + offsets)
+
+    def into(self, counts: AccessCounts) -> None:
+        """Add everything tallied, by name, to ``counts``; the tally starts again empty."""
+        done = AccessCounts(bytes_total=self.bytes_total)
+        done.status = {code: int(n) for code, n in enumerate(self.status.tolist()) if n}
+        for key, n in self.status_minutes.items():
+            slot = done.status_minutes.setdefault(key // 8, [0] * len(STATUS_CLASSES))
+            slot[key % 8] += n
+        for table, tallied, mine in ((self.methods, self.method_n, done.methods),
+                                     (self.agents, self.agent_n, done.agents),
+                                     (self.referrers, self.referrer_n, done.referrers)):
+            for key, n in zip(table.keys(), tallied.tolist()):
+                if n and not (table is self.referrers and key == b"-"):
+                    mine[key] = n
+        for key, row in zip(self.clients.keys(), self.client_n.tolist()):
+            if row[0]:
+                done.clients[key] = row
+        buckets: dict[int, dict[int, int]] = {}
+        for key, n in self.path_buckets.items():
+            buckets.setdefault(key // _BUCKET_SPAN, {})[key % _BUCKET_SPAN + LOWEST_INDEX] = n
+        for i, (key, example, row) in enumerate(zip(self.paths.keys(), self.paths.smallest(), self.path_n.tolist())):
+            if row[0]:
+                timed = row[2]
+                done.paths[key] = PathFigures(row[0], row[1], example, timed,
+                                              int(self.path_low[i]) if timed else 0,
+                                              int(self.path_high[i]) if timed else 0,
+                                              Sketch(buckets.get(i, {}), row[3]))
+        counts.merge(done)
+        self.__init__()
+
+
+def add_access_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
+                    tally: AccessTally) -> int:
+    """Add the access lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
+    by the compiled scanner, their access counts to ``tally``; how many lines went to the
+    exact path (:func:`add_access_lines`, which it equals)."""
+    if not len(data):
+        return 0
+    buf, newlines, n = block_lines(data)
+    starts, ends, stamps, levels, rts, status, sent, *ids = (np.empty(n, np.int64) for _ in range(12))
+    kinds, inside_, has_rt = (np.empty(n, np.uint8) for _ in range(3))
+    scan_access(buf, newlines, *window_bounds(window), False, kinds, starts, ends, stamps, levels, inside_,
+                has_rt, rts, status, sent, *ids, *tally.tables())
+    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
+                                lambda line, offset: add_access_lines(partial, line, offset, file_index, window))
+    inside_, has_rt = inside_.view(bool), has_rt.view(bool)
+    aggregate_rows(partial, stamps, kinds == ENTRY, inside_, levels, has_rt, rts)
+    tally.add(np.flatnonzero(inside_), stamps, status, sent, *ids, has_rt, rts)
+    return undecided
+
+
+def access_entries(data) -> Entries:
+    """Every access entry of ``data`` (whole lines): times, first bytes, newlines; heads only."""
+    buf, newlines, n = block_lines(data)
+    starts, ends, stamps, levels, rts, status, sent, *ids = (np.empty(n, np.int64) for _ in range(12))
+    kinds, inside_, has_rt = (np.empty(n, np.uint8) for _ in range(3))
+    scan_access(buf, newlines, 1, 0, True, kinds, starts, ends, stamps, levels, inside_, has_rt, rts, status,
+                sent, *ids, *AccessTally().tables())
+    return scanned_entries(data, starts, kinds, stamps, parse_access_line)
+
+
 LAYOUT_PREFIX = "access="
 """A format name ``access=LAYOUT`` reads lines by an nginx ``log_format`` string (--log-format)."""
 
@@ -240,13 +388,27 @@ class AccessFormat(EntryFormat):
         return self.parse(line)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
-        partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window, 0, self.parse)
+        if self.parse is not parse_access_line:  # a --log-format layout: line by line
+            partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window, 0, self.parse)
+            return
+        if reading.state is None:
+            reading.state = AccessTally()
+        add_access_fast(partial, block, base, reading.file_index, window, reading.state)
+
+    def finish(self, partial: Partial, reading: Reading) -> None:
+        if isinstance(reading.state, AccessTally) and reading.state.status.any():  # some entry inside the window
+            if partial.access is None:
+                partial.access = AccessCounts()
+            reading.state.into(partial.access)
 
     def take(self, partial: Partial, entry: AccessEntry, window: Window | None) -> None:
         take_access(partial, entry, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
-        return entries_of(bytes(block), self.parse)
+        if self.parse is not parse_access_line:
+            from . import entries_of
+            return entries_of(bytes(block), self.parse)
+        return access_entries(block)
 
     def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
         keys = super().report_keys(partial, hosts)
