@@ -1935,9 +1935,9 @@ cdef Py_ssize_t _normalised(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_
     cdef Py_ssize_t k = p, end = p, seg, n = 0
     while end < q and b[end] != 63 and b[end] != 35:  # the path ends at '?' or '#'
         end += 1
-    while True:
+    while True:  # each part between slashes or dots: an id, or kept
         seg = k
-        while k < end and b[k] != 47:
+        while k < end and b[k] != 47 and b[k] != 46:
             k += 1
         if _id_segment(b, seg, k):
             if n + 4 > MAX_PATH:
@@ -1953,7 +1953,7 @@ cdef Py_ssize_t _normalised(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_
             return n
         if n + 1 > MAX_PATH:
             return -1
-        out[n] = 47
+        out[n] = b[k]  # the slash or dot itself
         n += 1
         k += 1
 

@@ -27,14 +27,18 @@ _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _HEX_ID = re.compile(rb"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
 
 
+def _id(part: bytes) -> bool:
+    return bool(part) and bool(part.isdigit() or _UUID.fullmatch(part) or _HEX_ID.fullmatch(part))
+
+
 def normalised_path(target: bytes) -> bytes:
     """A request target as a row of ``top_paths``: without its query string (or fragment),
-    each segment that is an id — digits, a UUID, or eight or more hex digits with a digit
-    among them — written ``{id}`` (``/api/users/123?x=1`` → ``/api/users/{id}``)."""
+    each part of a segment between dots that is an id — digits, a UUID, or eight or more hex
+    digits with a digit among them — written ``{id}`` (``/api/users/123?x=1`` →
+    ``/api/users/{id}``, ``/images/42.png`` → ``/images/{id}.png``)."""
     path = target.split(b"?", 1)[0].split(b"#", 1)[0]
-    segments = path.split(b"/")
-    return b"/".join(b"{id}" if s and (s.isdigit() or _UUID.fullmatch(s) or _HEX_ID.fullmatch(s)) else s
-                     for s in segments)
+    return b"/".join(b".".join(b"{id}" if _id(p) else p for p in segment.split(b"."))
+                     for segment in path.split(b"/"))
 
 
 def _add(counts: dict, key, n: int = 1) -> None:

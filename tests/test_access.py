@@ -72,6 +72,9 @@ def test_the_response_time_is_the_first_trailing_number_or_list(rest, rt):
     (b"/blob/7f3a9c1d2e", b"/blob/{id}"),
     (b"/blob/deadbeefcafe", b"/blob/deadbeefcafe"),  # hex without a digit: a word, kept
     (b"/v2/items", b"/v2/items"),
+    (b"/images/123.png", b"/images/{id}.png"),                  # an id with an extension
+    (b"/static/app.1a2b3c4d.js", b"/static/app.{id}.js"),       # a hashed asset
+    (b"/jquery-3.6.0.min.js", b"/jquery-3.{id}.{id}.min.js"),
     (b"/", b"/"),
 ])
 def test_paths_are_normalised(target, path):

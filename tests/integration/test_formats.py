@@ -54,8 +54,8 @@ def test_a_generated_access_log_gives_figures_computed_here_independently(procs,
         method_target = request.split(" ")
         if len(method_target) == 3:
             target = method_target[1].split("?")[0]
-            paths[re.sub(r"/([0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|"
-                         r"(?=[0-9a-f]*[0-9])[0-9a-f]{8,})(?=/|$)", "/{id}", target)] += 1
+            paths[re.sub(r"(?<=[/.])([0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|"
+                         r"(?=[0-9a-f]*[0-9])[0-9a-f]{8,})(?=[/.]|$)", "{id}", target)] += 1
     assert report["format"] == "access" and report["entries"] == sum(codes.values())
     assert report["status_codes"] == {str(c): n for c, n in sorted(codes.items())}
     assert report["errors"] == sum(n for c, n in codes.items() if c >= 500)
