@@ -316,3 +316,24 @@ def test_piped_text_says_no_new_lines_in_one_line_until_lines_arrive(procs, base
     assert run.popen.wait(timeout=30) == 0
     wait_for(lambda: "(final)" in text(), 10, "the final report")
     assert "lines 7: 7 entries" in text().split("(final)")[1]  # the final report is whole
+
+
+def access_lines(count: int, status: int, age_s: float = 0.0) -> bytes:
+    """``count`` nginx lines stamped ``age_s`` seconds ago, every one with ``status``."""
+    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(time.time() - age_s))
+    return b"".join(f'10.0.0.{i % 3} - - [{stamp}] "GET /api/users/{i} HTTP/1.1" {status} 10 "-" "curl" 0.0{i % 9 + 1}\n'
+                    .encode() for i in range(count))
+
+
+def test_follow_mode_reads_access_logs_with_their_figures_in_the_window(follow, tmp_path):
+    log = tmp_path / "access.log"
+    log.write_bytes(access_lines(5, 200, age_s=600))  # ten minutes old: outside --last 120
+    run = follow("--last", "120", str(log))
+    append(log, access_lines(30, 200) + access_lines(10, 503))
+    report = run.wait_report("45 entries", lambda r: r["entries"] == 45)
+    assert report["format"] == "access" and report["in_window"] == 40
+    assert report["status_codes"] == {"200": 30, "503": 10} and report["errors"] == 10
+    top = report["top_paths"][0]
+    assert (top["path"], top["requests"], top["errors"]) == ("/api/users/{id}", 40, 10)
+    status, final = run.stop()
+    assert status == 0 and final["status_codes"] == {"200": 30, "503": 10}
