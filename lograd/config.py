@@ -61,3 +61,12 @@ def parse_seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError(f"seconds must be positive: {text!r}")
     return value
+
+
+FREED_MEMORY_KEPT = {"MALLOC_TRIM_THRESHOLD_": str(512 << 20), "MALLOC_MMAP_THRESHOLD_": str(64 << 20)}
+"""glibc's settings for a local worker's process (read when it starts): keep up to 512 MiB of
+freed heap for reuse, and map only allocations of 64 MiB or more on their own. Each block's
+numpy rows are freed and allocated anew; by default glibc gives that memory back and maps large
+arrays afresh, so the kernel zeroes the same pages again and again (1 GiB of app log, --local 2,
+8 MiB chunks: 1.35 s of system time, 0.3 s with these). Peak memory is the largest block's rows
+either way."""

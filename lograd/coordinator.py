@@ -21,7 +21,7 @@ import zmq
 from . import transport
 from .aggregate import Partial, Window
 from .analyzer import Analyzer
-from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
+from .config import DEFAULT_BIND, DEFAULT_PORT, FREED_MEMORY_KEPT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
 from .formats import job_format
 from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms
@@ -164,7 +164,7 @@ class LocalWorkers:
         self.processes: list[subprocess.Popen] = []
 
     def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None) -> None:
-        env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()))
+        env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()), **FREED_MEMORY_KEPT)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         for i in range(1, count + 1):

@@ -11,7 +11,12 @@ import sys
 
 
 def run(command: str) -> None:
-    """Run ``lograd.cli`` command ``command`` with this process's arguments, and exit."""
+    """Run ``lograd.cli`` command ``command`` with this process's arguments, and exit.
+
+    A worker runs with glibc told to keep freed memory (config.FREED_MEMORY_KEPT, read only
+    when a process starts: the worker re-runs itself once with them when they are not set)."""
+    from .config import FREED_MEMORY_KEPT
+    env = dict(os.environ, **FREED_MEMORY_KEPT) if command == "worker" else os.environ
     try:
         import zmq  # noqa: F401  (only probing that the dependencies are here)
     except ImportError:
@@ -19,9 +24,11 @@ def run(command: str) -> None:
         venv = os.path.join(root, ".venv")
         venv_python = os.path.join(venv, "bin", "python")
         if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
-            os.execv(venv_python, [venv_python, *sys.argv])
+            os.execve(venv_python, [venv_python, *sys.argv], env)
         print(f"lograd: pyzmq is not installed for {sys.executable}; run `make demo` "
               "(it makes .venv) or `pip install .`", file=sys.stderr)
         sys.exit(2)
+    if any(os.environ.get(k) != v for k, v in env.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     from .cli import COMMANDS
     sys.exit(COMMANDS[command]())

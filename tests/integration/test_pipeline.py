@@ -224,3 +224,24 @@ def test_two_files_report_like_their_concatenation_in_any_order(procs, base_port
         reports.append(comparable(report))
     assert reports[0] == reports[1] == reports[2]
     assert reports[0]["malformed_lines"] == 30  # malformed.log's, counted once
+
+
+def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
+    """config.FREED_MEMORY_KEPT: read by glibc only when a process starts, so a worker started
+    by hand re-runs itself once with it, and local workers get it from the coordinator."""
+    from lograd.config import FREED_MEMORY_KEPT
+
+    def environment(pid: int) -> dict:
+        try:
+            raw = psutil.Process(pid).environ()
+        except psutil.Error:
+            return {}
+        return {k: raw.get(k) for k in FREED_MEMORY_KEPT}
+    worker = procs.watched("lograd-worker", "alice", "--coordinator", f"tcp://127.0.0.1:{base_port}", "--give-up", "30")
+    wait_for(lambda: environment(worker.pid) == FREED_MEMORY_KEPT, 20, "the worker's environment")
+    from tests.integration.conftest import free_base_port
+    job = procs.watched("lograd-coordinator", "--port", str(free_base_port()), "--local", "1", "--follow",
+                        os.path.join(LOGS, "normal.log"))
+    local = wait_for(lambda: [c.pid for c in psutil.Process(job.pid).children() if "worker" in c.cmdline()],
+                     20, "a local worker")
+    assert environment(local[0]) == FREED_MEMORY_KEPT
