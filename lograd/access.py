@@ -154,10 +154,15 @@ class AccessCounts:
             slot = self.status_minutes.setdefault(minute, [0] * len(STATUS_CLASSES))
             for i, n in enumerate(counts):
                 slot[i] += n
-        for client, counts in other.clients.items():
-            row = self.clients.setdefault(client, [0, 0, 0])
-            for i, n in enumerate(counts):
-                row[i] += n
+        clients = self.clients
+        for client, (n, four, five) in other.clients.items():
+            row = clients.get(client)
+            if row is None:
+                clients[client] = [n, four, five]
+            else:
+                row[0] += n
+                row[1] += four
+                row[2] += five
         for key, figures in other.paths.items():
             mine = self.paths.get(key)
             if mine is None:
@@ -166,9 +171,14 @@ class AccessCounts:
         self.bytes_total += other.bytes_total
 
     def to_wire(self) -> list:
+        """Plain lists for msgpack; keyed counts as a list of keys and a list per count (a
+        chunk's few thousand clients then cost the coordinator a few list passes, not a
+        check per pair)."""
         return [list(self.status.items()), [[m, c] for m, c in self.status_minutes.items()], self.bytes_total,
-                list(self.methods.items()), [[k, f.to_wire()] for k, f in self.paths.items()],
-                [[k, c] for k, c in self.clients.items()], list(self.agents.items()), list(self.referrers.items())]
+                _columns(self.methods), [[k, f.to_wire()] for k, f in self.paths.items()],
+                [list(self.clients), *(list(column) for column in zip(*self.clients.values()))]
+                if self.clients else [[], [], [], []],
+                _columns(self.agents), _columns(self.referrers)]
 
     @classmethod
     def from_wire(cls, data: list) -> AccessCounts:
@@ -177,11 +187,15 @@ class AccessCounts:
         out = cls(bytes_total=_count(sent))
         out.status = {_int(code): _count(n) for code, n in status}
         out.status_minutes = {_int(m): [_count(n) for n in _sized(c, len(STATUS_CLASSES))] for m, c in minutes}
-        out.methods = _counted(methods)
+        out.methods = _keyed(*methods)
         out.paths = {_bytes(k): PathFigures.from_wire(f) for k, f in paths}
-        out.clients = {_bytes(k): [_count(n) for n in _sized(c, 3)] for k, c in clients}
-        out.agents = _counted(agents)
-        out.referrers = _counted(referrers)
+        keys, *columns = _sized(clients, 4)
+        _keyed(keys, columns[0])  # distinct bytes keys, and their requests
+        if not all(isinstance(c, list) and len(c) == len(keys) and _all_counts(c) for c in columns[1:]):
+            raise ValueError("client 4xx or 5xx counts that are not counts")
+        out.clients = {k: [n, four, five] for k, n, four, five in zip(keys, *columns)}
+        out.agents = _keyed(*agents)
+        out.referrers = _keyed(*referrers)
         return out
 
 
@@ -209,10 +223,25 @@ def _sized(values, n: int) -> list:
     return values
 
 
-def _counted(pairs) -> dict[bytes, int]:
-    out: dict[bytes, int] = {}
-    for key, n in pairs:
-        _add(out, _bytes(key), _count(n))
+def _all_counts(values: list) -> bool:
+    """Whether every value is a non-negative int (bools are not), checked a column at a time."""
+    return set(map(type, values)) <= {int} and (not values or min(values) >= 0)
+
+
+def _columns(counts: dict[bytes, int]) -> list:
+    return [list(counts), list(counts.values())]
+
+
+def _keyed(keys, counts) -> dict[bytes, int]:
+    """Counts by key from a key column and a count column: distinct bytes keys, counts that
+    are non-negative ints (bools are not); ValueError otherwise."""
+    if not isinstance(keys, list) or not isinstance(counts, list) or len(keys) != len(counts):
+        raise ValueError("keys and counts differ in length")
+    if not set(map(type, keys)) <= {bytes} or not _all_counts(counts):
+        raise ValueError("keys that are not bytes or counts that are not non-negative integers")
+    out = dict(zip(keys, counts))
+    if len(out) != len(keys):
+        raise ValueError("a key twice")
     return out
 
 
