@@ -41,6 +41,34 @@ def normalised_path(target: bytes) -> bytes:
                      for segment in path.split(b"/"))
 
 
+MAX_KEYS = 100_000
+"""Keys a bounded list keeps (per partial, so per worker's chunk and at the coordinator)."""
+BOUNDED = ("clients", "agents", "referrers")
+"""The lists whose keys come from the outside world without limit (paths are normalised)."""
+
+
+def misra_gries(counts: dict) -> int:
+    """Keep ``counts`` (key -> count, or -> [count, ...] ranked by the first) to MAX_KEYS keys:
+    the (MAX_KEYS + 1)-th largest count is taken off every count and the keys left at zero are
+    dropped (Misra-Gries; mergeable: summaries added then bounded keep the bound). Returns what
+    was taken off (0 when nothing was): no count is under its true value by more than the sum
+    of these, and that sum is at most the entries / (MAX_KEYS + 1)."""
+    if len(counts) <= MAX_KEYS:
+        return 0
+    rows = isinstance(next(iter(counts.values())), list)
+    cut = heapq.nlargest(MAX_KEYS + 1, (v[0] if rows else v for v in counts.values()))[-1]
+    for key in list(counts):
+        value = counts[key]
+        left = (value[0] if rows else value) - cut
+        if left <= 0:
+            del counts[key]
+        elif rows:
+            counts[key] = [left, *(min(n, left) for n in value[1:])]
+        else:
+            counts[key] = left
+    return cut
+
+
 def _add(counts: dict, key, n: int = 1) -> None:
     counts[key] = counts.get(key, 0) + n
 
@@ -107,6 +135,9 @@ class AccessCounts:
     clients: dict[bytes, list[int]] = field(default_factory=dict)  # client -> [requests, 4xx, 5xx]
     agents: dict[bytes, int] = field(default_factory=dict)
     referrers: dict[bytes, int] = field(default_factory=dict)
+    undercount: dict[str, int] = field(default_factory=dict)
+    """Per bounded list (clients, agents, referrers): how much any of its counts may be under
+    the true one, once it held more than MAX_KEYS keys (Misra-Gries); absent while exact."""
 
     def add(self, minute: int, status: int, sent: int, method: bytes, target: bytes | None, client: bytes,
             agent: bytes | None, referrer: bytes | None, rt: int | None, rt_float: float = 0.0) -> None:
@@ -169,6 +200,16 @@ class AccessCounts:
                 self.paths[key] = mine = PathFigures(example=figures.example)
             mine.merge(figures)
         self.bytes_total += other.bytes_total
+        for kind, n in other.undercount.items():
+            self.undercount[kind] = self.undercount.get(kind, 0) + n
+        self.bound()
+
+    def bound(self) -> None:
+        """Keep each bounded list to MAX_KEYS keys (see :func:`misra_gries`)."""
+        for kind in BOUNDED:
+            cut = misra_gries(getattr(self, kind))
+            if cut:
+                self.undercount[kind] = self.undercount.get(kind, 0) + cut
 
     def to_wire(self) -> list:
         """Plain lists for msgpack; keyed counts as a list of keys and a list per count (a
@@ -178,12 +219,12 @@ class AccessCounts:
                 _columns(self.methods), [[k, f.to_wire()] for k, f in self.paths.items()],
                 [list(self.clients), *(list(column) for column in zip(*self.clients.values()))]
                 if self.clients else [[], [], [], []],
-                _columns(self.agents), _columns(self.referrers)]
+                _columns(self.agents), _columns(self.referrers), list(self.undercount.items())]
 
     @classmethod
     def from_wire(cls, data: list) -> AccessCounts:
         """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
-        status, minutes, sent, methods, paths, clients, agents, referrers = data
+        status, minutes, sent, methods, paths, clients, agents, referrers, undercount = data
         out = cls(bytes_total=_count(sent))
         out.status = {_int(code): _count(n) for code, n in status}
         out.status_minutes = {_int(m): [_count(n) for n in _sized(c, len(STATUS_CLASSES))] for m, c in minutes}
@@ -196,6 +237,7 @@ class AccessCounts:
         out.clients = {k: [n, four, five] for k, n, four, five in zip(keys, *columns)}
         out.agents = _keyed(*agents)
         out.referrers = _keyed(*referrers)
+        out.undercount = {kind: _count(n) for kind, n in undercount if kind in BOUNDED}
         return out
 
 
@@ -279,6 +321,8 @@ def access_report(totals: AccessCounts, entries: int) -> dict:
                         for c, r in heapq.nsmallest(TOP, totals.clients.items(), key=lambda kv: (-kv[1][0], kv[0]))],
         "top_user_agents": [{"user_agent": _text(a), "requests": n} for a, n in _busiest(totals.agents)],
         "top_referrers": [{"referrer": _text(r), "requests": n} for r, n in _busiest(totals.referrers)],
+        "approximate": {f"top_{'user_agents' if kind == 'agents' else kind}": n
+                        for kind, n in sorted(totals.undercount.items())},
         "status_per_minute": [{"minute": format_minute(m), **{f"status_{c}": n for c, n in zip(STATUS_CLASSES, counts)}}
                               for m, counts in sorted(totals.status_minutes.items())],
     }

@@ -199,6 +199,8 @@ def _access_sections(r: dict) -> list[str]:
         out += ["", "Busiest paths (ids as {id}, query strings dropped)"] + paths(r["top_paths"])
     if r["slowest_paths"]:
         out += ["", "Slowest paths by p95 (20 timed requests or more)"] + paths(r["slowest_paths"])
+    for key, under in r.get("approximate", {}).items():
+        out += ["", f"{key}: more distinct keys than are kept; each count may be under by up to {number(under)}"]
     if r["top_clients"]:
         out += ["", "Busiest clients"] + _table([["client", "requests", "4xx", "5xx"]] + [
             [c["client"], number(c["requests"]), number(c["4xx"]), number(c["5xx"])] for c in r["top_clients"][:LONGEST_LIST]])

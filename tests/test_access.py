@@ -169,3 +169,24 @@ def test_the_compiled_access_path_equals_the_exact_one(lines, window):
     fmt.finish(fast, reading)
     assert fast == exact
     same_entries(data, fmt.block_entries(data, reading), parse_access_line)
+
+
+def test_lists_past_their_bound_keep_the_heavy_hitters_and_say_how_far_off_they_may_be(monkeypatch):
+    import collections
+    from lograd import access
+    monkeypatch.setattr(access, "MAX_KEYS", 4)
+    # two heavy clients among many light ones, spread over the file
+    clients = ["heavy-1"] * 40 + ["heavy-2"] * 25 + [f"light-{i}" for i in range(30)]
+    lines = [f'{c} - - [{T} +0000] "GET / HTTP/1.1" {500 if i % 5 == 0 else 200} 1 "-" "a{i % 9}"'.encode()
+             for i, c in enumerate(clients)]
+    data = b"\n".join(lines[i] for i in sorted(range(len(lines)), key=lambda i: (i * 37) % len(lines))) + b"\n"
+    truth = collections.Counter(clients)
+    report = report_by_chunks(data, 700, fmt="access")
+    under = report["approximate"]["top_clients"]
+    assert 0 < under <= len(clients) // (4 + 1)  # Misra-Gries: at most entries / (bound + 1)
+    listed = {row["client"]: row["requests"] for row in report["top_clients"]}
+    assert len(listed) <= 4 and {"heavy-1", "heavy-2"} <= set(listed)
+    for client, n in listed.items():
+        assert truth[client] - under <= n <= truth[client]
+    assert "top_user_agents" in report["approximate"] and "top_referrers" not in report["approximate"]
+    assert report["total_requests"] == len(clients)  # the totals stay exact

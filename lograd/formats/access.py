@@ -331,6 +331,7 @@ class AccessTally:
                                               int(self.path_low[i]) if timed else 0,
                                               int(self.path_high[i]) if timed else 0,
                                               Sketch(buckets.get(i, {}), row[3]))
+        done.bound()
         counts.merge(done)
         self.__init__()
 
