@@ -34,7 +34,7 @@ Options:
                          [default: 5555].
   --bind ADDR            Interface to listen on [default: 127.0.0.1].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
-                         (default: about four chunks per worker, 64KiB-8MiB).
+                         (default: about four chunks per worker, 64KiB-32MiB).
   --format FMT           Input format: auto, app, conn, json, logfmt, syslog,
                          access, cri, docker or text (below);
                          auto decides per file from its first 64 KiB
