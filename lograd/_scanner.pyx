@@ -1818,11 +1818,17 @@ cdef class SpanTable:
 
     cdef int64_t intern(self, const uint8_t* p, Py_ssize_t n) except -1:
         """The id of the string [p, p + n), a new one when it was not seen before."""
-        cdef uint64_t h = 1469598103934665603ULL
-        cdef Py_ssize_t i, slot
+        cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n, word
+        cdef Py_ssize_t i = 0, slot
         cdef int64_t found
-        for i in range(n):  # FNV-1a, then mixed: clustering stays low with open addressing
+        while i + 8 <= n:  # eight bytes a step (user agents are long), then the rest byte by byte
+            memcpy(&word, p + i, 8)
+            h = (h ^ word) * 0x9E3779B97F4A7C15ULL
+            h ^= h >> 32
+            i += 8
+        while i < n:
             h = (h ^ p[i]) * 1099511628211ULL
+            i += 1
         h ^= h >> 29
         slot = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.slots[slot]:

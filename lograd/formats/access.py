@@ -255,7 +255,7 @@ class AccessTally:
         self.path_n = np.zeros((0, 4), np.int64)  # requests, 5xx, timed, zeros
         self.path_low = np.zeros(0, np.int64)
         self.path_high = np.zeros(0, np.int64)
-        self.path_buckets: dict[int, int] = {}
+        self.path_buckets: list[np.ndarray] = []  # each block's path * _BUCKET_SPAN + bucket keys
 
     def tables(self) -> tuple:
         return self.methods, self.clients, self.agents, self.referrers, self.paths
@@ -303,7 +303,7 @@ class AccessTally:
             self.path_n[:, 3] += np.bincount(tid[zeros], minlength=n)
             if (~zeros).any():
                 offsets = _bucket_index(as_float[~zeros])
-                count_into(self.path_buckets, tid[~zeros] * _BUCKET_SPAN + offsets)
+                self.path_buckets.append(tid[~zeros] * _BUCKET_SPAN + offsets)  # counted once a chunk
 
     def into(self, counts: AccessCounts) -> None:
         """Add everything tallied, by name, to ``counts``; the tally starts again empty."""
@@ -322,8 +322,10 @@ class AccessTally:
             if row[0]:
                 done.clients[key] = row
         buckets: dict[int, dict[int, int]] = {}
-        for key, n in self.path_buckets.items():
-            buckets.setdefault(key // _BUCKET_SPAN, {})[key % _BUCKET_SPAN + LOWEST_INDEX] = n
+        if self.path_buckets:
+            keys, times = np.unique(np.concatenate(self.path_buckets), return_counts=True)
+            for key, n in zip(keys.tolist(), times.tolist()):
+                buckets.setdefault(key // _BUCKET_SPAN, {})[key % _BUCKET_SPAN + LOWEST_INDEX] = n
         for i, (key, example, row) in enumerate(zip(self.paths.keys(), self.paths.smallest(), self.path_n.tolist())):
             if row[0]:
                 timed = row[2]
