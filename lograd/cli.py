@@ -238,7 +238,8 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                 layout_pattern(args["--log-format"])
             except (ValueError, re.error) as exc:
                 raise UsageError(f"--log-format: {exc}") from None
-            fmt = "access=" + args["--log-format"]
+            from .formats import LAYOUT_PREFIX
+            fmt = LAYOUT_PREFIX + args["--log-format"]
         window = None
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))

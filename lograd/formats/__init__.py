@@ -161,10 +161,10 @@ def get(name: str) -> Format:
     known = formats()
     if name in known:
         return known[name]
-    if name.startswith("access=") and name not in _WRAPPED:  # access lines by a --log-format layout
+    if name.startswith(LAYOUT_PREFIX) and name not in _WRAPPED:  # access lines by a --log-format layout
         from .access import AccessFormat
         try:
-            _WRAPPED[name] = AccessFormat(name[len("access="):])
+            _WRAPPED[name] = AccessFormat(name[len(LAYOUT_PREFIX):])
         except ValueError:
             raise KeyError(name) from None
     if name not in _WRAPPED:
@@ -176,6 +176,8 @@ def get(name: str) -> Format:
     return _WRAPPED[name]
 
 
+LAYOUT_PREFIX = "access="
+"""A format name ``access=LAYOUT`` reads access lines by an nginx ``log_format`` string (--log-format)."""
 WRAPPERS = ("cri", "docker")
 """Formats whose lines wrap another format's (container runtimes)."""
 

@@ -37,7 +37,7 @@ from ..fastpath import (_bucket_index, _exact_sum, add_other_lines, aggregate_ro
 from ..parsing import MAX_LINE, to_fixed
 from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
 from ..timestamps import days_from_civil, is_calendar_date
-from . import EntryFormat, Entries, Reading
+from . import EntryFormat, Entries, Reading, entries_of
 
 _QUOTED = rb'"((?:[^"\\]|\\.)*)"'
 _LINE = re.compile(rb"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] " + _QUOTED + rb" (\d{3}) (\d+|-)"
@@ -146,7 +146,6 @@ _VARIABLES = {
 }
 """nginx variables a layout's fields are read as: (what it gives, its pattern; None: any text,
 quoted or not). Any other variable is skipped over."""
-LAYOUT_VARIABLES = tuple(_VARIABLES)
 _VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
 
@@ -369,10 +368,6 @@ def access_entries(data) -> Entries:
     return scanned_entries(data, starts, kinds, stamps, parse_access_line)
 
 
-LAYOUT_PREFIX = "access="
-"""A format name ``access=LAYOUT`` reads lines by an nginx ``log_format`` string (--log-format)."""
-
-
 class AccessFormat(EntryFormat):
     """The `access` format (see :mod:`lograd.formats`): line by line, exact; with ``layout``,
     lines as an nginx ``log_format`` string says."""
@@ -409,7 +404,6 @@ class AccessFormat(EntryFormat):
 
     def block_entries(self, block, reading: Reading) -> Entries:
         if self.parse is not parse_access_line:
-            from . import entries_of
             return entries_of(bytes(block), self.parse)
         return access_entries(block)
 
