@@ -3,6 +3,7 @@
 The public surface (SPEC §5)::
 
     from lograd import LogEntry, Worker, Coordinator, Analyzer, generate_test_logs
+    from lograd import template_of      # a message's template (issue #17)
 
 Names are imported on first use, so the command lines start fast and
 ``import lograd`` works before pyzmq is importable (see ``lograd.launch``).
@@ -19,6 +20,7 @@ _EXPORTS = {
     "Worker": "lograd.worker",
     "Coordinator": "lograd.coordinator",
     "generate_test_logs": "lograd.generate",
+    "template_of": "lograd.templates",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,54 @@
+"""Message templates (issue #17, its first part): the masking rules token by token, and a
+template that depends on the message alone."""
+import pytest
+from hypothesis import given, strategies as st
+
+from lograd import template_of
+
+
+@pytest.mark.parametrize("message, template", [
+    (b"Timeout after 3001 ms calling 10.0.0.7:5432", "Timeout after <*> ms calling <*>"),
+    (b"Request processed in 127ms", "Request processed in <*>"),                   # a number with a unit
+    (b"cpu=87.5% mem=1024MB host=web-1 user=alice", "cpu=<*> mem=<*> host=<*> user=alice"),  # key=value
+    (b'upstream "db primary" timed out', 'upstream "<*>" timed out'),              # quoted values
+    (b"user 'bob' logged in", "user '<*>' logged in"),
+    (b"session 3fa85f64-5717-4562-b3fc-2c963f66afa6 expired", "session <*> expired"),  # UUID
+    (b"object 0x7f3a9c1d at deadbeef01", "object <*> at <*>"),                      # hex ids
+    (b"connect to [2001:db8::1]:443 failed", "connect to <*> failed"),             # IPv6 with a port
+    (b"peer fe80::1 gone", "peer <*> gone"),
+    (b"Connection refused to cache:6379", "Connection refused to <*>"),           # host:port
+    (b"Cache miss for key user:42", "Cache miss for key <*>"),                   # word:digits is host:port too
+    (b"Cache miss for key user:bob", "Cache miss for key user:bob"),             # key:word: kept
+    (b"Error::Timeout in main", "Error::Timeout in main"),                           # not an address
+    (b"mail to alice@example.com bounced", "mail to <*> bounced"),                 # e-mail
+    (b"open /var/data/part-00042.parquet: no such file", "open <*>: no such file"),  # a path with digits
+    (b"open /var/data/index: denied", "open /var/data/index: denied"),             # a path without: kept
+    (b"retry (attempt 3/5) at 2024-01-24T10:15:32Z", "retry (attempt <*>) at <*>"),  # dates, fractions
+    (b"Caused by: java.net.SocketTimeoutException: Read timed out",
+     "Caused by: java.net.SocketTimeoutException: Read timed out"),                # no value: unchanged
+    (b"  spaces\tand\ttabs  ", "spaces and tabs"),                                 # white space normalised
+    (b"", ""),
+])
+def test_masking_rules(message, template):
+    assert template_of(message) == template
+
+
+def test_lines_that_say_the_same_thing_share_a_template():
+    lines = [b"Timeout after 2984 ms calling 10.0.0.9:5432", b"Timeout after 17 ms calling 192.168.1.20:5432"]
+    assert {template_of(m) for m in lines} == {"Timeout after <*> ms calling <*>"}
+    assert template_of(b"Timeout after 5 ms calling db") != template_of(b"Connection refused calling db")
+
+
+@given(st.binary(max_size=200))
+def test_a_template_depends_on_the_message_alone_and_never_raises(message):
+    first = template_of(message)
+    assert isinstance(first, str) and template_of(bytes(message)) == first
+    assert "\x00" not in first or b"\x00" not in message  # the internal mark never leaks
+
+
+@given(st.lists(st.sampled_from(["Timeout", "after", "calling", "db", "ms", "="]), max_size=6),
+       st.lists(st.integers(0, 10 ** 6), min_size=6, max_size=6))
+def test_numbers_never_split_a_group(words, numbers):
+    a = " ".join(f"{w} {n}" for w, n in zip(words, numbers)).encode()
+    b = " ".join(f"{w} {n + 1}" for w, n in zip(words, numbers)).encode()
+    assert template_of(a) == template_of(b)
