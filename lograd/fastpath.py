@@ -192,7 +192,7 @@ def _exact_bin_sums(index: np.ndarray, values: np.ndarray, nbins: int) -> list[i
     return totals
 
 
-def _exact_sum(values: np.ndarray) -> int:
+def exact_sum(values: np.ndarray) -> int:
     """The exact sum of int64 values (no overflow)."""
     return (int((values >> 32).sum()) << 32) + int((values & 0xFFFFFFFF).sum())
 
@@ -278,11 +278,11 @@ def aggregate_rows(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) 
         if p.rt_count == 0 or high > p.rt_high:
             p.rt_high = high
         p.rt_count += len(rts)
-        p.rt_total += _exact_sum(rts)
+        p.rt_total += exact_sum(rts)
         as_float = rts.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
         zeros = as_float < MIN_POSITIVE
         p.rt_sketch.zeros += int(np.count_nonzero(zeros))
-        buckets = _bucket_index(as_float[~zeros]) + LOWEST_INDEX
+        buckets = bucket_index(as_float[~zeros]) + LOWEST_INDEX
         if len(buckets):
             count_into(p.rt_sketch.buckets, buckets)
         coarse = np.full(len(rts), COARSE_ZERO, dtype=np.int64)
@@ -293,7 +293,7 @@ def aggregate_rows(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) 
 _LOG_GAMMA = float(np.log(_BOUNDS[1] / _BOUNDS[0]))
 
 
-def _bucket_index(values: np.ndarray) -> np.ndarray:
+def bucket_index(values: np.ndarray) -> np.ndarray:
     """``searchsorted(BOUNDS, values, "left")`` capped at the last bucket, via a logarithm.
 
     The logarithm lands on the bucket or next to it; comparisons with the
@@ -338,7 +338,7 @@ def add_resource_values(p: Partial, name: str, values, minutes) -> None:
     sums = _exact_bin_sums(index, v, nbins)
     highs = np.full(nbins, np.iinfo(np.int64).min)
     np.maximum.at(highs, index, v)
-    part = Resource(count=len(v), total=_exact_sum(v), low=int(v.min()), high=int(v.max()))
+    part = Resource(count=len(v), total=exact_sum(v), low=int(v.min()), high=int(v.max()))
     part.per_minute = {m: [c, s, h] for m, c, s, h in
                        zip(distinct.tolist(), counts.tolist(), sums, highs.tolist())}
     resource = p.resources.get(name)

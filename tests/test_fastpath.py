@@ -163,12 +163,12 @@ def test_the_worker_path_over_chunks_and_blocks_equals_the_exact_path(tmp_path):
 
 def test_sketch_buckets_by_logarithm_equal_a_binary_search():
     import numpy as np
-    from lograd.fastpath import _BOUNDS, _bucket_index
+    from lograd.fastpath import _BOUNDS, bucket_index
     rng = np.random.default_rng(4)
     values = np.concatenate([10 ** rng.uniform(-9, 35, 100_000), _BOUNDS, np.nextafter(_BOUNDS, 0),
                              np.nextafter(_BOUNDS, np.inf), [1e-9, 1e300]])
     expected = np.minimum(np.searchsorted(_BOUNDS, values, side="left"), len(_BOUNDS) - 1)
-    assert (_bucket_index(values) == expected).all()
+    assert (bucket_index(values) == expected).all()
 
 
 @settings(max_examples=200, deadline=None)

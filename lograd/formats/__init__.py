@@ -15,7 +15,10 @@ A format is pure (bytes in, a :class:`~lograd.aggregate.Partial` out):
 - ``take(partial, entry, window)`` counts one entry ``parse_line`` gave (container
   wrappers hand their inner lines over so);
 - ``finish(partial, reading)`` ends a chunk (conn names its hosts);
-- ``report_keys(partial, hosts)`` the format's own keys of the JSON report (``hosts``: ``--host``'s).
+- ``report_keys(partial, hosts)`` the format's own keys of the JSON report (``hosts``: ``--host``'s);
+- ``grammar`` is the compiled scanner's grammar of its lines, or None, and
+  ``entries_hook(partial)`` what else sees the scanner's entry rows (syslog's hosts): a
+  container wrapper reads its content with them in place.
 
 Every format's compiled or batched path is held to its exact per-line path by
 property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).

@@ -32,7 +32,7 @@ import numpy as np
 from .._scanner import ENTRY, SpanTable, scan_access
 from ..access import AccessCounts, PathFigures, STATUS_CLASSES, access_report
 from ..aggregate import Partial, Window, each_line, fixed_ms, inside
-from ..fastpath import (_bucket_index, _exact_sum, add_other_lines, aggregate_rows, block_lines, count_into,
+from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_index, count_into, exact_sum,
                         scanned_entries, window_bounds)
 from ..parsing import MAX_LINE, to_fixed
 from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
@@ -268,7 +268,7 @@ class AccessTally:
         cls = np.clip(st // 100, 1, 5) - 1
         self.status += np.bincount(st, minlength=600)
         count_into(self.status_minutes, stamps[rows] // 60_000 * 8 + cls)
-        self.bytes_total += _exact_sum(sent[rows])
+        self.bytes_total += exact_sum(sent[rows])
         self.method_n = _grown(self.method_n, len(self.methods))
         self.method_n += np.bincount(method_ids[rows], minlength=len(self.method_n))
         ids = client_ids[rows]
@@ -301,7 +301,7 @@ class AccessTally:
             zeros = as_float < MIN_POSITIVE
             self.path_n[:, 3] += np.bincount(tid[zeros], minlength=n)
             if (~zeros).any():
-                offsets = _bucket_index(as_float[~zeros])
+                offsets = bucket_index(as_float[~zeros])
                 self.path_buckets.append(tid[~zeros] * _BUCKET_SPAN + offsets)  # counted once a chunk
 
     def into(self, counts: AccessCounts) -> None:
@@ -337,6 +337,22 @@ class AccessTally:
         self.__init__()
 
 
+def scan_access_block(data, window: Window | None, heads_only: bool, tally: AccessTally) -> dict:
+    """The scanner's rows of a block of access lines (:func:`scan_access`), by name: starts,
+    ends, kinds, stamps, levels, inside, has_rt, rts, status, sent, and the ids of each
+    entry's method, client, agent, referrer and path in ``tally``'s tables."""
+    buf, newlines, n = block_lines(data)
+    rows = {name: np.empty(n, np.int64) for name in ("starts", "ends", "stamps", "levels", "rts", "status",
+                                                     "sent", "method", "client", "agent", "referrer", "path")}
+    rows.update({name: np.empty(n, np.uint8) for name in ("kinds", "inside", "has_rt")})
+    r = rows
+    scan_access(buf, newlines, *window_bounds(window), heads_only, r["kinds"], r["starts"], r["ends"], r["stamps"],
+                r["levels"], r["inside"], r["has_rt"], r["rts"], r["status"], r["sent"], r["method"], r["client"],
+                r["agent"], r["referrer"], r["path"], *tally.tables())
+    r["inside"], r["has_rt"] = r["inside"].view(bool), r["has_rt"].view(bool)
+    return rows
+
+
 def add_access_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
                     tally: AccessTally) -> int:
     """Add the access lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
@@ -344,28 +360,20 @@ def add_access_fast(partial: Partial, data, base: int, file_index: int, window: 
     exact path (:func:`add_access_lines`, which it equals)."""
     if not len(data):
         return 0
-    buf, newlines, n = block_lines(data)
-    starts, ends, stamps, levels, rts, status, sent, *ids = (np.empty(n, np.int64) for _ in range(12))
-    kinds, inside_, has_rt = (np.empty(n, np.uint8) for _ in range(3))
-    scan_access(buf, newlines, *window_bounds(window), False, kinds, starts, ends, stamps, levels, inside_,
-                has_rt, rts, status, sent, *ids, *tally.tables())
+    r = scan_access_block(data, window, False, tally)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
+    undecided = add_other_lines(partial, view, r["starts"], r["ends"], r["kinds"], base, file_index,
                                 lambda line, offset: add_access_lines(partial, line, offset, file_index, window))
-    inside_, has_rt = inside_.view(bool), has_rt.view(bool)
-    aggregate_rows(partial, stamps, kinds == ENTRY, inside_, levels, has_rt, rts)
-    tally.add(np.flatnonzero(inside_), stamps, status, sent, *ids, has_rt, rts)
+    aggregate_rows(partial, r["stamps"], r["kinds"] == ENTRY, r["inside"], r["levels"], r["has_rt"], r["rts"])
+    tally.add(np.flatnonzero(r["inside"]), r["stamps"], r["status"], r["sent"], r["method"], r["client"],
+              r["agent"], r["referrer"], r["path"], r["has_rt"], r["rts"])
     return undecided
 
 
 def access_entries(data) -> Entries:
     """Every access entry of ``data`` (whole lines): times, first bytes, newlines; heads only."""
-    buf, newlines, n = block_lines(data)
-    starts, ends, stamps, levels, rts, status, sent, *ids = (np.empty(n, np.int64) for _ in range(12))
-    kinds, inside_, has_rt = (np.empty(n, np.uint8) for _ in range(3))
-    scan_access(buf, newlines, 1, 0, True, kinds, starts, ends, stamps, levels, inside_, has_rt, rts, status,
-                sent, *ids, *AccessTally().tables())
-    return scanned_entries(data, starts, kinds, stamps, parse_access_line)
+    r = scan_access_block(data, None, True, AccessTally())
+    return scanned_entries(data, r["starts"], r["kinds"], r["stamps"], parse_access_line)
 
 
 class AccessFormat(EntryFormat):
