@@ -10,7 +10,9 @@ is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
 numbers out; the caller allocates every output array.
 """
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp
+
+import numpy as np
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
@@ -1759,7 +1761,8 @@ cdef class SpanTable:
     """Distinct byte strings, each given an id (0, 1, ... in order of first sight), exactly:
     open addressing on a 64-bit hash, every string's bytes kept in the table's own arena and
     compared on each hit. With ``keep_smallest``, each id also keeps the smallest (in byte
-    order) of a second string given with it (a path's example target)."""
+    order) of a second string given with it (a path's example target). Each id has ``columns``
+    counters the scanner adds to as it reads (:meth:`counts`), so no row per line is needed."""
 
     cdef uint64_t* hashes
     cdef int64_t* slots  # slot -> id + 1 (0: empty)
@@ -1768,9 +1771,11 @@ cdef class SpanTable:
     cdef int64_t* small_starts  # id -> its smallest second string
     cdef int64_t* small_lengths
     cdef uint8_t* arena
-    cdef Py_ssize_t arena_used, arena_size, count, ids_size, mask
+    cdef int64_t* counters  # id * columns + column
+    cdef Py_ssize_t arena_used, arena_size, count, ids_size, mask, columns
 
-    def __cinit__(self, int bits=10):
+    def __cinit__(self, int columns=1, int bits=10):
+        self.columns = columns
         self.mask = (1 << bits) - 1
         self.hashes = <uint64_t*>malloc((self.mask + 1) * sizeof(uint64_t))
         self.slots = <int64_t*>malloc((self.mask + 1) * sizeof(int64_t))
@@ -1781,8 +1786,9 @@ cdef class SpanTable:
         self.small_lengths = <int64_t*>malloc(self.ids_size * sizeof(int64_t))
         self.arena_size = 1 << 16
         self.arena = <uint8_t*>malloc(self.arena_size)
+        self.counters = <int64_t*>malloc(self.ids_size * columns * sizeof(int64_t) + 1)
         if not (self.hashes and self.slots and self.starts and self.lengths and self.small_starts
-                and self.small_lengths and self.arena):
+                and self.small_lengths and self.arena and self.counters):
             raise MemoryError()
         for i in range(self.mask + 1):
             self.slots[i] = 0
@@ -1796,6 +1802,7 @@ cdef class SpanTable:
         free(self.small_starts)
         free(self.small_lengths)
         free(self.arena)
+        free(self.counters)
 
     def __len__(self):
         return self.count
@@ -1844,6 +1851,8 @@ cdef class SpanTable:
         self.lengths[found] = n
         self.small_starts[found] = -1
         self.small_lengths[found] = 0
+        for i in range(self.columns):
+            self.counters[found * self.columns + i] = 0
         self.count += 1
         self.hashes[slot] = h
         self.slots[slot] = found + 1
@@ -1868,7 +1877,8 @@ cdef class SpanTable:
         self.lengths = <int64_t*>realloc(self.lengths, size * sizeof(int64_t))
         self.small_starts = <int64_t*>realloc(self.small_starts, size * sizeof(int64_t))
         self.small_lengths = <int64_t*>realloc(self.small_lengths, size * sizeof(int64_t))
-        if not (self.starts and self.lengths and self.small_starts and self.small_lengths):
+        self.counters = <int64_t*>realloc(self.counters, size * self.columns * sizeof(int64_t) + 1)
+        if not (self.starts and self.lengths and self.small_starts and self.small_lengths and self.counters):
             raise MemoryError()
         self.ids_size = size
 
@@ -1890,6 +1900,16 @@ cdef class SpanTable:
         free(self.hashes)
         free(self.slots)
         self.hashes, self.slots, self.mask = hashes, slots, size - 1
+
+    def counts(self):
+        """Every id's counters: an int64 array of shape (ids, columns), a copy."""
+        out = np.empty((self.count, self.columns), np.int64)
+        cdef int64_t[:, ::1] view = out
+        cdef Py_ssize_t i, j
+        for i in range(self.count):
+            for j in range(self.columns):
+                view[i, j] = self.counters[i * self.columns + j]
+        return out
 
     def keys(self) -> list:
         """Every string, by id."""
@@ -1973,6 +1993,14 @@ cdef Py_ssize_t _field(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept no
 
 cdef Py_ssize_t _quoted_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """The closing quote of a quoted field whose first byte is at ``p``, or -1."""
+    cdef const uint8_t* quote
+    if p >= e:
+        return -1
+    quote = <const uint8_t*>memchr(b + p, 34, e - p)  # libc's memchr reads many bytes a step
+    if quote == NULL:
+        return -1
+    if memchr(b + p, 92, quote - (b + p)) == NULL:  # no backslash before it: the common case
+        return quote - b
     while p < e:
         if b[p] == 34:
             return p
@@ -2023,24 +2051,28 @@ cdef int _access_time(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* day
 
 def scan_access(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high, bint heads_only,
                 uint8_t[::1] kinds, int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] stamps, int64_t[::1] levels,
-                uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts, int64_t[::1] status, int64_t[::1] sent,
-                int64_t[::1] method_ids, int64_t[::1] client_ids, int64_t[::1] agent_ids,
-                int64_t[::1] referrer_ids, int64_t[::1] path_ids, SpanTable methods, SpanTable clients,
-                SpanTable agents, SpanTable referrers, SpanTable paths) -> None:
+                uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts, uint8_t[::1] classes,
+                int64_t[::1] path_ids, int64_t[::1] status_counts, int64_t[::1] byte_sums, SpanTable methods,
+                SpanTable clients, SpanTable agents, SpanTable referrers, SpanTable paths) -> None:
     """Decide each line of a block by the access grammar (``len(kinds)`` lines): the common
     rows (kind, time, level ERROR for a 5xx else INFO, response time) and for each entry
-    inside the window [low, high] its status, bytes and the ids of its method, client, agent,
-    referrer and normalised path (-1: none) in the tables, the path's example kept. A line is
-    decided only when it is plainly an entry in the default layout with at most one trailing
-    field (a number or ``-``); any other line is UNDECIDED, for the exact path."""
+    inside the window [low, high] its status class (0 for 1xx ... 4 for 5xx) and normalised
+    path id (-1: none) in rows, the rest counted in place: ``status_counts[code]``, the bytes
+    sent as ``byte_sums`` [high 32 bits, low 32 bits] (exact however many lines), and the
+    tables' counters — methods [requests], clients [requests, 4xx, 5xx], agents and referrers
+    [requests], paths [requests, 5xx, timed, least time, greatest time], the path's example
+    kept. A line is decided only when it is plainly an entry in the default layout with at
+    most one trailing field (a number or ``-``); any other line is UNDECIDED, for the exact path."""
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
     cdef Py_ssize_t line, s = 0, nl, e, p, q, f1, f2, f3, f4, ts, te, rq, rqe, ref, refe, ua, uae, t, tq, k
     cdef Py_ssize_t mp, me, tp, te2, fs, fe, plen
     cdef int64_t ms = 0, code, bytes_sent, value, day_cache[2]
     cdef int fields, kind, found
     cdef const uint8_t* b = &buf[0] if size else NULL
-    cdef uint8_t path[MAX_PATH]
-    cdef int64_t invalid = methods.intern(<const uint8_t*>b"INVALID", 7)
+    cdef uint8_t normal[MAX_PATH]
+    cdef int64_t invalid = methods.intern(<const uint8_t*>b"INVALID", 7), method, path, client
+    cdef int64_t* row
+    cdef int cls
     day_cache[0] = -1
     day_cache[1] = 0
     for line in range(n):
@@ -2151,35 +2183,56 @@ def scan_access(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low
         levels[line] = 5 if code >= 500 else 2
         if heads_only or ms < low or ms > high:
             continue
-        inside[line] = 1
-        has_rt[line] = found
-        rts[line] = value if found else 0
-        status[line] = code
-        sent[line] = bytes_sent
-        client_ids[line] = clients.intern(b + (f1 + 1 if fields == 4 else p),
-                                          (f2 - f1 - 1) if fields == 4 else (f1 - p))
-        agent_ids[line] = agents.intern(b + ua, uae - ua) if ua >= 0 else -1
-        referrer_ids[line] = referrers.intern(b + ref, refe - ref) if ref >= 0 else -1
-        # the request: METHOD TARGET HTTP/d[.d], else INVALID
+        # the request: METHOD TARGET HTTP/d[.d], else INVALID (a path too long to normalise: undecided)
         mp = rq
         me = mp
         if me < rqe and 65 <= b[me] <= 90:
             me += 1
             while me < rqe and (65 <= b[me] <= 90 or b[me] == 95 or b[me] == 45):
                 me += 1
-        path_ids[line] = -1
-        method_ids[line] = invalid
+        path = -1
+        method = invalid
         if me > mp and me < rqe and b[me] == 32:
             tp = me + 1
             te2 = _field(b, tp, rqe)
             if te2 > tp and te2 + 6 <= rqe and b[te2] == 32 and _word_at(b, te2 + 1, rqe, b"HTTP/", 5) \
                     and _digit(b[te2 + 6]) and (te2 + 7 == rqe or (te2 + 9 == rqe and b[te2 + 7] == 46
                                                                    and _digit(b[te2 + 8]))):
-                plen = _normalised(b, tp, te2, path)
+                plen = _normalised(b, tp, te2, normal)
                 if plen < 0:
                     kinds[line] = UNDECIDED
-                    inside[line] = 0
                     continue
-                method_ids[line] = methods.intern(b + mp, me - mp)
-                path_ids[line] = paths.intern(path, plen)
-                paths.keep_smallest(path_ids[line], b + tp, te2 - tp)
+                method = methods.intern(b + mp, me - mp)
+                path = paths.intern(normal, plen)
+                paths.keep_smallest(path, b + tp, te2 - tp)
+        inside[line] = 1
+        has_rt[line] = found
+        rts[line] = value if found else 0
+        cls = (code // 100) - 1
+        classes[line] = cls
+        path_ids[line] = path
+        status_counts[code] += 1
+        byte_sums[0] += bytes_sent >> 32
+        byte_sums[1] += bytes_sent & 0xFFFFFFFF
+        methods.counters[method] += 1
+        client = clients.intern(b + (f1 + 1 if fields == 4 else p), (f2 - f1 - 1) if fields == 4 else (f1 - p))
+        row = clients.counters + client * 3
+        row[0] += 1
+        if cls == 3:
+            row[1] += 1
+        elif cls == 4:
+            row[2] += 1
+        if ua >= 0:
+            agents.counters[agents.intern(b + ua, uae - ua)] += 1
+            referrers.counters[referrers.intern(b + ref, refe - ref)] += 1
+        if path >= 0:
+            row = paths.counters + path * 5
+            row[0] += 1
+            if cls == 4:
+                row[1] += 1
+            if found:
+                if row[2] == 0 or value < row[3]:
+                    row[3] = value
+                if row[2] == 0 or value > row[4]:
+                    row[4] = value
+                row[2] += 1

@@ -14,7 +14,10 @@ def run(command: str) -> None:
     """Run ``lograd.cli`` command ``command`` with this process's arguments, and exit.
 
     A worker runs with glibc told to keep freed memory (config.FREED_MEMORY_KEPT, read only
-    when a process starts: the worker re-runs itself once with them when they are not set)."""
+    when a process starts: the worker re-runs itself once with them when they are not set).
+    numpy's OpenBLAS starts no thread pool (lograd does no linear algebra; the pool's threads
+    spin at import: about 70 ms of CPU per process, on a machine the job wants whole)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when numpy is first imported
     from .config import FREED_MEMORY_KEPT
     env = dict(os.environ, **FREED_MEMORY_KEPT) if command == "worker" else os.environ
     try:

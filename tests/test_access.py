@@ -94,7 +94,7 @@ line = st.builds(
         f'{c} - - [24/Jan/2024:10:{s // 60:02d}:{s % 60:02d} +0000] "GET {t} HTTP/1.1" {status} {sent} '
         f'"-" "{agent}"{rt}').encode(),
     st.sampled_from(CLIENTS), st.integers(0, 3599), st.sampled_from(TARGETS),
-    st.sampled_from([200, 201, 301, 404, 499, 500, 503]), st.sampled_from(["0", "-", "1234"]),
+    st.sampled_from([200, 201, 301, 404, 499, 500, 503]), st.sampled_from(["0", "-", "1234", "987654321098765432"]),  # bytes past 2**32 too
     st.sampled_from(["curl", "Mozilla/5.0 (X11)"]), st.sampled_from(["", " 0.127", " 5000", " -", " 0.1, 0.2"]))
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from .._scanner import ENTRY, SpanTable, scan_access
 from ..access import AccessCounts, PathFigures, STATUS_CLASSES, access_report
 from ..aggregate import Partial, Window, each_line, fixed_ms, inside
-from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_index, count_into, exact_sum,
+from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_index, count_into,
                         scanned_entries, window_bounds)
 from ..parsing import MAX_LINE, to_fixed
 from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
@@ -227,7 +227,6 @@ def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, 
 
 _BUCKET_SPAN = 1 << 20
 """A path's sketch bucket and its id share one int64 key: id * _BUCKET_SPAN + bucket offset."""
-_I64 = np.iinfo(np.int64)
 
 
 def _grown(counts: np.ndarray, size: int) -> np.ndarray:
@@ -239,85 +238,56 @@ def _grown(counts: np.ndarray, size: int) -> np.ndarray:
 
 
 class AccessTally:
-    """A chunk's access counts by the ids of the scanner's string tables, until the chunk ends
-    (:meth:`into` names them): per block, numpy adds up the rows; no string per line."""
+    """A chunk's access counts, until the chunk ends (:meth:`into` names them): the scanner
+    counts into the string tables' counters and :attr:`status` as it reads; per block, numpy
+    adds what needs the rows (status classes per minute, paths' time buckets)."""
 
     def __init__(self) -> None:
-        self.methods, self.clients, self.agents, self.referrers, self.paths = (SpanTable() for _ in range(5))
+        self.methods, self.agents, self.referrers = SpanTable(1), SpanTable(1), SpanTable(1)
+        self.clients = SpanTable(3)  # requests, 4xx, 5xx
+        self.paths = SpanTable(5)  # requests, 5xx, timed, least time, greatest time
         self.status = np.zeros(600, np.int64)
+        self.byte_sums = np.zeros(2, np.int64)  # high and low 32 bits, summed apart
         self.status_minutes: dict[int, int] = {}  # minute * 8 + class -> n
-        self.bytes_total = 0
-        self.method_n = np.zeros(0, np.int64)
-        self.client_n = np.zeros((0, 3), np.int64)
-        self.agent_n = np.zeros(0, np.int64)
-        self.referrer_n = np.zeros(0, np.int64)
-        self.path_n = np.zeros((0, 4), np.int64)  # requests, 5xx, timed, zeros
-        self.path_low = np.zeros(0, np.int64)
-        self.path_high = np.zeros(0, np.int64)
+        self.path_zeros = np.zeros(0, np.int64)
         self.path_buckets: list[np.ndarray] = []  # each block's path * _BUCKET_SPAN + bucket keys
 
-    def tables(self) -> tuple:
-        return self.methods, self.clients, self.agents, self.referrers, self.paths
+    def scan_arguments(self) -> tuple:
+        """What :func:`scan_access` counts into."""
+        return self.status, self.byte_sums, self.methods, self.clients, self.agents, self.referrers, self.paths
 
-    def add(self, rows: np.ndarray, stamps, status, sent, method_ids, client_ids, agent_ids, referrer_ids,
-            path_ids, has_rt, rts) -> None:
-        """Count the entries of ``rows`` (inside the window)."""
+    def add(self, rows: np.ndarray, stamps, classes, path_ids, has_rt, rts) -> None:
+        """Count what needs the rows of the entries of ``rows`` (inside the window)."""
         if not len(rows):
             return
-        st = status[rows]
-        cls = np.clip(st // 100, 1, 5) - 1
-        self.status += np.bincount(st, minlength=600)
-        count_into(self.status_minutes, stamps[rows] // 60_000 * 8 + cls)
-        self.bytes_total += exact_sum(sent[rows])
-        self.method_n = _grown(self.method_n, len(self.methods))
-        self.method_n += np.bincount(method_ids[rows], minlength=len(self.method_n))
-        ids = client_ids[rows]
-        self.client_n = _grown(self.client_n, len(self.clients))
-        for column, chosen in enumerate((ids, ids[cls == 3], ids[cls == 4])):
-            self.client_n[:, column] += np.bincount(chosen, minlength=len(self.client_n))
-        for name in ("agent", "referrer"):
-            ids = (agent_ids if name == "agent" else referrer_ids)[rows]
-            table = getattr(self, name + "s")
-            counts = _grown(getattr(self, name + "_n"), len(table))
-            counts += np.bincount(ids[ids >= 0], minlength=len(counts))
-            setattr(self, name + "_n", counts)
+        count_into(self.status_minutes, stamps[rows] // 60_000 * 8 + classes[rows])
         pid = path_ids[rows]
-        valid = pid >= 0
-        n = len(self.paths)
-        if len(self.path_n) < n:
-            old = len(self.path_n)
-            self.path_n = _grown(self.path_n, n)
-            self.path_low = np.concatenate([self.path_low, np.full(n - old, _I64.max)])
-            self.path_high = np.concatenate([self.path_high, np.full(n - old, _I64.min)])
-        self.path_n[:, 0] += np.bincount(pid[valid], minlength=n)
-        self.path_n[:, 1] += np.bincount(pid[valid & (cls == 4)], minlength=n)
-        timed = valid & has_rt[rows]
+        timed = (pid >= 0) & has_rt[rows]
         tid, values = pid[timed], rts[rows][timed]
         if len(tid):
-            self.path_n[:, 2] += np.bincount(tid, minlength=n)
-            np.minimum.at(self.path_low, tid, values)
-            np.maximum.at(self.path_high, tid, values)
             as_float = values.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
             zeros = as_float < MIN_POSITIVE
-            self.path_n[:, 3] += np.bincount(tid[zeros], minlength=n)
-            if (~zeros).any():
+            if zeros.any():
+                self.path_zeros = _grown(self.path_zeros, len(self.paths))
+                self.path_zeros += np.bincount(tid[zeros], minlength=len(self.path_zeros))
+            if not zeros.all():
                 offsets = bucket_index(as_float[~zeros])
                 self.path_buckets.append(tid[~zeros] * _BUCKET_SPAN + offsets)  # counted once a chunk
 
     def into(self, counts: AccessCounts) -> None:
         """Add everything tallied, by name, to ``counts``; the tally starts again empty."""
-        done = AccessCounts(bytes_total=self.bytes_total)
+        high, low = self.byte_sums.tolist()
+        done = AccessCounts(bytes_total=(high << 32) + low)
         done.status = {code: int(n) for code, n in enumerate(self.status.tolist()) if n}
         for key, n in self.status_minutes.items():
             slot = done.status_minutes.setdefault(key // 8, [0] * len(STATUS_CLASSES))
             slot[key % 8] += n
-        for table, tallied, mine in ((self.methods, self.method_n, done.methods),
-                                     (self.agents, self.agent_n, done.agents),
-                                     (self.referrers, self.referrer_n, done.referrers)):
-            for key, n in zip(table.keys(), tallied.tolist()):
+        for table, mine in ((self.methods, done.methods), (self.agents, done.agents),
+                            (self.referrers, done.referrers)):
+            for key, (n,) in zip(table.keys(), table.counts().tolist()):
                 if n and not (table is self.referrers and key == b"-"):
                     mine[key] = n
-        for key, row in zip(self.clients.keys(), self.client_n.tolist()):
+        for key, row in zip(self.clients.keys(), self.clients.counts().tolist()):
             if row[0]:
                 done.clients[key] = row
         buckets: dict[int, dict[int, int]] = {}
@@ -325,13 +295,13 @@ class AccessTally:
             keys, times = np.unique(np.concatenate(self.path_buckets), return_counts=True)
             for key, n in zip(keys.tolist(), times.tolist()):
                 buckets.setdefault(key // _BUCKET_SPAN, {})[key % _BUCKET_SPAN + LOWEST_INDEX] = n
-        for i, (key, example, row) in enumerate(zip(self.paths.keys(), self.paths.smallest(), self.path_n.tolist())):
-            if row[0]:
-                timed = row[2]
-                done.paths[key] = PathFigures(row[0], row[1], example, timed,
-                                              int(self.path_low[i]) if timed else 0,
-                                              int(self.path_high[i]) if timed else 0,
-                                              Sketch(buckets.get(i, {}), row[3]))
+        zeros = _grown(self.path_zeros, len(self.paths)).tolist()
+        for i, (key, example, row) in enumerate(zip(self.paths.keys(), self.paths.smallest(),
+                                                   self.paths.counts().tolist())):
+            requests, errors, timed, least, greatest = row
+            if requests:
+                done.paths[key] = PathFigures(requests, errors, example, timed, least if timed else 0,
+                                              greatest if timed else 0, Sketch(buckets.get(i, {}), zeros[i]))
         done.bound()
         counts.merge(done)
         self.__init__()
@@ -339,16 +309,14 @@ class AccessTally:
 
 def scan_access_block(data, window: Window | None, heads_only: bool, tally: AccessTally) -> dict:
     """The scanner's rows of a block of access lines (:func:`scan_access`), by name: starts,
-    ends, kinds, stamps, levels, inside, has_rt, rts, status, sent, and the ids of each
-    entry's method, client, agent, referrer and path in ``tally``'s tables."""
+    ends, kinds, stamps, levels, inside, has_rt, rts, classes and paths (ids in ``tally``'s
+    table); the rest is counted into ``tally`` as the scanner reads."""
     buf, newlines, n = block_lines(data)
-    rows = {name: np.empty(n, np.int64) for name in ("starts", "ends", "stamps", "levels", "rts", "status",
-                                                     "sent", "method", "client", "agent", "referrer", "path")}
-    rows.update({name: np.empty(n, np.uint8) for name in ("kinds", "inside", "has_rt")})
+    rows = {name: np.empty(n, np.int64) for name in ("starts", "ends", "stamps", "levels", "rts", "paths")}
+    rows.update({name: np.empty(n, np.uint8) for name in ("kinds", "inside", "has_rt", "classes")})
     r = rows
     scan_access(buf, newlines, *window_bounds(window), heads_only, r["kinds"], r["starts"], r["ends"], r["stamps"],
-                r["levels"], r["inside"], r["has_rt"], r["rts"], r["status"], r["sent"], r["method"], r["client"],
-                r["agent"], r["referrer"], r["path"], *tally.tables())
+                r["levels"], r["inside"], r["has_rt"], r["rts"], r["classes"], r["paths"], *tally.scan_arguments())
     r["inside"], r["has_rt"] = r["inside"].view(bool), r["has_rt"].view(bool)
     return rows
 
@@ -365,8 +333,7 @@ def add_access_fast(partial: Partial, data, base: int, file_index: int, window: 
     undecided = add_other_lines(partial, view, r["starts"], r["ends"], r["kinds"], base, file_index,
                                 lambda line, offset: add_access_lines(partial, line, offset, file_index, window))
     aggregate_rows(partial, r["stamps"], r["kinds"] == ENTRY, r["inside"], r["levels"], r["has_rt"], r["rts"])
-    tally.add(np.flatnonzero(r["inside"]), r["stamps"], r["status"], r["sent"], r["method"], r["client"],
-              r["agent"], r["referrer"], r["path"], r["has_rt"], r["rts"])
+    tally.add(np.flatnonzero(r["inside"]), r["stamps"], r["classes"], r["paths"], r["has_rt"], r["rts"])
     return undecided
 
 
