@@ -2236,3 +2236,213 @@ def scan_access(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low
                 if row[2] == 0 or value > row[4]:
                     row[4] = value
                 row[2] += 1
+
+
+# -- message templates (lograd/templates.py says the rules in words and is the exact path) -----
+
+DEF TEMPLATE_BYTES = 1024  # templates.MESSAGE_BYTES
+DEF QUOTED_SIZE = 2048  # a message's first TEMPLATE_BYTES with its quoted values marked: at most 1.5 times
+DEF TEMPLATE_SIZE = 8192  # a template: each marked byte gives at most 3 bytes and a space
+TEMPLATE_MESSAGE_BYTES = TEMPLATE_BYTES
+
+cdef uint8_t EDGE[256]  # punctuation around a token's core
+cdef uint8_t TRAILING[256]  # what a token's end may carry after an address
+cdef uint8_t KEY_BODY[256]
+for _i in range(256):
+    EDGE[_i] = _i in b"()[]{}<>\"',;:.!?"
+    TRAILING[_i] = _i in b",;.!?"
+    KEY_BODY[_i] = KEY[_i] or _i == 45  # a key's [A-Za-z0-9_.-]
+
+
+cdef inline Py_ssize_t _put(uint8_t* out, Py_ssize_t o, const uint8_t* src, Py_ssize_t n) noexcept nogil:
+    """Copy ``n`` bytes to ``out`` at ``o``, each quoted-value mark (NUL) written ``<*>``."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if src[i] == 0:
+            out[o] = 60
+            out[o + 1] = 42
+            out[o + 2] = 62
+            o += 3
+        else:
+            out[o] = src[i]
+            o += 1
+    return o
+
+
+cdef inline Py_ssize_t _mask(uint8_t* out, Py_ssize_t o) noexcept nogil:
+    out[o] = 60
+    out[o + 1] = 42
+    out[o + 2] = 62
+    return o + 3
+
+
+cdef bint _ipv6(const uint8_t* t, Py_ssize_t n) noexcept nogil:
+    """templates._IPV6 fullmatch: [?hex*:hex*:[hex:.]*]?(:digits)?"""
+    cdef Py_ssize_t i = 0
+    if i < n and t[i] == 91:
+        i += 1
+    while i < n and HEX[t[i]]:
+        i += 1
+    if i >= n or t[i] != 58:
+        return False
+    i += 1
+    while i < n and HEX[t[i]]:
+        i += 1
+    if i >= n or t[i] != 58:
+        return False
+    i += 1
+    while i < n and (HEX[t[i]] or t[i] == 58 or t[i] == 46):
+        i += 1
+    if i == n:
+        return True
+    if t[i] != 93:
+        return False
+    i += 1
+    if i == n:
+        return True
+    if t[i] != 58 or i + 1 == n:
+        return False
+    i += 1
+    while i < n and _digit(t[i]):
+        i += 1
+    return i == n
+
+
+cdef bint _variable(const uint8_t* c, Py_ssize_t n) noexcept nogil:
+    """templates._variable: a digit anywhere, a UUID, or an e-mail address."""
+    cdef Py_ssize_t i, at = -1, dot = -1
+    for i in range(n):
+        if _digit(c[i]):
+            return True
+    if n == 36 and c[8] == 45 and c[13] == 45 and c[18] == 45 and c[23] == 45:
+        for i in range(n):
+            if i != 8 and i != 13 and i != 18 and i != 23 and not HEX[c[i]]:
+                break
+        else:
+            return True
+    for i in range(n):  # [^@]+@[^@]+\.[A-Za-z]{2,}
+        if c[i] == 64:
+            if at >= 0:
+                return False
+            at = i
+    if at < 1:
+        return False
+    for i in range(n - 1, at, -1):
+        if c[i] == 46:
+            dot = i
+            break
+    if dot < at + 2 or n - dot - 1 < 2:
+        return False
+    for i in range(dot + 1, n):
+        if not LETTER[c[i]]:
+            return False
+    return True
+
+
+cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py_ssize_t o) noexcept nogil:
+    """templates._token of the token [t, t + n), written at ``o``; where the output ends."""
+    cdef Py_ssize_t bare = n, colons = 0, i, start = 0, end = n, cn, k
+    cdef const uint8_t* core
+    cdef bint keyed = False
+    while bare > 0 and TRAILING[t[bare - 1]]:
+        bare -= 1
+    for i in range(bare):
+        colons += t[i] == 58
+    if colons >= 2 and _ipv6(t, bare):
+        o = _mask(out, o)
+        return _put(out, o, t + bare, n - bare)
+    while start < end and EDGE[t[start]]:
+        start += 1
+    while end > start and EDGE[t[end - 1]]:
+        end -= 1
+    o = _put(out, o, t, start)
+    core = t + start
+    cn = end - start
+    if cn:
+        k = 0
+        if KEY_FIRST[core[0]]:
+            k = 1
+            while k < cn and KEY_BODY[core[k]]:
+                k += 1
+            keyed = k + 1 < cn and (core[k] == 61 or core[k] == 58)
+        if keyed and core[k] == 58:  # host:port is an address
+            for i in range(k + 1, cn):
+                if not _digit(core[i]):
+                    break
+            else:
+                o = _mask(out, o)
+                return _put(out, o, t + end, n - end)
+        if keyed:
+            o = _put(out, o, core, k + 1)
+            if _variable(core + k + 1, cn - k - 1):
+                o = _mask(out, o)
+            else:
+                o = _put(out, o, core + k + 1, cn - k - 1)
+        elif _variable(core, cn):
+            o = _mask(out, o)
+        else:
+            o = _put(out, o, core, cn)
+    return _put(out, o, t + end, n - end)
+
+
+cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t* quoted,
+                          uint8_t* out) noexcept nogil:
+    """templates.template_bytes of the message [p, q), written to ``out`` (TEMPLATE_SIZE
+    bytes; ``quoted`` is QUOTED_SIZE bytes of room); its length."""
+    cdef Py_ssize_t n = q - p, qn = 0, i = 0, j, found, o = 0, t
+    cdef uint8_t c, d
+    if n > TEMPLATE_BYTES:
+        n = TEMPLATE_BYTES
+    while i < n:  # quoted values: "..." or '...' with backslash escapes, marked by a NUL
+        c = b[p + i]
+        if c == 0:
+            quoted[qn] = 63
+            qn += 1
+            i += 1
+            continue
+        if c == 34 or c == 39:
+            j = i + 1
+            found = -1
+            while j < n:
+                d = b[p + j]
+                if d == c:
+                    found = j
+                    break
+                if d == 92:
+                    if j + 1 < n:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if found >= 0:
+                quoted[qn] = c
+                quoted[qn + 1] = 0
+                quoted[qn + 2] = c
+                qn += 3
+                i = found + 1
+                continue
+        quoted[qn] = c
+        qn += 1
+        i += 1
+    i = 0
+    while True:  # tokens at white space, joined by one space
+        while i < qn and SPACE[quoted[i]]:
+            i += 1
+        if i == qn:
+            return o
+        t = i
+        while i < qn and not SPACE[quoted[i]]:
+            i += 1
+        if o:
+            out[o] = 32
+            o += 1
+        o = _template_token(quoted + t, i - t, out, o)
+
+
+def template_bytes(const uint8_t[::1] message) -> bytes:
+    """templates.template_bytes by the scanner's code (the tests hold the two equal)."""
+    cdef uint8_t quoted[QUOTED_SIZE]
+    cdef uint8_t out[TEMPLATE_SIZE]
+    cdef Py_ssize_t n = message.shape[0]
+    cdef Py_ssize_t length = _template(&message[0] if n else <const uint8_t*>b"", 0, n, quoted, out)
+    return bytes(out[:length])

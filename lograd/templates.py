@@ -6,7 +6,8 @@ the same thing with other numbers, addresses or ids fall into one group.
 A template depends only on its message (no state, no order of arrival, unlike Drain's
 clusters), so partials of any chunking can count templates and merge them exactly.
 
-The rules, in order (``<*>`` stands for a masked value):
+The rules, in order (``<*>`` stands for a masked value), applied to a message's first
+:data:`MESSAGE_BYTES` bytes (the compiled scanner applies them too, byte for byte):
 
 1. quoted values (``"..."``, ``'...'``) become ``"<*>"`` / ``'<*>'``;
 2. the message is cut into tokens at white space; each token's leading and trailing
@@ -25,6 +26,11 @@ from __future__ import annotations
 import re
 
 VARIABLE = "<*>"
+MESSAGE_BYTES = 1024
+"""A template is made of a message's first 1,024 bytes: what says which error it is comes
+first, the tail of a long message (a dump, a JSON body) is values; and a template's size,
+and so the memory of a table of them, stays bounded."""
+_MASK = b"<*>"
 _QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', re.S)
 _EDGE = b"()[]{}<>\"',;:.!?"
 _KEY = re.compile(rb"([A-Za-z_][A-Za-z0-9_.\-]*)([=:])(.+)", re.S)
@@ -34,14 +40,21 @@ _QUOTED_MARK = b"\x00"  # a quoted value once masked (no message holds a NUL and
 def template_of(message: bytes) -> str:
     """The template of a message (see the module docstring): a str, the message decoded as
     UTF-8 with replacement characters, its variable parts written ``<*>``."""
-    masked = _QUOTED.sub(lambda m: m[0][:1] + _QUOTED_MARK + m[0][:1], message.replace(_QUOTED_MARK, b"?"))
-    return " ".join(_token(t) for t in masked.split()).replace("\x00", VARIABLE)
+    return template_bytes(message).decode("utf-8", "replace")
 
 
-def _token(token: bytes) -> str:
+def template_bytes(message: bytes) -> bytes:
+    """The template of a message as bytes: what the compiled scanner computes, byte for byte
+    (:func:`template_of` decodes it)."""
+    message = message[:MESSAGE_BYTES].replace(_QUOTED_MARK, b"?")
+    masked = _QUOTED.sub(lambda m: m[0][:1] + _QUOTED_MARK + m[0][:1], message)
+    return b" ".join(_token(t) for t in masked.split()).replace(_QUOTED_MARK, _MASK)
+
+
+def _token(token: bytes) -> bytes:
     bare = token.rstrip(b",;.!?")
     if bare.count(b":") >= 2 and _IPV6.fullmatch(bare):  # [2001:db8::1]:443, fe80::1: brackets and all
-        return VARIABLE + token[len(bare):].decode("utf-8", "replace")
+        return _MASK + token[len(bare):]
     start, end = 0, len(token)
     while start < end and token[start] in _EDGE:
         start += 1
@@ -51,12 +64,12 @@ def _token(token: bytes) -> str:
     if core:
         keyed = _KEY.fullmatch(core)
         if keyed is not None and keyed[2] == b":" and keyed[3].isdigit():  # host:port is an address
-            core = VARIABLE.encode()
-        elif keyed is not None and keyed[3] != _QUOTED_MARK:
-            core = keyed[1] + keyed[2] + (VARIABLE.encode() if _variable(keyed[3]) else keyed[3])
+            core = _MASK
+        elif keyed is not None:
+            core = keyed[1] + keyed[2] + (_MASK if _variable(keyed[3]) else keyed[3])
         elif _variable(core):
-            core = VARIABLE.encode()
-    return (head + core + tail).decode("utf-8", "replace")
+            core = _MASK
+    return head + core + tail
 
 
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -1,7 +1,7 @@
 """Message templates (issue #17, its first part): the masking rules token by token, and a
 template that depends on the message alone."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from lograd import template_of
 
@@ -52,3 +52,29 @@ def test_numbers_never_split_a_group(words, numbers):
     a = " ".join(f"{w} {n}" for w, n in zip(words, numbers)).encode()
     b = " ".join(f"{w} {n + 1}" for w, n in zip(words, numbers)).encode()
     assert template_of(a) == template_of(b)
+
+
+REALISTIC = st.lists(st.one_of(
+    st.sampled_from(["Timeout", "after", "ms", "calling", "user=alice", "id=42", "host:8080", "Error::Retry",
+                     "[2001:db8::1]:443", "fe80::1", "(attempt", "3/5)", "alice@example.com", "x@y.z",
+                     "3fa85f64-5717-4562-b3fc-2c963f66afa6", "abcdefab-abcd-abcd-abcd-abcdefabcdef", "0xdeadbeef",
+                     '"quoted value"', "'single'", "don't", 'k="v 1"', "path=/var/x", "a:b:c", "::", "[]:",
+                     "\t", "  ", "\\", '"', "'", "\x00", "é", "\xff"]),
+    st.text(max_size=6)), max_size=14).map(lambda parts: " ".join(parts).encode("utf-8", "surrogateescape"))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.binary(max_size=300), REALISTIC))
+def test_the_scanner_masks_every_message_as_the_rules_say(message):
+    """The compiled scanner's templates are the exact path's, byte for byte."""
+    from lograd._scanner import template_bytes as scanned
+    from lograd.templates import template_bytes
+    assert scanned(message) == template_bytes(message)
+
+
+def test_a_template_is_made_of_the_first_bytes_of_a_message():
+    from lograd._scanner import template_bytes as scanned
+    from lograd.templates import MESSAGE_BYTES
+    long = b"Request failed " + b"x" * 2000 + b" 42"
+    assert template_of(long) == template_of(long[:MESSAGE_BYTES]) and "42" not in template_of(long)
+    assert scanned(long) == template_of(long).encode()
