@@ -1238,9 +1238,11 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
                      int64_t low, int64_t high, bint heads_only, int64_t line,
                      int64_t* ms_out, int64_t* level_out, uint8_t* inside_out, uint8_t* has_rt_out,
                      int64_t* rt_out, int64_t* m_line, int64_t* m_at, int64_t* m_len, int64_t* m_key,
-                     int64_t* m_value, Py_ssize_t* m, Py_ssize_t m_cap) nogil:
-    """Decide a logfmt or JSON line [s, e) and, for an entry inside the window, write its
-    response time and a metric row per resource (keys' and the message's)."""
+                     int64_t* m_value, Py_ssize_t* m, Py_ssize_t m_cap, int64_t* msg_out,
+                     int64_t* msg_end_out) nogil:
+    """Decide a logfmt or JSON line [s, e) and, for an entry, where its message starts and
+    ends (empty: none); for an entry inside the window, write its response time and a metric
+    row per resource (keys' and the message's)."""
     cdef KeyedField f[MAX_FIELDS]
     cdef int g = grammar - GRAMMAR_LOGFMT, n, i, a, found, level, valued = 0, distinct = 0, first = -1
     cdef int best[4]
@@ -1325,6 +1327,8 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
             return UNDECIDED
     ms_out[0] = ms
     level_out[0] = level
+    msg_out[0] = msg
+    msg_end_out[0] = msg_end
     if heads_only or ms < low or ms > high:
         return ENTRY
     # the response time: a key's, else the message's rule
@@ -1432,12 +1436,14 @@ cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64
 
 def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[::1] equals,
              int64_t low, int64_t high, bint heads_only, int grammar, int64_t reference_ms,
-             int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, uint8_t[::1] kinds, int64_t[::1] stamps,
+             int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, int64_t[::1] message_ends,
+             uint8_t[::1] kinds, int64_t[::1] stamps,
              int64_t[::1] levels, uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts,
              int64_t[::1] m_line, int64_t[::1] m_at, int64_t[::1] m_len, int64_t[::1] m_key,
              int64_t[::1] m_value, int64_t[:, ::1] spans, int wrapper=WRAPPER_NONE) -> int:
     """Fill one row per line (``len(kinds)`` lines) and one metric row per token; the
-    number of metric rows.
+    number of metric rows. An entry's message is [messages, message_ends) (not with
+    ``heads_only``).
 
     ``newlines`` and ``equals`` are the positions of the block's ``\\n`` and ``=``
     bytes; ``low``/``high`` bound the window (inclusive); ``grammar`` says how a line's head
@@ -1496,7 +1502,8 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
             elif grammar == GRAMMAR_LOGFMT or grammar == GRAMMAR_JSON:
                 kind = _keyed_line(grammar, b, hs, e, day_cache, low, high, heads_only, line,
                                    &stamps[line], &levels[line], &inside[line], &has_rt[line],
-                                   &rts[line], rows[0], rows[1], rows[2], rows[3], rows[4], &m, m_cap)
+                                   &rts[line], rows[0], rows[1], rows[2], rows[3], rows[4], &m, m_cap,
+                                   &messages[line], &message_ends[line])
                 kinds[line] = kind if kind == ENTRY or wrapper == WRAPPER_NONE else UNDECIDED
                 s = nl + 1
                 continue
@@ -1517,6 +1524,8 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
                 continue
             stamps[line] = ms
             levels[line] = level
+            messages[line] = msg
+            message_ends[line] = e
             if heads_only or ms < low or ms > high:
                 continue
             found = _response_time(b, msg, e, &value)
@@ -1526,7 +1535,6 @@ def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[
             inside[line] = 1
             has_rt[line] = found
             rts[line] = value if found else 0
-            messages[line] = msg
         line = 0
         for q in range(equals.shape[0]):  # '=' positions and lines, both in order: walk together
             i = equals[q]
@@ -2248,7 +2256,9 @@ TEMPLATE_MESSAGE_BYTES = TEMPLATE_BYTES
 cdef uint8_t EDGE[256]  # punctuation around a token's core
 cdef uint8_t TRAILING[256]  # what a token's end may carry after an address
 cdef uint8_t KEY_BODY[256]
+cdef uint8_t PLAIN_STOP[256]  # what may make a token more than a word: digits, '@', NUL, ':'
 for _i in range(256):
+    PLAIN_STOP[_i] = _i in b"0123456789@:\x00"
     EDGE[_i] = _i in b"()[]{}<>\"',;:.!?"
     TRAILING[_i] = _i in b",;.!?"
     KEY_BODY[_i] = KEY[_i] or _i == 45  # a key's [A-Za-z0-9_.-]
@@ -2343,7 +2353,19 @@ cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py
     """templates._token of the token [t, t + n), written at ``o``; where the output ends."""
     cdef Py_ssize_t bare = n, colons = 0, i, start = 0, end = n, cn, k
     cdef const uint8_t* core
-    cdef bint keyed = False
+    cdef bint keyed = False, plain = n < 36
+    cdef uint8_t c
+    for i in range(n):  # a token with no digit, '@', NUL mark or two colons, shorter than a UUID: kept
+        c = t[i]
+        if PLAIN_STOP[c]:
+            if c != 58:
+                plain = False
+                break
+            colons += 1
+        out[o + i] = c  # copied as it is checked: most tokens are words
+    if plain and colons < 2:
+        return o + n
+    colons = 0
     while bare > 0 and TRAILING[t[bare - 1]]:
         bare -= 1
     for i in range(bare):
@@ -2385,16 +2407,68 @@ cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py
     return _put(out, o, t + end, n - end)
 
 
+DEF K_SPACE = 1
+DEF K_QUOTE = 2
+DEF K_COLON = 3
+DEF K_VALUE = 4
+cdef uint8_t TOKEN_CLASS[256]  # for the one-pass reading of a message without quotes
+for _i in range(256):
+    TOKEN_CLASS[_i] = (K_SPACE if _i in b" \t\n\r\x0b\x0c" else K_QUOTE if _i in b"\"'\x00" else
+                       K_COLON if _i == 58 else K_VALUE if _i in b"0123456789@" else 0)
+
+
 cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t* quoted,
                           uint8_t* out) noexcept nogil:
     """templates.template_bytes of the message [p, q), written to ``out`` (TEMPLATE_SIZE
-    bytes; ``quoted`` is QUOTED_SIZE bytes of room); its length."""
-    cdef Py_ssize_t n = q - p, qn = 0, i = 0, j, found, o = 0, t
-    cdef uint8_t c, d
+    bytes; ``quoted`` is QUOTED_SIZE bytes of room); its length.
+
+    One pass copies word tokens as it reads them; a token that may hold a value (a digit,
+    '@', two colons, UUID-long) is decided again by the rules; a quote or NUL anywhere sends
+    the whole message through :func:`_quoted_template`."""
+    cdef Py_ssize_t n = q - p, i = 0, o = 0, t, start, colons
+    cdef const uint8_t* text = b + p
+    cdef uint8_t c, k
+    cdef bint value
     if n > TEMPLATE_BYTES:
         n = TEMPLATE_BYTES
+    while True:
+        while i < n and SPACE[text[i]]:
+            i += 1
+        if i == n:
+            return o
+        if o:
+            out[o] = 32
+            o += 1
+        t = i
+        start = o
+        value = False
+        colons = 0
+        while i < n:
+            c = text[i]
+            k = TOKEN_CLASS[c]
+            if k:
+                if k == K_SPACE:
+                    break
+                if k == K_QUOTE:
+                    return _quoted_template(text, n, quoted, out)
+                if k == K_COLON:
+                    colons += 1
+                else:
+                    value = True
+            out[o] = c
+            o += 1
+            i += 1
+        if value or colons >= 2 or i - t >= 36:
+            o = _template_token(text + t, i - t, out, start)
+
+
+cdef Py_ssize_t _quoted_template(const uint8_t* text, Py_ssize_t n, uint8_t* quoted, uint8_t* out) noexcept nogil:
+    """:func:`_template` of a message [text, text + n) that holds a quote or NUL: its quoted
+    values marked first (a NUL each), then its tokens decided."""
+    cdef Py_ssize_t qn = 0, i = 0, j, found, o = 0, t
+    cdef uint8_t c, d
     while i < n:  # quoted values: "..." or '...' with backslash escapes, marked by a NUL
-        c = b[p + i]
+        c = text[i]
         if c == 0:
             quoted[qn] = 63
             qn += 1
@@ -2404,7 +2478,7 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
             j = i + 1
             found = -1
             while j < n:
-                d = b[p + j]
+                d = text[j]
                 if d == c:
                     found = j
                     break
@@ -2446,3 +2520,49 @@ def template_bytes(const uint8_t[::1] message) -> bytes:
     cdef Py_ssize_t n = message.shape[0]
     cdef Py_ssize_t length = _template(&message[0] if n else <const uint8_t*>b"", 0, n, quoted, out)
     return bytes(out[:length])
+
+
+DEF COLUMNS_PER_GROUP = 5
+TEMPLATE_COLUMNS = COLUMNS_PER_GROUP
+"""A template's counters per level group in :func:`template_ids`' table: entries inside the
+window, the first and last time of those, entries before the window, the first line inside."""
+
+
+def template_ids(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t[::1] messages,
+                 const int64_t[::1] message_ends, const int64_t[::1] levels, const int64_t[::1] stamps,
+                 const uint8_t[::1] inside, int64_t low, const int64_t[::1] group_of_level,
+                 SpanTable templates, int64_t[::1] keys) -> None:
+    """Count the template of each ENTRY line inside the window or before it (``low``): its
+    message [messages, message_ends) masked as templates.template_bytes says (empty templates
+    are not counted), in ``templates``, a table of ``groups * TEMPLATE_COLUMNS`` counters, in
+    the columns of the line's level group (``group_of_level[level]``). ``keys`` gets
+    ``id * groups + group`` for each entry inside the window, -1 for every other line."""
+    cdef uint8_t quoted[QUOTED_SIZE]
+    cdef uint8_t out[TEMPLATE_SIZE]
+    cdef Py_ssize_t line, length, groups = templates.columns // COLUMNS_PER_GROUP
+    cdef int64_t tid, g, ms
+    cdef int64_t* row
+    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
+    for line in range(kinds.shape[0]):
+        keys[line] = -1
+        if kinds[line] != ENTRY or not (inside[line] or stamps[line] < low):
+            continue
+        length = _template(b, messages[line], message_ends[line], quoted, out)
+        if not length:
+            continue
+        tid = templates.intern(out, length)
+        g = group_of_level[levels[line]]
+        row = templates.counters + tid * templates.columns + g * COLUMNS_PER_GROUP
+        if not inside[line]:
+            row[3] += 1
+            continue
+        ms = stamps[line]
+        if row[0] == 0:
+            row[1] = row[2] = ms
+            row[4] = line
+        elif ms < row[1]:
+            row[1] = ms
+        elif ms > row[2]:
+            row[2] = ms
+        row[0] += 1
+        keys[line] = tid * groups + g

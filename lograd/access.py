@@ -12,7 +12,7 @@ import heapq
 import re
 from dataclasses import dataclass, field
 
-from .parsing import fixed_to_float
+from .parsing import fixed_to_float, checked_count as _count, checked_int as _int
 from .sketch import Sketch
 from .timestamps import format_minute
 
@@ -239,18 +239,6 @@ class AccessCounts:
         out.referrers = _keyed(*referrers)
         out.undercount = {kind: _count(n) for kind, n in undercount if kind in BOUNDED}
         return out
-
-
-def _count(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"not a count: {value!r}")
-    return value
-
-
-def _int(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"not an integer: {value!r}")
-    return value
 
 
 def _bytes(value) -> bytes:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from .access import AccessCounts
 from .conn import ConnCounts
-from .parsing import ERROR_LEVELS, MAX_LINE, BLANK_BYTES, resource_metrics, response_time
+from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, checked_count as _count, resource_metrics,
+                      response_time)
 from .seconds import SecondCounts
+from .templates import TemplateCounts, group_of, template_bytes
 from .sketch import MinuteSketches, Sketch, coarse_of
 
 SAMPLE_LIMIT = 5
@@ -109,6 +111,8 @@ class Partial:
     labels: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """Entries inside the window by what a format names in them (syslog: ``host``, ``program``):
     kind -> name -> [entries, errors]."""
+    templates: TemplateCounts = field(default_factory=TemplateCounts)
+    """Entries by the template of their message (entries with an empty message are not)."""
 
     # -- building -----------------------------------------------------------
 
@@ -163,8 +167,10 @@ class Partial:
         return self.malformed + held, sorted(self.samples + extra)[:SAMPLE_LIMIT]
 
     def add_entry(self, ms: int, level: str, message: bytes, window: Window | None,
-                  rt: int | None | object = FROM_MESSAGE, metrics: list | None = None) -> None:
-        """Count one entry; metrics only when it lies inside the window.
+                  rt: int | None | object = FROM_MESSAGE, metrics: list | None = None,
+                  where: tuple[int, int] | None = None) -> None:
+        """Count one entry (its first line at ``where``: file index, offset); metrics only
+        when it lies inside the window.
 
         The response time and resource metrics come from the message unless
         given (JSON lines carry them as keys).
@@ -174,7 +180,12 @@ class Partial:
             self.first_ms = ms
         if self.last_ms is None or ms > self.last_ms:
             self.last_ms = ms
-        if window is not None and not inside(ms, window):
+        counted = window is None or inside(ms, window)
+        if message and (counted or (window[0] is not None and ms < window[0])):
+            template = template_bytes(message)
+            if template:
+                self.templates.add(group_of(level), template, ms, counted, where)
+        if not counted:
             return
         self.in_window += 1
         self.levels[level] = self.levels.get(level, 0) + 1
@@ -234,11 +245,13 @@ class Partial:
 
     def metrics_only(self) -> Partial:
         """This partial without its line counts (lines, entries, malformed, blank,
-        samples, first and last time): the metrics of a time bucket. Returns self."""
+        samples, first and last time) and which templates came before the window: the
+        metrics of a time bucket. Returns self."""
         self.lines = self.entries = self.malformed = self.blank = self.continuation = 0
         self.samples = []
         self.first_entry, self.unattached, self.unattached_samples = {}, {}, {}
         self.first_ms = self.last_ms = None
+        self.templates.metrics_only()
         return self
 
     # -- merging ------------------------------------------------------------
@@ -296,6 +309,8 @@ class Partial:
             if self.access is None:
                 self.access = AccessCounts()
             self.access.merge(other.access)
+        if other.templates:
+            self.templates.merge(other.templates)
 
     # -- wire form ----------------------------------------------------------
 
@@ -320,6 +335,7 @@ class Partial:
             "conn": None if self.conn is None else self.conn.to_wire(),
             "access": None if self.access is None else self.access.to_wire(),
             "labels": {kind: [[name, n, e] for name, (n, e) in names.items()] for kind, names in self.labels.items()},
+            "templates": self.templates.to_wire() if self.templates else None,
         }
 
     @classmethod
@@ -361,13 +377,16 @@ class Partial:
                 p.conn = ConnCounts.from_wire(data["conn"])
             if data.get("access") is not None:
                 p.access = AccessCounts.from_wire(data["access"])
+            if data.get("templates") is not None:
+                p.templates = TemplateCounts.from_wire(data["templates"])
             return p
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed partial: {exc!r}") from None
 
 
 def each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, take) -> int:
-    """Each line of ``data``: ``take(parse(line))`` for entries, else blank or malformed."""
+    """Each line of ``data``: ``take(parse(line), (file_index, offset))`` for entries, else
+    blank or malformed."""
     parts = data.split(b"\n")
     if parts[-1] == b"":
         parts.pop()
@@ -376,7 +395,7 @@ def each_line(partial: Partial, data: bytes, base: int, file_index: int, parse, 
         line = raw[:-1] if raw[-1:] == b"\r" else raw
         parsed = parse(line)
         if parsed is not None:
-            take(parsed)
+            take(parsed, (file_index, offset))
         elif len(line) <= MAX_LINE and not line.strip(BLANK_BYTES):
             partial.blank += 1
         else:
@@ -429,7 +448,3 @@ def _positive(value) -> int:
     return value
 
 
-def _count(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"not a count: {value!r}")
-    return value

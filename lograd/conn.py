@@ -14,6 +14,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from .timestamps import format_minute
+from .parsing import checked_count as _count
 
 MS_THRESHOLD = 10 ** 11
 """Timestamps at or above this are milliseconds, below it seconds (SPEC §1)."""
@@ -90,12 +91,6 @@ class ConnCounts:
 
 def _items(counts: dict[bytes, int]) -> list:
     return [[k, n] for k, n in counts.items()]
-
-
-def _count(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"not a count: {value!r}")
-    return value
 
 
 def _counts(pairs: list, kind: type = bytes) -> dict:

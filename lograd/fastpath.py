@@ -22,15 +22,20 @@ import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
 from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_JSON, GRAMMAR_LOGFMT, GRAMMAR_SYSLOG, MALFORMED,
-                       UNDECIDED, WRAPPER_NONE, scan_app)
+                       TEMPLATE_COLUMNS, UNDECIDED, WRAPPER_NONE, SpanTable, scan_app, template_ids)
 from .formats import Entries, entry_time
 from .parsing import ERROR_LEVELS, LEVEL_ORDER
 from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
+from .templates import GROUPS, TemplateCounts, TemplateFigures, group_of
 
 _BOUNDS = np.array(BOUNDS)
 ERROR_IDS = np.array([lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
 LEVEL_IDS = {name: i for i, name in enumerate(LEVEL_ORDER)}
 """The scanner's id of each reported level."""
+_DENSE_BINS = 1 << 16
+"""Templates times minutes of a block up to which they are counted in one bincount."""
+GROUP_IDS = np.array([group_of(lvl) for lvl in LEVEL_ORDER], np.int64)
+"""The template group (templates.GROUPS) of each scanner level id."""
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -54,19 +59,22 @@ def window_bounds(window: Window | None) -> tuple[int, int]:
     return low, high
 
 
-def add_scanned(partial: Partial, data, window: Window | None, grammar: int, reference_ms: int,
-                other_lines: Callable, entries_hook: Callable | None = None, wrapper: int = WRAPPER_NONE) -> int:
-    """Scan a block of whole lines by ``grammar`` and add its entries to ``partial``;
-    ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
+def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window | None, grammar: int,
+                reference_ms: int, other_lines: Callable, entries_hook: Callable | None = None,
+                wrapper: int = WRAPPER_NONE) -> int:
+    """Scan a block of whole lines (``where``: its file index and offset) by ``grammar`` and
+    add its entries to ``partial``; ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
     went to the exact path, which this returns. ``entries_hook(view, rows, spans, errors)`` sees the
     rows of the entries inside the window, and which are errors (syslog counts their hosts and
     programs). With ``wrapper`` each line is a container runtime's and ``grammar`` reads its content."""
     if not len(data):
         return 0
-    (starts, ends, kinds, stamps, levels, inside, has_rt, rts,
-     m_line, m_at, m_len, m_key, m_value, spans) = scan_block(data, window, False, grammar, reference_ms, wrapper)
+    (starts, ends, kinds, stamps, levels, inside, has_rt, rts, m_line, m_at, m_len, m_key, m_value, spans,
+     messages, message_ends) = scan_block(data, window, False, grammar, reference_ms, wrapper)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = other_lines(view, starts, ends, kinds)
+    add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, messages, message_ends,
+                      window_bounds(window)[0], where)
     if entries_hook is not None:
         rows = np.flatnonzero(inside & (kinds == ENTRY))
         entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])
@@ -85,7 +93,7 @@ def add_compiled(partial: Partial, data, base: int, file_index: int, window: Win
     def other_lines(view, starts, ends, kinds) -> int:
         return add_other_lines(partial, view, starts, ends, kinds, base, file_index, exact)
 
-    return add_scanned(partial, data, window, grammar, reference_ms, other_lines, entries_hook)
+    return add_scanned(partial, data, (file_index, base), window, grammar, reference_ms, other_lines, entries_hook)
 
 
 def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[bytes], tuple | None]) -> Entries:
@@ -101,7 +109,8 @@ def scan_block(data, window: Window | None, heads_only: bool = False, grammar: i
                reference_ms: int = 0, wrapper: int = WRAPPER_NONE):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, the metric rows: line, key at, key length, key, value,
-    and for syslog each line's host and program spans)."""
+    for syslog each line's host and program spans, and where each entry's message starts
+    and ends)."""
     buf, newlines, n = block_lines(data)
     no_rows = np.zeros(0, np.int64)
     if grammar in KEYED_GRAMMARS:  # rows written line by line: at most one per '=' (and ':' in json)
@@ -111,14 +120,56 @@ def scan_block(data, window: Window | None, heads_only: bool = False, grammar: i
     else:
         equals = no_rows if heads_only else np.flatnonzero(buf == 61)
         rows = len(equals)
-    starts, ends, messages, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(6))
+    starts, ends, messages, message_ends, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(7))
     kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
     metrics = [np.empty(rows, np.int64) for _ in range(5)]
     spans = np.zeros((n if grammar == GRAMMAR_SYSLOG else 1, 4), np.int64)
     m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only, grammar, reference_ms,
-                 starts, ends, messages, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans, wrapper)
+                 starts, ends, messages, message_ends, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans,
+                 wrapper)
     return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
-            *(column[:m] for column in metrics), spans)
+            *(column[:m] for column in metrics), spans, messages, message_ends)
+
+
+def add_template_rows(templates: TemplateCounts, view, kinds, starts, stamps, levels, inside, messages,
+                      message_ends, low: int, where: tuple[int, int]) -> None:
+    """Count the templates of a scanned block's entries (their messages masked and counted by
+    the scanner) into ``templates``: per template and level group, the entries inside the
+    window by minute, the first of them (``where`` is the block's file index and offset) and
+    whether any lies before the window (its start: ``low``)."""
+    groups = len(GROUPS)
+    table = SpanTable(groups * TEMPLATE_COLUMNS)
+    keys = np.empty(len(kinds), np.int64)
+    template_ids(view, kinds, messages, message_ends, levels, stamps, inside.view(np.uint8), low, GROUP_IDS,
+                 table, keys)
+    if not len(table):
+        return
+    rows = np.flatnonzero(keys >= 0)
+    per_minute: dict[int, dict[int, int]] = {}
+    if len(rows):
+        minutes = stamps[rows] // 60_000
+        first, last = int(minutes.min()), int(minutes.max())
+        if first < last:  # else each key's count inside the window is its count of that one minute
+            span = last - first + 1
+            pairs = keys[rows] * span + (minutes - first)
+            if len(table) * groups * span <= _DENSE_BINS:  # a count per (key, minute): no sort
+                n = np.bincount(pairs)
+                pairs = np.flatnonzero(n)
+                n = n[pairs]
+            else:
+                pairs, n = np.unique(pairs, return_counts=True)
+            for pair, count in zip(pairs.tolist(), n.tolist()):
+                per_minute.setdefault(pair // span, {})[pair % span + first] = count
+    file_index, base = where
+    for tid, (name, row) in enumerate(zip(table.keys(), table.counts().tolist())):
+        for g in range(groups):
+            counted, first_ms, last_ms, before, line = row[g * TEMPLATE_COLUMNS:(g + 1) * TEMPLATE_COLUMNS]
+            if counted:
+                templates.add_figures(g, name, TemplateFigures(
+                    counted, first_ms, last_ms, (file_index, base + int(starts[line])),
+                    per_minute.get(tid * groups + g) or {first: counted}, before > 0))
+            elif before:
+                templates.add_figures(g, name, TemplateFigures(before=True))
 
 
 def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,

@@ -74,3 +74,17 @@ def resource_metrics(message: bytes) -> list[tuple[str, int]]:
 def is_blank(line: bytes) -> bool:
     """A line of only spaces and tabs (or nothing)."""
     return not line.strip(BLANK_BYTES)
+
+
+def checked_count(value) -> int:
+    """``value`` when it is a count from the wire (an int >= 0; bools are not); ValueError otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
+
+def checked_int(value) -> int:
+    """``value`` when it is an int from the wire (bools are not); ValueError otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    return value

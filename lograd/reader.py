@@ -10,6 +10,7 @@ own (still over-long, so counted malformed) and the rest is skipped.
 """
 from __future__ import annotations
 
+import bisect
 import errno
 import os
 import stat
@@ -254,6 +255,17 @@ SPARSE = 16
 on their own; a bigger one has the whole block scanned again with its bounds."""
 
 
+def _file_offset(spans: list[tuple[int, int]], base: int) -> Callable[[int], int]:
+    """Where a byte of lines copied out of a block, one after the other with a newline each
+    (the block's ``spans``, the block at file offset ``base``), lies in the file."""
+    placed = np.cumsum([0] + [z - a + 1 for a, z in spans]).tolist()
+
+    def offset_of(at: int) -> int:
+        i = bisect.bisect_right(placed, at) - 1
+        return base + spans[i][0] + at - placed[i]
+    return offset_of
+
+
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
                                fmt: str = "app", window: Window | None = None,
                                block_size: int = BLOCK, hosts: tuple[bytes, ...] = (),
@@ -270,8 +282,11 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     lines_reading = Reading(file_index, hosts, reference_ms)
     buckets: dict[int, tuple[Partial, Reading]] = {}
     low, high = window if window is not None else (None, None)
+    # a window nothing is inside, starting where the job's does: the lines' partial knows
+    # which templates came before the window
+    none_inside = NOTHING if low is None else (low, low - 1)
     for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
-        add_block(lines, block, base, fmt, lines_reading, NOTHING)
+        add_block(lines, block, base, fmt, lines_reading, none_inside)
         times, firsts, stops = block_entries(block, fmt, lines_reading)
         inside = np.ones(len(times), dtype=bool)
         if low is not None:
@@ -292,9 +307,12 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
             if (end_row - first_row) * SPARSE < len(ids):
                 # a bucket of few lines (late ones): only they are read again, not the block
                 view = memoryview(block).cast("B")
-                lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in
-                                    zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
-                add_block(part, lines_of, 0, fmt, reading, bounds)
+                spans = list(zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
+                lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in spans)
+                late = Partial()
+                add_block(late, lines_of, 0, fmt, reading, bounds)
+                late.templates.move_examples(_file_offset(spans, base))  # offsets in lines_of: the file's again
+                part.merge(late)
             else:
                 add_block(part, block, base, fmt, reading, bounds)
     get(fmt).finish(lines, lines_reading)

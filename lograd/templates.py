@@ -23,7 +23,11 @@ The rules, in order (``<*>`` stands for a masked value), applied to a message's 
 """
 from __future__ import annotations
 
+import heapq
 import re
+from dataclasses import dataclass, field
+
+from .parsing import ERROR_LEVELS, checked_count as _count, checked_int as _int
 
 VARIABLE = "<*>"
 MESSAGE_BYTES = 1024
@@ -83,3 +87,175 @@ def _variable(core: bytes) -> bool:
     if any(48 <= c <= 57 for c in core):  # numbers, dates, addresses, ids, paths with digits
         return True
     return bool(_UUID.fullmatch(core) or _HEX.fullmatch(core) or _EMAIL.fullmatch(core))
+
+
+# -- counting templates: pure and mergeable ---------------------------------------------------
+
+GROUPS = ("errors", "warnings", "other")
+"""The level groups templates are ranked in: ERROR, CRITICAL and FATAL; WARN; the rest."""
+MAX_TEMPLATES = 20_000
+"""Templates a group keeps per partial; beyond, the fewest are cut (Misra-Gries)."""
+
+
+def group_of(level: str) -> int:
+    """The index in GROUPS of an entry's level."""
+    return 0 if level in ERROR_LEVELS else 1 if level == "WARN" else 2
+
+
+@dataclass
+class TemplateFigures:
+    """One template of one level group: its entries inside the window (``count``, per minute,
+    the first and last entry time, and the first of them in file order as (file index,
+    offset)), and whether any of its entries lies before the window (``before``: a template
+    counted inside the window without one is new there)."""
+
+    count: int = 0
+    first_ms: int = 0
+    last_ms: int = 0
+    example: tuple[int, int] | None = None
+    minutes: dict[int, int] = field(default_factory=dict)
+    before: bool = False
+
+    def merge(self, other: TemplateFigures) -> None:
+        if other.count:
+            self.first_ms = other.first_ms if not self.count else min(self.first_ms, other.first_ms)
+            self.last_ms = other.last_ms if not self.count else max(self.last_ms, other.last_ms)
+            self.count += other.count
+        self.before = self.before or other.before
+        if other.example is not None and (self.example is None or other.example < self.example):
+            self.example = other.example
+        for minute, n in other.minutes.items():
+            self.minutes[minute] = self.minutes.get(minute, 0) + n
+
+    def copy(self) -> TemplateFigures:
+        return TemplateFigures(self.count, self.first_ms, self.last_ms, self.example, dict(self.minutes), self.before)
+
+    def to_wire(self) -> list:
+        return [self.count, self.first_ms, self.last_ms, None if self.example is None else list(self.example),
+                [[m, n] for m, n in sorted(self.minutes.items())], self.before]
+
+    @classmethod
+    def from_wire(cls, data: list) -> TemplateFigures:
+        count, first, last, example, minutes, before = data
+        if example is not None:
+            f, o = example
+            example = (_count(f), _count(o))
+        out = cls(_count(count), _int(first), _int(last), example, {_int(m): _count(n) for m, n in minutes},
+                  before is True)
+        if sum(out.minutes.values()) != out.count or (out.count and first > last) or not (out.count or out.before):
+            raise ValueError("a template's figures that do not add up")
+        return out
+
+
+@dataclass
+class TemplateCounts:
+    """The templates of some entries, per level group (GROUPS): template bytes -> figures.
+    Keyed by the template itself, not a hash of it: as exact, and sent once either way."""
+
+    groups: tuple[dict[bytes, TemplateFigures], ...] = field(default_factory=lambda: ({}, {}, {}))
+    undercount: list[int] = field(default_factory=lambda: [0, 0, 0])
+    """Per group: how much any count may be under the true one, once the group held more
+    than MAX_TEMPLATES templates (0 while exact)."""
+
+    def add(self, group: int, template: bytes, ms: int, inside: bool, where: tuple[int, int] | None) -> None:
+        """Count one entry of ``template`` at time ``ms`` at ``where``: inside the window, or
+        (``inside`` false) before it."""
+        mine = self.groups[group]
+        figures = mine.get(template)
+        if figures is None:
+            figures = mine[template] = TemplateFigures()
+        if not inside:
+            figures.before = True
+            return
+        if not figures.count or ms < figures.first_ms:
+            figures.first_ms = ms
+        if not figures.count or ms > figures.last_ms:
+            figures.last_ms = ms
+        figures.count += 1
+        minute = ms // 60_000
+        figures.minutes[minute] = figures.minutes.get(minute, 0) + 1
+        if where is not None and (figures.example is None or where < figures.example):
+            figures.example = where
+
+    def add_figures(self, group: int, template: bytes, figures: TemplateFigures) -> None:
+        """Add the figures of some entries of ``template`` (taken, not copied)."""
+        mine = self.groups[group]
+        have = mine.get(template)
+        if have is None:
+            mine[template] = figures
+        else:
+            have.merge(figures)
+
+    def move_examples(self, offset_of) -> None:
+        """Each example's offset ``at`` made ``offset_of(at)`` (lines read apart from their file)."""
+        for mine in self.groups:
+            for figures in mine.values():
+                if figures.example is not None:
+                    figures.example = (figures.example[0], offset_of(figures.example[1]))
+
+    def merge(self, other: TemplateCounts) -> None:
+        """Add another's counts; the result does not depend on merge order (below the bound)."""
+        for g, (mine, theirs) in enumerate(zip(self.groups, other.groups)):
+            for template, figures in theirs.items():
+                have = mine.get(template)
+                if have is None:
+                    mine[template] = figures.copy()
+                else:
+                    have.merge(figures)
+            self.undercount[g] += other.undercount[g]
+        self.bound()
+
+    def bound(self) -> None:
+        """Keep each group to MAX_TEMPLATES templates: Misra-Gries on the window's counts (the
+        (MAX_TEMPLATES + 1)-th largest is taken off every count; templates left at none are
+        dropped, their minutes cut to the count left, the latest minutes first)."""
+        for g, mine in enumerate(self.groups):
+            if len(mine) <= MAX_TEMPLATES:
+                continue
+            cut = heapq.nlargest(MAX_TEMPLATES + 1, (f.count for f in mine.values()))[-1]
+            for template in list(mine):
+                figures = mine[template]
+                figures.count -= cut
+                if figures.count <= 0:
+                    del mine[template]
+                    continue
+                left = figures.count
+                for minute in sorted(figures.minutes):
+                    n = min(figures.minutes[minute], left)
+                    figures.minutes[minute] = n
+                    left -= n
+                figures.minutes = {m: n for m, n in figures.minutes.items() if n}
+            self.undercount[g] += cut
+
+    def __bool__(self) -> bool:
+        return any(self.groups)
+
+    def metrics_only(self) -> None:
+        """Keep the entries inside the window only: forget which templates came before it."""
+        for mine in self.groups:
+            for template in [t for t, f in mine.items() if not f.count]:
+                del mine[template]
+            for figures in mine.values():
+                figures.before = False
+
+    def to_wire(self) -> list:
+        """Plain lists for msgpack, in template order (the same counts give the same bytes)."""
+        return [[[t, mine[t].to_wire()] for t in sorted(mine)] for mine in self.groups] + [self.undercount]
+
+    @classmethod
+    def from_wire(cls, data: list) -> TemplateCounts:
+        """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
+        if not isinstance(data, list) or len(data) != len(GROUPS) + 1:
+            raise ValueError("templates of the wrong shape")
+        out = cls()
+        for mine, rows in zip(out.groups, data[:-1]):
+            for template, figures in rows:
+                if not isinstance(template, bytes) or template in mine:
+                    raise ValueError("a template that is not bytes, or twice")
+                mine[template] = TemplateFigures.from_wire(figures)
+        out.undercount = [_count(n) for n in data[-1]]
+        if len(out.undercount) != len(GROUPS):
+            raise ValueError("undercounts of the wrong length")
+        return out
+
+

@@ -113,7 +113,16 @@ def test_json_lines_are_analysed_exactly_like_the_same_app_lines(entries):
     lines = "\n".join(json.dumps({"ts": format_ms(ms), "level": lvl, "msg": msg}) for ms, lvl, msg in entries)
     partial = Partial()
     partial.lines = add_json_lines(partial, lines.encode(), 0, 0, None)
-    assert partial == summarise_app(app)
+    assert without_examples(partial) == without_examples(summarise_app(app))
+
+
+def without_examples(partial: Partial) -> Partial:
+    """``partial`` without its templates' example offsets: the same entries lie at other
+    offsets of a file of another format."""
+    for group in partial.templates.groups:
+        for figures in group.values():
+            figures.example = None
+    return partial
 
 
 JSON_SEEDS = [

@@ -64,7 +64,7 @@ class Format(Protocol):
 
     def finish(self, partial, reading: Reading) -> None: ...
 
-    def take(self, partial, entry, window) -> None: ...
+    def take(self, partial, entry, window, where: tuple[int, int] | None = None) -> None: ...
 
     def block_entries(self, block, reading: Reading) -> Entries: ...
 
@@ -88,9 +88,10 @@ class EntryFormat:
     def finish(self, partial, reading: Reading) -> None:
         """Nothing is held back until a chunk ends."""
 
-    def take(self, partial, entry, window) -> None:
-        """Count one entry ``parse_line`` gave (a wrapper hands over its inner lines so)."""
-        partial.add_entry(entry[0], entry[1], entry[2], window)
+    def take(self, partial, entry, window, where: tuple[int, int] | None = None) -> None:
+        """Count one entry ``parse_line`` gave, its first line at ``where`` (file index,
+        offset; a wrapper hands over its inner lines so)."""
+        partial.add_entry(entry[0], entry[1], entry[2], window, where=where)
 
     def report_keys(self, partial, hosts: tuple[bytes, ...]) -> dict:
         from ..analyzer import entry_report

@@ -220,7 +220,7 @@ def take_access(partial: Partial, e: AccessEntry, window: Window | None) -> None
 def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
                      reference_ms: int = 0, parse=parse_access_line) -> int:
     """Classify and count every access line of ``data`` into ``partial``; the number of lines."""
-    return each_line(partial, data, base, file_index, parse, lambda e: take_access(partial, e, window))
+    return each_line(partial, data, base, file_index, parse, lambda e, where: take_access(partial, e, window))
 
 
 # -- the compiled path -------------------------------------------------------------------------
@@ -374,7 +374,8 @@ class AccessFormat(EntryFormat):
                 partial.access = AccessCounts()
             reading.state.into(partial.access)
 
-    def take(self, partial: Partial, entry: AccessEntry, window: Window | None) -> None:
+    def take(self, partial: Partial, entry: AccessEntry, window: Window | None,
+             where: tuple[int, int] | None = None) -> None:
         take_access(partial, entry, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:

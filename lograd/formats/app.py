@@ -158,7 +158,7 @@ def add_lines(partial: Partial, data: bytes, base: int, file_index: int,
     """Classify and count every `app` line of ``data`` into ``partial``; the number of lines."""
     add_entry = partial.add_entry
     return each_line(partial, data, base, file_index, parse_app_line,
-                      lambda entry: add_entry(entry[0], entry[1], entry[2], window))
+                      lambda entry, where: add_entry(entry[0], entry[1], entry[2], window, where=where))
 
 
 
@@ -181,7 +181,7 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
         return add_other_lines(partial, view, starts, ends, kinds, base, file_index,
                                lambda line, offset: add_lines(partial, line, offset, file_index, window))
 
-    return add_scanned(partial, data, window, GRAMMAR_APP, 0, other_lines)
+    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_APP, 0, other_lines)
 
 
 def newest_app_entry(data) -> int | None:

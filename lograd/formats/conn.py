@@ -67,7 +67,7 @@ def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         partial.conn = counts
     conn = partial.conn
 
-    def take(entry: tuple[int, bytes, bytes]) -> None:
+    def take(entry: tuple[int, bytes, bytes], where: tuple[int, int]) -> None:
         ms = entry[0]
         partial.entries += 1
         if partial.first_ms is None or ms < partial.first_ms:

@@ -122,8 +122,8 @@ class WrappedFormat(EntryFormat):
                 self.add_lines(partial, bytes(view[start:stop]), base + start, reading, window)
             return len(undecided)
 
-        add_scanned(partial, block, window, grammar, reading.reference_ms, other_lines,
-                    self.inner.entries_hook(partial), WRAPPER_CRI)
+        add_scanned(partial, block, (reading.file_index, base), window, grammar, reading.reference_ms,
+                    other_lines, self.inner.entries_hook(partial), WRAPPER_CRI)
 
     def add_lines(self, partial: Partial, data: bytes, base: int, reading: Reading,
                   window: Window | None) -> int:
@@ -169,9 +169,9 @@ class WrappedFormat(EntryFormat):
         if entry is None:
             partial.add_malformed(reading.file_index, offset, b"".join(pieces))
         elif entry[0] == "inner":
-            self.inner.take(partial, entry[1], window)
+            self.inner.take(partial, entry[1], window, (reading.file_index, offset))
         else:
-            partial.add_entry(*entry[1], window)
+            partial.add_entry(*entry[1], window, where=(reading.file_index, offset))
 
     def entry_of(self, ms: int, content: bytes, reference_ms: int) -> tuple | None:
         """What a record's content is: ("inner", the inner format's entry), ("plain",

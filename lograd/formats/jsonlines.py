@@ -216,15 +216,16 @@ def json_entries(data) -> Entries:
     return compiled_entries(data, GRAMMAR_JSON, 0, parse_json_line)
 
 
-def take_keyed(partial: Partial, e: JsonEntry, window: Window | None) -> None:
+def take_keyed(partial: Partial, e: JsonEntry, window: Window | None, where: tuple[int, int] | None = None) -> None:
     """Count an entry whose response time and resources were found by key (json, logfmt)."""
-    partial.add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics)
+    partial.add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics, where)
 
 
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
                    window: Window | None, reference_ms: int = 0) -> int:
     """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
-    return each_line(partial, data, base, file_index, parse_json_line, lambda e: take_keyed(partial, e, window))
+    return each_line(partial, data, base, file_index, parse_json_line,
+                     lambda e, where: take_keyed(partial, e, window, where))
 
 
 class JsonFormat(PerLineFormat):
@@ -245,8 +246,9 @@ class JsonFormat(PerLineFormat):
     def block_entries(self, block, reading: Reading) -> Entries:
         return json_entries(block)
 
-    def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
-        take_keyed(partial, entry, window)
+    def take(self, partial: Partial, entry: JsonEntry, window: Window | None,
+             where: tuple[int, int] | None = None) -> None:
+        take_keyed(partial, entry, window, where)
 
 
 JSON = JsonFormat()

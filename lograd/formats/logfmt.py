@@ -162,7 +162,7 @@ def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, 
                      reference_ms: int = 0) -> int:
     """Classify and count every `logfmt` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, lambda line: parse_logfmt_line(line, reference_ms),
-                     lambda e: take_keyed(partial, e, window))
+                     lambda e, where: take_keyed(partial, e, window, where))
 
 
 class LogfmtFormat(PerLineFormat):
@@ -177,8 +177,9 @@ class LogfmtFormat(PerLineFormat):
 
     add_lines = staticmethod(add_logfmt_lines)
 
-    def take(self, partial: Partial, entry: JsonEntry, window: Window | None) -> None:
-        take_keyed(partial, entry, window)
+    def take(self, partial: Partial, entry: JsonEntry, window: Window | None,
+             where: tuple[int, int] | None = None) -> None:
+        take_keyed(partial, entry, window, where)
 
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
         add_logfmt_fast(partial, block, base, reading.file_index, window, reading.reference_ms)

@@ -117,13 +117,14 @@ def add_syslog_lines(partial: Partial, data: bytes, base: int, file_index: int, 
                      reference_ms: int = 0) -> int:
     """Classify and count every `syslog` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, lambda line: parse_syslog_line(line, reference_ms),
-                     lambda e: take_syslog(partial, e, window))
+                     lambda e, where: take_syslog(partial, e, window, where))
 
 
-def take_syslog(partial: Partial, e: SyslogEntry, window: Window | None) -> None:
-    """Count a syslog entry, and inside the window under its host and program."""
+def take_syslog(partial: Partial, e: SyslogEntry, window: Window | None,
+                where: tuple[int, int] | None = None) -> None:
+    """Count a syslog entry (at ``where``), and inside the window under its host and program."""
     before = partial.in_window
-    partial.add_entry(e[0], e[1], e[2], window)
+    partial.add_entry(e[0], e[1], e[2], window, where=where)
     if partial.in_window > before:  # inside the window
         error = int(e[1] in ERROR_LEVELS)
         partial.add_label("host", e[3].decode("utf-8", "replace"), 1, error)
@@ -145,7 +146,7 @@ def add_syslog_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
                                lambda line, offset: add_syslog_lines(partial, line, offset, file_index,
                                                                      window, reference_ms))
 
-    return add_scanned(partial, data, window, GRAMMAR_SYSLOG, reference_ms, other_lines, label_counter(partial))
+    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_SYSLOG, reference_ms, other_lines, label_counter(partial))
 
 
 def label_counter(partial: Partial):
@@ -193,8 +194,9 @@ class SyslogFormat(PerLineFormat):
     def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
         add_syslog_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
-    def take(self, partial: Partial, entry: SyslogEntry, window: Window | None) -> None:
-        take_syslog(partial, entry, window)
+    def take(self, partial: Partial, entry: SyslogEntry, window: Window | None,
+             where: tuple[int, int] | None = None) -> None:
+        take_syslog(partial, entry, window, where)
 
     def entries_hook(self, partial: Partial):
         return label_counter(partial)

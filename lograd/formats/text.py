@@ -313,7 +313,7 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         if entry is not None:
             if first_entry is None:
                 first_entry = i
-            partial.add_entry(entry[0], entry[1], entry[2], window)
+            partial.add_entry(entry[0], entry[1], entry[2], window, where=(file_index, base + at))
         elif len(line) > MAX_LINE:
             partial.add_malformed(file_index, base + at, line)
         elif line.strip(BLANK_BYTES):
@@ -342,13 +342,13 @@ def add_text_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
         for i in exact.tolist():
             line = bytes(view[int(starts[i]):int(ends[i])])
             ms, level, message = parse_text_line(line, reference_ms)
-            partial.add_entry(ms, level, message, window)
+            partial.add_entry(ms, level, message, window, where=(file_index, base + int(starts[i])))
         entries = np.flatnonzero((kinds == ENTRY) | ((kinds == UNDECIDED) & ((ends - starts) <= MAX_LINE)))
         attach_lines(partial, file_index, base, view, starts, ends, np.flatnonzero(kinds == MALFORMED),
                      int(entries[0]) if len(entries) else None)
         return len(undecided)
 
-    return add_scanned(partial, data, window, GRAMMAR_TEXT, reference_ms, other_lines)
+    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_TEXT, reference_ms, other_lines)
 
 
 def text_entries(data, reference_ms: int = 0) -> Entries:
