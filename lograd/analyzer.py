@@ -10,6 +10,7 @@ from typing import Hashable
 from .aggregate import Partial, Window
 from .formats import get
 from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
+from .templates import template_report
 from .timestamps import format_minute, format_ms
 
 PERCENTILES = (50, 90, 95, 99)
@@ -120,6 +121,10 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     conn_in_window = keys.pop("in_window", 0)  # conn's own count of the entries inside the window
     report["in_window"] = n + conn_in_window
     report.update(keys)
+    if any(get(name).has_messages for name in kinds):
+        start = window[0] if last_ms is None and window is not None else (
+            None if last_ms is None or p.last_ms is None else p.last_ms - last_ms)
+        report.update(template_report(p.templates, files, start is not None))
     return report
 
 

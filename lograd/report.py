@@ -51,11 +51,15 @@ def number(value, digits: int = 1, missing: str = "-") -> str:
     return f"{value:,.{digits}f}"
 
 
-def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+def _table(rows: list[list[str]], indent: str = "  ", text_last: bool = False) -> list[str]:
+    """Rows in columns: the first left-aligned, the others right-aligned (``text_last``: the
+    last left-aligned too)."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for row in rows:
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        if text_last:
+            cells[-1] = row[-1]
         out.append(indent + "  ".join(cells).rstrip())
     return out
 
@@ -142,6 +146,7 @@ def _app_sections(r: dict) -> list[str]:
         out.append("  status " + ", ".join(f"{code} {number(n)}" for code, n in r["status_codes"].items()))
         out.append(f"  bytes sent {number(r['bytes_sent']['total'])} (mean {number(r['bytes_sent']['mean'])}); "
                    "methods " + ", ".join(f"{m} {number(n)}" for m, n in r["methods"].items()))
+    out += _template_lines(r)
     if r.get("levels"):
         total = sum(r["levels"].values())
         out += ["", "Levels"]
@@ -183,6 +188,35 @@ def _app_sections(r: dict) -> list[str]:
                          number(res["max"], 2), f"{top['minute']} ({number(top['max'], 2)})" if top else "-"])
         out += _table(rows)
     return out
+
+
+TOP_TEMPLATE_LINES = 5
+TEMPLATE_CHARS = 90
+
+
+def _template_lines(r: dict) -> list[str]:
+    """Under the error rate: the most frequent error templates, then the window's new ones."""
+    if "templates" not in r:
+        return []
+
+    def rows(templates: list[dict], group: bool = False) -> list[str]:
+        table = [[number(t["count"]), t["first_seen"][:19], t["last_seen"][:19]]
+                 + ([t["level_group"]] if group else []) + [_cut(t["template"])] for t in templates]
+        return _table(table, "    ", text_last=True)
+    out = []
+    errors = r["templates"]["errors"]
+    if errors:
+        out.append("  top error templates (entries, first and last seen)")
+        out += rows(errors[:TOP_TEMPLATE_LINES])
+    new = r.get("new_templates")
+    if new:
+        out.append(f"  new in the window: {number(r['new_templates_total'])} template(s) never seen before it")
+        out += rows(new[:TOP_TEMPLATE_LINES], group=True)
+    return out
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TEMPLATE_CHARS else text[:TEMPLATE_CHARS - 1] + "…"
 
 
 def _access_sections(r: dict) -> list[str]:

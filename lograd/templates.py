@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from .parsing import ERROR_LEVELS, checked_count as _count, checked_int as _int
+from .timestamps import format_minute, format_ms
 
 VARIABLE = "<*>"
 MESSAGE_BYTES = 1024
@@ -259,3 +260,47 @@ class TemplateCounts:
         return out
 
 
+
+
+# -- the report -------------------------------------------------------------------------------
+
+TOP_TEMPLATES = 20
+"""Rows of each group's list, and of ``new_templates``."""
+CHARTED = 5
+"""The top rows of a group that carry their counts per minute."""
+
+
+def template_report(counts: TemplateCounts, files: list[str], windowed: bool) -> dict:
+    """The report keys of templates (README, Message templates): ``templates`` (each group's
+    most frequent inside the window), ``templates_total`` (distinct templates inside the
+    window), ``new_templates`` (with a window that has a start: templates whose first entry
+    lies inside it, errors first, else None) and, once a group was bounded,
+    ``templates_approximate`` (how far under its true count any count may be)."""
+    def row(template: bytes, f: TemplateFigures, charted: bool) -> dict:
+        out = {"template": template.decode("utf-8", "replace"), "count": f.count,
+               "first_seen": format_ms(f.first_ms), "last_seen": format_ms(f.last_ms),
+               "example": None if f.example is None else {
+                   "file": files[f.example[0]] if 0 <= f.example[0] < len(files) else str(f.example[0]),
+                   "offset": f.example[1]}}
+        if charted:
+            out["per_minute"] = [{"minute": format_minute(m), "count": n} for m, n in sorted(f.minutes.items())]
+        return out
+
+    def ranked(rows) -> list:
+        return sorted(((t, f) for t, f in rows if f.count), key=lambda r: (-r[1].count, r[0]))
+
+    report: dict = {"templates": {}}
+    for name, mine in zip(GROUPS, counts.groups):
+        top = ranked(mine.items())[:TOP_TEMPLATES]
+        report["templates"][name] = [row(t, f, i < CHARTED) for i, (t, f) in enumerate(top)]
+    report["templates_total"] = len({t for mine in counts.groups for t, f in mine.items() if f.count})
+    if windowed:
+        new = [(g, t, f) for g, mine in enumerate(counts.groups) for t, f in mine.items() if f.count and not f.before]
+        new.sort(key=lambda r: (r[0], -r[2].count, r[1]))
+        report["new_templates"] = [{"level_group": GROUPS[g], **row(t, f, False)} for g, t, f in new[:TOP_TEMPLATES]]
+        report["new_templates_total"] = len(new)
+    else:
+        report["new_templates"] = None
+    if any(counts.undercount):
+        report["templates_approximate"] = {name: n for name, n in zip(GROUPS, counts.undercount) if n}
+    return report

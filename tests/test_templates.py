@@ -78,3 +78,46 @@ def test_a_template_is_made_of_the_first_bytes_of_a_message():
     long = b"Request failed " + b"x" * 2000 + b" 42"
     assert template_of(long) == template_of(long[:MESSAGE_BYTES]) and "42" not in template_of(long)
     assert scanned(long) == template_of(long).encode()
+
+
+ENTRIES = st.lists(st.tuples(st.integers(0, 2), st.sampled_from([b"a <*>", b"b", b"c <*> d"]),
+                             st.integers(0, 10 * 60_000), st.booleans(), st.integers(0, 99)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ENTRIES, st.integers(1, 5), st.randoms())
+def test_template_counts_merge_alike_in_any_cut_and_order(entries, parts, rng):
+    from lograd.templates import TemplateCounts
+    whole = TemplateCounts()
+    for g, t, ms, inside, offset in entries:
+        whole.add(g, t, ms, inside, (0, offset))
+    pieces = [TemplateCounts() for _ in range(parts)]
+    for i, (g, t, ms, inside, offset) in enumerate(entries):
+        pieces[rng.randrange(parts)].add(g, t, ms, inside, (0, offset))
+    rng.shuffle(pieces)
+    merged = TemplateCounts()
+    for piece in pieces:
+        merged.merge(piece)
+    assert merged.to_wire() == whole.to_wire()
+    assert TemplateCounts.from_wire(whole.to_wire()) == whole
+
+
+def test_past_the_bound_a_group_keeps_its_most_frequent_templates_and_says_how_far_off(monkeypatch):
+    from lograd import templates
+    from lograd.templates import TemplateCounts, template_report
+    monkeypatch.setattr(templates, "MAX_TEMPLATES", 3)
+    truth = {b"heavy <*>": 50, b"second": 20, b"third": 9, **{f"rare {chr(97 + i)}".encode(): 1 for i in range(10)}}
+    counts = TemplateCounts()
+    for i, (template, n) in enumerate(truth.items()):
+        piece = TemplateCounts()
+        for k in range(n):
+            piece.add(0, template, 60_000 * k, True, (0, i))
+        counts.merge(piece)  # bounded as it merges
+    kept = counts.groups[0]
+    assert len(kept) <= 3 and b"heavy <*>" in kept and b"second" in kept
+    cut = counts.undercount[0]
+    assert cut > 0 and all(truth[t] - cut <= f.count <= truth[t] for t, f in kept.items())
+    assert sum(kept[b"heavy <*>"].minutes.values()) == kept[b"heavy <*>"].count  # minutes cut to the count left
+    report = template_report(counts, ["f"], False)
+    assert report["templates_approximate"] == {"errors": cut}
+    assert report["templates"]["errors"][0]["template"] == "heavy <*>"

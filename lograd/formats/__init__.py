@@ -57,6 +57,8 @@ class Format(Protocol):
     """Whether lines that are not entries continue the entry before them (stack traces)."""
     entry_metrics: bool
     """Whether entries have levels, response times and resources (the app keys of SPEC §3)."""
+    has_messages: bool
+    """Whether entries have a message, so the report counts their templates."""
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None: ...
 
@@ -77,6 +79,7 @@ class EntryFormat:
 
     continues = False
     entry_metrics = True
+    has_messages = True
     grammar: int | None = None
     """The compiled scanner's grammar for this format's lines, when it has one (a wrapper
     reads its content with it)."""

@@ -348,6 +348,7 @@ class AccessFormat(EntryFormat):
     lines as an nginx ``log_format`` string says."""
 
     name = "access"
+    has_messages = False  # the request paths are normalised instead: top_paths
     example = '203.0.113.7 - - [24/Jan/2024:10:15:32 +0000] "GET /api/users/42 HTTP/1.1" 200 512 "-" "curl/8.5" 0.127'
 
     def __init__(self, layout: str | None = None) -> None:

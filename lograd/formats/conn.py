@@ -181,6 +181,7 @@ class ConnFormat:
     example = "1565647204351 Aadvik Matina"
     continues = False
     entry_metrics = False
+    has_messages = False
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_conn_line(line)

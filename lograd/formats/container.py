@@ -94,6 +94,7 @@ class WrappedFormat(EntryFormat):
         self.name = wrapper if inner is None else f"{wrapper}+{inner.name}"
         self.unwrap = UNWRAP[wrapper]
         self.record_goes_on = goes_on(self.unwrap)
+        self.has_messages = inner is None or inner.has_messages
         self.example = {"cri": "2024-01-24T10:15:32.123456789Z stdout F <inner line>",
                         "docker": '{"log":"<inner line>\\n","stream":"stdout","time":"2024-01-24T10:15:32.1Z"}'}[wrapper]
 
