@@ -2530,9 +2530,9 @@ window, the first and last time of those, entries before the window, the first l
 
 def template_ids(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t[::1] messages,
                  const int64_t[::1] message_ends, const int64_t[::1] levels, const int64_t[::1] stamps,
-                 const uint8_t[::1] inside, int64_t low, const int64_t[::1] group_of_level,
+                 const uint8_t[::1] inside, const uint8_t[::1] before, const int64_t[::1] group_of_level,
                  SpanTable templates, int64_t[::1] keys) -> None:
-    """Count the template of each ENTRY line inside the window or before it (``low``): its
+    """Count the template of each ENTRY line inside the window or (``before``) before it: its
     message [messages, message_ends) masked as templates.template_bytes says (empty templates
     are not counted), in ``templates``, a table of ``groups * TEMPLATE_COLUMNS`` counters, in
     the columns of the line's level group (``group_of_level[level]``). ``keys`` gets
@@ -2545,7 +2545,7 @@ def template_ids(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t
     cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
     for line in range(kinds.shape[0]):
         keys[line] = -1
-        if kinds[line] != ENTRY or not (inside[line] or stamps[line] < low):
+        if kinds[line] != ENTRY or not (inside[line] or before[line]):
             continue
         length = _template(b, messages[line], message_ends[line], quoted, out)
         if not length:
@@ -2566,3 +2566,19 @@ def template_ids(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t
             row[2] = ms
         row[0] += 1
         keys[line] = tid * groups + g
+
+
+def template_matches(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t[::1] messages,
+                     const int64_t[::1] message_ends, const uint8_t[::1] target, uint8_t[::1] out) -> None:
+    """Whether each ENTRY line's template is ``target`` (1) or not (0; other lines 0)."""
+    cdef uint8_t quoted[QUOTED_SIZE]
+    cdef uint8_t masked[TEMPLATE_SIZE]
+    cdef Py_ssize_t line, length, n = target.shape[0]
+    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
+    cdef const uint8_t* t = &target[0] if n else NULL
+    for line in range(kinds.shape[0]):
+        out[line] = 0
+        if kinds[line] != ENTRY:
+            continue
+        length = _template(b, messages[line], message_ends[line], quoted, masked)
+        out[line] = length == n and (n == 0 or memcmp(masked, t, n) == 0)

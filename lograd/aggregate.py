@@ -14,6 +14,7 @@ from .conn import ConnCounts
 from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, checked_count as _count, resource_metrics,
                       response_time)
 from .seconds import SecondCounts
+from .filters import EntryFilter
 from .templates import TemplateCounts, group_of, template_bytes
 from .sketch import MinuteSketches, Sketch, coarse_of
 
@@ -113,6 +114,9 @@ class Partial:
     kind -> name -> [entries, errors]."""
     templates: TemplateCounts = field(default_factory=TemplateCounts)
     """Entries by the template of their message (entries with an empty message are not)."""
+    filters: EntryFilter | None = field(default=None, compare=False, repr=False)
+    """What entries must pass besides the window to be counted (the job's --level, --grep,
+    --template): how this partial is built, not part of what it holds (not sent)."""
 
     # -- building -----------------------------------------------------------
 
@@ -180,6 +184,8 @@ class Partial:
             self.first_ms = ms
         if self.last_ms is None or ms > self.last_ms:
             self.last_ms = ms
+        if self.filters is not None and not self.filters.passes(level, message):
+            return  # as an entry outside the window, and not one before it either
         counted = window is None or inside(ms, window)
         if message and (counted or (window[0] is not None and ms < window[0])):
             template = template_bytes(message)

@@ -51,6 +51,12 @@ Options:
                          variables read).
   --host NAME            conn logs: who connected to NAME, and to whom NAME
                          connected; give it again for each host to ask about.
+  --level LEVEL          Only entries of LEVEL or a more severe one (ERROR:
+                         ERROR, CRITICAL and FATAL).
+  --grep REGEX           Only entries whose message matches REGEX (Python's
+                         re, searched anywhere in the message).
+  --template TEXT        Only entries of one message template, as the report
+                         writes it: 'Timeout after <*> ms calling <*>'.
   --json                 Print the report as one JSON object (with --follow,
                          one per line).
   --html FILE            Also write the report as a self-contained HTML page
@@ -211,7 +217,8 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import EXIT_NO_WORKERS, EXIT_USAGE, Coordinator, NothingToRead, NoWorkers
+    from .coordinator import EXIT_NO_WORKERS, EXIT_USAGE, Coordinator, JobRefused, NothingToRead, NoWorkers
+    from .filters import EntryFilter
     from .followjob import StateError
     from .security import MissingKey
     from .report import human, to_json
@@ -244,6 +251,10 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         if args["--from"] or args["--to"]:
             window = tuple(_value(parse_time_arg, args, k) if args[k] else None for k in ("--from", "--to"))
         last = _value(parse_seconds, args, "--last") if args["--last"] else None
+        try:
+            filters = EntryFilter.from_options(args["--level"], args["--grep"], args["--template"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         if last is not None and window is not None:
             raise UsageError("--last and --from/--to are two kinds of window: give one")
         settings = _settings(args, join_timeout=_value(parse_seconds, args, "--join-timeout"),
@@ -262,7 +273,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
                                   progress=not args["--follow"], hosts=args["--host"], last=last,
-                                  curve_dir=args["--curve"])
+                                  curve_dir=args["--curve"], filters=filters)
     except MissingKey as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 2
@@ -273,7 +284,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     except NoWorkers as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return EXIT_NO_WORKERS
-    except (OSError, StateError, NothingToRead) as exc:
+    except (OSError, StateError, NothingToRead, JobRefused) as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -20,10 +20,11 @@ import zmq
 
 from . import transport
 from .aggregate import Partial, Window
-from .analyzer import Analyzer
+from .analyzer import Analyzer, shown_format
 from .config import DEFAULT_BIND, DEFAULT_PORT, FREED_MEMORY_KEPT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
-from .formats import job_format
+from .filters import EntryFilter
+from .formats import get, job_format
 from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
@@ -79,6 +80,22 @@ class NoWorkers(RuntimeError):
 
 class NothingToRead(RuntimeError):
     """No input file could be read: no report (exit status 2, as for a usage error)."""
+
+
+class JobRefused(RuntimeError):
+    """The job cannot run as asked (exit status 2, as for a usage error): the message says why."""
+
+
+def refuse_filters(filters: EntryFilter | None, formats: list[str], paths: list[str]) -> None:
+    """Filters need entries with levels and messages: refuse a job that has files of a
+    format without them (access, conn), rather than filter some files and not others."""
+    if filters is None:
+        return
+    for fmt, path in zip(formats, paths):
+        if not get(fmt).has_messages:
+            raise JobRefused(f"{path} is read as {shown_format(fmt)}: --level, --grep and --template filter "
+                             f"entries by level and message, which {shown_format(fmt)} lines have not "
+                             "(README, Filters)")
 
 
 def say_hosts_ignored(hosts: tuple[bytes, ...], formats: list[str]) -> None:
@@ -207,7 +224,7 @@ class Coordinator:
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
                  progress: bool = False, hosts: list[str] = (), last: float | None = None,
-                 curve_dir: str | None = None) -> None:
+                 curve_dir: str | None = None, filters: EntryFilter | None = None) -> None:
         self.port = port
         self.curve_dir = curve_dir
         self.curve = None if curve_dir is None else server_curve(curve_dir)
@@ -220,6 +237,7 @@ class Coordinator:
         self.fmt = fmt
         self.progress = progress
         self.hosts = tuple(dict.fromkeys(h.encode("utf-8", "surrogateescape") for h in hosts))  # --host, each once
+        self.filters = filters
         self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
@@ -323,6 +341,7 @@ class JobLoop:
         self.formats = [format_for(f.path, coord.fmt, say) for f in files]
         if files and not follow:
             say_hosts_ignored(coord.hosts, self.formats)
+            refuse_filters(coord.filters, self.formats, [f.path for f in files])
         self.whole = {i for i, f in enumerate(files) if f.compression}  # compressed: one chunk each
         self.fmt = job_format(self.formats)
         total = sum(f.size for f in files)
@@ -532,7 +551,8 @@ class JobLoop:
             window = self.window or (None, None)
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], list(self.coord.hosts),
-                             int(c.id in self.scan_ids), self.bucket_ms, reference_ms(c.path))
+                             int(c.id in self.scan_ids), self.bucket_ms, reference_ms(c.path),
+                             [] if self.coord.filters is None else self.coord.filters.to_wire())
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:
@@ -663,6 +683,7 @@ class JobLoop:
         report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
         report["job"] = self.job_figures()
         report["job"].update(chunks=len(d.chunks), retried_chunks=len(d.retried), failed_chunks=failed)
+        report["filters"] = None if self.coord.filters is None else self.coord.filters.shown()
         return report
 
     def job_figures(self) -> dict:

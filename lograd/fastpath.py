@@ -73,8 +73,18 @@ def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window |
      messages, message_ends) = scan_block(data, window, False, grammar, reference_ms, wrapper)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = other_lines(view, starts, ends, kinds)
-    add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, messages, message_ends,
-                      window_bounds(window)[0], where)
+    low = window_bounds(window)[0]
+    before = (kinds == ENTRY) & (stamps < low)
+    if partial.filters is not None:  # entries that do not pass: as if outside the window
+        keep = partial.filters.keep_rows(view, kinds, levels, messages, message_ends, ENTRY)
+        inside &= keep
+        before &= keep
+        if len(m_line):
+            kept = inside[m_line]
+            m_line, m_at, m_len, m_key, m_value = (m_line[kept], m_at[kept], m_len[kept], m_key[kept],
+                                                   m_value[kept])
+    add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, before, messages,
+                      message_ends, where)
     if entries_hook is not None:
         rows = np.flatnonzero(inside & (kinds == ENTRY))
         entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])
@@ -131,17 +141,17 @@ def scan_block(data, window: Window | None, heads_only: bool = False, grammar: i
             *(column[:m] for column in metrics), spans, messages, message_ends)
 
 
-def add_template_rows(templates: TemplateCounts, view, kinds, starts, stamps, levels, inside, messages,
-                      message_ends, low: int, where: tuple[int, int]) -> None:
+def add_template_rows(templates: TemplateCounts, view, kinds, starts, stamps, levels, inside, before, messages,
+                      message_ends, where: tuple[int, int]) -> None:
     """Count the templates of a scanned block's entries (their messages masked and counted by
     the scanner) into ``templates``: per template and level group, the entries inside the
     window by minute, the first of them (``where`` is the block's file index and offset) and
-    whether any lies before the window (its start: ``low``)."""
+    whether any lies before the window (``before``: a bool per line)."""
     groups = len(GROUPS)
     table = SpanTable(groups * TEMPLATE_COLUMNS)
     keys = np.empty(len(kinds), np.int64)
-    template_ids(view, kinds, messages, message_ends, levels, stamps, inside.view(np.uint8), low, GROUP_IDS,
-                 table, keys)
+    template_ids(view, kinds, messages, message_ends, levels, stamps, inside.view(np.uint8), before.view(np.uint8),
+                 GROUP_IDS, table, keys)
     if not len(table):
         return
     rows = np.flatnonzero(keys >= 0)

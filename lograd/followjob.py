@@ -21,8 +21,8 @@ from typing import Callable
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, say, say_hosts_ignored,
-                          chunk_size_for)
+from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, refuse_filters, say,
+                          say_hosts_ignored, chunk_size_for)
 from .dispatch import Chunk
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
@@ -235,6 +235,7 @@ class FollowJob:
             self.formats.append(format_for(path, self.coord.fmt, say))
             if len(self.formats) == 1:  # said once, of the first file
                 say_hosts_ignored(self.coord.hosts, self.formats)
+            refuse_filters(self.coord.filters, self.formats[-1:], [path])
             self._set_format()
         return index
 
@@ -270,6 +271,7 @@ class FollowJob:
                 self.said_unreadable.add(u.path)
                 say(f"cannot read {u.path}: {u.reason}")
         report["job"] = job
+        report["filters"] = None if self.coord.filters is None else self.coord.filters.shown()
         self.reports += 1
         report["follow"] = {"report": self.reports, "time": format_ms(tick_ms), "final": final,
                             "state_file": self.state_path}

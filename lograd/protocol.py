@@ -65,6 +65,7 @@ class Assign:
     scan: int = 0  # 1: only find the newest entry (the first phase of --last)
     bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
     reference_ms: int = 0  # dates `text` stamps without a year: the file's mtime when planned
+    filters: list = field(default_factory=list)  # [level, grep, template] (filters.EntryFilter), or []
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int, list),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict, list),
     Failure: (str, int, int, str, str),
@@ -168,6 +169,9 @@ def decode(frames: list[bytes]) -> Message:
             raise ProtocolError(f"{cls.__name__}.{spec.name}: unexpected {type(value).__name__}")
     if cls is Assign and not all(isinstance(h, bytes) for h in values[10]):
         raise ProtocolError("Assign.hosts: not all bytes")
+    if cls is Assign and values[14] and (len(values[14]) != 3 or not isinstance(values[14][0], (str, type(None)))
+                                         or not all(isinstance(v, (bytes, type(None))) for v in values[14][1:])):
+        raise ProtocolError("Assign.filters: not [level, pattern, template]")
     return cls(*values)
 
 

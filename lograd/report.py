@@ -84,6 +84,12 @@ def human(report: dict) -> str:
     if r.get("window"):
         out.append(f"  window {r['window']['start'] or '-'} .. {r['window']['end'] or '-'}: "
                    f"{number(r['in_window'])} entries inside")
+    if r.get("filters"):
+        f = r["filters"]
+        said = ([f"level {f['level']} or more severe"] if f["level"] else []) + \
+            ([f"message matching {f['grep']!r}"] if f["grep"] is not None else []) + \
+            ([f"template {f['template']!r}"] if f["template"] is not None else [])
+        out.append(f"  only entries of {', '.join(said)}: {number(r['in_window'])} counted")
     if "total_requests" in r:
         out += _app_sections(r)
     if "top_paths" in r:

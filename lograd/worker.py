@@ -20,6 +20,7 @@ import zmq
 
 from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
+from .filters import EntryFilter
 from .formats import formats
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, endpoint)
@@ -288,15 +289,20 @@ class _Session:
             window = (task.window_start, task.window_end)
         buckets: dict = {}
         try:
+            filters = EntryFilter.from_wire(task.filters)
+        except ValueError as exc:
+            transport.send(self.results, Failure(task.job, task.chunk, task.attempt, w.worker_id, str(exc)))
+            return
+        try:
             if task.bucket > 0:
                 partial, buckets = summarise_chunk_in_buckets(task.path, task.start, task.size, task.bucket,
                                                               task.file_index, task.format, window,
                                                               hosts=tuple(task.hosts), roots=w.roots,
-                                                              reference_ms=task.reference_ms)
+                                                              reference_ms=task.reference_ms, filters=filters)
             else:
                 partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
                                           task.format, window, hosts=tuple(task.hosts), scan=bool(task.scan),
-                                          roots=w.roots, reference_ms=task.reference_ms)
+                                          roots=w.roots, reference_ms=task.reference_ms, filters=filters)
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
             if isinstance(exc, Refused):

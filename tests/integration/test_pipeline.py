@@ -38,6 +38,7 @@ def test_local_workers_report_every_vector_exactly(procs, base_port, name):
     reference.assert_matches(report, reference.report(open(path, "rb").read()))
     got = without_job(report)
     got.pop("unreadable_files")
+    assert got.pop("filters") is None  # the job's, as unreadable_files: no filter was given
     assert got == in_process(path)
     job = report["job"]
     assert job["chunks"] == -(-os.path.getsize(path) // 16384) and job["failed_chunks"] == []
