@@ -81,12 +81,14 @@ class Analyzer:
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",
                  window: Window | None = None, last_ms: int | None = None,
-                 hosts: tuple[bytes, ...] = (), file_formats: list[str] | None = None) -> dict:
+                 hosts: tuple[bytes, ...] = (), file_formats: list[str] | None = None,
+                 new_known: bool = True) -> dict:
     """SPEC §3 keys from a merged partial; floats come from exact integers, once.
 
     ``fmt`` is a format's name or mixed; ``file_formats`` (each file's format, when
     known) decide which formats' keys the report holds and give ``files_formats``; with ``last_ms`` (``--last``) the window is
-    the last N ms up to the newest entry.
+    the last N ms up to the newest entry. Without ``new_known`` (follow's sliding window, whose
+    buckets hold no entry before the window) ``new_templates`` is None.
     """
     malformed, samples = p.settled()
     report = {
@@ -124,7 +126,7 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     if any(get(name).has_messages for name in kinds):
         start = window[0] if last_ms is None and window is not None else (
             None if last_ms is None or p.last_ms is None else p.last_ms - last_ms)
-        report.update(template_report(p.templates, files, start is not None))
+        report.update(template_report(p.templates, files, new_known and start is not None))
     return report
 
 

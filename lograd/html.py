@@ -136,6 +136,21 @@ def _app_charts(r: dict, charts: _Charts) -> None:
         charts.add(figure, "levels", "Levels")
 
 
+def _template_charts(r: dict, charts: _Charts) -> None:
+    """The top 5 error templates' entries per minute (the report carries them for those five)."""
+    import plotly.graph_objects as go
+    charted = [t for t in r.get("templates", {}).get("errors", []) if "per_minute" in t]
+    if charted:
+        figure = go.Figure([go.Bar(x=[m["minute"] for m in t["per_minute"]], y=[m["count"] for m in t["per_minute"]],
+                                   name=_short(t["template"])) for t in charted])
+        figure.update_layout(barmode="stack", yaxis_title="entries a minute")
+        charts.add(figure, "error-templates", "Top error templates per minute")
+
+
+def _short(template: str, chars: int = 60) -> str:
+    return template if len(template) <= chars else template[:chars - 1] + "…"
+
+
 STATUS_COLOURS = {"status_1xx": "#bab0ac", "status_2xx": "#54a24b", "status_3xx": "#4c78a8",
                   "status_4xx": "#f58518", "status_5xx": "#e45756"}
 
@@ -190,6 +205,7 @@ def html_report(report: dict) -> str:
                   _card("mean response ms", _number(r["avg_response_time"], 1)),
                   _card("p95 response ms", _number((r["response_time"] or {}).get("p95"), 1))]
         _app_charts(r, charts)
+        _template_charts(r, charts)
     if "top_paths" in r:
         cards += [_card("5xx", _number(r["errors"]), alert=r["errors"] > 0),
                   _card("4xx rate", f"{100 * r['client_error_rate']:.2f}%")]
@@ -206,6 +222,18 @@ def html_report(report: dict) -> str:
                 ["path", "requests", "5xx", "error rate", "p50 ms", "p95 ms", "p99 ms", "example"],
                 [[p["path"], _number(p["requests"]), _number(p["errors"]), f"{100 * p['error_rate']:.1f}%",
                   _number(p["p50"], 1), _number(p["p95"], 1), _number(p["p99"], 1), p["example"]] for p in r[key]])]
+    header = ["template", "entries", "first seen", "last seen", "example"]
+
+    def template_rows(rows: list[dict], group: bool = False) -> list[list]:
+        return [([t["level_group"]] if group else []) + [t["template"], _number(t["count"]), t["first_seen"],
+                t["last_seen"], "" if t["example"] is None else f"{t['example']['file']}@{t['example']['offset']}"]
+                for t in rows]
+    if r.get("new_templates"):
+        body += [f"<h2>New in the window: {r['new_templates_total']:,} template(s) never seen before it</h2>",
+                 _table(["group"] + header, template_rows(r["new_templates"], group=True))]
+    for group, title in (("errors", "Error templates"), ("warnings", "Warning templates"), ("other", "Other templates")):
+        if r.get("templates", {}).get(group):
+            body += [f"<h2>{title}</h2>", _table(header, template_rows(r["templates"][group]))]
     if r.get("top_clients"):
         body += ["<h2>Busiest clients</h2>", _table(["client", "requests", "4xx", "5xx"], [
             [c["client"], _number(c["requests"]), _number(c["4xx"]), _number(c["5xx"])] for c in r["top_clients"]])]

@@ -86,7 +86,7 @@ class SlidingWindow(Analyzer):
         """The SPEC §3 report (without ``job``) of the window at ``now_ms``."""
         self.advance(now_ms)
         return build_report(self.window_partial(now_ms), self.files, self.format,
-                            self.bounds(now_ms), None, self.hosts, self.file_formats)
+                            self.bounds(now_ms), None, self.hosts, self.file_formats, new_known=False)
 
     def get_current_metrics(self) -> dict:
         """The report of the window that ends with the newest bucket holding entries."""

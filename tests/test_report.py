@@ -63,3 +63,14 @@ def live_view_text(report: dict) -> str:
     view.update(report)
     view.close()
     return screen.getvalue()
+
+
+def test_the_live_view_shows_the_top_error_templates_of_the_window():
+    data = b"".join(b"2024-01-24 10:15:%02d.000 ERROR Timeout after %d ms calling 10.0.0.%d:5432\n" % (s, 3000 + s, s)
+                    for s in range(7)) + b"2024-01-24 10:15:59.000 ERROR Disk full\n"
+    report = report_by_chunks(data, 100)
+    text = live_view_text(report)
+    assert "Timeout after <*> ms calling <*>" in text and "Disk full" in text
+    line = next(line for line in text.splitlines() if "Timeout after" in line)
+    assert line.split()[-1] == "7"  # its seven entries, counted above
+    assert text.index("Timeout after") < text.index("Disk full")  # the most frequent first

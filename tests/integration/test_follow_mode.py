@@ -337,3 +337,20 @@ def test_follow_mode_reads_access_logs_with_their_figures_in_the_window(follow, 
     assert (top["path"], top["requests"], top["errors"]) == ("/api/users/{id}", 40, 10)
     status, final = run.stop()
     assert status == 0 and final["status_codes"] == {"200": 30, "503": 10}
+
+
+def test_follow_mode_filters_and_counts_the_window_templates(follow, tmp_path):
+    log = tmp_path / "app.log"
+    log.write_bytes(app_lines(10, age_s=600))  # ten minutes old: outside --last 120
+    run = follow("--last", "120", "--level", "WARN", str(log))
+    append(log, app_lines(50, age_s=1))  # levels cycle: ERROR and WARN one in five each
+    report = run.wait_report("60 entries", lambda r: r["entries"] == 60)
+    assert report["filters"] == {"level": "WARN", "grep": None, "template": None}
+    assert report["in_window"] == 20 and report["errors"] == 10  # WARN and ERROR of the 50 new ones
+    assert report["levels"] == {"WARN": 10, "ERROR": 10}
+    (errors,) = report["templates"]["errors"]
+    (warnings,) = report["templates"]["warnings"]
+    assert errors["template"] == warnings["template"] == "request <*> took <*>"
+    assert errors["count"] == warnings["count"] == 10 and report["templates"]["other"] == []
+    status, final = run.stop()
+    assert status == 0 and final["in_window"] == 20

@@ -99,6 +99,13 @@ def test_the_page_holds_the_report_and_charts_of_its_figures(procs, base_port, t
     text.feed(page)
     assert f"{100 * report['error_rate']:.2f}%" in text.cells and f"{report['lines']:,}" in text.cells
     assert "local-1" in text.cells and "local-2" in text.cells  # the job's workers
+    top = [t for t in report["templates"]["errors"] if "per_minute" in t]  # the top 5 carry their minutes
+    drawn_templates = drawn["chart-error-templates"]
+    assert [t["name"] for t in drawn_templates] == [t["template"] for t in top]
+    for trace, t in zip(drawn_templates, top):
+        assert trace["y"] == [m["count"] for m in t["per_minute"]]
+    for t in report["templates"]["errors"]:  # and the table lists each with its entries
+        assert t["template"] in text.cells and f"{t['count']:,}" in text.cells
 
 
 def test_per_minute_percentiles_are_within_two_percent_of_the_exact_ones(procs, base_port, tmp_path):
