@@ -117,6 +117,8 @@ class Partial:
     filters: EntryFilter | None = field(default=None, compare=False, repr=False)
     """What entries must pass besides the window to be counted (the job's --level, --grep,
     --template): how this partial is built, not part of what it holds (not sent)."""
+    count_templates: bool = field(default=True, compare=False, repr=False)
+    """Whether entries' templates are counted (``--no-templates``: not; how it is built, not sent)."""
 
     # -- building -----------------------------------------------------------
 
@@ -187,7 +189,7 @@ class Partial:
         if self.filters is not None and not self.filters.passes(level, message):
             return  # as an entry outside the window, and not one before it either
         counted = window is None or inside(ms, window)
-        if message and (counted or (window[0] is not None and ms < window[0])):
+        if message and self.count_templates and (counted or (window[0] is not None and ms < window[0])):
             template = template_bytes(message)
             if template:
                 self.templates.add(group_of(level), template, ms, counted, where)

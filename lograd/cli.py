@@ -57,6 +57,7 @@ Options:
                          re, searched anywhere in the message).
   --template TEXT        Only entries of one message template, as the report
                          writes it: 'Timeout after <*> ms calling <*>'.
+  --no-templates         Do not count message templates (a little faster).
   --json                 Print the report as one JSON object (with --follow,
                          one per line).
   --html FILE            Also write the report as a self-contained HTML page
@@ -273,7 +274,8 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
                                   progress=not args["--follow"], hosts=args["--host"], last=last,
-                                  curve_dir=args["--curve"], filters=filters)
+                                  curve_dir=args["--curve"], filters=filters,
+                                  templates=not args["--no-templates"])
     except MissingKey as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return 2

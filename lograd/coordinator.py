@@ -224,7 +224,7 @@ class Coordinator:
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
                  progress: bool = False, hosts: list[str] = (), last: float | None = None,
-                 curve_dir: str | None = None, filters: EntryFilter | None = None) -> None:
+                 curve_dir: str | None = None, filters: EntryFilter | None = None, templates: bool = True) -> None:
         self.port = port
         self.curve_dir = curve_dir
         self.curve = None if curve_dir is None else server_curve(curve_dir)
@@ -238,6 +238,7 @@ class Coordinator:
         self.progress = progress
         self.hosts = tuple(dict.fromkeys(h.encode("utf-8", "surrogateescape") for h in hosts))  # --host, each once
         self.filters = filters
+        self.templates = templates
         self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
@@ -245,6 +246,15 @@ class Coordinator:
         self.last_report: dict | None = None
         self.stop_requested = False  # follow mode: set (by a signal handler too) to end the run
         self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def add_job_keys(self, report: dict) -> None:
+        """What the command line asked that shapes the report: ``filters``, and with
+        --no-templates the template keys as None (not counted, rather than none found)."""
+        report["filters"] = None if self.filters is None else self.filters.shown()
+        if not self.templates:
+            for key in ("templates", "templates_total", "new_templates", "new_templates_total"):
+                if key in report:
+                    report[key] = None
 
     # -- the Python API (SPEC §5) ---------------------------------------------------
 
@@ -552,7 +562,8 @@ class JobLoop:
             message = Assign(self.job, c.id, a.attempt, c.path, c.file_index, c.start, c.size,
                              self.formats[c.file_index], window[0], window[1], list(self.coord.hosts),
                              int(c.id in self.scan_ids), self.bucket_ms, reference_ms(c.path),
-                             [] if self.coord.filters is None else self.coord.filters.to_wire())
+                             [] if self.coord.filters is None else self.coord.filters.to_wire(),
+                             int(self.coord.templates))
             if not transport.send(self.sockets["tasks"], message, to=a.session.encode()):
                 self._worker_failed(a.session, "unreachable")
             elif a.attempt > 1:
@@ -683,7 +694,7 @@ class JobLoop:
         report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
         report["job"] = self.job_figures()
         report["job"].update(chunks=len(d.chunks), retried_chunks=len(d.retried), failed_chunks=failed)
-        report["filters"] = None if self.coord.filters is None else self.coord.filters.shown()
+        self.coord.add_job_keys(report)
         return report
 
     def job_figures(self) -> dict:

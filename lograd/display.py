@@ -176,7 +176,7 @@ class LiveView:
             else:
                 levels = "  ".join(f"{k} {v:,}" for k, v in r["levels"].items()) or "-"
                 figures.add_row("levels", levels, "", "")
-                for t in r.get("templates", {}).get("errors", [])[:5]:  # which errors, in the window
+                for t in (r.get("templates") or {}).get("errors", [])[:5]:  # which errors, in the window
                     figures.add_row("error", t["template"][:60], "entries", f"{t['count']:,}")
             for key, res in list(r.get("resources", {}).items())[:4]:
                 figures.add_row(f"{key}", f"mean {res['mean']:,.2f}", "max", f"{res['max']:,.2f}")

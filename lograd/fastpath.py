@@ -83,8 +83,9 @@ def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window |
             kept = inside[m_line]
             m_line, m_at, m_len, m_key, m_value = (m_line[kept], m_at[kept], m_len[kept], m_key[kept],
                                                    m_value[kept])
-    add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, before, messages,
-                      message_ends, where)
+    if partial.count_templates:
+        add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, before, messages,
+                          message_ends, where)
     if entries_hook is not None:
         rows = np.flatnonzero(inside & (kinds == ENTRY))
         entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])

@@ -271,7 +271,7 @@ class FollowJob:
                 self.said_unreadable.add(u.path)
                 say(f"cannot read {u.path}: {u.reason}")
         report["job"] = job
-        report["filters"] = None if self.coord.filters is None else self.coord.filters.shown()
+        self.coord.add_job_keys(report)
         self.reports += 1
         report["follow"] = {"report": self.reports, "time": format_ms(tick_ms), "final": final,
                             "state_file": self.state_path}

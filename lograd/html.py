@@ -139,7 +139,7 @@ def _app_charts(r: dict, charts: _Charts) -> None:
 def _template_charts(r: dict, charts: _Charts) -> None:
     """The top 5 error templates' entries per minute (the report carries them for those five)."""
     import plotly.graph_objects as go
-    charted = [t for t in r.get("templates", {}).get("errors", []) if "per_minute" in t]
+    charted = [t for t in (r.get("templates") or {}).get("errors", []) if "per_minute" in t]
     if charted:
         figure = go.Figure([go.Bar(x=[m["minute"] for m in t["per_minute"]], y=[m["count"] for m in t["per_minute"]],
                                    name=_short(t["template"])) for t in charted])
@@ -232,7 +232,7 @@ def html_report(report: dict) -> str:
         body += [f"<h2>New in the window: {r['new_templates_total']:,} template(s) never seen before it</h2>",
                  _table(["group"] + header, template_rows(r["new_templates"], group=True))]
     for group, title in (("errors", "Error templates"), ("warnings", "Warning templates"), ("other", "Other templates")):
-        if r.get("templates", {}).get(group):
+        if (r.get("templates") or {}).get(group):
             body += [f"<h2>{title}</h2>", _table(header, template_rows(r["templates"][group]))]
     if r.get("top_clients"):
         body += ["<h2>Busiest clients</h2>", _table(["client", "requests", "4xx", "5xx"], [

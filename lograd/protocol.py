@@ -66,6 +66,7 @@ class Assign:
     bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
     reference_ms: int = 0  # dates `text` stamps without a year: the file's mtime when planned
     filters: list = field(default_factory=list)  # [level, grep, template] (filters.EntryFilter), or []
+    templates: int = 1  # 0 (--no-templates): entries' templates are not counted
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int),
-    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int, list),
+    Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int, list, int),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict, list),
     Failure: (str, int, int, str, str),

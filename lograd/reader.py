@@ -230,15 +230,16 @@ def block_entries(block, fmt: str, reading: Reading | None = None) -> Entries:
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
                     fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
                     hosts: tuple[bytes, ...] = (), scan: bool = False, roots: list[str] | None = None,
-                    reference_ms: int = 0, filters: EntryFilter | None = None) -> Partial:
+                    reference_ms: int = 0, filters: EntryFilter | None = None, templates: bool = True) -> Partial:
     """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
 
     With ``scan``, only the newest entry is found: the partial has just ``last_ms``.
     ``reference_ms`` dates stamps without a year (the file's modification time); entries
-    that do not pass ``filters`` count as outside the window.
+    that do not pass ``filters`` count as outside the window; ``templates``: whether entries'
+    templates are counted.
     """
     filters = filters if get(fmt).has_messages else None  # access and conn: never filtered
-    partial = Partial(filters=filters)
+    partial = Partial(filters=filters, count_templates=templates)
     reading = Reading(file_index, hosts, reference_ms)
     for block, base in chunk_blocks(path, start, size, block_size, roots, _goes_on(fmt)):
         if scan:
@@ -273,7 +274,8 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
                                fmt: str = "app", window: Window | None = None,
                                block_size: int = BLOCK, hosts: tuple[bytes, ...] = (),
                                roots: list[str] | None = None, reference_ms: int = 0,
-                               filters: EntryFilter | None = None) -> tuple[Partial, dict[int, Partial]]:
+                               filters: EntryFilter | None = None,
+                               templates: bool = True) -> tuple[Partial, dict[int, Partial]]:
     """A chunk split by entry time, for sliding windows: (the lines, {bucket: metrics}).
 
     The first partial counts the chunk's lines (entries, malformed, blank, samples,
@@ -282,7 +284,9 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     and no line counts. Merged together they give :func:`summarise_chunk`'s partial.
     """
     filters = filters if get(fmt).has_messages else None  # access and conn: never filtered
-    lines = Partial(filters=filters)
+    def fresh() -> Partial:
+        return Partial(filters=filters, count_templates=templates)
+    lines = fresh()
     lines_reading = Reading(file_index, hosts, reference_ms)
     buckets: dict[int, tuple[Partial, Reading]] = {}
     low, high = window if window is not None else (None, None)
@@ -307,13 +311,13 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
             b = int(ids[first_row])
             bounds = (b * bucket_ms if low is None else max(b * bucket_ms, low),
                       (b + 1) * bucket_ms - 1 if high is None else min((b + 1) * bucket_ms - 1, high))
-            part, reading = buckets.setdefault(b, (Partial(filters=filters), Reading(file_index, hosts, reference_ms)))
+            part, reading = buckets.setdefault(b, (fresh(), Reading(file_index, hosts, reference_ms)))
             if (end_row - first_row) * SPARSE < len(ids):
                 # a bucket of few lines (late ones): only they are read again, not the block
                 view = memoryview(block).cast("B")
                 spans = list(zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
                 lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in spans)
-                late = Partial(filters=filters)
+                late = fresh()
                 add_block(late, lines_of, 0, fmt, reading, bounds)
                 late.templates.move_examples(_file_offset(spans, base))  # offsets in lines_of: the file's again
                 part.merge(late)

@@ -202,7 +202,7 @@ TEMPLATE_CHARS = 90
 
 def _template_lines(r: dict) -> list[str]:
     """Under the error rate: the most frequent error templates, then the window's new ones."""
-    if "templates" not in r:
+    if not r.get("templates"):
         return []
 
     def rows(templates: list[dict], group: bool = False) -> list[str]:

@@ -298,11 +298,13 @@ class _Session:
                 partial, buckets = summarise_chunk_in_buckets(task.path, task.start, task.size, task.bucket,
                                                               task.file_index, task.format, window,
                                                               hosts=tuple(task.hosts), roots=w.roots,
-                                                              reference_ms=task.reference_ms, filters=filters)
+                                                              reference_ms=task.reference_ms, filters=filters,
+                                                              templates=bool(task.templates))
             else:
                 partial = summarise_chunk(task.path, task.start, task.size, task.file_index,
                                           task.format, window, hosts=tuple(task.hosts), scan=bool(task.scan),
-                                          roots=w.roots, reference_ms=task.reference_ms, filters=filters)
+                                          roots=w.roots, reference_ms=task.reference_ms, filters=filters,
+                                          templates=bool(task.templates))
         except OSError as exc:
             reason = f"{exc.strerror or exc.__class__.__name__}: {task.path}"
             if isinstance(exc, Refused):

@@ -72,3 +72,20 @@ def test_the_human_report_shows_the_top_error_templates_under_the_error_rate(pro
     assert lines[at + 2].endswith("Timeout after <*> ms calling <*>")
     assert lines[at + 3].startswith("  new in the window: 1 template(s)")
     assert "Timeout after <*> ms calling <*>" in lines[at + 4]
+
+
+def test_no_templates_leaves_every_other_figure_as_it_was(procs, base_port, tmp_path):
+    log = tmp_path / "service.log"
+    burst_log(log)
+    reports = []
+    for extra in ([], ["--no-templates"]):
+        status, report, err = procs.coordinator(base_port, "--local", "2", "--chunk-size", "4KiB", "--last", "180",
+                                                *extra, str(log))
+        assert status == 0, err
+        reports.append({k: v for k, v in report.items() if k != "job"})
+    counted, skipped = reports
+    assert skipped["templates"] is skipped["templates_total"] is skipped["new_templates"] is None
+    assert counted["templates_total"] == 2  # requests and the timeouts, inside the window
+    for key in ("templates", "templates_total", "new_templates", "new_templates_total"):
+        counted.pop(key, None), skipped.pop(key, None)
+    assert counted == skipped
