@@ -2428,6 +2428,7 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
     cdef Py_ssize_t n = q - p, i = 0, o = 0, t, start, colons
     cdef const uint8_t* text = b + p
     cdef uint8_t c, k
+    cdef uint64_t word
     cdef bint value
     if n > TEMPLATE_BYTES:
         n = TEMPLATE_BYTES
@@ -2444,6 +2445,13 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
         value = False
         colons = 0
         while i < n:
+            if i + 8 <= n:  # eight bytes none of which is below 'A' (no space, digit, quote, ':', '@'): as they are
+                memcpy(&word, text + i, 8)
+                if ((word - 0x4141414141414141ULL) & ~word & 0x8080808080808080ULL) == 0:
+                    memcpy(out + o, &word, 8)
+                    o += 8
+                    i += 8
+                    continue
             c = text[i]
             k = TOKEN_CLASS[c]
             if k:
