@@ -2350,10 +2350,10 @@ cdef bint _variable(const uint8_t* c, Py_ssize_t n) noexcept nogil:
 
 
 cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py_ssize_t o) noexcept nogil:
-    """templates._token of the token [t, t + n), written at ``o``; where the output ends."""
-    cdef Py_ssize_t bare = n, colons = 0, i, start = 0, end = n, cn, k
-    cdef const uint8_t* core
-    cdef bint keyed = False, plain = n < 36
+    """templates._token of the token [t, t + n) (which may hold quoted-value marks), written
+    at ``o``; where the output ends."""
+    cdef Py_ssize_t colons = 0, i
+    cdef bint plain = n < 36
     cdef uint8_t c
     for i in range(n):  # a token with no digit, '@', NUL mark or two colons, shorter than a UUID: kept
         c = t[i]
@@ -2366,18 +2366,36 @@ cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py
     if plain and colons < 2:
         return o + n
     colons = 0
-    while bare > 0 and TRAILING[t[bare - 1]]:
-        bare -= 1
-    for i in range(bare):
+    for i in range(n):
         colons += t[i] == 58
-    if colons >= 2 and _ipv6(t, bare):
-        o = _mask(out, o)
-        return _put(out, o, t + bare, n - bare)
+    return _decided_token(t, n, out, o, colons, True)
+
+
+cdef inline Py_ssize_t _copy(uint8_t* out, Py_ssize_t o, const uint8_t* src, Py_ssize_t n, bint marked) noexcept nogil:
+    if marked:
+        return _put(out, o, src, n)
+    memcpy(out + o, src, n)
+    return o + n
+
+
+cdef Py_ssize_t _decided_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py_ssize_t o, Py_ssize_t colons,
+                               bint marked) noexcept nogil:
+    """The rules for a token that may hold a value, ``colons`` of them in it (``marked``: it
+    may hold quoted-value marks)."""
+    cdef Py_ssize_t bare = n, i, start = 0, end = n, cn, k
+    cdef const uint8_t* core
+    cdef bint keyed = False
+    if colons >= 2:  # the trailing ,;.!? hold no colon: the bare token has them all
+        while bare > 0 and TRAILING[t[bare - 1]]:
+            bare -= 1
+        if _ipv6(t, bare):
+            o = _mask(out, o)
+            return _copy(out, o, t + bare, n - bare, marked)
     while start < end and EDGE[t[start]]:
         start += 1
     while end > start and EDGE[t[end - 1]]:
         end -= 1
-    o = _put(out, o, t, start)
+    o = _copy(out, o, t, start, marked)
     core = t + start
     cn = end - start
     if cn:
@@ -2393,18 +2411,18 @@ cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py
                     break
             else:
                 o = _mask(out, o)
-                return _put(out, o, t + end, n - end)
+                return _copy(out, o, t + end, n - end, marked)
         if keyed:
-            o = _put(out, o, core, k + 1)
+            o = _copy(out, o, core, k + 1, marked)
             if _variable(core + k + 1, cn - k - 1):
                 o = _mask(out, o)
             else:
-                o = _put(out, o, core + k + 1, cn - k - 1)
+                o = _copy(out, o, core + k + 1, cn - k - 1, marked)
         elif _variable(core, cn):
             o = _mask(out, o)
         else:
-            o = _put(out, o, core, cn)
-    return _put(out, o, t + end, n - end)
+            o = _copy(out, o, core, cn, marked)
+    return _copy(out, o, t + end, n - end, marked)
 
 
 DEF K_SPACE = 1
@@ -2423,8 +2441,8 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
     bytes; ``quoted`` is QUOTED_SIZE bytes of room); its length.
 
     One pass copies word tokens as it reads them; a token that may hold a value (a digit,
-    '@', two colons, UUID-long) is decided again by the rules; a quote or NUL anywhere sends
-    the whole message through :func:`_quoted_template`."""
+    '@', two colons, UUID-long) is decided by the rules; a quote or NUL anywhere sends the
+    whole message through :func:`_quoted_template`."""
     cdef Py_ssize_t n = q - p, i = 0, o = 0, t, start, colons
     cdef const uint8_t* text = b + p
     cdef uint8_t c, k
@@ -2466,8 +2484,8 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
             out[o] = c
             o += 1
             i += 1
-        if value or colons >= 2 or i - t >= 36:
-            o = _template_token(text + t, i - t, out, start)
+        if value or colons >= 2 or i - t >= 36:  # no mark here: a quote or NUL took the other way
+            o = _decided_token(text + t, i - t, out, start, colons, False)
 
 
 cdef Py_ssize_t _quoted_template(const uint8_t* text, Py_ssize_t n, uint8_t* quoted, uint8_t* out) noexcept nogil:
