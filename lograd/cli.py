@@ -12,6 +12,7 @@ import sys
 from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError, UsageError
 
 FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "access", "cri", "docker", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
@@ -177,10 +178,6 @@ Options:
 """
 
 
-class UsageError(ValueError):
-    """A command line that cannot be run (exit status 2)."""
-
-
 def _parse(usage: str, argv: list[str] | None) -> dict:
     try:
         return docopt(usage, argv=argv, default_help=True)
@@ -213,15 +210,13 @@ def _settings(args: dict, **extra) -> Settings:
 def _usage_exit(exc: UsageError, usage: str) -> int:
     block = "Usage:" + usage.split("Usage:", 1)[1].split("\n\n", 1)[0]
     sys.stderr.write(f"{exc}\n\n{block}\n(--help for all options)\n")
-    return 2
+    return exc.status
 
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import EXIT_NO_WORKERS, EXIT_USAGE, Coordinator, JobRefused, NothingToRead, NoWorkers
+    from .coordinator import Coordinator
     from .filters import EntryFilter
-    from .followjob import StateError
-    from .security import MissingKey
     from .report import human, to_json
     from .timestamps import parse_time_arg
     try:
@@ -276,22 +271,22 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                                   progress=not args["--follow"], hosts=args["--host"], last=last,
                                   curve_dir=args["--curve"], filters=filters,
                                   templates=not args["--no-templates"])
-    except MissingKey as exc:
+    except LogradError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
-        return 2
+        return exc.status
     try:
         if args["--follow"]:
             return _follow(coordinator, args, every, metrics_port)
         report, status = coordinator.run(args["<path>"])
-    except NoWorkers as exc:
+    except LogradError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
-        return EXIT_NO_WORKERS
-    except (OSError, StateError, NothingToRead, JobRefused) as exc:
+        return exc.status
+    except OSError as exc:  # the coordinator's own sockets or files
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     if args["--html"]:
         from .html import write_html
         try:
@@ -349,12 +344,12 @@ def worker_main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--root {root!r} is not a directory")
     except UsageError as exc:
         return _usage_exit(exc, WORKER_USAGE)
-    from .security import MissingKey, client_curve
+    from .security import client_curve
     try:
         curve = client_curve(args["--curve"], args["<id>"]) if args["--curve"] else None
-    except MissingKey as exc:
+    except LogradError as exc:
         print(f"lograd-worker: {exc}", file=sys.stderr)
-        return 2
+        return exc.status
     return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"],
                         verbose=args["--verbose"], curve=curve, roots=args["--root"]))
 
@@ -374,12 +369,12 @@ def keys_main(argv: list[str] | None = None) -> int:
         made = make_keys(args["<dir>"], names)
     except OSError as exc:
         print(f"lograd-keys: cannot write in {args['<dir>']}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return EXIT_PARTIAL
     for name in names:
         public = os.path.join(args["<dir>"], f"{name}.key")
         state = "made" if public in made else "kept (it was there)"
         print(f"{public} and {name}.key_secret: {state}")
-    return 0
+    return EXIT_OK
 
 
 def generate_main(argv: list[str] | None = None) -> int:
@@ -409,17 +404,17 @@ def generate_main(argv: list[str] | None = None) -> int:
             count = append_live(args["<path>"], rate, args["--profile"], seed, args["--format"], hosts, duration)
         except OSError as exc:
             print(f"lograd-generate: cannot write {args['<path>']}: {exc.strerror}", file=sys.stderr)
-            return 1
+            return EXIT_PARTIAL
         print(f"lograd-generate: appended {count:,} lines to {args['<path>']}", file=sys.stderr)
-        return 0
+        return EXIT_OK
     try:
         written = generate_test_logs(size / 1e6, args["<path>"], args["--profile"], seed, lines,
                                      rate, args["--start"], args["--format"], hosts)
     except OSError as exc:
         print(f"lograd-generate: cannot write {args['<path>']}: {exc.strerror}", file=sys.stderr)
-        return 1
+        return EXIT_PARTIAL
     print(f"lograd-generate: wrote {written:,} bytes to {args['<path>']}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 COMMANDS = {"coordinator": coordinator_main, "worker": worker_main, "generate": generate_main,
@@ -431,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         print(f"usage: python -m lograd.cli {'|'.join(COMMANDS)} [ARGS...]", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     return COMMANDS[argv[0]](argv[1:])
 
 

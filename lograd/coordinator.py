@@ -23,6 +23,7 @@ from .aggregate import Partial, Window
 from .analyzer import Analyzer, shown_format
 from .config import DEFAULT_BIND, DEFAULT_PORT, FREED_MEMORY_KEPT, Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
+from .errors import EXIT_OK, EXIT_PARTIAL, JobRefused, NothingToRead, NoWorkers
 from .filters import EntryFilter
 from .formats import get, job_format
 from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms
@@ -33,7 +34,6 @@ from .security import exposed, server_curve, start_authenticator
 from .stdin import NAME as STDIN, StdinSpool, renamed
 from .timestamps import LONGEST_WINDOW_MS
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_NO_WORKERS = 0, 1, 2, 3
 
 MIN_AUTO_CHUNK = 64 << 10
 TAIL_CHUNKS = 2
@@ -72,18 +72,6 @@ def _bucket_id(value) -> int:
 
 WAIT_SAID_AFTER = 0.5
 """Seconds without the workers awaited before the user is told where and how to start them."""
-
-
-class NoWorkers(RuntimeError):
-    """No worker joined in time (exit status 3)."""
-
-
-class NothingToRead(RuntimeError):
-    """No input file could be read: no report (exit status 2, as for a usage error)."""
-
-
-class JobRefused(RuntimeError):
-    """The job cannot run as asked (exit status 2, as for a usage error): the message says why."""
 
 
 def refuse_filters(filters: EntryFilter | None, formats: list[str], paths: list[str]) -> None:

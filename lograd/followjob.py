@@ -21,9 +21,10 @@ from typing import Callable
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import (EXIT_OK, EXIT_PARTIAL, Coordinator, LocalWorkers, NoWorkers, JobLoop, refuse_filters, say,
-                          say_hosts_ignored, chunk_size_for)
+from .coordinator import (Coordinator, LocalWorkers, JobLoop, refuse_filters, say, say_hosts_ignored,
+                          chunk_size_for)
 from .dispatch import Chunk
+from .errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
 from .inputs import NO_FILES, expand, format_for
@@ -36,10 +37,6 @@ STOP_GRACE = 5.0
 """After Ctrl-C, how long the chunks in hand may take to finish before the final report."""
 FAILED_KEPT = 100
 """Failed chunks listed in a report at most (the count covers all)."""
-
-
-class StateError(ValueError):
-    """A ``--state`` file that cannot be used: damaged, or saved by a run with other options."""
 
 
 class FollowJob:

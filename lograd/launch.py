@@ -30,7 +30,7 @@ def run(command: str) -> None:
             os.execve(venv_python, [venv_python, *sys.argv], env)
         print(f"lograd: pyzmq is not installed for {sys.executable}; run `make demo` "
               "(it makes .venv) or `pip install .`", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(2)  # errors.EXIT_USAGE: lograd's modules may not import here
     if any(os.environ.get(k) != v for k, v in env.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     from .cli import COMMANDS

@@ -22,13 +22,11 @@ from dataclasses import dataclass
 import zmq
 from zmq.auth.certs import create_certificates, load_certificate
 
+from .errors import MissingKey
+
 COORDINATOR = "coordinator"
 WORKER = "worker"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-class MissingKey(ValueError):
-    """A keys directory that lacks a key lograd needs (the message says which and how to make it)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import zmq
 
 from . import transport
 from .config import DEFAULT_COORDINATOR, Settings
+from .errors import EXIT_OK, EXIT_PARTIAL
 from .filters import EntryFilter
 from .formats import formats
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
@@ -167,11 +168,11 @@ class _Session:
                     self._disconnect(now)
                 if self.instance is None and now - self.lost_since > s.give_up:
                     _log(f"no coordinator at {w.coordinator_url} for {s.give_up:g} s; exiting")
-                    return 1
+                    return EXIT_PARTIAL
                 if self._forgotten(now):
                     self._hello(now)
             self._hand_back()
-            return 0
+            return EXIT_OK
         finally:
             self.results.close(linger=1000)  # a finished chunk's result must still leave
             self.beats.disable_monitor()
