@@ -380,6 +380,7 @@ class JobLoop:
         self.dispatching = False  # until enough workers joined (or we waited long enough)
         self.wait_said = False  # whether the user was told what the job waits for
         self.sockets: dict[str, zmq.Socket] = {}
+        self.connections: transport.Connections | None = None  # who is on which TCP connection of "tasks"
         self.auth = None  # the CURVE authenticator (--curve)
         self.drops = transport.DropNotices(say)  # messages dropped as garbage or out of place
         if self.dispatcher.chunks or follow:
@@ -404,9 +405,11 @@ class JobLoop:
                 for sock in self.sockets.values():
                     sock.close(linger=0)
                 raise OSError(f"cannot listen on {coord.bind} ports {port}-{port + 3}: {exc}") from None
+            self.connections = transport.Connections(self.sockets["tasks"])
             self.poller = zmq.Poller()
             for name in ("tasks", "results", "heartbeats"):
                 self.poller.register(self.sockets[name], zmq.POLLIN)
+            self.poller.register(self.connections.monitor, zmq.POLLIN)
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -439,6 +442,10 @@ class JobLoop:
             now = time.monotonic()
             if self.sockets["tasks"] in ready:
                 self._drain_tasks(now)
+            for lost in self.connections.take_lost():
+                session = lost.decode("utf-8", "replace")
+                if session in self.dispatcher.peers:
+                    self._worker_failed(session, "lost its connection (its process ended?)")
             if self.sockets["results"] in ready:
                 self._drain_results(now)
                 if self.last_phase is not None and self.dispatcher.finished:
@@ -501,6 +508,9 @@ class JobLoop:
         self.progress.close()
         if "beats" in self.sockets:
             transport.send(self.sockets["beats"], Beat(self.instance, "", 0))
+        if self.connections is not None:
+            self.connections.close()
+            self.connections = None
         for sock in self.sockets.values():
             sock.close(linger=0)
         self.sockets = {}
@@ -564,9 +574,10 @@ class JobLoop:
         """Every message waiting on socket ``name``; what is garbage, or of a kind that
         socket does not carry, is counted and dropped."""
         sock = self.sockets[name]
+        connections = self.connections if name == "tasks" else None
         while True:
             try:
-                got = transport.receive(sock, routed)
+                got = transport.receive(sock, routed, connections)
             except ProtocolError as exc:
                 self._drop(f"a malformed message {exc}")
                 continue

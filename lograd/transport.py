@@ -51,25 +51,73 @@ def send(sock: zmq.Socket, message: Message, to: bytes | None = None) -> bool:
         return False
 
 
-def receive(sock: zmq.Socket, routed: bool = False) -> tuple[bytes | None, Message] | None:
+def receive(sock: zmq.Socket, routed: bool = False,
+            connections: Connections | None = None) -> tuple[bytes | None, Message] | None:
     """The next waiting message as (sender identity or None, message); None if none waits.
+    With ``connections`` (a routed socket's), the connection it came over is noted.
 
     Raises :class:`protocol.ProtocolError` (with the sender in its text) on garbage.
     """
+    if connections is not None:
+        connections.read_events()  # what happened to connections before this message came
     try:
-        frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        parts = sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
     except zmq.Again:
         return None
+    frames = [part.bytes for part in parts]
     sender = None
     if routed:
         if not frames:
             raise protocol.ProtocolError("empty message")
         sender, frames = frames[0], frames[1:]
+        if connections is not None:
+            connections.spoke(sender, parts[0].get(zmq.SRCFD))
     try:
         return sender, protocol.decode(frames)
     except protocol.ProtocolError as exc:
         who = sender.decode("utf-8", "replace") if sender else "a peer"
         raise protocol.ProtocolError(f"from {who}: {exc}") from None
+
+
+class Connections:
+    """Which TCP connection each peer of a ROUTER last spoke over, and which of those the
+    kernel closed: a worker whose process died is known at once, not after its heartbeats
+    were missed (SIGKILL closes its sockets as the process ends).
+
+    The socket's monitor says when a connection is accepted and when it closes, by file
+    descriptor; a message says the descriptor it came over. Events are read before each
+    message, so a descriptor the kernel reused for a new connection is never taken for the
+    old peer's."""
+
+    def __init__(self, sock: zmq.Socket) -> None:
+        self.sock = sock
+        self.monitor = sock.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
+        self.peer_on: dict[int, bytes] = {}  # descriptor -> the peer that last spoke over it
+        self.lost: list[bytes] = []  # peers whose connection closed, not yet taken
+
+    def spoke(self, peer: bytes, descriptor: int) -> None:
+        self.peer_on[descriptor] = peer
+
+    def read_events(self) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+        while self.monitor.poll(0):
+            try:
+                event = recv_monitor_message(self.monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            peer = self.peer_on.pop(event["value"], None)  # accepted: a new connection, no peer yet
+            if event["event"] == zmq.EVENT_DISCONNECTED and peer is not None:
+                self.lost.append(peer)
+
+    def take_lost(self) -> list[bytes]:
+        """The peers whose connection closed since the last call."""
+        self.read_events()
+        lost, self.lost = self.lost, []
+        return lost
+
+    def close(self) -> None:
+        self.sock.disable_monitor()
+        self.monitor.close(linger=0)
 
 
 class DropNotices:

@@ -51,15 +51,16 @@ def start_workers(procs, port, *names, give_up="60"):
             for n in names}
 
 
-def start_job(procs, port, log, workers=3):
+def start_job(procs, port, log, workers=3, timers=FAST):
     return procs.watched("lograd-coordinator", "--port", str(port), "--json", "--workers", str(workers),
-                         "--chunk-size", CHUNK, *FAST, log)
+                         "--chunk-size", CHUNK, *timers, log)
 
 
 def declared_dead(job, name):
-    """Whether the coordinator gave up on worker ``name``: its heartbeats stopped, or a chunk
-    could not be sent to it (the kernel closed a killed worker's connection first)."""
-    return job.said(f"worker {name} stopped answering") or job.said(f"worker {name} unreachable")
+    """Whether the coordinator gave up on worker ``name``: its connection closed (a process
+    that ended), its heartbeats stopped, or a chunk could not be sent to it."""
+    return any(job.said(f"worker {name} {why}") for why in ("lost its connection", "stopped answering",
+                                                            "unreachable"))
 
 
 def busy(worker):
@@ -75,6 +76,21 @@ def test_sigkill_one_worker_mid_job(procs, base_port, big_log, fault_free):
     status, report, err = job.finish(120)
     assert status == 0, err
     assert without_job(report) == fault_free
+    assert report["job"]["retried_chunks"] >= 1 and report["job"]["failed_chunks"] == []
+
+
+def test_a_killed_worker_is_known_by_its_closed_connection_not_its_missed_heartbeats(procs, base_port, big_log,
+                                                                                   fault_free):
+    """With --liveness 100 (50 s of missed heartbeats), only the connection the kernel closed
+    can tell the coordinator of alice's death before the job's end."""
+    workers = start_workers(procs, base_port, "alice", "bob", "charlie")
+    job = start_job(procs, base_port, big_log, 3, ("--heartbeat", "0.5", "--liveness", "100"))
+    busy(workers["alice"])
+    os.kill(workers["alice"].pid, signal.SIGKILL)
+    wait_for(lambda: job.said("worker alice lost its connection"), 10, "alice's closed connection")
+    status, report, err = job.finish(120)
+    assert status == 0, err
+    assert without_job(report) == fault_free and "stopped answering" not in err
     assert report["job"]["retried_chunks"] >= 1 and report["job"]["failed_chunks"] == []
 
 
