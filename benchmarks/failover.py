@@ -110,7 +110,7 @@ def main() -> None:
         wall, report = run.finish()
         fault_times.append(run.started + wall - joined)
         job = report.pop("job")
-        dead = run.first("worker w1 stopped answering", killed)
+        dead = run.first("worker w1 lost its connection", killed) or run.first("worker w1 stopped answering", killed)
         moved = run.first("retried on", killed)
         detect.append(dead - killed if dead else float("nan"))
         reassign.append(moved - killed if moved else float("nan"))
