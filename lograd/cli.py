@@ -11,7 +11,7 @@ import sys
 
 from docopt import DocoptExit, docopt
 
-from .config import DEFAULT_COORDINATOR, Settings, parse_seconds, parse_size
+from .config import DEFAULT_BIND, DEFAULT_COORDINATOR, DEFAULT_PORT, Settings, parse_seconds, parse_size
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError, UsageError
 
 FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "access", "cri", "docker", "text")
@@ -32,8 +32,8 @@ Options:
   --workers N            Wait until N workers have joined before dispatching
                          (default: the --local count, or 1).
   --port PORT            Base port; the coordinator listens on PORT..PORT+3
-                         [default: 5555].
-  --bind ADDR            Interface to listen on [default: 127.0.0.1].
+                         [default: @PORT@].
+  --bind ADDR            Interface to listen on [default: @BIND@].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
                          (default: about four chunks per worker, 64KiB-32MiB).
   --format FMT           Input format: auto, app, conn, json, logfmt, syslog,
@@ -71,11 +71,11 @@ Options:
                          report, and continue from them when restarted.
   --metrics-port PORT    With --follow: serve the current figures for
                          Prometheus on http://BIND:PORT/metrics.
-  --join-timeout SECONDS  How long to wait for workers [default: 30].
-  --heartbeat SECONDS    Heartbeat interval, both ways [default: 0.5].
-  --liveness N           Heartbeats missed before a worker is dead [default: 3].
+  --join-timeout SECONDS  How long to wait for workers [default: @JOIN_TIMEOUT@].
+  --heartbeat SECONDS    Heartbeat interval, both ways [default: @HEARTBEAT@].
+  --liveness N           Heartbeats missed before a worker is dead [default: @LIVENESS@].
   --max-attempts N       Attempts at a chunk before it is reported failed
-                         [default: 3].
+                         [default: @MAX_ATTEMPTS@].
   --curve DIR            Encrypt with CurveZMQ and admit only workers whose
                          public key is in DIR (made by lograd-keys).
   -h --help              Show this text.
@@ -113,24 +113,39 @@ Usage:
 
 Options:
   --coordinator URL      The coordinator's base address
-                         [default: tcp://127.0.0.1:5555].
+                         [default: @COORDINATOR@].
   --root DIR             Read only files inside DIR (repeatable; symlinks are
                          followed before the check); other chunks are refused.
   --curve DIR            Encrypt with CurveZMQ: this worker's key pair from DIR
                          (DIR/<id>.key_secret, else DIR/worker.key_secret) and
                          the coordinator's public key DIR/coordinator.key.
-  --capacity N           Chunks held at once [default: 2].
-  --heartbeat SECONDS    Heartbeat interval [default: 0.5].
+  --capacity N           Chunks held at once [default: @CAPACITY@].
+  --heartbeat SECONDS    Heartbeat interval [default: @HEARTBEAT@].
   --liveness N           Coordinator beats missed before it counts as gone
-                         [default: 3].
+                         [default: @LIVENESS@].
   --give-up SECONDS      Exit after this long without a coordinator
-                         [default: 60].
+                         [default: @GIVE_UP@].
   --quiet                Say nothing about joining coordinators.
   --verbose              Also say each chunk done: where, size, milliseconds.
   -h --help              Show this text.
 
 Ctrl-C or SIGTERM: the chunk in hand is finished, the rest handed back.
 """
+
+
+def _with_defaults(usage: str) -> str:
+    """A usage text with its @NAME@ defaults filled from config (written there once)."""
+    d = Settings()
+    values = {"PORT": DEFAULT_PORT, "BIND": DEFAULT_BIND, "COORDINATOR": DEFAULT_COORDINATOR,
+              "HEARTBEAT": f"{d.heartbeat_interval:g}", "LIVENESS": d.liveness, "MAX_ATTEMPTS": d.max_attempts,
+              "JOIN_TIMEOUT": f"{d.join_timeout:g}", "GIVE_UP": f"{d.give_up:g}", "CAPACITY": d.worker_capacity}
+    for name, value in values.items():
+        usage = usage.replace(f"@{name}@", str(value))
+    return usage
+
+
+COORDINATOR_USAGE = _with_defaults(COORDINATOR_USAGE)
+WORKER_USAGE = _with_defaults(WORKER_USAGE)
 
 GENERATE_USAGE = """\
 lograd-generate: write a synthetic log (deterministic per seed).
