@@ -26,7 +26,7 @@ from .dispatch import Chunk, Dispatcher, plan_chunks
 from .errors import EXIT_OK, EXIT_PARTIAL, JobRefused, NothingToRead, NoWorkers
 from .filters import EntryFilter
 from .formats import get, job_format
-from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms
+from .inputs import InputFile, Unreadable, expand, first_line, format_for, reference_ms, unreadable_rows
 from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat, Hello,
                        ProtocolError, Release, Result)
 from .report import Progress
@@ -84,6 +84,11 @@ def refuse_filters(filters: EntryFilter | None, formats: list[str], paths: list[
             raise JobRefused(f"{path} is read as {shown_format(fmt)}: --level, --grep and --template filter "
                              f"entries by level and message, which {shown_format(fmt)} lines have not "
                              "(README, Filters)")
+
+
+def say_failed(row: dict) -> None:
+    """Say on stderr that a chunk failed (a ``job.failed_chunks`` row)."""
+    say(f"chunk {row['file']} [{row['start']}, +{row['size']}) failed: {row['reason']}")
 
 
 def say_hosts_ignored(hosts: tuple[bytes, ...], formats: list[str]) -> None:
@@ -235,6 +240,13 @@ class Coordinator:
         self.stop_requested = False  # follow mode: set (by a signal handler too) to end the run
         self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
 
+    def start_local_workers(self, local: LocalWorkers, loop: JobLoop) -> None:
+        """Start the --local workers; when no worker from elsewhere is awaited, the loop
+        watches them (all of them exiting ends the job at once)."""
+        local.start(self.local_workers, self.local_url(), self.settings, self.curve_dir)
+        if self.workers_wanted <= self.local_workers:
+            loop.local = local
+
     def add_job_keys(self, report: dict) -> None:
         """What the command line asked that shapes the report: ``filters``, and with
         --no-templates the template keys as None (not counted, rather than none found)."""
@@ -310,9 +322,7 @@ class Coordinator:
         try:
             loop = JobLoop(self, ctx, files)
             if loop.dispatcher.chunks and self.local_workers:
-                local.start(self.local_workers, self.local_url(), self.settings, self.curve_dir)
-                if self.workers_wanted <= self.local_workers:  # no worker from elsewhere is awaited
-                    loop.local = local
+                self.start_local_workers(local, loop)
             loop.run()
             empty = loop.files_without_entries()
             for path, lines, fmt in empty:
@@ -686,11 +696,10 @@ class JobLoop:
     def report(self, unreadable: list[Unreadable]) -> dict:
         d = self.dispatcher
         report = self.analyzer.get_current_metrics()
-        failed = [{"file": d.chunks[c].path, "start": d.chunks[c].start, "size": d.chunks[c].size,
-                   "reason": reason} for c, reason in sorted(d.failed.items())]
-        for chunk in failed:
-            say(f"chunk {chunk['file']} [{chunk['start']}, +{chunk['size']}) failed: {chunk['reason']}")
-        report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in unreadable]
+        failed = [d.chunks[c].failed_row(reason) for c, reason in sorted(d.failed.items())]
+        for row in failed:
+            say_failed(row)
+        report["unreadable_files"] = unreadable_rows(unreadable)
         report["job"] = self.job_figures()
         report["job"].update(chunks=len(d.chunks), retried_chunks=len(d.retried), failed_chunks=failed)
         self.coord.add_job_keys(report)

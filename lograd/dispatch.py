@@ -30,6 +30,10 @@ class Chunk:
     start: int
     size: int
 
+    def failed_row(self, reason: str) -> dict:
+        """The report's ``job.failed_chunks`` row of this chunk."""
+        return {"file": self.path, "start": self.start, "size": self.size, "reason": reason}
+
 
 @dataclass
 class Peer:

@@ -21,13 +21,13 @@ from typing import Callable
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import (Coordinator, LocalWorkers, JobLoop, refuse_filters, say, say_hosts_ignored,
+from .coordinator import (Coordinator, LocalWorkers, JobLoop, refuse_filters, say, say_failed, say_hosts_ignored,
                           chunk_size_for)
 from .dispatch import Chunk
 from .errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
-from .inputs import NO_FILES, expand, format_for
+from .inputs import NO_FILES, expand, format_for, unreadable_rows
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -147,9 +147,7 @@ class FollowJob:
             if isinstance(self.analyzer, SlidingWindow):
                 loop.bucket_ms = self.analyzer.bucket_ms
             if c.local_workers:
-                local.start(c.local_workers, c.local_url(), c.settings, c.curve_dir)
-                if c.workers_wanted <= c.local_workers:
-                    loop.local = local
+                c.start_local_workers(local, loop)
             for problem in expand(self.paths)[1]:
                 if not os.path.lexists(problem.path) or problem.reason == NO_FILES:
                     say(f"nothing at {problem.path} yet ({problem.reason}): it is read when it appears")
@@ -248,8 +246,8 @@ class FollowJob:
         self.retried += retried
         self.failed_count += len(failed)
         for chunk, reason in failed:
-            say(f"chunk {chunk.path} [{chunk.start}, +{chunk.size}) failed: {reason}")
-            self.failed.append({"file": chunk.path, "start": chunk.start, "size": chunk.size, "reason": reason})
+            self.failed.append(chunk.failed_row(reason))
+            say_failed(self.failed[-1])
         del self.failed[:-FAILED_KEPT]
 
     def _report(self, loop: JobLoop, tick_ms: int, final: bool = False) -> None:
@@ -262,7 +260,7 @@ class FollowJob:
                    failed_chunks=list(self.failed), failed_chunk_count=self.failed_count,
                    throughput_mb_s=round(self.bytes_read / 1e6 / job["elapsed_seconds"], 2)
                    if job["elapsed_seconds"] > 0 else 0.0)
-        report["unreadable_files"] = [{"file": u.path, "reason": u.reason} for u in self.follower.unreadable]
+        report["unreadable_files"] = unreadable_rows(self.follower.unreadable)
         for u in self.follower.unreadable:
             if u.path not in self.said_unreadable:
                 self.said_unreadable.add(u.path)

@@ -33,6 +33,11 @@ class Unreadable:
     reason: str
 
 
+def unreadable_rows(unreadable: list[Unreadable]) -> list[dict]:
+    """The report's ``unreadable_files``."""
+    return [{"file": u.path, "reason": u.reason} for u in unreadable]
+
+
 def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
     """Files in the order given: a directory gives its regular files (sorted, not
     recursive), a glob its sorted matches. A file named twice is read once."""
