@@ -7,6 +7,7 @@ returns, then run every timer (beats, expiry, assignment, progress).
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
 import queue
 import subprocess
@@ -336,6 +337,16 @@ class Coordinator:
         return report, status
 
 
+class LastPhase(enum.Enum):
+    """The phases of a ``--last`` job: SCAN the files' last chunks for the newest entry (times
+    only), READ everything with the window ending there, REREAD with the right window when
+    some entry was newer than the scan's guess."""
+
+    SCAN = "scan"
+    READ = "read"
+    REREAD = "reread"
+
+
 class JobLoop:
     """One job's sockets and state; ``run`` is the poll loop."""
 
@@ -365,14 +376,14 @@ class JobLoop:
         chunks = plan_chunks([(f.path, f.size) for f in files], size, whole=self.whole)
         self.scan_ids: set[int] = set()
         self.newest_scanned: int | None = None
-        self.last_phase: str | None = None
+        self.last_phase: LastPhase | None = None
         self.rereads = 0
         self.guess: int | None = None
         if coord.last_ms is not None and files:
             tails = [c for i in range(len(files)) for c in [c for c in chunks if c.file_index == i][-TAIL_CHUNKS:]]
             chunks = [Chunk(n, c.file_index, c.path, c.start, c.size) for n, c in enumerate(tails)]
             self.scan_ids = {c.id for c in chunks}
-            self.last_phase = "scan"
+            self.last_phase = LastPhase.SCAN
         self.dispatcher = Dispatcher(chunks, coord.settings)
         self.next_chunk_id = len(chunks)
         self._new_analyzer()
@@ -538,18 +549,18 @@ class JobLoop:
 
     def _next_last_phase(self) -> None:
         """``--last``: the scan of the files' ends is over, or a read is."""
-        if self.last_phase == "scan":
+        if self.last_phase is LastPhase.SCAN:
             self.guess = self.newest_scanned
             self._read_all(self.guess)
-            self.last_phase = "read"
+            self.last_phase = LastPhase.READ
             return
         newest = self.analyzer.total.last_ms  # of every entry, inside the window or not
-        if self.last_phase == "read" and newest != self.guess:
+        if self.last_phase is LastPhase.READ and newest != self.guess:
             # an entry newer than the guess: the window was wrong, read again
             self.rereads += 1
             self._new_analyzer()
             self._read_all(newest)
-            self.last_phase = "reread"
+            self.last_phase = LastPhase.REREAD
             return
         self.last_phase = None
 
