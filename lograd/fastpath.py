@@ -73,17 +73,18 @@ def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window |
      messages, message_ends) = scan_block(data, window, False, grammar, reference_ms, wrapper)
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     undecided = other_lines(view, starts, ends, kinds)
-    low = window_bounds(window)[0]
-    before = (kinds == ENTRY) & (stamps < low)
+    keep = None
     if partial.filters is not None:  # entries that do not pass: as if outside the window
         keep = partial.filters.keep_rows(view, kinds, levels, messages, message_ends, ENTRY)
         inside &= keep
-        before &= keep
         if len(m_line):
             kept = inside[m_line]
             m_line, m_at, m_len, m_key, m_value = (m_line[kept], m_at[kept], m_len[kept], m_key[kept],
                                                    m_value[kept])
     if partial.count_templates:
+        before = (kinds == ENTRY) & (stamps < window_bounds(window)[0])
+        if keep is not None:
+            before &= keep
         add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, before, messages,
                           message_ends, where)
     if entries_hook is not None:

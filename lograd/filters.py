@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .parsing import LEVEL_ORDER
+from .templates import template_bytes
 
 SEVERE = LEVEL_ORDER[:LEVEL_ORDER.index("FATAL") + 1]
 """The levels --level takes, least severe first (NONE, no level, passes no --level)."""
@@ -75,7 +76,6 @@ class EntryFilter:
 
     def passes(self, level: str, message: bytes) -> bool:
         """Whether an entry of ``level`` with ``message`` passes (the exact path)."""
-        from .templates import template_bytes
         if self.level is not None and not (level in SEVERE and SEVERE.index(level) >= SEVERE.index(self.level)):
             return False
         if self.grep is not None and _compiled(self.grep).search(message) is None:
