@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,13 +35,15 @@ def ensure_log(size: int, profile: str = "error_spike", fmt: str = "app") -> str
 
 @dataclass
 class Measured:
-    """One command's run: wall time, output, and each process's peak RSS in MiB."""
+    """One command's run: wall time, output, each process's peak RSS in MiB, and the CPU
+    seconds (user + system) of the command and the children it waited for."""
 
     wall: float
     status: int
     out: bytes
     err: bytes
     peaks: dict[int, tuple[str, float]] = field(default_factory=dict)
+    cpu: float = 0.0
 
     def peak_list(self) -> str:
         return ", ".join(f"{name} {rss:.0f}" for name, rss in sorted(self.peaks.values()))
@@ -65,6 +68,7 @@ def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1)
     files (a pipe could fill and stall the command).
     """
     out_file, err_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file)
     peaks: dict[int, tuple[str, float]] = {}
@@ -88,9 +92,11 @@ def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1)
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # lograd's workers are reaped by their coordinator
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out_file.seek(0)
     err_file.seek(0)
-    return Measured(wall, proc.returncode, out_file.read(), err_file.read(), peaks)
+    return Measured(wall, proc.returncode, out_file.read(), err_file.read(), peaks, cpu)
 
 
 def lograd_label(proc: psutil.Process, root: psutil.Process) -> str:

@@ -220,19 +220,26 @@ def speed(path: str, runs: int, port: int) -> None:
 
 
 def cost(formats: list[str], size: int, runs: int, port: int) -> None:
-    print("Cost: each format's benchmark log, lograd --local 2, with and without templates\n")
-    print("| format | MB | templates s (median) | --no-templates s (median) | MB/s with | MB/s without | cost |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    """Each format's log read with and without templates, the two kinds of run alternating
+    (so a busy minute on this shared machine falls on both): the median wall time, and the
+    median CPU seconds of the whole job (coordinator and workers), steadier than wall."""
+    print("Cost: each format's benchmark log, lograd --local 2, with and without templates "
+          "(runs alternating)\n")
+    print("| format | MB | wall s with | wall s without | MB/s with | MB/s without | throughput lost "
+          "| CPU s with | CPU s without | CPU added |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fmt in formats:
         path = ensure_log(size, fmt=fmt)
         mb = os.path.getsize(path) / 1e6
-        walls = []
-        for extra in ([], ["--no-templates"]):
-            _, done = run_lograd(lograd_command(path, 2, port, *extra), runs)
-            walls.append(statistics.median(r.wall for r in done))
-        on, off = walls
-        print(f"| {fmt} | {mb:,.0f} | {on:.2f} | {off:.2f} | {mb / on:,.0f} | {mb / off:,.0f} | "
-              f"{100 * (1 - off / on):.0f}% |", flush=True)
+        done: dict[bool, list] = {True: [], False: []}
+        for _ in range(runs):
+            for on in (True, False):
+                done[on].append(run_lograd(lograd_command(path, 2, port, *([] if on else ["--no-templates"])), 1)[0])
+        wall_on, wall_off = (statistics.median(r.wall for r in done[on]) for on in (True, False))
+        cpu_on, cpu_off = (statistics.median(r.cpu for r in done[on]) for on in (True, False))
+        print(f"| {fmt} | {mb:,.0f} | {wall_on:.2f} | {wall_off:.2f} | {mb / wall_on:,.0f} | {mb / wall_off:,.0f} | "
+              f"{100 * (1 - wall_off / wall_on):.0f}% | {cpu_on:.2f} | {cpu_off:.2f} | "
+              f"{100 * (cpu_on / cpu_off - 1):.0f}% |", flush=True)
 
 
 if __name__ == "__main__":
