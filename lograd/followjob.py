@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from typing import Callable
 
 import zmq
 
 from .analyzer import Analyzer
-from .coordinator import (Coordinator, LocalWorkers, JobLoop, refuse_filters, say, say_failed, say_hosts_ignored,
+from .coordinator import (MIN_AUTO_CHUNK, Coordinator, LocalWorkers, JobSockets, refuse_filters, say, say_failed, say_hosts_ignored,
                           chunk_size_for)
-from .dispatch import Chunk
 from .errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
 from .follow import Follower, Span, load_state, save_state
 from .formats import job_format
-from .inputs import NO_FILES, expand, format_for, unreadable_rows
+from .inputs import NO_FILES, expand, format_for, reference_ms, unreadable_rows
+from .jobs.core import FileSpan, JobCore
 from .timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -138,14 +139,13 @@ class FollowJob:
         c = self.coord
         local = LocalWorkers()
         ctx = zmq.Context()
-        loop: JobLoop | None = None
+        loop: JobSockets | None = None
         self._save()  # now, so that a state file that cannot be written stops us before any work
         try:
-            loop = JobLoop(c, ctx, [], follow=True)
-            loop.analyzer = c.analyzer = self.analyzer
-            loop.formats = self.formats
-            if isinstance(self.analyzer, SlidingWindow):
-                loop.bucket_ms = self.analyzer.bucket_ms
+            self.core = JobCore(uuid.uuid4().hex, uuid.uuid4().hex, [FileSpan(p, 0) for p in self.files],
+                                self.formats, c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), time.monotonic(), self.analyzer)
+            c.analyzer = self.analyzer
+            loop = JobSockets(c, ctx, self.core)
             if c.local_workers:
                 c.start_local_workers(local, loop)
             for problem in expand(self.paths)[1]:
@@ -169,10 +169,10 @@ class FollowJob:
             # stops the local workers too: what they hand back stays unread)
             grace = time.monotonic() + STOP_GRACE
             try:
-                loop.serve(lambda m: loop.dispatcher.finished or m >= grace, wake_at=grace)
+                loop.serve(lambda m: self.core.finished or m >= grace, wake_at=grace)
             except NoWorkers:
                 pass
-            complete = loop.dispatcher.finished
+            complete = self.core.finished
             self._settle(loop)
             end = int(self.clock() * 1000)
             if isinstance(self.analyzer, SlidingWindow):  # a window that holds every line read
@@ -194,55 +194,48 @@ class FollowJob:
         now_ms = int(now * 1000)
         return now_ms - now_ms % self.every_ms + self.every_ms
 
-    def _round(self, loop: JobLoop) -> None:
+    def _round(self, loop: JobSockets) -> None:
         """Hand out the lines that arrived since the last round and wait until they are done."""
         spans = self.follower.poll()
         if spans:
-            if isinstance(self.analyzer, SlidingWindow):
-                loop.window = (self.analyzer.horizon(int(self.clock() * 1000)), None)
-            loop.dispatcher.add(self._plan(spans, loop))
-        loop.serve(lambda m: self.coord.stop_requested or loop.dispatcher.finished)
+            self._plan(spans)
+        loop.serve(lambda m: self.coord.stop_requested or self.core.finished)
         if not self.coord.stop_requested:
             self._settle(loop)
 
-    def _plan(self, spans: list[Span], loop: JobLoop) -> list[Chunk]:
+    def _plan(self, spans: list[Span]) -> None:
+        """Queue a round's new lines: chunks of the round's size, each file's format decided
+        when it is first seen, read with the window as of now."""
         size, note = chunk_size_for(sum(s.size for s in spans), self.coord.chunk_size, self.coord.workers_wanted)
         if note and not self.chunk_note_said:  # said once, not every round
             self.chunk_note_said = True
             say(note)
-        chunks = []
-        first = loop.next_chunk_id
-        for span in spans:
-            index = self._file_index(span.path)
-            for start in range(span.start, span.start + span.size, size):
-                chunks.append(Chunk(first + len(chunks), index, span.path, start,
-                                    min(size, span.start + span.size - start)))
-        loop.next_chunk_id = first + len(chunks)
+        indexed = [(self._file_index(span.path), span.start, span.size) for span in spans]
+        window = (self.analyzer.horizon(int(self.clock() * 1000)), None) \
+            if isinstance(self.analyzer, SlidingWindow) else self.coord.window
+        self.core.add_chunks(indexed, size, window, {i: reference_ms(self.files[i]) for i in {x[0] for x in indexed}})
         self.bytes_read += sum(s.size for s in spans)
-        return chunks
 
     def _file_index(self, path: str) -> int:
         """The report's index of a file, and its format, decided when first seen."""
         index = self.index.get(path)
         if index is None:
-            index = self.index[path] = len(self.files)
+            fmt = format_for(path, self.coord.fmt, say)
+            if not self.formats:  # said once, of the first file
+                say_hosts_ignored(self.coord.hosts, [fmt])
+            refuse_filters(self.coord.filters, [fmt], [path])
+            index = self.index[path] = self.core.add_file(path, fmt)  # the format joins self.formats
             self.files.append(path)
-            self.formats.append(format_for(path, self.coord.fmt, say))
-            if len(self.formats) == 1:  # said once, of the first file
-                say_hosts_ignored(self.coord.hosts, self.formats)
-            refuse_filters(self.coord.filters, self.formats[-1:], [path])
-            self._set_format()
         return index
 
     def _set_format(self) -> None:
         self.analyzer.format = job_format(self.formats)
         self.analyzer.file_formats = self.formats
 
-    def _settle(self, loop: JobLoop) -> None:
+    def _settle(self, loop: JobSockets) -> None:
         """Forget the finished chunks (memory stays flat); keep the failures for the report."""
-        done, failed, retried = loop.dispatcher.forget_settled()
-        self.analyzer.forget_chunks(done)
-        self.chunks_done += len(done)
+        done, failed, retried = self.core.settle()
+        self.chunks_done += done
         self.retried += retried
         self.failed_count += len(failed)
         for chunk, reason in failed:
@@ -250,7 +243,7 @@ class FollowJob:
             say_failed(self.failed[-1])
         del self.failed[:-FAILED_KEPT]
 
-    def _report(self, loop: JobLoop, tick_ms: int, final: bool = False) -> None:
+    def _report(self, loop: JobSockets, tick_ms: int, final: bool = False) -> None:
         if isinstance(self.analyzer, SlidingWindow):
             report = self.analyzer.report_at(tick_ms)
         else:

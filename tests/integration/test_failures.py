@@ -161,8 +161,10 @@ def test_a_chunk_that_always_fails_is_quarantined_and_the_rest_reported(procs, b
 
 
 def test_workers_do_not_hang_when_the_coordinator_is_killed(procs, base_port, big_log):
-    workers = start_workers(procs, base_port, "alice", "bob", "charlie", give_up="2")
+    # the coordinator first: workers that give up after 2 s must not give up before it starts
     job = start_job(procs, base_port, big_log)
+    wait_for(lambda: listening(job.pid, base_port), 20, "the coordinator to plan the job and listen")
+    workers = start_workers(procs, base_port, "alice", "bob", "charlie", give_up="2")
     busy(workers["alice"])
     os.kill(job.pid, signal.SIGKILL)
     for name, w in workers.items():

@@ -1,0 +1,430 @@
+"""The coordinator's decisions (lograd.jobs.core), driven by events and a moved clock: no
+sockets, no processes. One test per row of the README's Failures table that the coordinator
+decides, the joins, and the phases of --last (including a scan chunk that is quarantined).
+
+The rows the core does not decide are tested with real processes: a worker's Ctrl-C
+(tests/integration/test_failures.py), the follow coordinator's Ctrl-C and SIGKILL
+(tests/integration/test_follow*.py), the coordinator's death (the worker's give-up).
+"""
+from __future__ import annotations
+
+import pytest
+
+from lograd.aggregate import Partial
+from lograd.config import Settings
+from lograd.formats import Reading
+from lograd.jobs.core import (BeatNow, ConnectionLost, Declared, Drop, FileSpan, GiveUp, Hand, JobCore, JobOptions,
+                              LastPhase, Received, Say, Tick, Unreachable)
+from lograd.protocol import Failure, Heartbeat, Hello, Release, Result
+from lograd.reader import add_block
+
+pytestmark = pytest.mark.timeout(30)
+
+SETTINGS = Settings()  # heartbeat 0.5 s x liveness 3: silent for 1.5 s is dead; chunk deadline >= 10 s
+MINUTE = 60_000
+
+
+def lines(*stamps_ms: int) -> bytes:
+    """App lines at these times (ms after 2024-01-24 10:00:00), one INFO each."""
+    out = []
+    for ms in stamps_ms:
+        s, ms3 = divmod(ms, 1000)
+        m, s = divmod(s, 60)
+        out.append(f"2024-01-24 10:{m:02d}:{s:02d}.{ms3:03d} INFO Request processed in 5ms\n")
+    return "".join(out).encode()
+
+
+T0 = 1706090400000  # 2024-01-24 10:00:00 UTC
+
+
+def wire(data: bytes, window=None) -> dict:
+    """The partial a worker would send for ``data`` (the pure parser, no file)."""
+    partial = Partial()
+    add_block(partial, data, 0, "app", Reading(), window)
+    return partial.to_wire()
+
+
+class Job:
+    """A JobCore and the actions it returned, with helpers that play the workers."""
+
+    def __init__(self, sizes=(100, 100, 100), chunk_size=100, window_length_ms=None, wanted=1,
+                 watch_local=False, local=0) -> None:
+        files = [FileSpan(f"f{i}.log", size) for i, size in enumerate(sizes)]
+        options = JobOptions(settings=SETTINGS, workers_wanted=wanted, local_workers=local, watch_local=watch_local,
+                             chunk_size=chunk_size, window_length_ms=window_length_ms, url="tcp://127.0.0.1:5555",
+                             how_to_start="Start one with bin/lograd-worker alice")
+        self.core = JobCore("job", "inst", files, ["app"] * len(files), options, now=0.0)
+        self.now = 0.0
+        self.said: list[str] = []
+        self.held: dict[str, list] = {}  # session -> Assigns sent to it
+
+    def do(self, event, at: float | None = None) -> list:
+        if at is not None:
+            self.now = at
+        actions = self.core.handle(event, self.now)
+        for a in actions:
+            if isinstance(a, Say):
+                self.said.append(a.text)
+            elif isinstance(a, Hand):
+                self.held.setdefault(a.session, []).append(a.assign)
+                if a.note:
+                    self.said.append(a.note)
+        return actions
+
+    def join(self, session: str, capacity: int = 2) -> None:
+        self.do(Received(session, Hello(session, "inst", capacity)))
+
+    def tick(self, at: float | None = None, local_exits=None) -> list:
+        return self.do(Tick(local_exits), at)
+
+    def take(self, session: str):
+        """The oldest chunk handed to ``session`` and not yet answered."""
+        return self.held[session].pop(0)
+
+    def finish(self, session: str, assign, data: bytes | None = None) -> None:
+        data = lines(0) if data is None else data
+        self.do(Received("", Result("job", assign.chunk, assign.attempt, session, 0.01,
+                                    wire(data, _window(assign)))))
+
+    def fail(self, session: str, assign, reason: str = "gone") -> None:
+        self.do(Received("", Failure("job", assign.chunk, assign.attempt, session, reason)))
+
+    def beat(self, session: str) -> None:
+        self.do(Received("", Heartbeat(session, session, 0, 10.0, 30.0, 31.0)))
+
+    def wait(self, until: float, *alive: str, step: float = 0.5) -> None:
+        """Let time pass to ``until``, ticking, the ``alive`` workers beating all along."""
+        while self.now + step < until:
+            for session in alive:
+                self.beat(session)
+            self.tick(self.now + step)
+        for session in alive:
+            self.beat(session)
+        self.tick(until)
+
+    def run_all(self, session: str, data=None) -> None:
+        """``session`` answers everything it is handed until the job is finished."""
+        for _ in range(1000):
+            if self.core.finished:
+                return
+            self.tick()
+            while self.held.get(session):
+                self.finish(session, self.take(session), data)
+        raise AssertionError("the job never finished")
+
+
+def _window(assign):
+    if assign.window_start is None and assign.window_end is None:
+        return None
+    return (assign.window_start, assign.window_end)
+
+
+# -- joins ----------------------------------------------------------------------------
+
+def test_nothing_is_handed_out_until_enough_workers_joined():
+    job = Job(wanted=2)
+    job.join("a")
+    job.tick(0.1)
+    assert not job.held, "one of two workers: still waiting"
+    job.join("b")
+    job.tick(0.2)
+    assert set(job.held) == {"a", "b"}  # capacity 2 each, 3 chunks: both get work
+
+
+def test_after_the_join_timeout_the_job_starts_with_the_workers_it_has():
+    job = Job(wanted=2)
+    job.join("a")
+    job.wait(SETTINGS.join_timeout - 0.01, "a")
+    assert not job.held
+    job.wait(SETTINGS.join_timeout, "a")
+    assert job.held["a"], "started with one"
+    assert any("only 1 of 2 workers joined" in s for s in job.said)
+
+
+def test_waiting_for_workers_from_elsewhere_says_how_to_start_one_once():
+    job = Job(wanted=1)
+    job.tick(0.1)
+    assert not any("waiting" in s for s in job.said)
+    job.tick(0.6)
+    job.tick(0.9)
+    waiting = [s for s in job.said if s.startswith("waiting up to")]
+    assert waiting == ["waiting up to 30 s for 1 more worker on tcp://127.0.0.1:5555. "
+                       "Start one with bin/lograd-worker alice"]
+
+
+def test_no_worker_within_the_join_timeout_gives_up_with_how_to_start_one():
+    job = Job()
+    assert not any(isinstance(a, GiveUp) for a in job.tick(SETTINGS.join_timeout - 0.01))
+    gave_up = [a for a in job.tick(SETTINGS.join_timeout) if isinstance(a, GiveUp)]
+    assert gave_up and "no worker joined within 30 s" in gave_up[0].message
+    assert "bin/lograd-worker alice" in gave_up[0].message
+
+
+def test_beats_are_frequent_while_workers_join_then_every_heartbeat_interval():
+    job = Job()
+    assert any(isinstance(a, BeatNow) for a in job.tick(0.0))
+    assert any(isinstance(a, BeatNow) for a in job.tick(0.06)), "joining: every 0.05 s"
+    job.join("a")
+    job.tick(0.12)  # dispatching from here; the beat due next was set while joining
+    assert any(isinstance(a, BeatNow) for a in job.tick(0.2))
+    assert not any(isinstance(a, BeatNow) for a in job.tick(0.2 + SETTINGS.heartbeat_interval - 0.01))
+    assert any(isinstance(a, BeatNow) for a in job.tick(0.2 + SETTINGS.heartbeat_interval))
+
+
+# -- the Failures table ----------------------------------------------------------------
+
+def test_a_worker_whose_process_ends_is_known_at_once_and_its_chunks_go_elsewhere():
+    job = Job()
+    job.join("a")
+    job.join("b")
+    job.tick(0.1)
+    lost = [c.chunk for c in job.held["a"]]
+    job.held["a"] = []
+    job.do(ConnectionLost("a"), at=0.11)  # the same instant's Tick hands them to b
+    assert any(s == f"worker a lost its connection (its process ended?); {len(lost)} chunk(s) requeued"
+               for s in job.said)
+    job.run_all("b")
+    assert job.core.dispatcher.retried == set(lost)
+    assert any(s.startswith(f"chunk {lost[0]} (f") and "retried on b, attempt 2" in s for s in job.said)
+    assert job.core.analyzer.total.lines == 3 and job.core.failed_rows() == []
+
+
+def test_a_lost_connection_of_a_stranger_or_a_dead_lease_changes_nothing():
+    job = Job()
+    job.join("a")
+    assert job.do(ConnectionLost("nobody")) == []
+    job.do(ConnectionLost("a"))
+    assert job.do(ConnectionLost("a")) == []
+
+
+def test_a_silent_worker_is_declared_dead_after_liveness_heartbeats():
+    job = Job()
+    job.join("a")
+    job.join("b")
+    job.tick(0.1)  # a was last heard at its Hello, at 0
+    job.wait(SETTINGS.expiry - 0.01, "b")
+    assert "a" in job.core.dispatcher.peers
+    job.wait(SETTINGS.expiry, "b")
+    assert "a" not in job.core.dispatcher.peers and "b" in job.core.dispatcher.peers
+    assert any(s.startswith("worker a stopped answering;") for s in job.said)
+
+
+def test_a_hung_worker_that_wakes_up_has_its_late_results_dropped_and_rejoins():
+    job = Job(sizes=(100,))
+    job.join("a")
+    job.join("b")
+    job.tick(0.1)
+    owner = "a" if job.held.get("a") else "b"
+    other = "b" if owner == "a" else "a"
+    stale = job.take(owner)
+    job.wait(SETTINGS.expiry, other)  # the owner was silent: dead, its chunk to the other
+    job.finish(other, job.take(other))
+    assert job.core.finished
+    job.finish(owner, stale)  # it wakes up and answers
+    assert job.core.dispatcher.late_results == 1
+    assert job.core.analyzer.total.lines == 1, "counted once"
+    job.join(owner)
+    assert owner in job.core.dispatcher.peers
+
+
+def test_a_slow_chunk_times_out_and_is_retried_elsewhere():
+    job = Job(sizes=(100,))
+    job.join("a")
+    job.join("b")
+    job.tick(0.0)
+    owner = next(s for s in job.held if job.held[s])
+    job.wait(SETTINGS.chunk_timeout_floor - 0.01, "a", "b")  # both beat: only the chunk's deadline acts
+    assert not any("timed out" in s for s in job.said)
+    job.wait(SETTINGS.chunk_timeout_floor, "a", "b")
+    assert any(s == "chunk 0 timed out; retrying it elsewhere" for s in job.said)
+    retry = job.held[owner][-1] if len(job.held[owner]) > 1 else job.held["b" if owner == "a" else "a"][-1]
+    assert retry.chunk == 0 and retry.attempt == 2
+
+
+def test_a_chunk_that_cannot_be_read_is_retried_then_listed_with_its_reason():
+    job = Job(sizes=(100,))
+    job.join("a")
+    for attempt in range(1, SETTINGS.max_attempts + 1):
+        job.tick()
+        assign = job.take("a")
+        assert assign.attempt == attempt
+        job.fail("a", assign, "f0.log: No such file or directory")
+    assert job.core.finished
+    assert job.core.failed_rows() == [{"file": "f0.log", "start": 0, "size": 100,
+                                       "reason": "f0.log: No such file or directory"}]
+
+
+def test_every_local_worker_exiting_ends_the_job_at_once():
+    job = Job(watch_local=True, local=2, wanted=2)
+    assert not any(isinstance(a, GiveUp) for a in job.tick(0.1, local_exits=None))
+    gave_up = [a for a in job.tick(0.2, local_exits=(1, 1)) if isinstance(a, GiveUp)]
+    assert gave_up and gave_up[0].message.startswith("every local worker exited (status 1, 1)")
+
+
+def test_local_workers_exiting_while_others_are_awaited_does_not_end_the_job():
+    job = Job(watch_local=False, local=1, wanted=2)
+    assert not any(isinstance(a, GiveUp) for a in job.tick(0.2, local_exits=(1,)))
+
+
+def test_every_worker_lost_waits_the_join_timeout_for_new_ones_who_get_work_at_once():
+    job = Job()
+    job.join("a")
+    job.tick(0.1)
+    job.held["a"] = []
+    job.do(ConnectionLost("a"), at=0.2)
+    assert not any(isinstance(a, GiveUp) for a in job.tick(0.2 + SETTINGS.join_timeout - 0.1))
+    job.join("c")
+    job.tick()
+    assert job.held["c"], "a new worker gets work at once"
+    job.run_all("c")
+    assert job.core.analyzer.total.lines == 3
+
+
+def test_every_worker_lost_for_the_join_timeout_gives_up():
+    job = Job()
+    job.join("a")
+    job.tick(0.1)
+    job.do(ConnectionLost("a"), at=0.2)
+    job.tick(0.3)
+    gave_up = [a for a in job.tick(0.3 + SETTINGS.join_timeout) if isinstance(a, GiveUp)]
+    assert gave_up
+
+
+def test_a_stopping_worker_hands_back_its_chunks_without_a_strike():
+    job = Job(sizes=(100,))
+    job.join("a")
+    for _ in range(SETTINGS.max_attempts + 2):  # more releases than attempts: never quarantined
+        job.tick()
+        assign = job.take("a")
+        job.do(Received("a", Release("job", [[assign.chunk, assign.attempt]])))
+    assert not job.core.dispatcher.failed and job.core.dispatcher.strikes.get(0, 0) == 0
+    job.run_all("a")
+    assert job.core.failed_rows() == []
+
+
+def test_a_worker_declared_failed_by_the_api_loses_its_lease():
+    job = Job()
+    job.join("a")
+    job.tick()
+    job.do(Declared("a"))
+    assert "a" not in job.core.dispatcher.peers
+    assert any(s.startswith("worker a declared failed;") for s in job.said)
+
+
+def test_an_unreachable_worker_loses_its_lease():
+    job = Job()
+    job.join("a")
+    job.tick()
+    job.do(Unreachable("a"))
+    assert "a" not in job.core.dispatcher.peers
+
+
+def test_a_result_arrives_once_whatever_duplicates_follow():
+    job = Job(sizes=(100,))
+    job.join("a")
+    job.tick()
+    assign = job.take("a")
+    job.finish("a", assign)
+    job.finish("a", assign)
+    assert job.core.analyzer.total.lines == 1 and job.core.dispatcher.late_results == 1
+
+
+def test_a_malformed_partial_is_dropped_and_counts_as_a_failed_attempt():
+    job = Job(sizes=(100,))
+    job.join("a")
+    job.tick()
+    assign = job.take("a")
+    actions = job.do(Received("", Result("job", assign.chunk, assign.attempt, "a", 0.0, {"lines": "many"})))
+    assert any(isinstance(a, Drop) and "malformed result from a" in a.what for a in actions)
+    assert job.core.dispatcher.strikes[assign.chunk] == 1
+
+
+def test_messages_of_another_job_or_coordinator_are_ignored():
+    job = Job(sizes=(100,))
+    assert job.do(Received("x", Hello("x", "another instance", 2))) == []
+    assert "x" not in job.core.dispatcher.peers
+    job.join("a")
+    job.tick()
+    assign = job.take("a")
+    job.do(Received("", Result("other job", assign.chunk, assign.attempt, "a", 0.0, wire(lines(0)))))
+    assert not job.core.finished
+
+
+# -- --last -----------------------------------------------------------------------------
+
+def test_last_scans_the_ends_then_reads_everything_with_the_window_ending_at_the_newest():
+    job = Job(sizes=(len(lines(0, MINUTE)),), chunk_size=1 << 20, window_length_ms=30_000)
+    data = lines(0, MINUTE)
+    job.join("a")
+    job.tick()
+    scan = job.take("a")
+    assert job.core.last_phase is LastPhase.SCAN and scan.scan == 1
+    job.finish("a", scan, data)
+    assert job.core.last_phase is LastPhase.READ and not job.core.finished
+    job.tick()
+    read = job.take("a")
+    assert read.scan == 0 and (read.window_start, read.window_end) == (T0 + MINUTE - 30_000, T0 + MINUTE)
+    job.finish("a", read, data)
+    assert job.core.finished and job.core.rereads == 0
+    assert job.core.analyzer.get_current_metrics()["total_requests"] == 1  # only the newest is inside
+
+
+def test_last_reads_again_when_an_entry_is_newer_than_the_scan_guessed():
+    data = lines(0, MINUTE)
+    job = Job(sizes=(len(data),), chunk_size=1 << 20, window_length_ms=30_000)
+    job.join("a")
+    job.tick()
+    job.finish("a", job.take("a"), lines(0))  # the scan saw only the older entry (the file grew)
+    job.tick()
+    job.finish("a", job.take("a"), data)
+    assert job.core.last_phase is LastPhase.REREAD and job.core.rereads == 1
+    job.tick()
+    reread = job.take("a")
+    assert (reread.window_start, reread.window_end) == (T0 + MINUTE - 30_000, T0 + MINUTE)
+    job.finish("a", reread, data)
+    assert job.core.finished
+    report = job.core.analyzer.get_current_metrics()
+    assert report["total_requests"] == 1, "the first read's figures were thrown away"
+
+
+def test_last_goes_on_when_a_scan_chunk_is_quarantined_and_lists_a_failed_range_once():
+    # two files: f0's scan chunk cannot be read (it never can: read fails too), f1 is fine
+    f1 = lines(0, MINUTE)
+    job = Job(sizes=(100, len(f1)), chunk_size=1 << 20, window_length_ms=30_000)
+    job.join("a", capacity=4)
+    for _ in range(50):
+        if job.core.finished:
+            break
+        job.tick()
+        while job.held.get("a"):
+            assign = job.take("a")
+            if assign.file_index == 0:
+                job.fail("a", assign, "f0.log: Permission denied")
+            else:
+                job.finish("a", assign, f1)
+    assert job.core.finished, "the scan's quarantine did not stop the phases"
+    assert job.core.guess == T0 + MINUTE, "guessed from f1's end alone"
+    rows = job.core.failed_rows()
+    assert rows == [{"file": "f0.log", "start": 0, "size": 100, "reason": "f0.log: Permission denied"}]
+    assert job.core.analyzer.get_current_metrics()["total_requests"] == 1
+
+
+def test_last_when_every_scan_chunk_fails_reads_with_a_window_nothing_is_inside():
+    job = Job(sizes=(100,), chunk_size=1 << 20, window_length_ms=30_000)
+    job.join("a")
+    for _ in range(20):
+        if job.core.last_phase is not LastPhase.SCAN:
+            break
+        job.tick()
+        job.fail("a", job.take("a"))
+    assert job.core.last_phase is LastPhase.READ and job.core.window == (0, -1)
+
+
+def test_last_over_a_chunk_that_times_out_for_good_in_the_scan_still_reads():
+    job = Job(sizes=(len(lines(0)),), chunk_size=1 << 20, window_length_ms=30_000)
+    job.join("a")
+    job.tick(0.0)
+    for attempt in range(SETTINGS.max_attempts):  # each attempt expires unanswered; the worker beats
+        job.wait(job.now + SETTINGS.chunk_timeout_floor, "a")
+    assert job.core.dispatcher.strikes[0] == SETTINGS.max_attempts
+    assert job.core.last_phase is LastPhase.READ, "a deadline that quarantines ends the scan too"
