@@ -232,7 +232,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
     from .coordinator import Coordinator
     from .filters import EntryFilter
-    from .report import human, to_json
+    from .outputs.report import human, to_json
     from .timestamps import parse_time_arg
     try:
         args = _parse(COORDINATOR_USAGE, argv)
@@ -303,7 +303,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args["--html"]:
-        from .html import write_html
+        from .outputs.html import write_html
         try:
             write_html(args["--html"], report)
         except OSError as exc:
@@ -320,7 +320,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
 def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> int:
     """``lograd-coordinator --follow``: reports until Ctrl-C, SIGTERM or SIGHUP, then a final one."""
     import signal
-    from .display import report_sink
+    from .outputs.display import report_sink
 
     def on_signal(signum, frame):
         coordinator.stop()  # only a flag: the loop finishes the round and reports
@@ -359,7 +359,7 @@ def worker_main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--root {root!r} is not a directory")
     except UsageError as exc:
         return _usage_exit(exc, WORKER_USAGE)
-    from .security import client_curve
+    from .net.security import client_curve
     try:
         curve = client_curve(args["--curve"], args["<id>"]) if args["--curve"] else None
     except LogradError as exc:
@@ -371,7 +371,7 @@ def worker_main(argv: list[str] | None = None) -> int:
 
 def keys_main(argv: list[str] | None = None) -> int:
     """``lograd-keys``: makes key pairs."""
-    from .security import COORDINATOR, WORKER, make_keys
+    from .net.security import COORDINATOR, WORKER, make_keys
     try:
         args = _parse(KEYS_USAGE, argv)
     except UsageError as exc:

@@ -4,7 +4,7 @@
     ├── UsageError               a command line that cannot run                  2  (cli)
     ├── NothingToRead            no input file could be read: no report          2  (coordinator)
     ├── JobRefused               the job cannot run as asked (a filter over conn) 2  (coordinator)
-    ├── StateError               a --state file that is not one                  2  (followjob)
+    ├── StateError               a --state file that is not one                  2  (jobs.followjob)
     ├── MissingKey               --curve without its key files                   2  (security)
     └── NoWorkers                no worker joined within --join-timeout          3  (coordinator)
 

@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass
 
 from .inputs import NO_FILES, Unreadable, expand
-from .protocol import pack_state, unpack_state
+from .net.protocol import pack_state, unpack_state
 
 _TAIL = 1 << 16
 """Bytes read at a time, backwards, to find the last newline of new data."""

@@ -18,15 +18,15 @@ from collections import deque
 
 import zmq
 
-from . import transport
+from .net import transport
 from .config import DEFAULT_COORDINATOR, Settings
 from .errors import EXIT_OK, EXIT_PARTIAL
 from .filters import EntryFilter
 from .formats import formats
-from .protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
+from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, endpoint)
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
-from .security import Curve
+from .net.security import Curve
 from .sysstats import ProcessStats
 
 

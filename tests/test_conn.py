@@ -180,7 +180,7 @@ def test_a_line_cut_at_64_kib_is_not_counted(tmp_path):
 
 
 def test_human_report_lists_hosts_by_count_and_cuts_long_lists():
-    from lograd.report import LONGEST_LIST, human
+    from lograd.outputs.report import LONGEST_LIST, human
     lines = [f"1565647205 h{i:02d} quark" for i in range(LONGEST_LIST + 5) for _ in range(i + 1)]
     report = report_of(("\n".join(lines) + "\n").encode(), 4096, hosts=("quark",))
     text = human(report)

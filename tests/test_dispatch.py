@@ -1,6 +1,6 @@
 """The coordinator's bookkeeping as event sequences, time passed in (no sockets, no sleeps)."""
 from lograd.config import Settings
-from lograd.dispatch import Dispatcher, plan_chunks
+from lograd.jobs.dispatch import Dispatcher, plan_chunks
 
 S = Settings(heartbeat_interval=0.5, liveness=3, max_attempts=3, chunk_timeout_floor=10.0)
 

@@ -8,7 +8,7 @@ import json
 import msgpack
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from lograd import protocol
+from lograd.net import protocol
 from lograd.aggregate import Partial
 from lograd.formats.conn import add_conn_lines
 from lograd.formats.jsonlines import add_json_lines
@@ -20,7 +20,7 @@ from lograd.formats.app import add_app_fast
 from lograd.formats import names
 from lograd.inputs import detect_format
 from lograd.reader import block_entries
-from lograd.report import to_json
+from lograd.outputs.report import to_json
 from tests.test_chunking import HOSTILE_LINES
 
 SEEDS = HOSTILE_LINES + [

@@ -15,7 +15,7 @@ from lograd.config import Settings
 from lograd.formats import Reading
 from lograd.jobs.core import (BeatNow, ConnectionLost, Declared, Drop, FileSpan, GiveUp, Hand, JobCore, JobOptions,
                               LastPhase, Received, Say, Tick, Unreachable)
-from lograd.protocol import Failure, Heartbeat, Hello, Release, Result
+from lograd.net.protocol import Failure, Heartbeat, Hello, Release, Result
 from lograd.reader import add_block
 
 pytestmark = pytest.mark.timeout(30)

@@ -2,10 +2,10 @@
 import msgpack
 import pytest
 
-from lograd import protocol
+from lograd.net import protocol
 from lograd.aggregate import Partial
 from lograd.formats.app import summarise_app
-from lograd.protocol import Assign, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
+from lograd.net.protocol import Assign, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
 
 MESSAGES = [
     Hello("alice", "inst", 2),

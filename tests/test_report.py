@@ -1,7 +1,7 @@
 """The human report's per-minute chart (issue #8): columns of equal time, sums kept."""
 import os
 
-from lograd.report import CHART_COLUMNS, SPARKS, human, minute_columns, sparkline
+from lograd.outputs.report import CHART_COLUMNS, SPARKS, human, minute_columns, sparkline
 from lograd.timestamps import format_minute
 from tests.test_chunking import report_by_chunks
 
@@ -55,7 +55,7 @@ def test_the_live_view_of_access_logs_shows_5xx_4xx_and_the_busiest_paths():
 def live_view_text(report: dict) -> str:
     """What the follow-mode live view draws for ``report`` (as its first report)."""
     import io
-    from lograd.display import LiveView
+    from lograd.outputs.display import LiveView
     report["follow"] = {"report": 1, "time": report["last_timestamp"], "final": False}
     report["job"] = {"workers": {}}
     screen = io.StringIO()

@@ -10,10 +10,10 @@ from hypothesis import given, settings, strategies as st
 from lograd.aggregate import Partial
 from lograd.analyzer import Analyzer, build_report
 from lograd.config import Settings
-from lograd.dispatch import Dispatcher, plan_chunks
+from lograd.jobs.dispatch import Dispatcher, plan_chunks
 from lograd.follow import load_state, save_state
 from lograd.reader import summarise_chunk, summarise_chunk_in_buckets
-from lograd.window import MAX_BUCKETS, SlidingWindow, bucket_size
+from lograd.jobs.window import MAX_BUCKETS, SlidingWindow, bucket_size
 from tests.test_chunking import HOSTILE_LINES
 
 T0 = 1_706_091_332_000  # 2024-01-24T10:15:32Z in ms

@@ -37,7 +37,10 @@ from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_ind
 from ..parsing import MAX_LINE, to_fixed
 from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
 from ..timestamps import days_from_civil, is_calendar_date
-from . import EntryFormat, Entries, Reading, entries_of
+from . import EntryFormat
+from . import Entries
+from . import Reading
+from . import entries_of
 
 _QUOTED = rb'"((?:[^"\\]|\\.)*)"'
 _LINE = re.compile(rb"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] " + _QUOTED + rb" (\d{3}) (\d+|-)"

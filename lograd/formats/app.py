@@ -16,7 +16,10 @@ from .._scanner import GRAMMAR_APP
 from ..fastpath import add_other_lines, add_scanned, scan_block, scanned_entries
 from ..parsing import ERROR_LEVELS, MAX_LINE, fixed_to_float, level_name, resource_metrics, response_time
 from ..timestamps import MS_PER_DAY, days_from_civil, format_ms, is_calendar_date, zone_offset_ms
-from . import NO_ENTRIES, EntryFormat, Entries, Reading
+from . import NO_ENTRIES
+from . import EntryFormat
+from . import Entries
+from . import Reading
 
 # date, separator, time, fraction, zone
 _STAMP = rb"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"

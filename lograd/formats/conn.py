@@ -25,7 +25,9 @@ from .._scanner import ENTRY, HostTable, scan_conn
 from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report
 from ..fastpath import count_into, add_other_lines, block_lines, scanned_entries, window_bounds
 from ..parsing import MAX_LINE
-from . import NO_ENTRIES, Entries, Reading
+from . import NO_ENTRIES
+from . import Entries
+from . import Reading
 
 _CONN_LINE = re.compile(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
 

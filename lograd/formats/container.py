@@ -30,7 +30,10 @@ from .._scanner import UNDECIDED, WRAPPER_CRI
 from ..aggregate import Partial, Window
 from ..fastpath import add_scanned
 from ..parsing import BLANK_BYTES, MAX_LINE
-from . import EntryFormat, Entries, Reading, entry_time
+from . import EntryFormat
+from . import Entries
+from . import Reading
+from . import entry_time
 from .app import parse_timestamp
 from .text import level_among_fields
 

@@ -22,7 +22,9 @@ from ..aggregate import Partial, Window, each_line
 from .._scanner import GRAMMAR_JSON, set_aliases
 from ..fastpath import add_compiled, compiled_entries
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
-from . import Entries, PerLineFormat, Reading
+from . import Entries
+from . import PerLineFormat
+from . import Reading
 from ..timestamps import epoch_ms
 from .app import parse_timestamp
 from .text import level_of_word

@@ -32,7 +32,9 @@ from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
 from .._scanner import GRAMMAR_LOGFMT, set_aliases
 from ..fastpath import add_compiled, compiled_entries
-from . import Entries, PerLineFormat, Reading
+from . import Entries
+from . import PerLineFormat
+from . import Reading
 from .app import parse_timestamp
 from .jsonlines import JsonEntry, take_keyed
 from .text import NONE, level_of_word

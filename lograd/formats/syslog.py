@@ -34,7 +34,8 @@ from ..analyzer import entry_report
 from .._scanner import GRAMMAR_SYSLOG, HostTable, count_names
 from ..fastpath import add_other_lines, add_scanned
 from ..parsing import ERROR_LEVELS, MAX_LINE
-from . import PerLineFormat, Reading
+from . import PerLineFormat
+from . import Reading
 from .text import level_among_fields, stamp_at
 
 SEVERITIES = ("FATAL", "FATAL", "CRITICAL", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG")

@@ -59,7 +59,10 @@ from ..aggregate import SAMPLE_LIMIT, Partial, Window
 from ..fastpath import add_scanned, scan_block, scanned_entries
 from ..parsing import BLANK_BYTES, MAX_LINE
 from ..timestamps import MS_PER_DAY, civil_from_days, days_from_civil, is_calendar_date, zone_offset_ms
-from . import NO_ENTRIES, EntryFormat, Entries, Reading
+from . import NO_ENTRIES
+from . import EntryFormat
+from . import Entries
+from . import Reading
 
 NONE = "NONE"
 """The level of an entry whose line names none."""

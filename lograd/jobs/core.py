@@ -1,7 +1,7 @@
 """What the coordinator decides, without I/O: one job's state machine.
 
 The coordinator is this core and a thin loop around it (:mod:`lograd.coordinator`
-for a batch job, :mod:`lograd.followjob` for follow mode). The loop turns what
+for a batch job, :mod:`lograd.jobs.followjob` for follow mode). The loop turns what
 arrives into events and carries out the actions :meth:`JobCore.handle` returns::
 
     socket message ──▶ Received(session, message) ─┐
@@ -12,7 +12,7 @@ arrives into events and carries out the actions :meth:`JobCore.handle` returns::
 
 Nothing here reads a clock, a file or a socket: ``now`` (seconds, monotonic) comes
 with every event, so a test drives every timeout by passing a later ``now``.
-Leases, deadlines, retries and quarantine are the :class:`~lograd.dispatch.Dispatcher`'s
+Leases, deadlines, retries and quarantine are the :class:`~lograd.jobs.dispatch.Dispatcher`'s
 (also pure); this core adds joins ("enough workers joined", "no worker left"), the
 phases of ``--last`` (:class:`LastPhase`), the merge into the Analyzer, and when
 the job is done (:attr:`JobCore.finished`).
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from ..aggregate import Partial, Window
 from ..analyzer import Analyzer
 from ..config import Settings
-from ..dispatch import Chunk, Dispatcher, plan_chunks
+from .dispatch import Chunk, Dispatcher, plan_chunks
 from ..formats import job_format
-from ..protocol import Assign, Beat, Failure, Heartbeat, Hello, Release, Result
+from ..net.protocol import Assign, Beat, Failure, Heartbeat, Hello, Release, Result
 
 TAIL_CHUNKS = 2
 """``--last`` guesses the newest entry from this many chunks at the end of each file."""

@@ -12,9 +12,9 @@ import msgpack
 import pytest
 import zmq
 
-from lograd import protocol
+from lograd.net import protocol
 from lograd.generate import generate_test_logs
-from lograd.protocol import (Assign, Beat, Failure, Heartbeat, Hello, Release, Result)
+from lograd.net.protocol import (Assign, Beat, Failure, Heartbeat, Hello, Release, Result)
 from tests.integration.conftest import BIN, LOGS, ROOT, Running, free_base_port, listening, wait_for, without_job
 
 pytestmark = pytest.mark.timeout(150)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lograd.generate import generate_test_logs
-from lograd.html import report_of_page
+from lograd.outputs.html import report_of_page
 from tests.integration.conftest import LOGS, free_base_port, wait_for, without_job
 from tests.integration.test_follow_mode import Follow, app_lines, append
 

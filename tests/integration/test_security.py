@@ -10,8 +10,8 @@ import threading
 import pytest
 import zmq
 
-from lograd import protocol
-from lograd.protocol import Result
+from lograd.net import protocol
+from lograd.net.protocol import Result
 from tests.integration.conftest import BIN, LOGS, free_base_port, wait_for, without_job
 
 pytestmark = pytest.mark.timeout(120)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from math import gcd
 
-from .aggregate import Partial
-from .analyzer import Analyzer, build_report
+from ..aggregate import Partial
+from ..analyzer import Analyzer, build_report
 
 MAX_BUCKETS = 3600
 """Buckets in one window at most: a report merges them all, and each holds a partial."""

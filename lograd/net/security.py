@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import zmq
 from zmq.auth.certs import create_certificates, load_certificate
 
-from .errors import MissingKey
+from ..errors import MissingKey
 
 COORDINATOR = "coordinator"
 WORKER = "worker"

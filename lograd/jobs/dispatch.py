@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from .config import Settings
+from ..config import Settings
 
 ASSUMED_BYTES_PER_SECOND = 2e6
 """Speed assumed for deadlines until a chunk has been timed."""

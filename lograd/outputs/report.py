@@ -26,7 +26,7 @@ def minute_columns(per_minute: list[dict], keys: tuple[str, ...],
                    columns: int = CHART_COLUMNS) -> tuple[list[list[int]], int]:
     """The per-minute figures ``keys`` summed into at most ``columns`` columns of equal time
     (minutes without entries count 0): (one list per key, minutes a column)."""
-    from .timestamps import parse_time_arg
+    from ..timestamps import parse_time_arg
     minutes = [parse_time_arg(m["minute"]) // 60_000 for m in per_minute]
     first, last = minutes[0], minutes[-1]
     width = -(-(last - first + 1) // columns)  # minutes a column

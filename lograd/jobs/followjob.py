@@ -9,7 +9,7 @@ the state saved, so the offsets and the figures in a ``--state`` file always
 describe the same lines.
 
 With ``--last N`` the metrics cover the N seconds before the tick
-(:class:`~lograd.window.SlidingWindow`); without it, every entry read (inside
+(:class:`~lograd.jobs.window.SlidingWindow`); without it, every entry read (inside
 ``--from``/``--to`` when given).
 """
 from __future__ import annotations
@@ -17,20 +17,24 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import zmq
 
-from .analyzer import Analyzer
-from .coordinator import (MIN_AUTO_CHUNK, Coordinator, LocalWorkers, JobSockets, refuse_filters, say, say_failed, say_hosts_ignored,
-                          chunk_size_for)
-from .errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
-from .follow import Follower, Span, load_state, save_state
-from .formats import job_format
-from .inputs import NO_FILES, expand, format_for, reference_ms, unreadable_rows
-from .jobs.core import FileSpan, JobCore
-from .timestamps import format_ms
+from ..analyzer import Analyzer
+from .local import LocalWorkers
+from .plan import MIN_AUTO_CHUNK, chunk_size_for, refuse_filters, say, say_failed, say_hosts_ignored
+from .sockets import JobSockets
+from ..errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
+from ..follow import Follower, Span, load_state, save_state
+from ..formats import job_format
+from ..inputs import NO_FILES, expand, format_for, reference_ms, unreadable_rows
+from .core import FileSpan, JobCore
+from ..timestamps import format_ms
 from .window import SlidingWindow, bucket_size
+
+if TYPE_CHECKING:
+    from ..coordinator import Coordinator
 
 POLL_SECONDS = 0.2
 """How often the files are looked at: a line waits at most this long to be read."""

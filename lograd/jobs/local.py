@@ -1,0 +1,46 @@
+"""The worker processes a coordinator starts on its own machine (``--local N``)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from ..config import FREED_MEMORY_KEPT, Settings
+
+
+class LocalWorkers:
+    """Worker processes started by the coordinator (``--local N``), always reaped."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None) -> None:
+        env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()), **FREED_MEMORY_KEPT)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        for i in range(1, count + 1):
+            cmd = [sys.executable, "-m", "lograd.cli", "worker", f"local-{i}", "--coordinator", url,
+                   "--give-up", str(max(settings.expiry * 4, 5.0)),
+                   "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
+            if curve_dir is not None:
+                cmd += ["--curve", curve_dir]
+            self.processes.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
+
+    def all_exited(self) -> list[int] | None:
+        """The exit statuses when every worker started here has exited, else None."""
+        codes = [p.poll() for p in self.processes]
+        return codes if codes and None not in codes else None
+
+    def stop(self, grace: float = 3.0) -> None:
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + grace
+        for p in self.processes:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.processes.clear()

@@ -1,0 +1,157 @@
+"""One job's four sockets and the thin loop that serves them (see :mod:`lograd.jobs.core`)."""
+from __future__ import annotations
+
+import queue
+import time
+from typing import TYPE_CHECKING, Callable
+
+import zmq
+
+from ..net import transport
+from ..net.protocol import BEATS, HEARTBEATS, RESULTS, TASKS, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
+from ..net.security import exposed, start_authenticator
+from ..errors import NoWorkers
+from ..outputs.report import Progress
+from .core import BeatNow, ConnectionLost, Declared, Drop, GiveUp, Hand, JobCore, Received, Say, Tick, Unreachable
+from .local import LocalWorkers
+from .plan import say
+
+if TYPE_CHECKING:
+    from ..coordinator import Coordinator
+
+
+class JobSockets:
+    """One job's four sockets and the thin loop that serves them: what arrives becomes an
+    event for the :class:`~lograd.jobs.core.JobCore`, and what it decides is carried out
+    here (sent, said, counted, or raised as NoWorkers)."""
+
+    def __init__(self, coord: Coordinator, ctx: zmq.Context, core: JobCore) -> None:
+        self.coord = coord
+        self.core = core
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self.local: LocalWorkers | None = None  # watched when no worker from elsewhere is awaited
+        self.progress = Progress(enabled=coord.progress)
+        self.drops = transport.DropNotices(say)  # messages dropped as garbage or out of place
+        self.auth = None  # the CURVE authenticator (--curve)
+        host, port, curve = f"tcp://{coord.bind}", coord.port, coord.curve
+        if curve is not None:  # before binding: every CURVE handshake asks it
+            self.auth = start_authenticator(ctx, coord.curve_dir)
+        elif exposed(coord.bind):
+            say(f"listening on {coord.bind} without encryption: anyone who reaches ports "
+                f"{port}-{port + 3} can join as a worker, send results and read what it is sent; "
+                f"use --curve DIR (README, Security)")
+        self.sockets: dict[str, zmq.Socket] = {}
+        try:
+            for name, kind, offset in (("tasks", zmq.ROUTER, TASKS), ("results", zmq.PULL, RESULTS),
+                                       ("heartbeats", zmq.SUB, HEARTBEATS), ("beats", zmq.PUB, BEATS)):
+                self.sockets[name] = transport.open_socket(ctx, kind, f"{host}:{port + offset}", True, curve=curve)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise OSError(f"cannot listen on {coord.bind} ports {port}-{port + 3}: {exc}") from None
+        self.connections = transport.Connections(self.sockets["tasks"])
+        self.poller = zmq.Poller()
+        for name in ("tasks", "results", "heartbeats"):
+            self.poller.register(self.sockets[name], zmq.POLLIN)
+        self.poller.register(self.connections.monitor, zmq.POLLIN)
+
+    def serve(self, done: Callable[[float], bool], wake_at: float | None = None) -> None:
+        """Poll and tick until ``done(now)``; ``wake_at`` (monotonic) is a time at which
+        ``done`` may change without a message arriving."""
+        core = self.core
+        while not done(time.monotonic()):
+            now = time.monotonic()
+            wake = core.next_wake(now) if wake_at is None else min(core.next_wake(now), wake_at)
+            ready = dict(self.poller.poll(int(max(0.0, wake - now) * 1000) + 1))
+            now = time.monotonic()
+            events: list = []
+            if self.sockets["tasks"] in ready:
+                events += self._received("tasks", (Hello, Release), routed=True)
+            events += [ConnectionLost(s.decode("utf-8", "replace")) for s in self.connections.take_lost()]
+            if self.sockets["results"] in ready:
+                events += self._received("results", (Result, Failure))
+            if self.sockets["heartbeats"] in ready:
+                events += self._received("heartbeats", (Heartbeat,))
+            events += self._declared()
+            events.append(Tick(self._local_exits()))
+            for event in events:
+                self.carry_out(core.handle(event, now), now)
+            self.progress.update(core.bytes_done, core.total_bytes, now - self.started,
+                                 core.dispatcher.workers_alive())
+
+    def carry_out(self, actions: list, now: float) -> None:
+        """Do what the core decided. A send that fails is an Unreachable event at once (its
+        chunks requeued); the rest of this batch skips that worker."""
+        unreachable: set[str] = set()
+        for action in actions:
+            if isinstance(action, Hand):
+                if action.session in unreachable:
+                    continue
+                if transport.send(self.sockets["tasks"], action.assign, to=action.session.encode()):
+                    if action.note:
+                        say(action.note)
+                else:
+                    unreachable.add(action.session)
+                    self.carry_out(self.core.handle(Unreachable(action.session), now), now)
+            elif isinstance(action, BeatNow):
+                transport.send(self.sockets["beats"], action.beat)
+            elif isinstance(action, Say):
+                say(action.text)
+            elif isinstance(action, Drop):
+                self.drops.drop(action.what, now)
+            elif isinstance(action, GiveUp):
+                raise NoWorkers(action.message)
+
+    def _received(self, name: str, expected: tuple, routed: bool = False) -> list[Received]:
+        """Every message waiting on socket ``name``; garbage, or a kind that socket does not
+        carry, is counted and dropped."""
+        sock = self.sockets[name]
+        connections = self.connections if name == "tasks" else None
+        out = []
+        while True:
+            try:
+                got = transport.receive(sock, routed, connections)
+            except ProtocolError as exc:
+                self.drops.drop(f"a malformed message {exc}", time.monotonic())
+                continue
+            if got is None:
+                return out
+            sender, message = got
+            if not isinstance(message, expected):
+                self.drops.drop(f"an unexpected {type(message).__name__} on the {name} socket", time.monotonic())
+                continue
+            out.append(Received((sender or b"").decode("utf-8", "replace"), message))
+
+    def _declared(self) -> list[Declared]:
+        """``Coordinator.handle_worker_failure`` calls made from other threads."""
+        out = []
+        while True:
+            try:
+                out.append(Declared(self.coord._forget.get_nowait()))
+            except queue.Empty:
+                return out
+
+    def _local_exits(self) -> tuple[int, ...] | None:
+        codes = self.local.all_exited() if self.local is not None else None
+        return None if codes is None else tuple(codes)
+
+    def close(self) -> None:
+        """Say the job is over (an empty Beat) and close the sockets."""
+        self.elapsed = time.monotonic() - self.started
+        self.progress.close()
+        if "beats" in self.sockets:
+            transport.send(self.sockets["beats"], Beat(self.core.instance, "", 0))
+        connections = getattr(self, "connections", None)
+        if connections is not None:
+            connections.close()
+            self.connections = None
+        for sock in self.sockets.values():
+            sock.close(linger=0)
+        self.sockets = {}
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
+
+    def job_figures(self) -> dict:
+        """The report's ``job`` key as it stands."""
+        return self.core.job_figures(self.elapsed or (time.monotonic() - self.started), self.drops.count)

@@ -1,0 +1,1 @@
+"""The wire: message frames (protocol), sockets (transport), CurveZMQ (security)."""
