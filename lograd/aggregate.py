@@ -21,7 +21,9 @@ from .sketch import MinuteSketches, Sketch, coarse_of
 SAMPLE_LIMIT = 5
 SAMPLE_CHARS = 200
 
-Window = tuple  # (first ms or None, last ms or None), inclusive
+TimeBounds = tuple
+"""The times an entry must lie between to count (--from/--to, or --last once the newest entry
+is known): (first ms or None, last ms or None), inclusive. Not a SlidingWindow (follow mode)."""
 FROM_MESSAGE = object()
 """An entry's response time is to be found in its message."""
 
@@ -172,7 +174,7 @@ class Partial:
         extra = [(f, o, t) for f, kept in self.unattached_samples.items() for o, t in kept]
         return self.malformed + held, sorted(self.samples + extra)[:SAMPLE_LIMIT]
 
-    def add_entry(self, ms: int, level: str, message: bytes, window: Window | None,
+    def add_entry(self, ms: int, level: str, message: bytes, window: TimeBounds | None,
                   rt: int | None | object = FROM_MESSAGE, metrics: list | None = None,
                   where: tuple[int, int] | None = None) -> None:
         """Count one entry (its first line at ``where``: file index, offset); metrics only
@@ -422,7 +424,7 @@ def fixed_ms(value: int) -> float:
     return float(value) / 1e9
 
 
-def inside(ms: int, window: Window) -> bool:
+def inside(ms: int, window: TimeBounds) -> bool:
     low, high = window
     return (low is None or ms >= low) and (high is None or ms <= high)
 

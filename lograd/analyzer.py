@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Hashable
 
-from .aggregate import Partial, Window
+from .aggregate import Partial, TimeBounds
 from .formats import get
 from .parsing import FIXED_ONE, LEVEL_ORDER, fixed_to_float
 from .templates import template_report
@@ -22,14 +22,14 @@ MINUTE_KEYS = ("p50", "p95", "p99")
 class Analyzer:
     """Merge partial aggregates; ``get_current_metrics()`` is the report so far."""
 
-    def __init__(self, files: list[str] | None = None, window: Window | None = None,
-                 fmt: str = "app", last_ms: int | None = None, hosts: tuple[bytes, ...] = ()) -> None:
+    def __init__(self, files: list[str] | None = None, window: TimeBounds | None = None,
+                 fmt: str = "app", window_length_ms: int | None = None, hosts: tuple[bytes, ...] = ()) -> None:
         self.files = list(files or [])
         self.hosts = hosts
         self.window = window
         self.format = fmt
         self.file_formats: list[str] | None = None  # each file's format, when known
-        self.last_ms = last_ms
+        self.window_length_ms = window_length_ms
         self.total = Partial()
         self.chunks_merged = 0
         self.duplicates_dropped = 0
@@ -64,7 +64,7 @@ class Analyzer:
 
     def get_current_metrics(self) -> dict:
         """The SPEC §3 report (without ``job``) of everything merged so far."""
-        return build_report(self.total, self.files, self.format, self.window, self.last_ms, self.hosts,
+        return build_report(self.total, self.files, self.format, self.window, self.window_length_ms, self.hosts,
                             self.file_formats)
 
     def to_state(self) -> dict:
@@ -80,13 +80,13 @@ class Analyzer:
 
 
 def build_report(p: Partial, files: list[str], fmt: str = "app",
-                 window: Window | None = None, last_ms: int | None = None,
+                 window: TimeBounds | None = None, window_length_ms: int | None = None,
                  hosts: tuple[bytes, ...] = (), file_formats: list[str] | None = None,
                  new_known: bool = True) -> dict:
     """SPEC §3 keys from a merged partial; floats come from exact integers, once.
 
     ``fmt`` is a format's name or mixed; ``file_formats`` (each file's format, when
-    known) decide which formats' keys the report holds and give ``files_formats``; with ``last_ms`` (``--last``) the window is
+    known) decide which formats' keys the report holds and give ``files_formats``; with ``window_length_ms`` (``--last``) the window is
     the last N ms up to the newest entry. Without ``new_known`` (follow's sliding window, whose
     buckets hold no entry before the window) ``new_templates`` is None.
     """
@@ -106,9 +106,9 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
         "last_timestamp": None if p.last_ms is None else format_ms(p.last_ms),
     }
     n = p.in_window
-    if last_ms is not None:  # the last N ms up to the newest entry
+    if window_length_ms is not None:  # the last N ms up to the newest entry
         report["window"] = None if p.last_ms is None else {
-            "start": format_ms(p.last_ms - last_ms), "end": format_ms(p.last_ms)}
+            "start": format_ms(p.last_ms - window_length_ms), "end": format_ms(p.last_ms)}
     else:
         report["window"] = None if window is None else {
             "start": None if window[0] is None else format_ms(window[0]),
@@ -124,8 +124,8 @@ def build_report(p: Partial, files: list[str], fmt: str = "app",
     report["in_window"] = n + conn_in_window
     report.update(keys)
     if any(get(name).has_messages for name in kinds):
-        start = window[0] if last_ms is None and window is not None else (
-            None if last_ms is None or p.last_ms is None else p.last_ms - last_ms)
+        start = window[0] if window_length_ms is None and window is not None else (
+            None if window_length_ms is None or p.last_ms is None else p.last_ms - window_length_ms)
         report.update(template_report(p.templates, files, new_known and start is not None))
     return report
 

@@ -112,8 +112,8 @@ Usage:
 <id> names this worker in reports (alice, bob, ...).
 
 Options:
-  --coordinator URL      The coordinator's base address
-                         [default: @COORDINATOR@].
+  --coordinator URL      The coordinator's base address: tcp://HOST:PORT, or
+                         HOST:PORT [default: @COORDINATOR@].
   --root DIR             Read only files inside DIR (repeatable; symlinks are
                          followed before the check); other chunks are refused.
   --curve DIR            Encrypt with CurveZMQ: this worker's key pair from DIR
@@ -346,14 +346,16 @@ def _quiet_stdout() -> None:
 
 def worker_main(argv: list[str] | None = None) -> int:
     """``lograd-worker``: serves coordinators until stopped."""
+    from .net.protocol import coordinator_address
     from .worker import Worker, serve
     try:
         args = _parse(WORKER_USAGE, argv)
         settings = _settings(args, give_up=_value(parse_seconds, args, "--give-up"))
         capacity = _int(args, "--capacity", 1)
-        url = args["--coordinator"] or DEFAULT_COORDINATOR
-        if not url.startswith("tcp://") or not url.rpartition(":")[2].isdigit():
-            raise UsageError(f"--coordinator {url!r}: use tcp://HOST:PORT")
+        try:
+            url = coordinator_address(args["--coordinator"] or DEFAULT_COORDINATOR)
+        except ValueError as exc:
+            raise UsageError(f"--coordinator: {exc}") from None
         for root in args["--root"]:
             if not os.path.isdir(root):
                 raise UsageError(f"--root {root!r} is not a directory")

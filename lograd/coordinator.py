@@ -16,7 +16,7 @@ import uuid
 
 import zmq
 
-from .aggregate import Window
+from .aggregate import TimeBounds
 from .analyzer import Analyzer
 from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .errors import EXIT_OK, EXIT_PARTIAL, NothingToRead
@@ -39,7 +39,7 @@ class Coordinator:
 
     def __init__(self, port: int = DEFAULT_PORT, bind: str = DEFAULT_BIND,
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
-                 chunk_size: int | None = None, window: Window | None = None, fmt: str = "auto",
+                 chunk_size: int | None = None, window: TimeBounds | None = None, fmt: str = "auto",
                  progress: bool = False, hosts: list[str] = (), last: float | None = None,
                  curve_dir: str | None = None, filters: EntryFilter | None = None, templates: bool = True) -> None:
         self.port = port
@@ -56,7 +56,7 @@ class Coordinator:
         self.hosts = tuple(dict.fromkeys(h.encode("utf-8", "surrogateescape") for h in hosts))  # --host, each once
         self.filters = filters
         self.templates = templates
-        self.last_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
+        self.window_length_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
         self.shown_as: dict[str, str] = {}  # a path as messages name it (a spool: standard input)
@@ -100,7 +100,7 @@ class Coordinator:
         if note:
             say(note)
         spans = [FileSpan(f.path, f.size, bool(f.compression), reference_ms(f.path)) for f in files]
-        return JobCore(uuid.uuid4().hex, uuid.uuid4().hex, spans, formats, self.job_options(size, self.last_ms),
+        return JobCore(uuid.uuid4().hex, uuid.uuid4().hex, spans, formats, self.job_options(size, self.window_length_ms),
                        time.monotonic())
 
     def add_job_keys(self, report: dict) -> None:
@@ -113,6 +113,16 @@ class Coordinator:
                     report[key] = None
 
     # -- the Python API (SPEC §5) ---------------------------------------------------
+
+    async def start(self) -> None:
+        """Check that this coordinator's four ports can be listened on, now rather than at
+        the first job. Each job (:meth:`process_file`) listens on them while it runs; workers
+        started in between wait for it and join as soon as it listens."""
+        ctx = zmq.Context()
+        try:
+            JobSockets.check_ports(ctx, self.bind, self.port)
+        finally:
+            ctx.destroy(linger=0)
 
     async def process_file(self, filepath: str | list[str]) -> dict:
         """Analyse a file (or paths) with the workers that join; the SPEC §3 report."""

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from .aggregate import SAMPLE_LIMIT, Partial, Resource, Window
+from .aggregate import SAMPLE_LIMIT, Partial, Resource, TimeBounds
 from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_JSON, GRAMMAR_LOGFMT, GRAMMAR_SYSLOG, MALFORMED,
                        TEMPLATE_COLUMNS, UNDECIDED, WRAPPER_NONE, SpanTable, scan_app, template_ids)
 from .formats import Entries, entry_time
@@ -50,7 +50,7 @@ def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
     return buf, newlines, len(newlines) + (1 if len(buf) and buf[-1] != 10 else 0)
 
 
-def window_bounds(window: Window | None) -> tuple[int, int]:
+def window_bounds(window: TimeBounds | None) -> tuple[int, int]:
     """A window as the scanners take it: inclusive int64 bounds, open ends at the extremes
     (a bound past them, such as ``--to 1e20``, is an open end too)."""
     low, high = window if window is not None else (None, None)
@@ -59,7 +59,7 @@ def window_bounds(window: Window | None) -> tuple[int, int]:
     return low, high
 
 
-def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window | None, grammar: int,
+def add_scanned(partial: Partial, data, where: tuple[int, int], window: TimeBounds | None, grammar: int,
                 reference_ms: int, other_lines: Callable, entries_hook: Callable | None = None,
                 wrapper: int = WRAPPER_NONE) -> int:
     """Scan a block of whole lines (``where``: its file index and offset) by ``grammar`` and
@@ -96,7 +96,7 @@ def add_scanned(partial: Partial, data, where: tuple[int, int], window: Window |
     return undecided
 
 
-def add_compiled(partial: Partial, data, base: int, file_index: int, window: Window | None, grammar: int,
+def add_compiled(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None, grammar: int,
                  reference_ms: int, exact: Callable[[bytes, int], object],
                  entries_hook: Callable | None = None) -> int:
     """Add a block of whole lines (at file offset ``base``) to ``partial`` by the scanner's
@@ -117,7 +117,7 @@ def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[byt
     return scanned_entries(data, starts, kinds, stamps, parse)
 
 
-def scan_block(data, window: Window | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
+def scan_block(data, window: TimeBounds | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
                reference_ms: int = 0, wrapper: int = WRAPPER_NONE):
     """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
     response time, response times, the metric rows: line, key at, key length, key, value,

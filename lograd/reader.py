@@ -18,7 +18,7 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from .aggregate import Partial, Window
+from .aggregate import Partial, TimeBounds
 from .compression import HEAD, compression_of, damage_types, decompressed
 from .filters import EntryFilter
 from .formats import Entries, Reading, get
@@ -217,7 +217,7 @@ def _goes_on(fmt: str) -> Callable[[bytes], bool] | None:
 
 
 def add_block(partial: Partial, block, base: int, fmt: str, reading: Reading,
-              window: Window | None) -> None:
+              window: TimeBounds | None) -> None:
     """Summarise one block of whole lines of format ``fmt`` into ``partial``."""
     get(fmt).add_block(partial, block, base, reading, window)
 
@@ -228,7 +228,7 @@ def block_entries(block, fmt: str, reading: Reading | None = None) -> Entries:
 
 
 def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
-                    fmt: str = "app", window: Window | None = None, block_size: int = BLOCK,
+                    fmt: str = "app", window: TimeBounds | None = None, block_size: int = BLOCK,
                     hosts: tuple[bytes, ...] = (), scan: bool = False, roots: list[str] | None = None,
                     reference_ms: int = 0, filters: EntryFilter | None = None, templates: bool = True) -> Partial:
     """Summarise chunk ``[start, start+size)`` of ``path`` (errors as :func:`chunk_blocks`).
@@ -252,7 +252,7 @@ def summarise_chunk(path: str, start: int, size: int, file_index: int = 0,
     return partial
 
 
-NOTHING: Window = (0, -1)
+NOTHING: TimeBounds = (0, -1)
 """A window no entry is inside."""
 SPARSE = 16
 """A bucket with fewer than one in this many of a block's entries has its lines read again
@@ -271,7 +271,7 @@ def _file_offset(spans: list[tuple[int, int]], base: int) -> Callable[[int], int
 
 
 def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int, file_index: int = 0,
-                               fmt: str = "app", window: Window | None = None,
+                               fmt: str = "app", window: TimeBounds | None = None,
                                block_size: int = BLOCK, hosts: tuple[bytes, ...] = (),
                                roots: list[str] | None = None, reference_ms: int = 0,
                                filters: EntryFilter | None = None,

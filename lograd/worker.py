@@ -7,6 +7,7 @@ while a chunk is being read.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import struct
@@ -24,7 +25,7 @@ from .errors import EXIT_OK, EXIT_PARTIAL
 from .filters import EntryFilter
 from .formats import formats
 from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
-                       Hello, ProtocolError, Release, Result, endpoint)
+                       Hello, ProtocolError, Release, Result, coordinator_address, endpoint)
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
 from .net.security import Curve
 from .sysstats import ProcessStats
@@ -49,7 +50,7 @@ class Worker:
         self.worker_id = worker_id
         self.curve = curve
         self.roots = [os.path.realpath(r) for r in roots or []]
-        self.coordinator_url = coordinator_url
+        self.coordinator_url = coordinator_address(coordinator_url)  # HOST:PORT and http:// too
         self.settings = settings
         self.capacity = capacity or settings.worker_capacity
         self.session = f"{worker_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
@@ -60,23 +61,46 @@ class Worker:
         self._stopping = threading.Event()
         self._stop_requested = False  # set by signal handlers, which must take no lock
         self._beat_now = threading.Event()  # set after each chunk: fresh figures at once
+        self._serving: threading.Thread | None = None  # start(): run() in the background
+        self.exit_status: int | None = None  # run()'s, once it returned
 
     # -- the Python API (SPEC §5) -----------------------------------------------
 
     async def process_chunk(self, filepath: str, start: int, size: int,
                             fmt: str = "app", file_index: int = 0, window=None,
                             hosts: tuple[bytes, ...] = (), reference_ms: int = 0) -> dict:
-        """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file."""
-        partial = summarise_chunk(filepath, start, size, file_index, fmt, window, hosts=hosts,
-                                  reference_ms=reference_ms)
+        """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file, read
+        in a thread: the event loop goes on meanwhile."""
+        partial = await asyncio.to_thread(summarise_chunk, filepath, start, size, file_index, fmt, window,
+                                          hosts=hosts, reference_ms=reference_ms)
         self.chunks_done += 1
         return partial.to_wire()
 
     async def report_health(self) -> dict:
-        """This worker's heartbeat figures: chunks done, CPU %, RSS and peak RSS in MB."""
-        cpu, rss, peak = self.stats.sample()
+        """This worker's heartbeat figures: chunks done, CPU %, RSS and peak RSS in MB (sampled
+        in a thread: psutil reads /proc)."""
+        cpu, rss, peak = await asyncio.to_thread(self.stats.sample)
         return {"worker": self.worker_id, "chunks_done": self.chunks_done,
                 "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak}
+
+    async def start(self) -> None:
+        """Serve the coordinator in the background (a thread running :meth:`run`) and return
+        at once; :meth:`close` stops it. A worker started before its coordinator waits for
+        it (``give_up`` seconds at most)."""
+        if self._serving is None:
+            self._serving = threading.Thread(target=self._serve_in_background, name=f"worker {self.worker_id}",
+                                             daemon=True)
+            self._serving.start()
+
+    async def close(self) -> None:
+        """Stop serving (the chunk in hand finishes, the rest is handed back) and wait for it."""
+        self.stop()
+        if self._serving is not None:
+            await asyncio.to_thread(self._serving.join)
+            self._serving = None
+
+    def _serve_in_background(self) -> None:
+        self.exit_status = self.run()
 
     # -- the service loop ---------------------------------------------------------
 

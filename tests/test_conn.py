@@ -90,7 +90,7 @@ def report_of(data: bytes, chunk_size: int, hosts=(), last=None, seed=0) -> dict
             p.lines += add_conn_lines(p, block, base, 0, window, ConnCounts(tuple(h.encode() for h in hosts)))
         partials.append(p)
     random.Random(seed).shuffle(partials)
-    analyzer = Analyzer(["f"], fmt="conn", last_ms=last and last * 1000, hosts=tuple(h.encode() for h in hosts))
+    analyzer = Analyzer(["f"], fmt="conn", window_length_ms=last and last * 1000, hosts=tuple(h.encode() for h in hosts))
     for i, p in enumerate(partials):
         analyzer.update_metrics(p.to_wire(), i)
     return analyzer.get_current_metrics()

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._scanner import ENTRY, SpanTable, scan_access
 from ..access import AccessCounts, PathFigures, STATUS_CLASSES, access_report
-from ..aggregate import Partial, Window, each_line, fixed_ms, inside
+from ..aggregate import Partial, TimeBounds, each_line, fixed_ms, inside
 from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_index, count_into,
                         scanned_entries, window_bounds)
 from ..parsing import MAX_LINE, to_fixed
@@ -209,7 +209,7 @@ def parse_layout_line(line: bytes, pattern: re.Pattern) -> AccessEntry | None:
                        fields.get("referrer"), fields.get("agent"), rt)
 
 
-def take_access(partial: Partial, e: AccessEntry, window: Window | None) -> None:
+def take_access(partial: Partial, e: AccessEntry, window: TimeBounds | None) -> None:
     """Count one access entry into ``partial``."""
     partial.add_entry(e.timestamp_ms, "ERROR" if e.status >= 500 else "INFO", b"", window, e.rt, [])
     if window is not None and not inside(e.timestamp_ms, window):
@@ -220,7 +220,7 @@ def take_access(partial: Partial, e: AccessEntry, window: Window | None) -> None
                        e.referrer, e.rt, fixed_ms(e.rt) if e.rt is not None else 0.0)
 
 
-def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                      reference_ms: int = 0, parse=parse_access_line) -> int:
     """Classify and count every access line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, parse, lambda e, where: take_access(partial, e, window))
@@ -310,7 +310,7 @@ class AccessTally:
         self.__init__()
 
 
-def scan_access_block(data, window: Window | None, heads_only: bool, tally: AccessTally) -> dict:
+def scan_access_block(data, window: TimeBounds | None, heads_only: bool, tally: AccessTally) -> dict:
     """The scanner's rows of a block of access lines (:func:`scan_access`), by name: starts,
     ends, kinds, stamps, levels, inside, has_rt, rts, classes and paths (ids in ``tally``'s
     table); the rest is counted into ``tally`` as the scanner reads."""
@@ -324,7 +324,7 @@ def scan_access_block(data, window: Window | None, heads_only: bool, tally: Acce
     return rows
 
 
-def add_access_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
+def add_access_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None,
                     tally: AccessTally) -> int:
     """Add the access lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
     by the compiled scanner, their access counts to ``tally``; how many lines went to the
@@ -364,7 +364,7 @@ class AccessFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> AccessEntry | None:
         return self.parse(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         if self.parse is not parse_access_line:  # a --log-format layout: line by line
             partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window, 0, self.parse)
             return
@@ -378,7 +378,7 @@ class AccessFormat(EntryFormat):
                 partial.access = AccessCounts()
             reading.state.into(partial.access)
 
-    def take(self, partial: Partial, entry: AccessEntry, window: Window | None,
+    def take(self, partial: Partial, entry: AccessEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_access(partial, entry, window)
 

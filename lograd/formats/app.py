@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..aggregate import Partial, Window, each_line
+from ..aggregate import Partial, TimeBounds, each_line
 from .._scanner import GRAMMAR_APP
 from ..fastpath import add_other_lines, add_scanned, scan_block, scanned_entries
 from ..parsing import ERROR_LEVELS, MAX_LINE, fixed_to_float, level_name, resource_metrics, response_time
@@ -144,7 +144,7 @@ class LogEntry:
 
 
 def summarise_app(data: bytes, base: int = 0, file_index: int = 0,
-                  window: Window | None = None) -> Partial:
+                  window: TimeBounds | None = None) -> Partial:
     """Summarise the complete `app` lines in ``data``, which starts at file offset ``base``.
 
     ``data`` holds whole lines only (the chunk rule of SPEC §2 is applied by the
@@ -157,7 +157,7 @@ def summarise_app(data: bytes, base: int = 0, file_index: int = 0,
 
 
 def add_lines(partial: Partial, data: bytes, base: int, file_index: int,
-              window: Window | None) -> int:
+              window: TimeBounds | None) -> int:
     """Classify and count every `app` line of ``data`` into ``partial``; the number of lines."""
     add_entry = partial.add_entry
     return each_line(partial, data, base, file_index, parse_app_line,
@@ -167,7 +167,7 @@ def add_lines(partial: Partial, data: bytes, base: int, file_index: int,
 
 
 def summarise_app_fast(data, base: int = 0, file_index: int = 0,
-                       window: Window | None = None) -> Partial:
+                       window: TimeBounds | None = None) -> Partial:
     """The same :class:`Partial` as :func:`summarise_app`, compiled."""
     partial = Partial()
     add_app_fast(partial, data, base, file_index, window)
@@ -175,7 +175,7 @@ def summarise_app_fast(data, base: int = 0, file_index: int = 0,
 
 
 def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
-                 window: Window | None = None) -> int:
+                 window: TimeBounds | None = None) -> int:
     """Add the lines of ``data`` (whole lines; bytes-like, at file offset ``base``) to ``partial``.
 
     Returns how many lines were left to the per-line path.
@@ -212,7 +212,7 @@ class AppFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_app_line(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         add_app_fast(partial, block, base, reading.file_index, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:

@@ -20,7 +20,7 @@ import numpy as np
 
 import re
 
-from ..aggregate import Partial, Window, each_line, inside
+from ..aggregate import Partial, TimeBounds, each_line, inside
 from .._scanner import ENTRY, HostTable, scan_conn
 from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report
 from ..fastpath import count_into, add_other_lines, block_lines, scanned_entries, window_bounds
@@ -59,7 +59,7 @@ def newest_conn_entry(data: bytes) -> int | None:
     return newest
 
 
-def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_conn_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                    counts: ConnCounts) -> int:
     """Classify and count every `conn` line of ``data`` into ``partial``; the number of lines.
 
@@ -121,7 +121,7 @@ def _host_key(host: bytes) -> tuple[int, int]:
     return int.from_bytes(host[:8], "little"), int.from_bytes(host[8:16], "little")
 
 
-def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
+def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None,
                   counts: ConnCounts, tally: HostTally | None = None) -> int:
     """Add the `conn` lines of ``data`` (whole lines) to ``partial``; how many went the per-line way.
 
@@ -188,7 +188,7 @@ class ConnFormat:
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_conn_line(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         if reading.state is None:
             reading.state = HostTally(reading.hosts)
         add_conn_fast(partial, block, base, reading.file_index, window, ConnCounts(reading.hosts), reading.state)

@@ -27,7 +27,7 @@ import msgspec
 import numpy as np
 
 from .._scanner import UNDECIDED, WRAPPER_CRI
-from ..aggregate import Partial, Window
+from ..aggregate import Partial, TimeBounds
 from ..fastpath import add_scanned
 from ..parsing import BLANK_BYTES, MAX_LINE
 from . import EntryFormat
@@ -105,7 +105,7 @@ class WrappedFormat(EntryFormat):
         """A wrapper line (detection counts these; each begins or continues a record)."""
         return self.unwrap(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         grammar = None if self.inner is None else self.inner.grammar
         if self.wrapper != "cri" or grammar is None or reading.state is not None:
             partial.lines += self.add_lines(partial, bytes(block), base, reading, window)
@@ -130,7 +130,7 @@ class WrappedFormat(EntryFormat):
                     other_lines, self.inner.entries_hook(partial), WRAPPER_CRI)
 
     def add_lines(self, partial: Partial, data: bytes, base: int, reading: Reading,
-                  window: Window | None) -> int:
+                  window: TimeBounds | None) -> int:
         """Count the lines of ``data`` (whole records but for one left open in ``reading.state``
         at the end of a block) into ``partial``; the number of lines."""
         parts = data.split(b"\n")

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 import msgspec
 
-from ..aggregate import Partial, Window, each_line
+from ..aggregate import Partial, TimeBounds, each_line
 from .._scanner import GRAMMAR_JSON, set_aliases
 from ..fastpath import add_compiled, compiled_entries
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
@@ -199,7 +199,7 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
                      metrics + resource_metrics(message))
 
 
-def add_json_fast(partial: Partial, data, base: int, file_index: int, window: Window | None) -> int:
+def add_json_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None) -> int:
     """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
     by the compiled scanner (:func:`add_json_lines` is the exact path it equals); how many
     lines went to the exact path."""
@@ -218,13 +218,13 @@ def json_entries(data) -> Entries:
     return compiled_entries(data, GRAMMAR_JSON, 0, parse_json_line)
 
 
-def take_keyed(partial: Partial, e: JsonEntry, window: Window | None, where: tuple[int, int] | None = None) -> None:
+def take_keyed(partial: Partial, e: JsonEntry, window: TimeBounds | None, where: tuple[int, int] | None = None) -> None:
     """Count an entry whose response time and resources were found by key (json, logfmt)."""
     partial.add_entry(e.timestamp_ms, e.level, e.message, window, e.response_time, e.metrics, where)
 
 
 def add_json_lines(partial: Partial, data: bytes, base: int, file_index: int,
-                   window: Window | None, reference_ms: int = 0) -> int:
+                   window: TimeBounds | None, reference_ms: int = 0) -> int:
     """Classify and count every `json` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, parse_json_line,
                      lambda e, where: take_keyed(partial, e, window, where))
@@ -242,13 +242,13 @@ class JsonFormat(PerLineFormat):
 
     add_lines = staticmethod(add_json_lines)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         add_json_fast(partial, block, base, reading.file_index, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return json_entries(block)
 
-    def take(self, partial: Partial, entry: JsonEntry, window: Window | None,
+    def take(self, partial: Partial, entry: JsonEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_keyed(partial, entry, window, where)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..aggregate import Partial, Window, each_line
+from ..aggregate import Partial, TimeBounds, each_line
 from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
 from .._scanner import GRAMMAR_LOGFMT, set_aliases
@@ -151,7 +151,7 @@ def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
                      metrics + resource_metrics(message))
 
 
-def add_logfmt_fast(partial: Partial, data, base: int, file_index: int, window: Window | None,
+def add_logfmt_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None,
                     reference_ms: int = 0) -> int:
     """Add the `logfmt` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
     by the compiled scanner (:func:`add_logfmt_lines` is the exact path it equals); how many
@@ -160,7 +160,7 @@ def add_logfmt_fast(partial: Partial, data, base: int, file_index: int, window: 
                         lambda line, offset: add_logfmt_lines(partial, line, offset, file_index, window))
 
 
-def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                      reference_ms: int = 0) -> int:
     """Classify and count every `logfmt` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, lambda line: parse_logfmt_line(line, reference_ms),
@@ -179,11 +179,11 @@ class LogfmtFormat(PerLineFormat):
 
     add_lines = staticmethod(add_logfmt_lines)
 
-    def take(self, partial: Partial, entry: JsonEntry, window: Window | None,
+    def take(self, partial: Partial, entry: JsonEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_keyed(partial, entry, window, where)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         add_logfmt_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
     def block_entries(self, block, reading: Reading) -> Entries:

@@ -29,7 +29,7 @@ import re
 
 import numpy as np
 
-from ..aggregate import Partial, Window, each_line
+from ..aggregate import Partial, TimeBounds, each_line
 from ..analyzer import entry_report
 from .._scanner import GRAMMAR_SYSLOG, HostTable, count_names
 from ..fastpath import add_other_lines, add_scanned
@@ -114,14 +114,14 @@ def _entry(line: bytes, ms: int, severity: int | None, at: int, host: bytes, pro
     return SyslogEntry((ms, level, line[at:], host, program))
 
 
-def add_syslog_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_syslog_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                      reference_ms: int = 0) -> int:
     """Classify and count every `syslog` line of ``data`` into ``partial``; the number of lines."""
     return each_line(partial, data, base, file_index, lambda line: parse_syslog_line(line, reference_ms),
                      lambda e, where: take_syslog(partial, e, window, where))
 
 
-def take_syslog(partial: Partial, e: SyslogEntry, window: Window | None,
+def take_syslog(partial: Partial, e: SyslogEntry, window: TimeBounds | None,
                 where: tuple[int, int] | None = None) -> None:
     """Count a syslog entry (at ``where``), and inside the window under its host and program."""
     before = partial.in_window
@@ -139,7 +139,7 @@ def busiest(counts: dict[str, list[int]]) -> list[dict]:
 
 
 def add_syslog_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
-                    window: Window | None = None, reference_ms: int = 0) -> int:
+                    window: TimeBounds | None = None, reference_ms: int = 0) -> int:
     """Add the `syslog` lines of ``data`` (whole lines, at file offset ``base``) to
     ``partial`` by the compiled scanner; how many lines went to the exact path."""
     def other_lines(view, starts, ends, kinds) -> int:
@@ -192,10 +192,10 @@ class SyslogFormat(PerLineFormat):
 
     add_lines = staticmethod(add_syslog_lines)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         add_syslog_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
-    def take(self, partial: Partial, entry: SyslogEntry, window: Window | None,
+    def take(self, partial: Partial, entry: SyslogEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_syslog(partial, entry, window, where)
 

@@ -55,7 +55,7 @@ import re
 import numpy as np
 
 from .._scanner import BLANK, ENTRY, GRAMMAR_TEXT, MALFORMED, UNDECIDED
-from ..aggregate import SAMPLE_LIMIT, Partial, Window
+from ..aggregate import SAMPLE_LIMIT, Partial, TimeBounds
 from ..fastpath import add_scanned, scan_block, scanned_entries
 from ..parsing import BLANK_BYTES, MAX_LINE
 from ..timestamps import MS_PER_DAY, civil_from_days, days_from_civil, is_calendar_date, zone_offset_ms
@@ -298,7 +298,7 @@ def attach_lines(partial: Partial, file_index: int, base: int, view, starts, end
     partial.continuation += len(others) - cut
 
 
-def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, window: Window | None,
+def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                    reference_ms: int = 0) -> int:
     """The exact per-line path: classify and count every `text` line of ``data`` (whole
     lines, at file offset ``base``) into ``partial``; the number of lines."""
@@ -330,7 +330,7 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
 
 
 def add_text_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
-                  window: Window | None = None, reference_ms: int = 0) -> int:
+                  window: TimeBounds | None = None, reference_ms: int = 0) -> int:
     """Add the `text` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
     by the compiled scanner; how many lines went to the exact path."""
     def other_lines(view, starts, ends, kinds) -> int:
@@ -374,7 +374,7 @@ class TextFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_text_line(line, reference_ms)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: Window | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
         add_text_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
     def block_entries(self, block, reading: Reading) -> Entries:

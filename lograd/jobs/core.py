@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..aggregate import Partial, Window
+from ..aggregate import Partial, TimeBounds
 from ..analyzer import Analyzer
 from ..config import Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
@@ -144,7 +144,7 @@ class JobOptions:
     local_workers: int = 0
     watch_local: bool = False  # every --local worker exiting ends the job (no other is awaited)
     chunk_size: int = 1 << 20
-    window: Window | None = None
+    window: TimeBounds | None = None
     window_length_ms: int | None = None  # --last, in ms
     hosts: tuple[bytes, ...] = ()
     filters: list = field(default_factory=list)  # EntryFilter.to_wire(), or []
@@ -278,7 +278,7 @@ class JobCore:
         self._set_format()
         return len(self.files) - 1
 
-    def add_chunks(self, spans: list[tuple[int, int, int]], chunk_size: int, window: Window | None,
+    def add_chunks(self, spans: list[tuple[int, int, int]], chunk_size: int, window: TimeBounds | None,
                    references: dict[int, int]) -> list[Chunk]:
         """Follow mode: a round's new lines, (file index, start, size) each, cut into chunks
         of ``chunk_size`` and queued, read with ``window``; ``references`` dates each

@@ -72,8 +72,9 @@ class FollowJob:
         self.said_unreadable: set[str] = set()
         self.bytes_read = 0
         self.chunks_done = 0
-        if coord.last_ms is not None:
-            self.analyzer: Analyzer = SlidingWindow([], coord.last_ms, bucket_size(coord.last_ms, self.every_ms),
+        if coord.window_length_ms is not None:
+            self.analyzer: Analyzer = SlidingWindow([], coord.window_length_ms,
+                                                    bucket_size(coord.window_length_ms, self.every_ms),
                                                     "app", coord.hosts)
         else:
             self.analyzer = Analyzer([], coord.window, "app", None, coord.hosts)
@@ -92,7 +93,8 @@ class FollowJob:
         """What the saved figures depend on: a state saved with other options cannot be reused."""
         c = self.coord
         bucket = self.analyzer.bucket_ms if isinstance(self.analyzer, SlidingWindow) else None
-        return {"format": c.fmt, "last_ms": c.last_ms, "bucket_ms": bucket, "hosts": list(c.hosts),
+        return {"format": c.fmt, "last_ms": c.window_length_ms,  # the key state files were saved with
+                "bucket_ms": bucket, "hosts": list(c.hosts),
                 "window": list(c.window) if c.window else None}
 
     def _restore(self) -> dict | None:

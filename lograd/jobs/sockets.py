@@ -55,6 +55,22 @@ class JobSockets:
             self.poller.register(self.sockets[name], zmq.POLLIN)
         self.poller.register(self.connections.monitor, zmq.POLLIN)
 
+    @staticmethod
+    def check_ports(ctx: zmq.Context, bind: str, port: int) -> None:
+        """Raise OSError (as a job would) unless ports ``port``..``port + 3`` can be bound."""
+        sockets = []
+        try:
+            for offset in (TASKS, RESULTS, HEARTBEATS, BEATS):
+                sock = ctx.socket(zmq.PULL)
+                sock.setsockopt(zmq.LINGER, 0)
+                sockets.append(sock)
+                sock.bind(f"tcp://{bind}:{port + offset}")
+        except zmq.ZMQError as exc:
+            raise OSError(f"cannot listen on {bind} ports {port}-{port + 3}: {exc}") from None
+        finally:
+            for sock in sockets:
+                sock.close(linger=0)
+
     def serve(self, done: Callable[[float], bool], wake_at: float | None = None) -> None:
         """Poll and tick until ``done(now)``; ``wake_at`` (monotonic) is a time at which
         ``done`` may change without a message arriving."""

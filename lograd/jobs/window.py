@@ -24,35 +24,35 @@ MAX_BUCKETS = 3600
 _SEARCH = 1_000_000
 
 
-def bucket_size(last_ms: int, every_ms: int) -> int:
-    """The bucket length for a window of ``last_ms`` reported every ``every_ms``: it
-    divides ``last_ms`` (windows are whole buckets), divides ``every_ms`` when that
+def bucket_size(window_length_ms: int, every_ms: int) -> int:
+    """The bucket length for a window of ``window_length_ms`` reported every ``every_ms``: it
+    divides ``window_length_ms`` (windows are whole buckets), divides ``every_ms`` when that
     leaves at most MAX_BUCKETS buckets a window, and is otherwise the smallest
-    multiple of gcd(last, every) dividing ``last_ms`` that does."""
-    base = gcd(last_ms, every_ms) or last_ms
-    count = last_ms // base
+    multiple of gcd(last, every) dividing ``window_length_ms`` that does."""
+    base = gcd(window_length_ms, every_ms) or window_length_ms
+    count = window_length_ms // base
     if count <= MAX_BUCKETS:
         return base
     for k in range(-(-count // MAX_BUCKETS), min(count, _SEARCH) + 1):
         if count % k == 0:
             return base * k
-    return last_ms
+    return window_length_ms
 
 
 class SlidingWindow(Analyzer):
-    """An :class:`Analyzer` whose metrics cover the last ``last_ms`` up to a given time."""
+    """An :class:`Analyzer` whose metrics cover the last ``window_length_ms`` up to a given time."""
 
-    def __init__(self, files: list[str], last_ms: int, bucket_ms: int, fmt: str = "app",
+    def __init__(self, files: list[str], window_length_ms: int, bucket_ms: int, fmt: str = "app",
                  hosts: tuple[bytes, ...] = ()) -> None:
         super().__init__(files, None, fmt, None, hosts)
-        self.last_ms = last_ms
+        self.window_length_ms = window_length_ms
         self.bucket_ms = bucket_ms
         self.buckets: dict[int, Partial] = {}
 
     def bounds(self, now_ms: int) -> tuple[int, int]:
         """The window reported at ``now_ms``: inclusive (first, last) millisecond."""
         end = now_ms - now_ms % self.bucket_ms
-        return end - self.last_ms, end - 1
+        return end - self.window_length_ms, end - 1
 
     def horizon(self, now_ms: int) -> int:
         """The earliest time a window at ``now_ms`` or later can hold."""

@@ -176,6 +176,22 @@ def decode(frames: list[bytes]) -> Message:
     return cls(*values)
 
 
+def coordinator_address(url: str) -> str:
+    """A coordinator's base address as ZeroMQ connects to it, ``tcp://HOST:PORT``, from what
+    people write: ``HOST:PORT``, ``tcp://HOST:PORT`` or ``http://HOST:PORT`` (the seed
+    README's form; lograd speaks ZeroMQ, not HTTP, on that port), a trailing ``/`` allowed.
+    Raises ValueError for anything else."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if scheme.lower() not in ("tcp", "http", "https") or not colon or not host or "/" in host \
+            or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{url!r} is not a coordinator address: use tcp://HOST:PORT (or HOST:PORT)")
+    return f"tcp://{host}:{int(port)}"
+
+
 def endpoint(url: str, offset: int) -> str:
     """``tcp://host:port`` moved by a port offset (the four sockets share a base)."""
     head, sep, port = url.rpartition(":")

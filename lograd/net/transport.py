@@ -9,6 +9,10 @@ from .security import Curve
 
 
 RECONNECT_MS = 20
+RECONNECT_MAX_MS = 2000
+"""A connecting socket retries after 20 ms, doubling after each failure up to 2 s (the ZeroMQ
+guide's Paranoid Pirate back-off, done by libzmq itself); a connection that succeeds starts
+again from 20 ms."""
 
 
 def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
@@ -35,6 +39,7 @@ def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
         # a worker started before its coordinator retries every 20 ms, not every 100: its
         # heartbeats then reach even a job that lasts a tenth of a second
         sock.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MAX_MS)
     (sock.bind if bind else sock.connect)(address)
     return sock
 
