@@ -21,12 +21,13 @@ import zmq
 
 from .net import transport
 from .config import DEFAULT_COORDINATOR, Settings
-from .errors import EXIT_OK, EXIT_PARTIAL
+from .errors import EXIT_OK
 from .filters import EntryFilter
 from .formats import formats
 from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ProtocolError, Release, Result, coordinator_address, endpoint)
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
+from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
 from .net.security import Curve
 from .sysstats import ProcessStats
 
@@ -166,35 +167,22 @@ class _Session:
         self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False,
                                              curve=worker.curve)
         self.tasks: zmq.Socket | None = None
-        self.instance: str | None = None  # the coordinator we serve
-        self.last_beat = 0.0
-        self.pending_upstream = 0
-        self.hello_at = 0.0
-        self.lost_since = time.monotonic()
+        self.link = Link(url, worker.settings, time.monotonic())  # decides joined, lost, giving up
         self.queue: deque[Assign] = deque()
-        self.idle_since: float | None = None  # since when a poll found nothing to do
         self.drops = transport.DropNotices(_log)
-        self.announced_wait = False
+        self.exit_status: int | None = None  # set by an Exit action
 
     def loop(self) -> int:
         w, s = self.w, self.w.settings
         try:
             while not w.stopping():
-                now = time.monotonic()
                 # short idle polls: a stop request (Ctrl-C, SIGTERM) is seen within 50 ms
                 self._poll(0 if self.queue else min(s.heartbeat_interval / 2, 0.05))
                 if self.queue and not w.stopping():
                     self._work(self.queue.popleft())
-                now = time.monotonic()
-                if self.instance is not None and now - self.last_beat > s.expiry:
-                    _log(f"coordinator at {w.coordinator_url} went silent; dropping "
-                         f"{len(self.queue)} queued chunk(s) and reconnecting")
-                    self._disconnect(now)
-                if self.instance is None and now - self.lost_since > s.give_up:
-                    _log(f"no coordinator at {w.coordinator_url} for {s.give_up:g} s; exiting")
-                    return EXIT_PARTIAL
-                if self._forgotten(now):
-                    self._hello(now)
+                self._carry_out(self.link.handle(LinkTick(), time.monotonic()))
+                if self.exit_status is not None:
+                    return self.exit_status
             self._hand_back()
             return EXIT_OK
         finally:
@@ -219,10 +207,29 @@ class _Session:
             self._drain(self.beats, now)
         if self.tasks is not None and self.tasks in ready:
             self._drain(self.tasks, now)
-        if self.queue:
-            self.idle_since = None
-        elif self.idle_since is None:
-            self.idle_since = now
+        self.link.handle(Polled(busy=bool(self.queue)), now)
+
+    def _carry_out(self, actions: list) -> None:
+        """Do what the link decided."""
+        for action in actions:
+            if isinstance(action, Connect):
+                self.tasks = transport.open_socket(self.ctx, zmq.DEALER, endpoint(self.w.coordinator_url, TASKS),
+                                                   bind=False, identity=self.w.session, curve=self.w.curve)
+            elif isinstance(action, Disconnect):  # Lazy Pirate: reopen the socket on the next beat
+                if action.why:
+                    _log(f"{action.why}; dropping {len(self.queue)} queued chunk(s) and reconnecting")
+                if self.tasks is not None:
+                    self.tasks.close(linger=0)
+                    self.tasks = None
+                self.queue.clear()
+            elif isinstance(action, SayHello):
+                if self.tasks is not None and self.link.instance is not None:
+                    transport.send(self.tasks, Hello(self.w.worker_id, self.link.instance, self.w.capacity))
+            elif isinstance(action, Tell):
+                if action.always or not self.w.quiet:
+                    _log(action.text)
+            elif isinstance(action, Exit):
+                self.exit_status = action.status
 
     def _handshake_events(self) -> None:
         """Say once why the coordinator cannot be joined when its handshake fails."""
@@ -243,17 +250,6 @@ class _Session:
                          + ("it does not use --curve, this worker does" if self.w.curve is not None
                             else "it uses --curve; give this worker --curve DIR too"))
 
-    def _forgotten(self, now: float) -> bool:
-        """Idle for a while although the coordinator says chunks wait: it lost our lease.
-
-        Judged only from polls that found nothing, never right after a long
-        chunk (whose successor may be waiting unread in the socket).
-        """
-        patience = 4 * self.w.settings.heartbeat_interval
-        return (self.instance is not None and not self.queue and self.pending_upstream > 0
-                and self.idle_since is not None and now - self.idle_since > patience
-                and now - self.hello_at > patience)
-
     def _drain(self, sock: zmq.Socket, now: float) -> None:
         """Beats come only on the beats socket and Assigns only on the tasks socket;
         anything else is counted and dropped (a Beat on the tasks socket must not make
@@ -271,40 +267,9 @@ class _Session:
             if not isinstance(message, expected):
                 self.drops.drop(f"an unexpected {type(message).__name__}", now)
             elif isinstance(message, Beat):
-                self._on_beat(message, now)
-            elif self.instance is not None:
+                self._carry_out(self.link.handle(Heard(message.instance, message.pending), now))
+            elif self.link.joined:
                 self.queue.append(message)
-
-    def _on_beat(self, beat: Beat, now: float) -> None:
-        if beat.instance != self.instance:
-            if self.instance is not None:
-                self._disconnect(now)
-            self.instance = beat.instance
-            self.announced_wait = False
-            if not self.w.quiet:
-                _log(f"joined coordinator at {self.w.coordinator_url}")
-            self._connect()
-            self._hello(now)
-        self.last_beat = now
-        self.pending_upstream = beat.pending
-
-    def _connect(self) -> None:
-        self.tasks = transport.open_socket(self.ctx, zmq.DEALER, endpoint(self.w.coordinator_url, TASKS),
-                                           bind=False, identity=self.w.session, curve=self.w.curve)
-
-    def _disconnect(self, now: float) -> None:
-        """Lazy Pirate: forget the coordinator and its chunks, reopen the socket on the next beat."""
-        if self.tasks is not None:
-            self.tasks.close(linger=0)
-            self.tasks = None
-        self.queue.clear()
-        self.instance = None
-        self.lost_since = now
-
-    def _hello(self, now: float) -> None:
-        if self.tasks is not None and self.instance is not None:
-            transport.send(self.tasks, Hello(self.w.worker_id, self.instance, self.w.capacity))
-            self.hello_at = now
 
     def _work(self, task: Assign) -> None:
         w = self.w
