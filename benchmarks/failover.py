@@ -91,7 +91,10 @@ class Run:
 
 
 def spread(values: list[float]) -> str:
-    return f"median {statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+    """Median, min and max of the values that were measured (a line never said is nan)."""
+    seen = [v for v in values if v == v]
+    missing = f"; not said in {len(values) - len(seen)} run(s)" if len(seen) < len(values) else ""
+    return f"median {statistics.median(seen):.3f} s (min {min(seen):.3f}, max {max(seen):.3f}){missing}"
 
 
 def faulty(path: str, port: int, when: float, sig: int, reference: dict) -> tuple[float, float, float, int]:
@@ -106,7 +109,8 @@ def faulty(path: str, port: int, when: float, sig: int, reference: dict) -> tupl
     job = report.pop("job")
     if report != reference:
         raise SystemExit(f"a run with w1 sent {signal.Signals(sig).name} gave a report unlike the fault-free one")
-    dead = run.first("worker w1 lost its connection", killed) or run.first("worker w1 stopped answering", killed)
+    dead = min((t for why in ("lost its connection", "stopped answering", "unreachable")
+                if (t := run.first(f"worker w1 {why}", killed)) is not None), default=None)
     moved = run.first("retried on", killed)
     return (run.started + wall - joined, dead - killed if dead else float("nan"),
             moved - killed if moved else float("nan"), job["retried_chunks"])
