@@ -1,6 +1,7 @@
 """The coordinator's decisions (lograd.jobs.core), driven by events and a moved clock: no
 sockets, no processes. One test per row of the README's Failures table that the coordinator
-decides, the joins, and the phases of --last (including a scan chunk that is quarantined).
+decides, the joins, the phases of --last (including a scan chunk that is quarantined), and
+follow mode's ticks.
 
 The rows the core does not decide are tested with real processes: a worker's Ctrl-C
 (tests/integration/test_failures.py), the follow coordinator's Ctrl-C and SIGKILL
@@ -13,8 +14,8 @@ import pytest
 from lograd.aggregate import Partial
 from lograd.config import Settings
 from lograd.formats import Reading
-from lograd.jobs.core import (BeatNow, ConnectionLost, Declared, Drop, FileSpan, GiveUp, Hand, JobCore, JobOptions,
-                              LastPhase, Received, Say, Tick, Unreachable)
+from lograd.jobs.core import (POLL_SECONDS, BeatNow, ConnectionLost, Declared, Drop, FileSpan, FollowTicks, GiveUp,
+                              Hand, JobCore, JobOptions, LastPhase, Received, Say, Tick, Unreachable)
 from lograd.net.protocol import Failure, Heartbeat, Hello, Release, Result
 from lograd.reader import add_block
 
@@ -428,3 +429,28 @@ def test_last_over_a_chunk_that_times_out_for_good_in_the_scan_still_reads():
         job.wait(job.now + SETTINGS.chunk_timeout_floor, "a")
     assert job.core.dispatcher.strikes[0] == SETTINGS.max_attempts
     assert job.core.last_phase is LastPhase.READ, "a deadline that quarantines ends the scan too"
+
+
+# -- follow mode's ticks ----------------------------------------------------------------
+
+def test_follow_ticks_fall_on_whole_multiples_of_the_period():
+    ticks = FollowTicks(10_000, now=1_000_003.7)  # 10 s: the next at ...010.000
+    assert ticks.next_ms == 1_000_010_000
+    assert ticks.pause(1_000_003.7) == POLL_SECONDS, "the files are looked at in between"
+    assert ticks.pause(1_000_009.95) == pytest.approx(0.05)
+    assert ticks.due(1_000_009.999) is None
+    assert ticks.due(1_000_010.0) == 1_000_010_000
+    assert ticks.due(1_000_010.1) is None, "reported once"
+    assert ticks.next_ms == 1_000_020_000
+
+
+def test_follow_ticks_a_slow_round_missed_are_not_made_up():
+    ticks = FollowTicks(1_000, now=100.5)
+    assert ticks.due(104.2) == 101_000, "the tick that was due"
+    assert ticks.next_ms == 105_000, "then the first after now, not 102, 103, 104"
+
+
+def test_the_final_report_ends_where_the_sliding_window_holds_every_line():
+    assert FollowTicks.final(100.0004) == 100_000
+    assert FollowTicks.final(101.0004, bucket_ms=5_000) == 105_000
+    assert FollowTicks.final(105.0, bucket_ms=5_000) == 105_000

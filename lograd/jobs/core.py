@@ -526,3 +526,45 @@ class JobCore:
     def _set_format(self) -> None:
         self.analyzer.format = job_format(self.formats)
         self.analyzer.file_formats = self.formats
+
+
+POLL_SECONDS = 0.2
+"""Follow mode: how often the files are looked at: a line waits at most this long to be read."""
+STOP_GRACE = 5.0
+"""Follow mode: after Ctrl-C, how long the chunks in hand may take to finish before the final report."""
+
+
+class FollowTicks:
+    """When follow mode looks at its files and when it reports: a report on each whole
+    multiple of the period on the wall clock (every 10 s: at :00, :10, :20 ...), a look at
+    the files at least every POLL_SECONDS between. Times are wall-clock seconds (entry
+    times are compared with them); ticks are ms."""
+
+    def __init__(self, every_ms: int, now: float) -> None:
+        self.every_ms = every_ms
+        self.next_ms = self.after(now)
+
+    def after(self, now: float) -> int:
+        """The first tick (ms) after ``now``."""
+        now_ms = int(now * 1000)
+        return now_ms - now_ms % self.every_ms + self.every_ms
+
+    def pause(self, now: float) -> float:
+        """Seconds to serve the sockets before the next look at the files or the next tick."""
+        return min(POLL_SECONDS, max(0.0, self.next_ms / 1000 - now))
+
+    def due(self, now: float) -> int | None:
+        """The tick to report now, if one is due (ticks a slow round missed are not made up:
+        the next is the first after ``now``)."""
+        if now * 1000 < self.next_ms:
+            return None
+        tick, self.next_ms = self.next_ms, self.after(now)
+        return tick
+
+    @staticmethod
+    def final(now: float, bucket_ms: int = 0) -> int:
+        """The final report's time (ms): now, or with a sliding window the end of the bucket
+        now is in, so that the window holds every line read."""
+        end = int(now * 1000)
+        return end + (-end % bucket_ms if bucket_ms else 0)
+

@@ -29,17 +29,13 @@ from ..errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
 from ..follow import Follower, Span, load_state, save_state
 from ..formats import job_format
 from ..inputs import NO_FILES, expand, format_for, reference_ms, unreadable_rows
-from .core import FileSpan, JobCore
+from .core import STOP_GRACE, FileSpan, FollowTicks, JobCore
 from ..timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
 if TYPE_CHECKING:
     from ..coordinator import Coordinator
 
-POLL_SECONDS = 0.2
-"""How often the files are looked at: a line waits at most this long to be read."""
-STOP_GRACE = 5.0
-"""After Ctrl-C, how long the chunks in hand may take to finish before the final report."""
 FAILED_KEPT = 100
 """Failed chunks listed in a report at most (the count covers all)."""
 
@@ -157,20 +153,18 @@ class FollowJob:
             for problem in expand(self.paths)[1]:
                 if not os.path.lexists(problem.path) or problem.reason == NO_FILES:
                     say(f"nothing at {problem.path} yet ({problem.reason}): it is read when it appears")
-            tick = self._next_tick(self.clock())
+            ticks = FollowTicks(self.every_ms, self.clock())
             while not c.stop_requested:
                 self._round(loop)
                 if c.stop_requested:
                     break
-                # wait for the next poll or tick, serving the sockets meanwhile
-                now = self.clock()
-                pause = min(POLL_SECONDS, max(0.0, tick / 1000 - now))
-                wake = time.monotonic() + pause
+                # wait for the next look at the files or the next tick, serving the sockets meanwhile
+                wake = time.monotonic() + ticks.pause(self.clock())
                 loop.serve(lambda m: c.stop_requested or m >= wake, wake_at=wake)
-                if self.clock() * 1000 >= tick and not c.stop_requested:
+                tick = ticks.due(self.clock())
+                if tick is not None and not c.stop_requested:
                     self._report(loop, tick)
                     self._save()
-                    tick = self._next_tick(self.clock())
             # stopped: let the chunks in hand finish, briefly (a Ctrl-C in a terminal
             # stops the local workers too: what they hand back stays unread)
             grace = time.monotonic() + STOP_GRACE
@@ -180,10 +174,7 @@ class FollowJob:
                 pass
             complete = self.core.finished
             self._settle(loop)
-            end = int(self.clock() * 1000)
-            if isinstance(self.analyzer, SlidingWindow):  # a window that holds every line read
-                end += -end % self.analyzer.bucket_ms
-            self._report(loop, end, final=True)
+            self._report(loop, FollowTicks.final(self.clock(), self.core.bucket_ms), final=True)
             if complete:
                 self._save()
             else:
@@ -194,11 +185,6 @@ class FollowJob:
                 loop.close()
             ctx.destroy(linger=0)
         return EXIT_PARTIAL if self.failed_count or self.follower.unreadable else EXIT_OK
-
-    def _next_tick(self, now: float) -> int:
-        """The next report time (ms), a whole multiple of the period after ``now``."""
-        now_ms = int(now * 1000)
-        return now_ms - now_ms % self.every_ms + self.every_ms
 
     def _round(self, loop: JobSockets) -> None:
         """Hand out the lines that arrived since the last round and wait until they are done."""
