@@ -6,6 +6,7 @@ the ``bin/`` scripts are shims that call these functions.
 from __future__ import annotations
 
 import os
+import socket
 import re
 import sys
 
@@ -23,9 +24,11 @@ lograd-coordinator: analyse log files with workers over ZeroMQ.
 
 Usage:
   lograd-coordinator [options] [--host NAME]... <path>...
+  lograd-coordinator [options] [--host NAME]... --on-workers GLOB... [<path>...]
   lograd-coordinator (-h | --help)
 
-<path> is a file, a directory (its regular files, not recursive) or a quoted glob.
+<path> is a file, a directory (its regular files, not recursive) or a quoted glob,
+read where the coordinator sees it: every worker must see it at the same path.
 
 Options:
   --local N              Start N workers on this machine [default: 0].
@@ -50,6 +53,11 @@ Options:
                          $status $body_bytes_sent $request_time': the format
                          is then access (README, Access logs, lists the
                          variables read).
+  --on-workers GLOB      Each worker's own files: every worker started with
+                         --serve lists the files of its host that match the
+                         quoted GLOB, and only that host's workers read them
+                         (reported as HOST:PATH, per host in "hosts");
+                         HOST:GLOB asks one host. Repeatable.
   --host NAME            conn logs: who connected to NAME, and to whom NAME
                          connected; give it again for each host to ask about.
   --level LEVEL          Only entries of LEVEL or a more severe one (ERROR:
@@ -106,7 +114,7 @@ WORKER_USAGE = """\
 lograd-worker: summarise chunks of log files for a lograd coordinator.
 
 Usage:
-  lograd-worker <id> [--root DIR]... [options]
+  lograd-worker <id> [--serve DIR]... [--root DIR]... [options]
   lograd-worker (-h | --help)
 
 <id> names this worker in reports (alice, bob, ...).
@@ -114,6 +122,12 @@ Usage:
 Options:
   --coordinator URL      The coordinator's base address: tcp://HOST:PORT, or
                          HOST:PORT [default: @COORDINATOR@].
+  --serve DIR            Serve this host's own files under DIR (repeatable): a
+                         coordinator's --on-workers asks which match, and their
+                         chunks come to the workers of this host. Only files
+                         inside the --serve and --root directories are opened.
+  --hostname NAME        This host's name in reports (HOST:PATH, hosts)
+                         (by default this machine's name).
   --root DIR             Read only files inside DIR (repeatable; symlinks are
                          followed before the check); other chunks are refused.
   --curve DIR            Encrypt with CurveZMQ: this worker's key pair from DIR
@@ -272,6 +286,9 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                              max_attempts=_int(args, "--max-attempts", 1))
         every = _value(parse_seconds, args, "--every")
         metrics_port = _int(args, "--metrics-port", 1) if args["--metrics-port"] else None
+        if args["--on-workers"] and args["--follow"]:
+            raise UsageError("--on-workers reads each host's files once; with --follow it is not "
+                             "done yet (README, Fleets)")
         if not args["--follow"]:
             for key in ("--state", "--metrics-port"):
                 if args[key]:
@@ -285,7 +302,7 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
                                   progress=not args["--follow"], hosts=args["--host"], last=last,
                                   curve_dir=args["--curve"], filters=filters,
-                                  templates=not args["--no-templates"])
+                                  templates=not args["--no-templates"], on_workers=args["--on-workers"])
     except LogradError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return exc.status
@@ -356,9 +373,13 @@ def worker_main(argv: list[str] | None = None) -> int:
             url = coordinator_address(args["--coordinator"] or DEFAULT_COORDINATOR)
         except ValueError as exc:
             raise UsageError(f"--coordinator: {exc}") from None
-        for root in args["--root"]:
-            if not os.path.isdir(root):
-                raise UsageError(f"--root {root!r} is not a directory")
+        for option in ("--root", "--serve"):
+            for directory in args[option]:
+                if not os.path.isdir(directory):
+                    raise UsageError(f"{option} {directory!r} is not a directory")
+        hostname = args["--hostname"] or socket.gethostname()
+        if not hostname or ":" in hostname or len(hostname) > 255:
+            raise UsageError(f"--hostname {hostname!r}: a host name, without ':'")
     except UsageError as exc:
         return _usage_exit(exc, WORKER_USAGE)
     from .net.security import client_curve
@@ -368,7 +389,8 @@ def worker_main(argv: list[str] | None = None) -> int:
         print(f"lograd-worker: {exc}", file=sys.stderr)
         return exc.status
     return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"],
-                        verbose=args["--verbose"], curve=curve, roots=args["--root"]))
+                        verbose=args["--verbose"], curve=curve, roots=args["--root"], served=args["--serve"],
+                        hostname=hostname))
 
 
 def keys_main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,8 @@ class Coordinator:
                  settings: Settings = Settings(), local_workers: int = 0, workers_wanted: int = 0,
                  chunk_size: int | None = None, window: TimeBounds | None = None, fmt: str = "auto",
                  progress: bool = False, hosts: list[str] = (), last: float | None = None,
-                 curve_dir: str | None = None, filters: EntryFilter | None = None, templates: bool = True) -> None:
+                 curve_dir: str | None = None, filters: EntryFilter | None = None, templates: bool = True,
+                 on_workers: list[str] = ()) -> None:
         self.port = port
         self.curve_dir = curve_dir
         self.curve = None if curve_dir is None else server_curve(curve_dir)
@@ -56,6 +57,7 @@ class Coordinator:
         self.hosts = tuple(dict.fromkeys(h.encode("utf-8", "surrogateescape") for h in hosts))  # --host, each once
         self.filters = filters
         self.templates = templates
+        self.on_workers = tuple(on_workers)  # --on-workers: globs each worker's host lists
         self.window_length_ms = None if last is None else min(round(last * 1000), LONGEST_WINDOW_MS)
         self.analyzer = Analyzer()
         self.exit_status = EXIT_OK
@@ -77,7 +79,8 @@ class Coordinator:
             watch_local=bool(self.local_workers) and self.workers_wanted <= self.local_workers,
             chunk_size=chunk_size, window=self.window, window_length_ms=window_length_ms, hosts=self.hosts,
             filters=[] if self.filters is None else self.filters.to_wire(), templates=self.templates,
-            url=self.local_url(), how_to_start=self.how_to_start_workers())
+            on_workers=self.on_workers, format_asked=self.fmt, url=self.local_url(),
+            how_to_start=self.how_to_start_workers())
 
     def how_to_start_workers(self) -> str:
         """What a user is told when the job waits for workers."""
@@ -181,13 +184,13 @@ class Coordinator:
         files, unreadable = expand(paths)
         for problem in unreadable:
             say(f"cannot read {problem.path}: {problem.reason}")
-        if not files:
+        if not files and not self.on_workers:
             raise NothingToRead("nothing to analyse: no input file could be read")
         core = self.plan(files)
         local = LocalWorkers()
         ctx = zmq.Context()
         try:
-            if core.dispatcher.chunks:
+            if core.dispatcher.chunks or not core.listing_done:
                 loop = JobSockets(self, ctx, core)
                 try:
                     if self.local_workers:
@@ -205,7 +208,11 @@ class Coordinator:
             report = core.analyzer.get_current_metrics()
             for row in job["failed_chunks"]:
                 say_failed(row)
+            unreadable = unreadable + core.listing_problems()
             report["unreadable_files"] = unreadable_rows(unreadable)
+            hosts = core.hosts_report()
+            if hosts is not None:
+                report["hosts"] = hosts
             report["job"] = job
             self.add_job_keys(report)
         finally:

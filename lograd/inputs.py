@@ -203,10 +203,50 @@ def format_for(path: str, asked: str, say) -> str:
         return asked
     found = detect(path)
     if asked in WRAPPERS:
-        return found.format if found.format.startswith(asked + "+") else asked
+        return chosen_format(asked, found.format)
     if not found.known and found.first_line:
         hint = (f"read as {found.format}, which parses {found.share:.0%} of its first lines; "
                 f"try --format {found.format}" if found.share
                 else "no format of lograd reads any of its first lines")
         say(f"no known format in {path} (first line: {found.first_line!r}); {hint} (README, Formats)")
     return found.format
+
+
+def chosen_format(asked: str, detected: str) -> str:
+    """The format a file is read in, given ``--format`` and what detection found in it (a
+    worker's listing of its host's files carries the latter)."""
+    from .formats import WRAPPERS
+    if asked == "auto":
+        return detected
+    if asked in WRAPPERS:
+        return detected if detected.startswith(asked + "+") else asked
+    return asked
+
+
+def served_files(pattern: str, served: list[str]) -> tuple[list[list], str]:
+    """A worker's answer to "which of your files match ``pattern``": ``[path, size, format,
+    mtime_ms, compressed]`` for each readable regular file it matches inside the
+    ``served`` directories (resolved, symlinks followed: a link out of them is skipped),
+    sorted; or no rows and why it refuses (the pattern cannot match inside them)."""
+    if not served:
+        return [], "this worker serves no directory (lograd-worker --serve DIR)"
+    roots = [os.path.realpath(d) for d in served]
+    literal = pattern.split("*")[0].split("?")[0].split("[")[0]
+    base = os.path.realpath(os.path.dirname(literal) if not literal.endswith(os.sep) else literal)
+    # a glob may start above a served directory (/var/log/*/access.log and --serve /var/log/nginx):
+    # only what it matches inside is listed; one that cannot reach inside any is refused
+    if not os.path.isabs(pattern) or not (inside(base, roots) or any(inside(root, [base]) for root in roots)):
+        return [], f"{pattern} lies outside the directories this worker serves ({', '.join(served)})"
+    rows = []
+    found, _ = expand([pattern] if _GLOB_CHARS & set(pattern) else [pattern])
+    for f in found:
+        if not inside(os.path.realpath(f.path), roots) or not os.access(f.path, os.R_OK):
+            continue
+        rows.append([f.path, f.size, detect(f.path).format, reference_ms(f.path), int(f.compression is not None)])
+    return rows, ""
+
+
+def inside(path: str, roots: list[str]) -> bool:
+    """Whether ``path`` (resolved) lies in one of the (resolved) ``roots``."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+

@@ -21,6 +21,7 @@ import numpy as np
 from .aggregate import Partial, TimeBounds
 from .compression import HEAD, compression_of, damage_types, decompressed
 from .filters import EntryFilter
+from .inputs import inside
 from .formats import Entries, Reading, get
 from .parsing import MAX_LINE
 
@@ -158,11 +159,6 @@ def opened_path(f: BinaryIO, path: str) -> str:
         return os.readlink(f"/proc/self/fd/{f.fileno()}")
     except OSError:  # no /proc: the name as it resolves now
         return os.path.realpath(path)
-
-
-def inside(path: str, roots: list[str]) -> bool:
-    """Whether ``path`` (resolved) lies in one of the (resolved) ``roots``."""
-    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def chunk_blocks(path: str, start: int, size: int, block_size: int = BLOCK,

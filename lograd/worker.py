@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -25,7 +26,9 @@ from .errors import EXIT_OK
 from .filters import EntryFilter
 from .formats import formats
 from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
-                       Hello, ProtocolError, Release, Result, coordinator_address, endpoint)
+                       Hello, ListFiles, Listing, ProtocolError, Release, Result, coordinator_address,
+                       endpoint)
+from .inputs import served_files
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
 from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
 from .net.security import Curve
@@ -47,10 +50,14 @@ class Worker:
     def __init__(self, worker_id: str, coordinator_url: str = DEFAULT_COORDINATOR,
                  settings: Settings = Settings(), capacity: int | None = None,
                  quiet: bool = False, verbose: bool = False, curve: Curve | None = None,
-                 roots: list[str] | None = None) -> None:
+                 roots: list[str] | None = None, served: list[str] | None = None,
+                 hostname: str | None = None) -> None:
         self.worker_id = worker_id
         self.curve = curve
-        self.roots = [os.path.realpath(r) for r in roots or []]
+        self.served = list(served or [])  # --serve: this host's files, listed when asked
+        # files are opened only inside --root and --serve directories, when any is given
+        self.roots = [os.path.realpath(r) for r in [*(roots or []), *self.served]]
+        self.hostname = hostname or socket.gethostname()
         self.coordinator_url = coordinator_address(coordinator_url)  # HOST:PORT and http:// too
         self.settings = settings
         self.capacity = capacity or settings.worker_capacity
@@ -224,7 +231,8 @@ class _Session:
                 self.queue.clear()
             elif isinstance(action, SayHello):
                 if self.tasks is not None and self.link.instance is not None:
-                    transport.send(self.tasks, Hello(self.w.worker_id, self.link.instance, self.w.capacity))
+                    transport.send(self.tasks, Hello(self.w.worker_id, self.link.instance, self.w.capacity,
+                                                     self.w.hostname, int(bool(self.w.served))))
             elif isinstance(action, Tell):
                 if action.always or not self.w.quiet:
                     _log(action.text)
@@ -254,7 +262,7 @@ class _Session:
         """Beats come only on the beats socket and Assigns only on the tasks socket;
         anything else is counted and dropped (a Beat on the tasks socket must not make
         us close the socket being read)."""
-        expected = Beat if sock is self.beats else Assign
+        expected = Beat if sock is self.beats else (Assign, ListFiles)
         while True:
             try:
                 got = transport.receive(sock)
@@ -268,8 +276,19 @@ class _Session:
                 self.drops.drop(f"an unexpected {type(message).__name__}", now)
             elif isinstance(message, Beat):
                 self._carry_out(self.link.handle(Heard(message.instance, message.pending), now))
+            elif isinstance(message, ListFiles):
+                self._list(message)
             elif self.link.joined:
                 self.queue.append(message)
+
+    def _list(self, ask: ListFiles) -> None:
+        """Say which of this host's files match the coordinator's pattern (or why none)."""
+        rows, refused = served_files(ask.pattern, self.w.served)
+        if refused:
+            _log(f"refused to list {ask.pattern}: {refused}")
+        if self.tasks is not None:
+            transport.send(self.tasks, Listing(ask.job, ask.pattern, self.w.hostname, rows, refused,
+                                               int(time.time() * 1000)))
 
     def _work(self, task: Assign) -> None:
         w = self.w

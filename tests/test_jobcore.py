@@ -14,9 +14,9 @@ import pytest
 from lograd.aggregate import Partial
 from lograd.config import Settings
 from lograd.formats import Reading
-from lograd.jobs.core import (POLL_SECONDS, BeatNow, ConnectionLost, Declared, Drop, FileSpan, FollowTicks, GiveUp,
+from lograd.jobs.core import (POLL_SECONDS, Ask, BeatNow, ConnectionLost, Declared, Drop, FileSpan, FollowTicks, GiveUp,
                               Hand, JobCore, JobOptions, LastPhase, Received, Say, Tick, Unreachable)
-from lograd.net.protocol import Failure, Heartbeat, Hello, Release, Result
+from lograd.net.protocol import Failure, Heartbeat, Hello, Listing, Release, Result
 from lograd.reader import add_block
 
 pytestmark = pytest.mark.timeout(30)
@@ -454,3 +454,90 @@ def test_the_final_report_ends_where_the_sliding_window_holds_every_line():
     assert FollowTicks.final(100.0004) == 100_000
     assert FollowTicks.final(101.0004, bucket_ms=5_000) == 105_000
     assert FollowTicks.final(105.0, bucket_ms=5_000) == 105_000
+
+
+# -- --on-workers: each host's own files -----------------------------------------------
+
+def fleet(patterns=("/var/log/*.log",)) -> tuple[JobCore, list]:
+    options = JobOptions(settings=SETTINGS, workers_wanted=2, chunk_size=100, on_workers=tuple(patterns))
+    return JobCore("job", "inst", [], [], options, now=0.0), []
+
+
+def serving_hello(host):
+    return Hello(f"w-{host}", "inst", 2, host, 1)
+
+
+def test_the_fleet_is_asked_once_enough_workers_joined_and_chunks_go_to_their_own_host():
+    core, _ = fleet()
+    core.handle(Received("a", serving_hello("web-1")), 0.0)
+    assert not [a for a in core.handle(Tick(), 0.0) if isinstance(a, Ask)], "one of two: not yet"
+    core.handle(Received("b", serving_hello("web-2")), 0.1)
+    asks = [a for a in core.handle(Tick(), 0.1) if isinstance(a, Ask)]
+    assert sorted(a.session for a in asks) == ["a", "b"] and asks[0].message.pattern == "/var/log/*.log"
+    assert not core.finished
+    core.handle(Received("a", Listing("job", "/var/log/*.log", "web-1", [["/var/log/x.log", 250, "app", 5, 0]],
+                                      "", 0), 0), 0.2)
+    core.handle(Received("b", Listing("job", "/var/log/*.log", "web-2", [["/var/log/x.log", 100, "app", 5, 0]],
+                                      "", 0), 0), 0.2)
+    actions = core.handle(Tick(), 0.2)
+    assert [f.name for f in core.files] == ["web-1:/var/log/x.log", "web-2:/var/log/x.log"]
+    hands = [a for a in actions if isinstance(a, Hand)]
+    assert hands and all(core.files[h.assign.file_index].host == {"a": "web-1", "b": "web-2"}[h.session]
+                         for h in hands), "a chunk goes only to a worker of its host"
+    assert sum(c.size for c in core.dispatcher.chunks.values()) == 350
+
+
+def test_a_host_whose_only_worker_is_gone_fails_its_chunks_after_the_join_timeout():
+    core, _ = fleet()
+    for session, host in (("a", "web-1"), ("b", "web-2")):
+        core.handle(Received(session, serving_hello(host)), 0.0)
+    core.handle(Tick(), 0.0)
+    for session, host in (("a", "web-1"), ("b", "web-2")):
+        core.handle(Received(session, Listing("job", "/var/log/*.log", host, [["/l", 300, "app", 0, 0]], "", 0)), 0.0)
+    core.handle(Tick(), 0.0)
+    core.handle(ConnectionLost("b"), 0.1)
+    core.handle(Received("", Heartbeat("a", "a", 0, 1.0, 1.0, 1.0)), 1.0)
+    core.handle(Tick(), 1.0)
+    assert not core.dispatcher.failed, "web-2 may come back"
+    said = []
+    t = 1.0
+    while t < 0.1 + SETTINGS.join_timeout + 1:
+        core.handle(Received("", Heartbeat("a", "a", 0, 1.0, 1.0, 1.0)), t)
+        said += [a.text for a in core.handle(Tick(), t) if isinstance(a, Say)]
+        t += 0.5
+    rows = [r for r in core.failed_rows() if r["file"].startswith("web-2:")]  # (a never answers: its time out)
+    assert len(rows) == 3 and {r["reason"] for r in rows} == {"host web-2 unavailable"}
+    assert any(s.startswith("host web-2 has had no worker for 30 s") for s in said)
+
+
+def test_refusals_and_globs_no_host_matched_are_reported_and_a_skewed_clock_is_said():
+    core, _ = fleet(("/var/log/*.log", "web-1:/srv/*.log"))
+    core.handle(Received("a", serving_hello("web-1")), 0.0)
+    core.handle(Received("b", serving_hello("web-2")), 0.0)
+    asks = [a for a in core.handle(Tick(), 0.0) if isinstance(a, Ask)]
+    assert sorted((a.session, a.message.pattern) for a in asks) == [
+        ("a", "/srv/*.log"), ("a", "/var/log/*.log"), ("b", "/var/log/*.log")], "HOST:GLOB asks that host only"
+    now_ms = 1_700_000_000_000
+    said = [a.text for a in core.handle(Received("a", Listing("job", "/var/log/*.log", "web-1", [], "outside", now_ms),
+                                                 now_ms + 120_000), 0.1) if isinstance(a, Say)]
+    assert any("web-1's clock is -120 s off" in s for s in said)
+    core.handle(Received("a", Listing("job", "/srv/*.log", "web-1", [["/srv/a.log", 10, "app", 0, 0]], "", 0)), 0.1)
+    core.handle(Received("b", Listing("job", "/var/log/*.log", "web-2", [], "", 0)), 0.1)
+    core.handle(Tick(), 0.1)
+    problems = {(u.path, u.reason) for u in core.listing_problems()}
+    assert problems == {("web-1:/var/log/*.log", "outside"),
+                        ("/var/log/*.log", "no worker's host has a file that matches this pattern")}
+
+
+def test_a_worker_that_never_lists_is_given_up_on_and_the_rest_is_planned():
+    core, _ = fleet()
+    core.handle(Received("a", serving_hello("web-1")), 0.0)
+    core.handle(Received("b", serving_hello("web-2")), 0.0)
+    core.handle(Tick(), 0.0)
+    core.handle(Received("a", Listing("job", "/var/log/*.log", "web-1", [["/l", 10, "app", 0, 0]], "", 0)), 0.1)
+    for t in range(1, 11):  # both beat; b never answers
+        for s in ("a", "b"):
+            core.handle(Received("", Heartbeat(s, s, 0, 1.0, 1.0, 1.0)), float(t))
+        said = [a.text for a in core.handle(Tick(), float(t)) if isinstance(a, Say)]
+    assert core.listing_done and [f.name for f in core.files] == ["web-1:/l"]
+    assert any("worker w-web-2 did not list /var/log/*.log within 10 s" in s for s in said)

@@ -20,14 +20,15 @@ the job is done (:attr:`JobCore.finished`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..aggregate import Partial, TimeBounds
 from ..analyzer import Analyzer
 from ..config import Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
 from ..formats import job_format
-from ..net.protocol import Assign, Beat, Failure, Heartbeat, Hello, Release, Result
+from ..inputs import Unreadable, chosen_format
+from ..net.protocol import Assign, Beat, Failure, Heartbeat, Hello, ListFiles, Listing, Release, Result
 
 TAIL_CHUNKS = 2
 """``--last`` guesses the newest entry from this many chunks at the end of each file."""
@@ -42,6 +43,10 @@ JOINING_BEAT = 0.05
 beat, and every beat it waits for delays the job's start."""
 POLL_AT_LEAST = 0.25
 """The loop wakes at least this often (progress, and signals)."""
+LISTING_SECONDS = 10.0
+"""--on-workers: how long the workers asked may take to list their files."""
+CLOCK_SKEW_MS = 60_000
+"""A host whose clock differs from the coordinator's by more than this is warned about."""
 
 
 class LastPhase(enum.Enum):
@@ -58,10 +63,12 @@ class LastPhase(enum.Enum):
 
 @dataclass(frozen=True)
 class Received:
-    """A protocol message from a worker (``session``: the connection's identity, or "")."""
+    """A protocol message from a worker (``session``: the connection's identity, or "");
+    ``wall_ms``: the coordinator's wall clock when it arrived (a Listing's clock is compared)."""
 
     session: str
     message: object
+    wall_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,14 @@ class Hand:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """Send ``message`` (a ListFiles) to the worker ``session``."""
+
+    session: str
+    message: ListFiles
+
+
+@dataclass(frozen=True)
 class BeatNow:
     """Publish ``beat`` to every worker."""
 
@@ -132,7 +147,7 @@ class GiveUp:
     message: str
 
 
-Action = Hand | BeatNow | Say | Drop | GiveUp
+Action = Hand | Ask | BeatNow | Say | Drop | GiveUp
 
 
 @dataclass(frozen=True)
@@ -149,6 +164,8 @@ class JobOptions:
     hosts: tuple[bytes, ...] = ()
     filters: list = field(default_factory=list)  # EntryFilter.to_wire(), or []
     templates: bool = True
+    on_workers: tuple[str, ...] = ()  # --on-workers: globs (or HOST:GLOB) the workers list
+    format_asked: str = "auto"  # --format, for the files the workers list
     url: str = ""  # where workers find the coordinator
     how_to_start: str = ""  # how to start a worker, said when none comes
 
@@ -203,6 +220,34 @@ class FileSpan:
     size: int
     whole: bool = False
     reference_ms: int = 0
+    host: str | None = None  # a host's own file (--on-workers): only its workers read it
+
+    @property
+    def name(self) -> str:
+        """The file as reports name it: ``HOST:PATH`` for a host's own file."""
+        return self.path if self.host is None else f"{self.host}:{self.path}"
+
+
+def split_pattern(pattern: str) -> tuple[str | None, str]:
+    """``HOST:GLOB`` -> (HOST, GLOB); a glob alone (it starts with ``/``) -> (None, GLOB)."""
+    host, colon, glob = pattern.partition(":")
+    if colon and host and "/" not in host and glob.startswith("/"):
+        return host, glob
+    return None, pattern
+
+
+@dataclass
+class FleetListing:
+    """--on-workers: what was asked of which worker, and what the hosts answered."""
+
+    patterns: tuple[str, ...]
+    asked: set[tuple[str, str]] = field(default_factory=set)  # (session, glob) not answered yet
+    sent: bool = False
+    deadline: float = 0.0
+    files: dict[tuple[str, str], tuple[FileSpan, str]] = field(default_factory=dict)  # (host, path) -> file, format
+    matched: set[str] = field(default_factory=set)  # globs some host listed a file for
+    problems: list[Unreadable] = field(default_factory=list)  # refusals, globs nothing matched
+    clocks_said: set[str] = field(default_factory=set)
 
 
 class JobCore:
@@ -224,24 +269,16 @@ class JobCore:
         self.window = options.window
         self.started = now
         self.total_bytes = sum(f.size for f in files)
-        chunks = plan_chunks([(f.path, f.size) for f in files], options.chunk_size,
-                             whole={i for i, f in enumerate(files) if f.whole})
         self.scan_ids: set[int] = set()
         self.newest_scanned: int | None = None
         self.last_phase: LastPhase | None = None
         self.rereads = 0
         self.guess: int | None = None
         self.read_from = 0  # the first chunk of the reading that counts (--last: its last phase)
-        if options.window_length_ms is not None and files:
-            # --last: guess the newest entry from the end of each file (a scan of its last
-            # chunks, timestamps only), read everything with the window ending there, and
-            # read again only if some entry turned out newer than the guess
-            tails = [c for i in range(len(files)) for c in [c for c in chunks if c.file_index == i][-TAIL_CHUNKS:]]
-            chunks = [Chunk(n, c.file_index, c.path, c.start, c.size) for n, c in enumerate(tails)]
-            self.scan_ids = {c.id for c in chunks}
-            self.last_phase = LastPhase.SCAN
-        self.dispatcher = Dispatcher(chunks, options.settings)
-        self.next_chunk_id = len(chunks)
+        self.next_chunk_id = 0
+        self.fleet = FleetListing(options.on_workers) if options.on_workers else None
+        self.listing_done = self.fleet is None  # --on-workers: nothing is planned before the hosts list
+        self.dispatcher = Dispatcher([] if self.fleet else self._first_chunks(), options.settings)
         self.bucket_ms = getattr(analyzer, "bucket_ms", 0)  # follow --last: metrics split by entry time
         self.analyzer = analyzer if analyzer is not None else self._fresh_analyzer()
         self.file_tally: dict[int, list[int]] = {}  # file index -> [lines, entries] merged
@@ -252,14 +289,17 @@ class JobCore:
         self.next_beat = now
         self.lonely_since: float | None = now  # since when no worker is alive
         self.dispatching = False  # until enough workers joined (or we waited long enough)
+        self.serving: dict[str, str] = {}  # session -> host, of the workers that serve their files
+        self.stranded_since: dict[str, float] = {}  # host -> since when its chunks wait for a worker
         self.wait_said = False  # whether the user was told what the job waits for
 
     # -- what the loop asks -------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
-        """Every chunk planned so far is done or failed, and no ``--last`` phase is left."""
-        return self.dispatcher.finished and self.last_phase is None
+        """Every chunk planned so far is done or failed, and no ``--last`` phase (and no
+        listing of the hosts' files) is left."""
+        return self.listing_done and self.dispatcher.finished and self.last_phase is None
 
     def next_wake(self, now: float) -> float:
         """The latest time (monotonic) at which the loop should send a :class:`Tick`."""
@@ -294,6 +334,29 @@ class JobCore:
         self.window = window
         self.dispatcher.add(chunks)
         return chunks
+
+    def hosts_report(self) -> dict | None:
+        """The report's ``hosts`` (--on-workers): per host, its files, bytes, entries, errors
+        and error rate; None when no file is a host's own."""
+        if self.fleet is None:
+            return None
+        hosts: dict[str, dict] = {}
+        for i, f in enumerate(self.files):
+            if f.host is None:
+                continue
+            lines, entries, errors = self.file_tally.get(i, [0, 0, 0])
+            row = hosts.setdefault(f.host, {"files": 0, "bytes": 0, "entries": 0, "errors": 0})
+            row["files"] += 1
+            row["bytes"] += f.size
+            row["entries"] += entries
+            row["errors"] += errors
+        for row in hosts.values():
+            row["error_rate"] = round(row["errors"] / row["entries"], 6) if row["entries"] else 0.0
+        return dict(sorted(hosts.items()))
+
+    def listing_problems(self) -> list[Unreadable]:
+        """--on-workers: the refusals of hosts and the globs no host had a file for."""
+        return [] if self.fleet is None else list(self.fleet.problems)
 
     def failed_rows(self) -> list[dict]:
         """The report's ``job.failed_chunks``: the chunks of the reading that counts which
@@ -332,8 +395,8 @@ class JobCore:
         """(path, lines, format) of each file that gave no entry, though none of its chunks
         failed (a failed chunk is said on its own)."""
         failed = {self.dispatcher.chunks[c].file_index for c in self.dispatcher.failed}
-        return [(f.path, self.file_tally.get(i, [0, 0])[0], self.formats[i]) for i, f in enumerate(self.files)
-                if i not in failed and not self.file_tally.get(i, [0, 0])[1]]
+        return [(f.name, self.file_tally.get(i, [0, 0, 0])[0], self.formats[i]) for i, f in enumerate(self.files)
+                if i not in failed and not self.file_tally.get(i, [0, 0, 0])[1]]
 
     # -- events -------------------------------------------------------------------------
 
@@ -348,7 +411,7 @@ class JobCore:
 
     def _handle(self, event, now: float) -> list[Action]:
         if isinstance(event, Received):
-            return self._received(event.session, event.message, now)
+            return self._received(event.session, event.message, now, event.wall_ms)
         if isinstance(event, Tick):
             return self._tick(event, now)
         if isinstance(event, ConnectionLost):
@@ -362,7 +425,7 @@ class JobCore:
                     for a in self._worker_failed(session, "declared failed")]
         raise TypeError(f"not an event: {event!r}")
 
-    def _received(self, session: str, message, now: float) -> list[Action]:
+    def _received(self, session: str, message, now: float, wall_ms: int | None = None) -> list[Action]:
         if isinstance(message, Hello):
             if message.instance != self.instance:
                 return []
@@ -371,8 +434,12 @@ class JobCore:
                     if session not in self.dispatcher.peers and not name.startswith("local-") else [])
             self.names[session] = name
             self.workers.setdefault(name, WorkerFigures())
-            self.dispatcher.hello(session, name, message.capacity, now)
+            self.dispatcher.hello(session, name, message.capacity, now, message.host[:MAX_NAME])
+            if message.serves:
+                self.serving[session] = message.host[:MAX_NAME]
             return said
+        if isinstance(message, Listing):
+            return self._listed(session, message, wall_ms, now) if message.job == self.job else []
         if isinstance(message, Release):
             if message.job == self.job:
                 self.dispatcher.release(session, message.chunks, now)
@@ -410,9 +477,10 @@ class JobCore:
         else:
             chunk = self.dispatcher.chunks[message.chunk]
             if self.analyzer.update_metrics(partial, message.chunk, buckets):
-                tally = self.file_tally.setdefault(chunk.file_index, [0, 0])
+                tally = self.file_tally.setdefault(chunk.file_index, [0, 0, 0])
                 tally[0] += partial.lines
                 tally[1] += partial.entries
+                tally[2] += partial.errors
             self.bytes_done += chunk.size
             figures = self.workers.setdefault(message.worker[:MAX_NAME], WorkerFigures())
             figures.chunks += 1
@@ -430,6 +498,9 @@ class JobCore:
         for chunk_id in self.dispatcher.expire(now):
             out.append(Say(f"chunk {chunk_id} timed out; retrying it elsewhere"))
         out += self._check_workers(now, tick.local_exits)
+        if self.dispatching and not self.listing_done:
+            out += self._listing(now)
+        out += self._strand(now)
         if self.dispatching and not any(isinstance(a, GiveUp) for a in out):
             out += self._assign(now)
         return out
@@ -485,8 +556,120 @@ class JobCore:
         """A worker's lease ends: what it held goes back to the queue, for other workers."""
         if session not in self.dispatcher.peers:
             return []
+        self.serving.pop(session, None)
+        if self.fleet is not None:  # what it was asked to list will not come
+            self.fleet.asked = {(s, g) for s, g in self.fleet.asked if s != session}
         requeued = self.dispatcher.worker_gone(session, why)
         return [Say(f"worker {self.names.get(session, session)} {why}; {len(requeued)} chunk(s) requeued")]
+
+    # -- --on-workers -------------------------------------------------------------------
+
+    def _listing(self, now: float) -> list[Action]:
+        """Ask the serving workers for their files once; plan when all answered or time is up."""
+        fleet = self.fleet
+        out: list[Action] = []
+        if not fleet.sent:
+            fleet.sent = True
+            fleet.deadline = now + LISTING_SECONDS
+            for pattern in fleet.patterns:
+                host, glob = split_pattern(pattern)
+                for session, served in sorted(self.serving.items()):
+                    if host is None or served == host:
+                        fleet.asked.add((session, glob))
+                        out.append(Ask(session, ListFiles(self.job, glob)))
+            if not self.serving:
+                out.append(Say("no worker serves its own files (lograd-worker --serve DIR): "
+                               "--on-workers finds nothing"))
+        if not fleet.asked or now >= fleet.deadline:
+            for session, glob in sorted(fleet.asked):
+                out.append(Say(f"worker {self.names.get(session, session)} did not list {glob} "
+                               f"within {LISTING_SECONDS:g} s"))
+            out += self._plan_listed()
+        return out
+
+    def _listed(self, session: str, listing: Listing, wall_ms: int | None, now: float) -> list[Action]:
+        """A worker's files (or its refusal)."""
+        fleet = self.fleet
+        if fleet is None or (session, listing.pattern) not in fleet.asked:
+            return [Drop("a Listing nobody asked for")]
+        fleet.asked.discard((session, listing.pattern))
+        host = listing.host[:MAX_NAME]
+        out: list[Action] = []
+        if wall_ms is not None and abs(listing.clock_ms - wall_ms) > CLOCK_SKEW_MS and host not in fleet.clocks_said:
+            fleet.clocks_said.add(host)
+            out.append(Say(f"host {host}'s clock is {(listing.clock_ms - wall_ms) / 1000:+.0f} s off this "
+                           f"machine's: windows compare entry times, which are its own (README, Fleets)"))
+        if listing.refused:
+            fleet.problems.append(Unreadable(f"{host}:{listing.pattern}", listing.refused[:500]))
+            return out + [Say(f"host {host} refused to list {listing.pattern}: {listing.refused[:500]}")]
+        for row in listing.files:
+            if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)
+                    and all(type(v) is int for v in (row[1], row[3], row[4])) and isinstance(row[2], str)):
+                return out + [Drop(f"a malformed Listing from {host}")]
+        for path, size, detected, mtime_ms, compressed in listing.files:
+            if size < 0:
+                continue
+            fleet.files.setdefault((host, path), (FileSpan(path, size, bool(compressed), mtime_ms, host),
+                                                  chosen_format(self.options.format_asked, detected)))
+            fleet.matched.add(listing.pattern)
+        return out
+
+    def _plan_listed(self) -> list[Action]:
+        """Every host answered (or time is up): the job's files are the shared ones and the
+        listed ones (by host, then path); plan their chunks."""
+        fleet = self.fleet
+        fleet.asked.clear()
+        self.listing_done = True
+        for pattern in fleet.patterns:
+            if split_pattern(pattern)[1] not in fleet.matched:
+                fleet.problems.append(Unreadable(pattern, "no worker's host has a file that matches this pattern"))
+        listed = [fleet.files[key] for key in sorted(fleet.files)]
+        self.files.extend(f for f, _ in listed)
+        self.formats.extend(fmt for _, fmt in listed)
+        self.total_bytes = sum(f.size for f in self.files)
+        self.analyzer = self._fresh_analyzer()
+        self.dispatcher.add(self._first_chunks())
+        hosts = {f.host for f, _ in listed}
+        return [Say(f"{len(listed)} file(s), {sum(f.size for f, _ in listed):,} bytes, on {len(hosts)} host(s)")]
+
+    def _strand(self, now: float) -> list[Action]:
+        """A host's chunks whose every worker is gone wait --join-timeout for one to come
+        back, then fail: the report names the host whose data is missing."""
+        out: list[Action] = []
+        stranded = self.dispatcher.stranded()
+        for host in list(self.stranded_since):
+            if host not in stranded:
+                del self.stranded_since[host]
+        for host in stranded:
+            since = self.stranded_since.setdefault(host, now)
+            if now - since >= self.settings.join_timeout:
+                failed = self.dispatcher.fail_host(host, f"host {host} unavailable")
+                del self.stranded_since[host]
+                out.append(Say(f"host {host} has had no worker for {self.settings.join_timeout:g} s: "
+                               f"{len(failed)} chunk(s) of its files not read"))
+        return out
+
+    def _first_chunks(self) -> list[Chunk]:
+        """The first chunks of the files planned (with --last: each file's last ones, scanned)."""
+        chunks = self._planned()
+        if self.options.window_length_ms is not None and self.files:
+            # --last: guess the newest entry from the end of each file (a scan of its last
+            # chunks, timestamps only), read everything with the window ending there, and
+            # read again only if some entry turned out newer than the guess
+            tails = [c for i in range(len(self.files)) for c in [c for c in chunks if c.file_index == i][-TAIL_CHUNKS:]]
+            chunks = [replace(c, id=self.next_chunk_id + n) for n, c in enumerate(tails)]
+            self.scan_ids = {c.id for c in chunks}
+            self.last_phase = LastPhase.SCAN
+        self.next_chunk_id += len(chunks)
+        return chunks
+
+    def _planned(self) -> list[Chunk]:
+        """Every file cut into chunks, numbered on from the last chunk planned (the caller
+        counts them in ``next_chunk_id``)."""
+        chunks = plan_chunks([(f.path, f.size) for f in self.files], self.options.chunk_size,
+                             first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole})
+        return [replace(c, host=self.files[c.file_index].host) if self.files[c.file_index].host else c
+                for c in chunks]
 
     def _next_last_phase(self) -> None:
         """``--last``: the scan of the files' ends is over, or a read is."""
@@ -510,15 +693,14 @@ class JobCore:
         """Queue every chunk again, with the window of the last N seconds up to ``newest``."""
         # no entry at all: a window nothing is inside
         self.window = (0, -1) if newest is None else (newest - self.options.window_length_ms, newest)
-        chunks = plan_chunks([(f.path, f.size) for f in self.files], self.options.chunk_size,
-                             first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole})
         self.read_from = self.next_chunk_id
+        chunks = self._planned()
         self.next_chunk_id += len(chunks)
         self.dispatcher.add(chunks)
 
     def _fresh_analyzer(self) -> Analyzer:
         o = self.options
-        analyzer = Analyzer([f.path for f in self.files], o.window, job_format(self.formats),
+        analyzer = Analyzer([f.name for f in self.files], o.window, job_format(self.formats),
                             o.window_length_ms, o.hosts)
         analyzer.file_formats = self.formats
         return analyzer

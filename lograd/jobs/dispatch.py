@@ -22,17 +22,24 @@ ASSUMED_BYTES_PER_SECOND = 2e6
 
 @dataclass(frozen=True)
 class Chunk:
-    """A byte range of one input file (SPEC §2)."""
+    """A byte range of one input file (SPEC §2); ``host``: the only host whose workers can
+    read it (its own files, ``--on-workers``), or None (a path every worker reads)."""
 
     id: int
     file_index: int
     path: str
     start: int
     size: int
+    host: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The file as reports name it: ``HOST:PATH`` for a host's own file."""
+        return self.path if self.host is None else f"{self.host}:{self.path}"
 
     def failed_row(self, reason: str) -> dict:
         """The report's ``job.failed_chunks`` row of this chunk."""
-        return {"file": self.path, "start": self.start, "size": self.size, "reason": reason}
+        return {"file": self.file, "start": self.start, "size": self.size, "reason": reason}
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Peer:
     capacity: int
     expires: float
     held: dict[int, int] = field(default_factory=dict)  # chunk id -> attempt
+    host: str = ""
 
     @property
     def credit(self) -> int:
@@ -67,6 +75,57 @@ class InFlight:
     deadline: float
 
 
+class Pending:
+    """The chunks waiting, in order, each in the queue of the host that must read it (None:
+    any worker): a worker takes its own host's chunks first, then shared ones."""
+
+    def __init__(self, host_of) -> None:
+        self.host_of = host_of  # chunk id -> its host, or None
+        self.queues: dict[str | None, deque[int]] = {}
+        self.ids: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, chunk_id: int) -> bool:
+        return chunk_id in self.ids
+
+    def __iter__(self):
+        return (c for queue in self.queues.values() for c in queue)
+
+    def append(self, chunk_id: int) -> None:
+        self.queues.setdefault(self.host_of(chunk_id), deque()).append(chunk_id)
+        self.ids.add(chunk_id)
+
+    def appendleft(self, chunk_id: int) -> None:
+        self.queues.setdefault(self.host_of(chunk_id), deque()).appendleft(chunk_id)
+        self.ids.add(chunk_id)
+
+    def remove(self, chunk_id: int) -> None:
+        self.queues[self.host_of(chunk_id)].remove(chunk_id)
+        self.ids.discard(chunk_id)
+
+    def take(self, host: str) -> int | None:
+        """The next chunk a worker on ``host`` can read, taken off the queue; None if none."""
+        for key in (host, None):
+            queue = self.queues.get(key)
+            if queue:
+                chunk_id = queue.popleft()
+                self.ids.discard(chunk_id)
+                return chunk_id
+        return None
+
+    def hosts(self) -> set[str]:
+        """The hosts some waiting chunk must be read on."""
+        return {h for h, queue in self.queues.items() if h is not None and queue}
+
+    def take_host(self, host: str) -> list[int]:
+        """Every waiting chunk of ``host``, taken off the queue."""
+        taken = list(self.queues.pop(host, ()))
+        self.ids.difference_update(taken)
+        return taken
+
+
 def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0,
                 only: set[int] | None = None, whole: set[int] = frozenset()) -> list[Chunk]:
     """Cut (path, size) files into chunks of ``chunk_size`` bytes, numbered from ``first_id``
@@ -87,7 +146,9 @@ class Dispatcher:
     def __init__(self, chunks: list[Chunk], settings: Settings = Settings()) -> None:
         self.settings = settings
         self.chunks = {c.id: c for c in chunks}
-        self.pending: deque[int] = deque(c.id for c in chunks)
+        self.pending = Pending(lambda chunk_id: self.chunks[chunk_id].host)
+        for c in chunks:
+            self.pending.append(c.id)
         self.in_flight: dict[int, InFlight] = {}
         self.done: set[int] = set()
         self.failed: dict[int, str] = {}
@@ -137,7 +198,7 @@ class Dispatcher:
 
     # -- events -------------------------------------------------------------
 
-    def hello(self, session: str, name: str, capacity: int, now: float) -> None:
+    def hello(self, session: str, name: str, capacity: int, now: float, host: str = "") -> None:
         """A worker holding nothing offers ``capacity`` chunks.
 
         A known lease saying it holds nothing has lost what we think it holds:
@@ -148,7 +209,7 @@ class Dispatcher:
             for chunk_id, attempt in list(peer.held.items()):
                 self._requeue(chunk_id, attempt, "assignment lost", strike=False)
         self.peers[session] = Peer(session, name, max(1, min(capacity, 64)),
-                                   now + self.settings.expiry)
+                                   now + self.settings.expiry, host=host)
 
     def alive(self, session: str, now: float) -> bool:
         """Any sign of life from a lease; False when the lease is unknown or dead."""
@@ -232,7 +293,9 @@ class Dispatcher:
                     break
                 if peer.credit <= 0:
                     continue
-                chunk_id = self.pending.popleft()
+                chunk_id = self.pending.take(peer.host)
+                if chunk_id is None:
+                    continue
                 attempt = self.attempts.get(chunk_id, 0) + 1
                 self.attempts[chunk_id] = attempt
                 peer.held[chunk_id] = attempt
@@ -243,6 +306,17 @@ class Dispatcher:
             if not progressed:
                 break
         return out
+
+    def stranded(self) -> set[str]:
+        """Hosts whose chunks wait but none of whose workers is alive."""
+        return self.pending.hosts() - {p.host for p in self.peers.values()}
+
+    def fail_host(self, host: str, reason: str) -> list[int]:
+        """Quarantine every waiting chunk of ``host`` (none of its workers came back)."""
+        failed = self.pending.take_host(host)
+        for chunk_id in failed:
+            self.failed[chunk_id] = reason
+        return failed
 
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`expire` has something to do."""

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Callable
 import zmq
 
 from ..net import transport
-from ..net.protocol import BEATS, HEARTBEATS, RESULTS, TASKS, Beat, Failure, Heartbeat, Hello, ProtocolError, Release, Result
+from ..net.protocol import BEATS, HEARTBEATS, RESULTS, TASKS, Beat, Failure, Heartbeat, Hello, Listing, ProtocolError, Release, Result
 from ..net.security import exposed, start_authenticator
 from ..errors import NoWorkers
 from ..outputs.report import Progress
-from .core import BeatNow, ConnectionLost, Declared, Drop, GiveUp, Hand, JobCore, Received, Say, Tick, Unreachable
+from .core import Ask, BeatNow, ConnectionLost, Declared, Drop, GiveUp, Hand, JobCore, Received, Say, Tick, Unreachable
 from .local import LocalWorkers
 from .plan import say
 
@@ -82,7 +82,7 @@ class JobSockets:
             now = time.monotonic()
             events: list = []
             if self.sockets["tasks"] in ready:
-                events += self._received("tasks", (Hello, Release), routed=True)
+                events += self._received("tasks", (Hello, Release, Listing), routed=True)
             events += [ConnectionLost(s.decode("utf-8", "replace")) for s in self.connections.take_lost()]
             if self.sockets["results"] in ready:
                 events += self._received("results", (Result, Failure))
@@ -107,6 +107,11 @@ class JobSockets:
                     if action.note:
                         say(action.note)
                 else:
+                    unreachable.add(action.session)
+                    self.carry_out(self.core.handle(Unreachable(action.session), now), now)
+            elif isinstance(action, Ask):
+                if action.session not in unreachable and not transport.send(
+                        self.sockets["tasks"], action.message, to=action.session.encode()):
                     unreachable.add(action.session)
                     self.carry_out(self.core.handle(Unreachable(action.session), now), now)
             elif isinstance(action, BeatNow):
@@ -136,7 +141,7 @@ class JobSockets:
             if not isinstance(message, expected):
                 self.drops.drop(f"an unexpected {type(message).__name__} on the {name} socket", time.monotonic())
                 continue
-            out.append(Received((sender or b"").decode("utf-8", "replace"), message))
+            out.append(Received((sender or b"").decode("utf-8", "replace"), message, int(time.time() * 1000)))
 
     def _declared(self) -> list[Declared]:
         """``Coordinator.handle_worker_failure`` calls made from other threads."""

@@ -40,11 +40,37 @@ _OPT_STR = (str, type(None))
 
 @dataclass(frozen=True)
 class Hello:
-    """A worker offers ``capacity`` chunks at once to coordinator ``instance``."""
+    """A worker offers ``capacity`` chunks at once to coordinator ``instance``; ``host`` is
+    its machine's name, ``serves`` whether it lists its own files (``--serve``)."""
 
     worker: str
     instance: str
     capacity: int
+    host: str = ""
+    serves: int = 0
+
+
+@dataclass(frozen=True)
+class ListFiles:
+    """The coordinator asks a worker which of its host's files match ``pattern`` (a glob)."""
+
+    job: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A worker's answer to ListFiles: ``files`` are ``[path, size, format, mtime_ms,
+    compressed]`` rows of the regular files it may read; ``refused`` says why it listed
+    none (the pattern lies outside its ``--serve`` directories), else ""; ``clock_ms`` is
+    its wall clock when it listed (a host whose clock is off is warned about)."""
+
+    job: str
+    pattern: str
+    host: str
+    files: list
+    refused: str
+    clock_ms: int
 
 
 @dataclass(frozen=True)
@@ -127,7 +153,9 @@ class Beat:
 
 
 _TYPES: dict[type, tuple] = {
-    Hello: (str, str, int),
+    Hello: (str, str, int, str, int),
+    ListFiles: (str, str),
+    Listing: (str, str, str, list, str, int),
     Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int, list, int),
     Release: (str, list),
     Result: (str, int, int, str, (float, int), dict, list),
@@ -137,7 +165,7 @@ _TYPES: dict[type, tuple] = {
 }
 _KINDS = {cls.__name__.lower().encode(): cls for cls in _TYPES}
 
-Message = Hello | Assign | Release | Result | Failure | Heartbeat | Beat
+Message = Hello | ListFiles | Listing | Assign | Release | Result | Failure | Heartbeat | Beat
 
 
 def encode(message: Message) -> list[bytes]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -169,3 +170,32 @@ def procs():
 def without_job(report: dict) -> dict:
     """Everything the SPEC says must not depend on chunking or workers."""
     return {k: v for k, v in report.items() if k != "job"}
+
+
+def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """iproute2's ``ip`` (network namespaces, veth pairs), within a deadline."""
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=check)
+
+
+def namespaced(procs: Processes, make, tools: tuple[str, ...] = ("ip",)):
+    """Yield ``make()`` (which sets up network namespaces, with a ``remove()``), skipping
+    the test where they are not allowed; every process is reaped before they go."""
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in tools):
+        pytest.skip(f"separate hosts need root and {', '.join(tools)} (network namespaces)")
+    try:
+        made = make()
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"network namespaces are not allowed here: {exc.stderr.strip()}")
+    try:
+        yield made
+    finally:
+        procs.reap()  # before the namespaces go: no process may outlive its host
+        made.remove()
+
+
+def start_in(procs: Processes, argv: list[str]) -> Running:
+    """Start ``argv`` (a lograd command wrapped in ``ip netns exec`` ...) watched and reaped."""
+    popen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT)
+    procs.started.append(popen)
+    return Running(popen)
+

@@ -5,22 +5,18 @@ The hosts share this machine's filesystem, as machines share an NFS mount: the
 workers read the same paths the coordinator plans. Needs root and ``ip``.
 """
 import os
-import shutil
 import subprocess
 import sys
 import uuid
 
 import pytest
 
-from tests.integration.conftest import BIN, LOGS, ROOT, Running, free_base_port, wait_for, without_job
+from tests.integration.conftest import (BIN, LOGS, Running, free_base_port, ip, namespaced, start_in, wait_for,
+                                        without_job)
 
 pytestmark = pytest.mark.timeout(150)
 
 PORT = 5555  # each host has its own ports: the default is free there
-
-
-def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=check)
 
 
 class Hosts:
@@ -33,47 +29,34 @@ class Hosts:
         self.address = {"coordinator": f"10.213.{subnet}.1", "workers": f"10.213.{subnet}.2"}
         self.link = f"lg{tag}"
         for ns in self.names.values():
-            _ip("netns", "add", ns)
-        _ip("link", "add", f"{self.link}a", "type", "veth", "peer", "name", f"{self.link}b")
+            ip("netns", "add", ns)
+        ip("link", "add", f"{self.link}a", "type", "veth", "peer", "name", f"{self.link}b")
         for host, end in (("coordinator", "a"), ("workers", "b")):
             ns, device = self.names[host], f"{self.link}{end}"
-            _ip("link", "set", device, "netns", ns)
-            _ip("-n", ns, "addr", "add", f"{self.address[host]}/24", "dev", device)
-            _ip("-n", ns, "link", "set", device, "up")
-            _ip("-n", ns, "link", "set", "lo", "up")
+            ip("link", "set", device, "netns", ns)
+            ip("-n", ns, "addr", "add", f"{self.address[host]}/24", "dev", device)
+            ip("-n", ns, "link", "set", device, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
 
     def command(self, host: str, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", self.names[host], *argv]
 
     def cut(self) -> None:
         """A network partition: the link goes down on the workers' side."""
-        _ip("-n", self.names["workers"], "link", "set", f"{self.link}b", "down")
+        ip("-n", self.names["workers"], "link", "set", f"{self.link}b", "down")
 
     def remove(self) -> None:
         for ns in self.names.values():
-            _ip("netns", "delete", ns, check=False)
+            ip("netns", "delete", ns, check=False)
 
 
 @pytest.fixture
 def hosts(procs):
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("separate hosts need root and iproute2's ip (network namespaces)")
-    try:
-        made = Hosts()
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"network namespaces are not allowed here: {exc.stderr.strip()}")
-    try:
-        yield made
-    finally:
-        procs.reap()  # before the namespaces go: no process may outlive its host
-        made.remove()
+    yield from namespaced(procs, Hosts)
 
 
 def lograd(hosts: Hosts, procs, host: str, command: str, *args: str) -> Running:
-    popen = subprocess.Popen(hosts.command(host, sys.executable, os.path.join(BIN, command), *args),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT)
-    procs.started.append(popen)
-    return Running(popen)
+    return start_in(procs, hosts.command(host, sys.executable, os.path.join(BIN, command), *args))
 
 
 def keys(tmp_path) -> str:
