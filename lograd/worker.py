@@ -187,6 +187,8 @@ class _Session:
                 self._poll(0 if self.queue else min(s.heartbeat_interval / 2, 0.05))
                 if self.queue and not w.stopping():
                     self._work(self.queue.popleft())
+                # the beats that came while a chunk (or a listing) was read, before silence is judged
+                self._drain(self.beats, time.monotonic())
                 self._carry_out(self.link.handle(LinkTick(), time.monotonic()))
                 if self.exit_status is not None:
                     return self.exit_status

@@ -540,4 +540,44 @@ def test_a_worker_that_never_lists_is_given_up_on_and_the_rest_is_planned():
             core.handle(Received("", Heartbeat(s, s, 0, 1.0, 1.0, 1.0)), float(t))
         said = [a.text for a in core.handle(Tick(), float(t)) if isinstance(a, Say)]
     assert core.listing_done and [f.name for f in core.files] == ["web-1:/l"]
-    assert any("worker w-web-2 did not list /var/log/*.log within 10 s" in s for s in said)
+    assert any("no worker of host web-2 listed /var/log/*.log within 10 s" in s for s in said)
+    assert [(u.path, u.reason) for u in core.listing_problems()] == [
+        ("web-2:/var/log/*.log", "no worker of host web-2 listed it within 10 s")], "never a silent gap"
+
+
+def test_a_listing_from_a_worker_declared_dead_meanwhile_still_counts_and_a_newcomer_is_asked():
+    core, _ = fleet()
+    core.handle(Received("a", serving_hello("web-1")), 0.0)
+    core.handle(Received("b", serving_hello("web-2")), 0.0)
+    core.handle(Tick(), 0.0)
+    core.handle(Tick(), 2.0)  # both silent for 2 s (busy listing on a loaded machine): declared dead
+    assert not core.dispatcher.peers and not core.listing_done
+    core.handle(Received("a", Listing("job", "/var/log/*.log", "web-1", [["/a", 10, "app", 0, 0]], "", 0)), 2.1)
+    asks = [a for a in core.handle(Received("c", serving_hello("web-2")), 2.2) if isinstance(a, Ask)]
+    assert [(a.session, a.message.pattern) for a in asks] == [("c", "/var/log/*.log")], "web-2 asked again"
+    core.handle(Received("c", Listing("job", "/var/log/*.log", "web-2", [["/b", 10, "app", 0, 0]], "", 0)), 2.3)
+    core.handle(Tick(), 2.3)
+    assert core.listing_done and [f.name for f in core.files] == ["web-1:/a", "web-2:/b"]
+    assert core.listing_problems() == []
+
+
+def test_two_workers_on_one_host_share_its_chunks_and_take_over_each_others():
+    core, _ = fleet()
+    core.handle(Received("a1", serving_hello("web-1")), 0.0)
+    core.handle(Received("a2", serving_hello("web-1")), 0.0)
+    core.handle(Tick(), 0.0)
+    for session in ("a1", "a2"):  # both list the same file: it is planned once
+        core.handle(Received(session, Listing("job", "/var/log/*.log", "web-1", [["/l", 600, "app", 0, 0]], "", 0)),
+                    0.1)
+    hands = [a for a in core.handle(Tick(), 0.1) if isinstance(a, Hand)]
+    assert [f.name for f in core.files] == ["web-1:/l"] and len(core.dispatcher.chunks) == 6
+    assert {h.session for h in hands} == {"a1", "a2"}, "shared"
+    taken = [h.assign.chunk for h in hands if h.session == "a1"]
+    core.handle(ConnectionLost("a1"), 0.2)
+    again = [a for a in core.handle(Tick(), 0.2) if isinstance(a, Hand)]
+    assert not again, "a2 is full (capacity 2); a1's chunks wait for it"
+    for h in [h for h in hands if h.session == "a2"]:
+        core.handle(Received("", Result("job", h.assign.chunk, h.assign.attempt, "w-web-1", 0.01,
+                                        wire(lines(0)))), 0.3)
+    moved = [a for a in core.handle(Tick(), 0.3) if isinstance(a, Hand)]
+    assert set(taken) <= {h.assign.chunk for h in moved} and {h.session for h in moved} == {"a2"}

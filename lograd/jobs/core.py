@@ -242,6 +242,8 @@ class FleetListing:
 
     patterns: tuple[str, ...]
     asked: set[tuple[str, str]] = field(default_factory=set)  # (session, glob) not answered yet
+    host_of: dict[str, str] = field(default_factory=dict)  # session asked -> its host
+    answered: set[tuple[str, str]] = field(default_factory=set)  # (host, glob) some worker of it listed
     sent: bool = False
     deadline: float = 0.0
     files: dict[tuple[str, str], tuple[FileSpan, str]] = field(default_factory=dict)  # (host, path) -> file, format
@@ -437,6 +439,8 @@ class JobCore:
             self.dispatcher.hello(session, name, message.capacity, now, message.host[:MAX_NAME])
             if message.serves:
                 self.serving[session] = message.host[:MAX_NAME]
+                if self.fleet is not None and self.fleet.sent and not self.listing_done:
+                    said += self._ask(session)  # joined (or came back) while the hosts list
             return said
         if isinstance(message, Listing):
             return self._listed(session, message, wall_ms, now) if message.job == self.job else []
@@ -556,9 +560,7 @@ class JobCore:
         """A worker's lease ends: what it held goes back to the queue, for other workers."""
         if session not in self.dispatcher.peers:
             return []
-        self.serving.pop(session, None)
-        if self.fleet is not None:  # what it was asked to list will not come
-            self.fleet.asked = {(s, g) for s, g in self.fleet.asked if s != session}
+        self.serving.pop(session, None)  # (what it was asked to list may still come, until the deadline)
         requeued = self.dispatcher.worker_gone(session, why)
         return [Say(f"worker {self.names.get(session, session)} {why}; {len(requeued)} chunk(s) requeued")]
 
@@ -571,20 +573,30 @@ class JobCore:
         if not fleet.sent:
             fleet.sent = True
             fleet.deadline = now + LISTING_SECONDS
-            for pattern in fleet.patterns:
-                host, glob = split_pattern(pattern)
-                for session, served in sorted(self.serving.items()):
-                    if host is None or served == host:
-                        fleet.asked.add((session, glob))
-                        out.append(Ask(session, ListFiles(self.job, glob)))
+            for session in sorted(self.serving):
+                out += self._ask(session)
             if not self.serving:
                 out.append(Say("no worker serves its own files (lograd-worker --serve DIR): "
                                "--on-workers finds nothing"))
         if not fleet.asked or now >= fleet.deadline:
-            for session, glob in sorted(fleet.asked):
-                out.append(Say(f"worker {self.names.get(session, session)} did not list {glob} "
-                               f"within {LISTING_SECONDS:g} s"))
+            for host, glob in sorted({(fleet.host_of[s], g) for s, g in fleet.asked} - fleet.answered):
+                fleet.problems.append(Unreadable(f"{host}:{glob}", f"no worker of host {host} listed it "
+                                                                   f"within {LISTING_SECONDS:g} s"))
+                out.append(Say(f"no worker of host {host} listed {glob} within {LISTING_SECONDS:g} s"))
             out += self._plan_listed()
+        return out
+
+    def _ask(self, session: str) -> list[Action]:
+        """Ask a serving worker for each glob meant for its host that its host has not answered
+        (again, when it comes back: what it was asked may have been lost with its connection)."""
+        fleet, host = self.fleet, self.serving[session]
+        out: list[Action] = []
+        for pattern in fleet.patterns:
+            only, glob = split_pattern(pattern)
+            if (only is None or only == host) and (host, glob) not in fleet.answered:
+                fleet.asked.add((session, glob))
+                fleet.host_of[session] = host
+                out.append(Ask(session, ListFiles(self.job, glob)))
         return out
 
     def _listed(self, session: str, listing: Listing, wall_ms: int | None, now: float) -> list[Action]:
@@ -592,8 +604,12 @@ class JobCore:
         fleet = self.fleet
         if fleet is None or (session, listing.pattern) not in fleet.asked:
             return [Drop("a Listing nobody asked for")]
-        fleet.asked.discard((session, listing.pattern))
-        host = listing.host[:MAX_NAME]
+        host = fleet.host_of[session]  # the host it said at Hello: a Listing cannot speak for another
+        # one answer per host and glob: the others asked on that host need not answer
+        fleet.asked = {(s, g) for s, g in fleet.asked if not (g == listing.pattern and fleet.host_of[s] == host)}
+        if (host, listing.pattern) in fleet.answered:
+            return []
+        fleet.answered.add((host, listing.pattern))
         out: list[Action] = []
         if wall_ms is not None and abs(listing.clock_ms - wall_ms) > CLOCK_SKEW_MS and host not in fleet.clocks_said:
             fleet.clocks_said.add(host)

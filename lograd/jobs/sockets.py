@@ -19,6 +19,22 @@ from .plan import say
 if TYPE_CHECKING:
     from ..coordinator import Coordinator
 
+OPEN_FILES = 65536
+"""Open files a coordinator asks for: each worker holds four TCP connections to it, and the
+usual soft limit (1024) would stop a fleet at about 250 workers."""
+
+
+def more_open_files() -> None:
+    """Raise this process's soft limit of open files towards OPEN_FILES (up to the hard limit)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass  # kept as it is: the README says how to raise it
+
 
 class JobSockets:
     """One job's four sockets and the thin loop that serves them: what arrives becomes an
@@ -26,6 +42,7 @@ class JobSockets:
     here (sent, said, counted, or raised as NoWorkers)."""
 
     def __init__(self, coord: Coordinator, ctx: zmq.Context, core: JobCore) -> None:
+        more_open_files()
         self.coord = coord
         self.core = core
         self.started = time.monotonic()

@@ -107,3 +107,19 @@ def test_a_hosts_only_worker_killed_leaves_its_chunks_failed_with_the_host_named
     assert all(row["file"].startswith("web-2:") for row in failed)
     assert "host web-2 has had no worker for 2 s" in err
     assert report["hosts"]["web-1"]["entries"] > 0 and report["hosts"]["web-3"]["entries"] > 0
+
+
+def test_last_over_a_fleet_takes_the_newest_entry_of_every_host(procs, fleet_dirs):
+    port = free_base_port()
+    for host in HOSTS:
+        serve(procs, port, host, fleet_dirs[host])
+    patterns = [a for h in HOSTS for a in ("--on-workers", f"{h}:{fleet_dirs[h]}/app.log")]
+    status, fleet, err = procs.coordinator(port, "--workers", "3", "--chunk-size", "64KiB", "--last", "120", *patterns)
+    assert status == 0, err
+    paths = [f"{fleet_dirs[h]}/app.log" for h in HOSTS]
+    status, local, err = procs.coordinator(free_base_port(), "--local", "2", "--chunk-size", "64KiB", "--last", "120",
+                                           *paths)
+    assert status == 0, err
+    assert fleet["window"] == local["window"] and fleet["window"] is not None
+    assert named_locally(fleet) == without_job(local)
+    assert fleet["job"]["scan_chunks"] == local["job"]["scan_chunks"] > 0
