@@ -13,7 +13,7 @@ import sys
 from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_BIND, DEFAULT_COORDINATOR, DEFAULT_PORT, Settings, parse_seconds, parse_size
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError, UsageError
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError, UsageError
 
 FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "access", "cri", "docker", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
@@ -466,7 +466,19 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(f"usage: python -m lograd.cli {'|'.join(COMMANDS)} [ARGS...]", file=sys.stderr)
         return EXIT_USAGE
-    return COMMANDS[argv[0]](argv[1:])
+    return run_command(argv[0], argv[1:])
+
+
+def run_command(name: str, argv: list[str] | None = None) -> int:
+    """Command ``name``'s exit status; a reader of its output that went away (``| head``)
+    ends it quietly, as it ends other commands, rather than with a traceback."""
+    try:
+        status = COMMANDS[name](argv)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ EXIT_NO_WORKERS = 3
 """No worker joined in time."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), as shells report it."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of standard output went away (``... | head``): 128 + SIGPIPE, as shells report
+a command a pipe stopped."""
 
 
 class LogradError(Exception):

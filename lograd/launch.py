@@ -33,5 +33,5 @@ def run(command: str) -> None:
         sys.exit(2)  # errors.EXIT_USAGE: lograd's modules may not import here
     if any(os.environ.get(k) != v for k, v in env.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    from .cli import COMMANDS
-    sys.exit(COMMANDS[command]())
+    from .cli import run_command
+    sys.exit(run_command(command))

@@ -436,7 +436,9 @@ class JobCore:
                     if session not in self.dispatcher.peers and not name.startswith("local-") else [])
             self.names[session] = name
             self.workers.setdefault(name, WorkerFigures())
-            self.dispatcher.hello(session, name, message.capacity, now, message.host[:MAX_NAME])
+            # a worker serving its host's files reads only them; the others read shared paths
+            self.dispatcher.hello(session, name, message.capacity, now,
+                                  message.host[:MAX_NAME] if message.serves else None)
             if message.serves:
                 self.serving[session] = message.host[:MAX_NAME]
                 if self.fleet is not None and self.fleet.sent and not self.listing_done:
@@ -652,17 +654,21 @@ class JobCore:
         """A host's chunks whose every worker is gone wait --join-timeout for one to come
         back, then fail: the report names the host whose data is missing."""
         out: list[Action] = []
-        stranded = self.dispatcher.stranded()
+        # no worker at all: the job's own rule (wait --join-timeout, then exit 3)
+        stranded = self.dispatcher.stranded() if self.dispatcher.peers else set()
         for host in list(self.stranded_since):
             if host not in stranded:
                 del self.stranded_since[host]
         for host in stranded:
             since = self.stranded_since.setdefault(host, now)
             if now - since >= self.settings.join_timeout:
-                failed = self.dispatcher.fail_host(host, f"host {host} unavailable")
+                reason = (f"host {host} unavailable" if host is not None else
+                          "no worker reads shared paths (a worker started with --serve reads only its host's files)")
+                failed = self.dispatcher.fail_host(host, reason)
                 del self.stranded_since[host]
                 out.append(Say(f"host {host} has had no worker for {self.settings.join_timeout:g} s: "
-                               f"{len(failed)} chunk(s) of its files not read"))
+                               f"{len(failed)} chunk(s) of its files not read" if host is not None else
+                               f"{len(failed)} chunk(s) of shared paths not read: {reason}"))
         return out
 
     def _first_chunks(self) -> list[Chunk]:

@@ -51,7 +51,7 @@ class Peer:
     capacity: int
     expires: float
     held: dict[int, int] = field(default_factory=dict)  # chunk id -> attempt
-    host: str = ""
+    host: str | None = None  # a worker that serves its host's files reads only them; None: shared paths
 
     @property
     def credit(self) -> int:
@@ -77,7 +77,7 @@ class InFlight:
 
 class Pending:
     """The chunks waiting, in order, each in the queue of the host that must read it (None:
-    any worker): a worker takes its own host's chunks first, then shared ones."""
+    a shared path, read by the workers that serve no host's own files)."""
 
     def __init__(self, host_of) -> None:
         self.host_of = host_of  # chunk id -> its host, or None
@@ -105,21 +105,21 @@ class Pending:
         self.queues[self.host_of(chunk_id)].remove(chunk_id)
         self.ids.discard(chunk_id)
 
-    def take(self, host: str) -> int | None:
-        """The next chunk a worker on ``host`` can read, taken off the queue; None if none."""
-        for key in (host, None):
-            queue = self.queues.get(key)
-            if queue:
-                chunk_id = queue.popleft()
-                self.ids.discard(chunk_id)
-                return chunk_id
-        return None
+    def take(self, host: str | None) -> int | None:
+        """The next chunk a worker of ``host`` (None: of shared paths) reads, taken off the
+        queue; None if none waits."""
+        queue = self.queues.get(host)
+        if not queue:
+            return None
+        chunk_id = queue.popleft()
+        self.ids.discard(chunk_id)
+        return chunk_id
 
-    def hosts(self) -> set[str]:
-        """The hosts some waiting chunk must be read on."""
-        return {h for h, queue in self.queues.items() if h is not None and queue}
+    def hosts(self) -> set[str | None]:
+        """The hosts some waiting chunk must be read on (None: a shared path)."""
+        return {h for h, queue in self.queues.items() if queue}
 
-    def take_host(self, host: str) -> list[int]:
+    def take_host(self, host: str | None) -> list[int]:
         """Every waiting chunk of ``host``, taken off the queue."""
         taken = list(self.queues.pop(host, ()))
         self.ids.difference_update(taken)
@@ -198,7 +198,7 @@ class Dispatcher:
 
     # -- events -------------------------------------------------------------
 
-    def hello(self, session: str, name: str, capacity: int, now: float, host: str = "") -> None:
+    def hello(self, session: str, name: str, capacity: int, now: float, host: str | None = None) -> None:
         """A worker holding nothing offers ``capacity`` chunks.
 
         A known lease saying it holds nothing has lost what we think it holds:
@@ -307,11 +307,12 @@ class Dispatcher:
                 break
         return out
 
-    def stranded(self) -> set[str]:
-        """Hosts whose chunks wait but none of whose workers is alive."""
+    def stranded(self) -> set[str | None]:
+        """Hosts whose chunks wait but none of whose workers is alive (None: shared paths, and
+        no worker that reads them)."""
         return self.pending.hosts() - {p.host for p in self.peers.values()}
 
-    def fail_host(self, host: str, reason: str) -> list[int]:
+    def fail_host(self, host: str | None, reason: str) -> list[int]:
         """Quarantine every waiting chunk of ``host`` (none of its workers came back)."""
         failed = self.pending.take_host(host)
         for chunk_id in failed:

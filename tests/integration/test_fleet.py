@@ -123,3 +123,29 @@ def test_last_over_a_fleet_takes_the_newest_entry_of_every_host(procs, fleet_dir
     assert fleet["window"] == local["window"] and fleet["window"] is not None
     assert named_locally(fleet) == without_job(local)
     assert fleet["job"]["scan_chunks"] == local["job"]["scan_chunks"] > 0
+
+
+def test_shared_paths_and_a_hosts_own_files_in_one_job(procs, fleet_dirs):
+    # shared paths go to the workers that serve no host's files (here the --local one); a
+    # host's files only to that host's workers
+    port = free_base_port()
+    serve(procs, port, "web-1", fleet_dirs["web-1"])
+    shared = f"{fleet_dirs['web-2']}/app.log"  # a path every worker of this machine can open
+    status, report, err = procs.coordinator(port, "--local", "1", "--workers", "2", "--chunk-size", "64KiB",
+                                            "--on-workers", f"web-1:{fleet_dirs['web-1']}/app.log", shared)
+    assert status == 0, err
+    assert report["files"] == [shared, f"web-1:{fleet_dirs['web-1']}/app.log"]
+    assert list(report["hosts"]) == ["web-1"]
+    workers = report["job"]["workers"]
+    assert workers["w-web-1"]["bytes"] == os.path.getsize(f"{fleet_dirs['web-1']}/app.log")
+    assert workers["local-1"]["bytes"] == os.path.getsize(shared)
+
+
+def test_shared_paths_with_only_serving_workers_fail_with_the_reason(procs, fleet_dirs):
+    port = free_base_port()
+    serve(procs, port, "web-1", fleet_dirs["web-1"])
+    status, report, err = procs.coordinator(port, "--workers", "1", "--join-timeout", "1",
+                                            f"{fleet_dirs['web-2']}/app.log")
+    assert status == 1, err
+    reasons = {row["reason"] for row in report["job"]["failed_chunks"]}
+    assert reasons == {"no worker reads shared paths (a worker started with --serve reads only its host's files)"}
