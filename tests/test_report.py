@@ -74,3 +74,16 @@ def test_the_live_view_shows_the_top_error_templates_of_the_window():
     line = next(line for line in text.splitlines() if "Timeout after" in line)
     assert line.split()[-1] == "7"  # its seven entries, counted above
     assert text.index("Timeout after") < text.index("Disk full")  # the most frequent first
+
+
+def test_the_hosts_section_puts_hosts_missing_data_first_then_the_worst_error_rate():
+    from lograd.outputs.report import _hosts_section
+    hosts = {"web-1": {"files": 2, "bytes": 399_787, "entries": 5_741, "errors": 537, "error_rate": 0.093538},
+             "web-2": {"files": 1, "bytes": 100, "entries": 10, "errors": 5, "error_rate": 0.5},
+             "web-3": {"files": 1, "bytes": 100, "entries": 0, "errors": 0, "error_rate": 0.0}}
+    failed = [{"file": "web-3:/var/log/a", "start": 0, "size": 1, "reason": "host web-3 unavailable"}] * 2
+    lines = _hosts_section(hosts, failed)
+    assert lines[1] == "Hosts (3; those missing data first, then by error rate)"
+    order = [line.split()[0] for line in lines[3:]]
+    assert order == ["web-3", "web-2", "web-1"]
+    assert lines[3].split()[-1] == "2" and lines[4].split()[-2:] == ["50.0%", "-"]

@@ -12,7 +12,7 @@ import html
 import json
 import os
 
-from .report import number, to_json
+from .report import hosts_in_order, number, to_json
 
 MAX_RESOURCES = 12
 """Resource keys charted (the busiest by count); the table lists them all."""
@@ -216,6 +216,12 @@ def html_report(report: dict) -> str:
                   _card("top target", ", ".join(r["top_targets"]["hosts"][:3]) or "–")]
         _conn_charts(r, charts)
     body = [f'<div class="cards">{"".join(cards)}</div>', "<h2>Charts</h2>", charts.html()]
+    if r.get("hosts"):
+        body += ["<h2>Hosts (those missing data first, then by error rate)</h2>", _table(
+            ["host", "files", "MB", "entries", "errors", "error rate", "chunks missing"],
+            [[h, _number(f["files"]), _number(f["bytes"] / 1e6, 1), _number(f["entries"]), _number(f["errors"]),
+              f"{100 * f['error_rate']:.1f}%", _number(missing) if missing else "–"]
+             for h, f, missing in hosts_in_order(r["hosts"], (r.get("job") or {}).get("failed_chunks") or [])])]
     for key, title in (("top_paths", "Busiest paths"), ("slowest_paths", "Slowest paths by p95")):
         if r.get(key):
             body += [f"<h2>{title}</h2>", _table(

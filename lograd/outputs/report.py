@@ -90,6 +90,8 @@ def human(report: dict) -> str:
             ([f"message matching {f['grep']!r}"] if f["grep"] is not None else []) + \
             ([f"template {f['template']!r}"] if f["template"] is not None else [])
         out.append(f"  only entries of {', '.join(said)}: {number(r['in_window'])} counted")
+    if r.get("hosts"):
+        out += _hosts_section(r["hosts"], (r.get("job") or {}).get("failed_chunks") or [])
     if "total_requests" in r:
         out += _app_sections(r)
     if "top_paths" in r:
@@ -247,6 +249,28 @@ def _access_sections(r: dict) -> list[str]:
     for key, label, name in (("top_user_agents", "User agents", "user_agent"), ("top_referrers", "Referrers", "referrer")):
         if r[key]:
             out += ["", label] + _table([[row[name][:80], number(row["requests"])] for row in r[key][:5]])
+    return out
+
+
+def hosts_in_order(hosts: dict[str, dict], failed: list[dict]) -> list[tuple[str, dict, int]]:
+    """--on-workers: (host, its figures, chunks of its files not read) — those missing data
+    first (it is missing from every other figure), then the worst error rate."""
+    missing: dict[str, int] = {}
+    for row in failed:
+        host = row["file"].split(":", 1)[0] if ":" in row["file"] else ""
+        missing[host] = missing.get(host, 0) + 1
+    order = sorted(hosts, key=lambda h: (-(missing.get(h, 0) > 0), -hosts[h]["error_rate"], h))
+    return [(h, hosts[h], missing.get(h, 0)) for h in order]
+
+
+def _hosts_section(hosts: dict[str, dict], failed: list[dict]) -> list[str]:
+    rows = [["host", "files", "MB", "entries", "errors", "error rate", "chunks missing"]]
+    for h, f, missing in hosts_in_order(hosts, failed)[:LONGEST_LIST]:
+        rows.append([h, number(f["files"]), number(f["bytes"] / 1e6, 1), number(f["entries"]), number(f["errors"]),
+                     f"{100 * f['error_rate']:.1f}%", number(missing) if missing else "-"])
+    out = ["", f"Hosts ({len(hosts)}; those missing data first, then by error rate)"] + _table(rows)
+    if len(hosts) > LONGEST_LIST:
+        out.append(f"  ... and {number(len(hosts) - LONGEST_LIST)} more")
     return out
 
 
