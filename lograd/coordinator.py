@@ -64,7 +64,7 @@ class Coordinator:
         self.shown_as: dict[str, str] = {}  # a path as messages name it (a spool: standard input)
         self.last_report: dict | None = None
         self.stop_requested = False  # follow mode: set (by a signal handler too) to end the run
-        self._forget: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.declared_failed: queue.SimpleQueue[str] = queue.SimpleQueue()  # handle_worker_failure, from any thread
 
     def start_local_workers(self, local: LocalWorkers, loop: JobSockets) -> None:
         """Start the --local workers; when no worker from elsewhere is awaited, the loop
@@ -139,7 +139,7 @@ class Coordinator:
 
     async def handle_worker_failure(self, worker_id: str) -> None:
         """Declare every lease of ``worker_id`` dead: its chunks go back to the queue."""
-        self._forget.put(worker_id)
+        self.declared_failed.put(worker_id)
 
     def local_url(self) -> str:
         """Where a worker on this machine finds the coordinator."""

@@ -581,3 +581,26 @@ def test_two_workers_on_one_host_share_its_chunks_and_take_over_each_others():
                                         wire(lines(0)))), 0.3)
     moved = [a for a in core.handle(Tick(), 0.3) if isinstance(a, Hand)]
     assert set(taken) <= {h.assign.chunk for h in moved} and {h.session for h in moved} == {"a2"}
+
+
+@pytest.mark.parametrize("row", [["/l", 10, "app", 0], ["/l", "10", "app", 0, 0], ["/l", 10, "no-such", 0, 0],
+                                 ["/l", 10, "access=$remote_addr", 0, 0], "garbage"])
+def test_a_malformed_listing_is_dropped_and_its_host_reported_not_silently_missing(row):
+    core, _ = fleet()
+    core.handle(Received("a", serving_hello("web-1")), 0.0)
+    core.handle(Received("b", serving_hello("web-2")), 0.0)
+    core.handle(Tick(), 0.0)
+    actions = core.handle(Received("a", Listing("job", "/var/log/*.log", "web-1", [row], "", 0)), 0.1)
+    assert any(isinstance(a, Drop) for a in actions)
+    core.handle(Received("b", Listing("job", "/var/log/*.log", "web-2", [["/l", 10, "app", 0, 0]], "", 0)), 0.1)
+    core.handle(Tick(), 0.1)
+    assert [f.name for f in core.files] == ["web-2:/l"]
+    assert [(u.path, u.reason) for u in core.listing_problems()] == [
+        ("web-1:/var/log/*.log", "its worker's listing was malformed")]
+
+
+def test_a_fleet_job_no_worker_joins_gives_up_after_the_join_timeout():
+    core, _ = fleet()
+    assert not any(isinstance(a, GiveUp) for a in core.handle(Tick(), SETTINGS.join_timeout - 0.01))
+    gave_up = [a for a in core.handle(Tick(), SETTINGS.join_timeout) if isinstance(a, GiveUp)]
+    assert gave_up and "no worker joined within 30 s" in gave_up[0].message

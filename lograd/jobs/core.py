@@ -26,7 +26,7 @@ from ..aggregate import Partial, TimeBounds
 from ..analyzer import Analyzer
 from ..config import Settings
 from .dispatch import Chunk, Dispatcher, plan_chunks
-from ..formats import job_format
+from ..formats import LAYOUT_PREFIX, get, job_format
 from ..inputs import Unreadable, chosen_format
 from ..net.protocol import Assign, Beat, Failure, Heartbeat, Hello, ListFiles, Listing, Release, Result
 
@@ -228,6 +228,21 @@ class FileSpan:
         return self.path if self.host is None else f"{self.host}:{self.path}"
 
 
+def _listed_row(row) -> bool:
+    """Whether a Listing's row is ``[path, size, format, mtime_ms, compressed]`` with a format
+    lograd has (a --log-format layout never comes from a peer)."""
+    if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str) and isinstance(row[2], str)
+            and all(type(v) is int for v in (row[1], row[3], row[4]))):
+        return False
+    if row[2].startswith(LAYOUT_PREFIX):
+        return False
+    try:
+        get(row[2])
+    except KeyError:
+        return False
+    return True
+
+
 def split_pattern(pattern: str) -> tuple[str | None, str]:
     """``HOST:GLOB`` -> (HOST, GLOB); a glob alone (it starts with ``/``) -> (None, GLOB)."""
     host, colon, glob = pattern.partition(":")
@@ -306,7 +321,7 @@ class JobCore:
     def next_wake(self, now: float) -> float:
         """The latest time (monotonic) at which the loop should send a :class:`Tick`."""
         wake = [self.next_beat, now + POLL_AT_LEAST]
-        if self.lonely_since is not None and self.dispatcher.pending:
+        if self.lonely_since is not None and self._work_waits():
             wake.append(self.lonely_since + self.settings.join_timeout)
         deadline = self.dispatcher.next_deadline()
         if deadline is not None:
@@ -521,7 +536,7 @@ class JobCore:
             self.lonely_since = None
         elif self.lonely_since is None:
             self.lonely_since = now
-        elif not self.dispatcher.pending:
+        elif not self._work_waits():
             self.lonely_since = now  # nothing waits for a worker (follow mode, between rounds)
         elif now - self.lonely_since >= s.join_timeout:
             return [GiveUp(f"no worker joined within {s.join_timeout:g} s. {o.how_to_start}")]
@@ -530,7 +545,7 @@ class JobCore:
                            f"and none is left to do the work; their messages are above")]
         out: list[Action] = []
         if (not self.dispatching and not self.wait_said and now - self.started >= WAIT_SAID_AFTER
-                and self.dispatcher.pending and alive < o.workers_wanted and o.workers_wanted > o.local_workers):
+                and self._work_waits() and alive < o.workers_wanted and o.workers_wanted > o.local_workers):
             self.wait_said = True  # workers from elsewhere are awaited: say how to start them
             missing = o.workers_wanted - alive
             out.append(Say(f"waiting up to {s.join_timeout:g} s for {missing} more "
@@ -542,6 +557,10 @@ class JobCore:
                                    f"within {s.join_timeout:g} s; starting with them"))
                 self.dispatching = True
         return out
+
+    def _work_waits(self) -> bool:
+        """Whether something waits for workers: chunks, or the hosts' listing (--on-workers)."""
+        return bool(self.dispatcher.pending) or not self.listing_done
 
     def _assign(self, now: float) -> list[Action]:
         out: list[Action] = []
@@ -612,6 +631,9 @@ class JobCore:
         if (host, listing.pattern) in fleet.answered:
             return []
         fleet.answered.add((host, listing.pattern))
+        if not all(_listed_row(row) for row in listing.files):  # never trust the peer
+            fleet.problems.append(Unreadable(f"{host}:{listing.pattern}", "its worker's listing was malformed"))
+            return [Drop(f"a malformed Listing from {host}")]
         out: list[Action] = []
         if wall_ms is not None and abs(listing.clock_ms - wall_ms) > CLOCK_SKEW_MS and host not in fleet.clocks_said:
             fleet.clocks_said.add(host)
@@ -620,10 +642,6 @@ class JobCore:
         if listing.refused:
             fleet.problems.append(Unreadable(f"{host}:{listing.pattern}", listing.refused[:500]))
             return out + [Say(f"host {host} refused to list {listing.pattern}: {listing.refused[:500]}")]
-        for row in listing.files:
-            if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)
-                    and all(type(v) is int for v in (row[1], row[3], row[4])) and isinstance(row[2], str)):
-                return out + [Drop(f"a malformed Listing from {host}")]
         for path, size, detected, mtime_ms, compressed in listing.files:
             if size < 0:
                 continue

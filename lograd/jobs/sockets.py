@@ -165,7 +165,7 @@ class JobSockets:
         out = []
         while True:
             try:
-                out.append(Declared(self.coord._forget.get_nowait()))
+                out.append(Declared(self.coord.declared_failed.get_nowait()))
             except queue.Empty:
                 return out
 
