@@ -286,9 +286,6 @@ def coordinator_main(argv: list[str] | None = None) -> int:
                              max_attempts=_int(args, "--max-attempts", 1))
         every = _value(parse_seconds, args, "--every")
         metrics_port = _int(args, "--metrics-port", 1) if args["--metrics-port"] else None
-        if args["--on-workers"] and args["--follow"]:
-            raise UsageError("--on-workers reads each host's files once; with --follow it is not "
-                             "done yet (README, Fleets)")
         if not args["--follow"]:
             for key in ("--state", "--metrics-port"):
                 if args[key]:

@@ -51,7 +51,7 @@ class _Followed:
     offset: int  # every line before this was handed out
 
 
-def _last_line_end(path: str, start: int, stop: int) -> int:
+def last_line_end(path: str, start: int, stop: int) -> int:
     """Offset just after the last newline in ``[start, stop)`` of the file, or ``start``."""
     with open(path, "rb") as f:
         at = stop
@@ -66,6 +66,51 @@ def _last_line_end(path: str, start: int, stop: int) -> int:
     return start
 
 
+def advance(followed: dict[tuple[int, int], _Followed], now: dict[tuple[int, int], tuple[str, int]],
+            line_end) -> list[Span]:
+    """The complete lines that arrived, given what each followed file (by device and inode)
+    is ``now`` — its path and size; a file not in ``now`` is forgotten — and
+    ``line_end(path, start, size)``, the offset just after the last newline in ``[start,
+    size)`` (or ``start``). ``followed`` is brought up to date. Pure but for ``line_end``:
+    a Follower reads the file, a fleet's coordinator asks the host's worker."""
+    spans: list[Span] = []
+    for key in [k for k in followed if k not in now]:
+        del followed[key]  # deleted (or renamed where it is not found): its lines were handed out
+    order = [k for k in followed if k in now] + [k for k in now if k not in followed]
+    for key in order:  # files already followed first: a rotated file's rest before its successor
+        path, size = now[key]
+        f = followed.get(key)
+        if f is None:
+            f = followed[key] = _Followed(path, key[0], key[1], 0)
+        f.path = path
+        if size < f.offset:  # copy-truncate: the file started again
+            f.offset = 0
+        if size == f.offset:
+            continue
+        try:
+            end = line_end(path, f.offset, size)
+        except OSError:
+            continue
+        if end > f.offset:
+            spans.append(Span(path, f.offset, end - f.offset))
+            f.offset = end
+    return spans
+
+
+def followed_state(followed: dict[tuple[int, int], _Followed]) -> list[dict]:
+    """The offsets as plain data (a --state file's)."""
+    return [{"path": f.path, "device": f.device, "inode": f.inode, "offset": f.offset} for f in followed.values()]
+
+
+def followed_from_state(entries: list[dict]) -> dict[tuple[int, int], _Followed]:
+    """Inverse of :func:`followed_state`."""
+    followed = {}
+    for entry in entries:
+        f = _Followed(str(entry["path"]), int(entry["device"]), int(entry["inode"]), int(entry["offset"]))
+        followed[(f.device, f.inode)] = f
+    return followed
+
+
 class Follower:
     """The followed files of some paths (files, directories, globs) and their offsets."""
 
@@ -73,16 +118,12 @@ class Follower:
         self.paths = paths
         # our own files (the --state file and its temporary copies) are never log files
         self._ignored = [os.path.realpath(p) for p in ignore]
-        self._files: dict[tuple[int, int], _Followed] = {}
+        self._files = followed_from_state((state or {}).get("files", []))
         self.unreadable: list[Unreadable] = []
-        for entry in (state or {}).get("files", []):
-            f = _Followed(str(entry["path"]), int(entry["device"]), int(entry["inode"]), int(entry["offset"]))
-            self._files[(f.device, f.inode)] = f
 
     def state(self) -> dict:
         """The offsets, as plain data for :func:`save_state`."""
-        return {"files": [{"path": f.path, "device": f.device, "inode": f.inode, "offset": f.offset}
-                          for f in self._files.values()]}
+        return {"files": followed_state(self._files)}
 
     def poll(self) -> list[Span]:
         """The complete lines that arrived since the last poll, per file, in order."""
@@ -99,33 +140,12 @@ class Follower:
             except OSError:
                 continue
             now[(info.st_dev, info.st_ino)] = (item.path, info.st_size)
-        spans: list[Span] = []
         for key, f in list(self._files.items()):
-            if key not in now:  # renamed away or deleted: its rest, where it went
+            if key not in now:  # renamed away: its rest, where it went
                 moved = self._find_moved(f)
-                if moved is None:
-                    del self._files[key]
-                    continue
-                now[key] = moved
-        order = [k for k in self._files if k in now] + [k for k in now if k not in self._files]
-        for key in order:  # files already followed first: a rotated file's rest before its successor
-            path, size = now[key]
-            f = self._files.get(key)
-            if f is None:
-                f = self._files[key] = _Followed(path, key[0], key[1], 0)
-            f.path = path
-            if size < f.offset:  # copy-truncate: the file started again
-                f.offset = 0
-            if size == f.offset:
-                continue
-            try:
-                end = _last_line_end(path, f.offset, size)
-            except OSError:
-                continue
-            if end > f.offset:
-                spans.append(Span(path, f.offset, end - f.offset))
-                f.offset = end
-        return spans
+                if moved is not None:
+                    now[key] = moved
+        return advance(self._files, now, last_line_end)
 
     def _is_ignored(self, path: str) -> bool:
         real = os.path.realpath(path)

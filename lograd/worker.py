@@ -28,6 +28,7 @@ from .formats import formats
 from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ListFiles, Listing, ProtocolError, Release, Result, coordinator_address,
                        endpoint)
+from .follow import last_line_end
 from .inputs import served_files
 from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
 from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
@@ -286,6 +287,8 @@ class _Session:
     def _list(self, ask: ListFiles) -> None:
         """Say which of this host's files match the coordinator's pattern (or why none)."""
         rows, refused = served_files(ask.pattern, self.w.served)
+        if ask.follow:  # where each file is, and how far its complete lines go
+            rows = [row + list(_followed(row[0], row[1])) for row in rows]
         if refused:
             _log(f"refused to list {ask.pattern}: {refused}")
         if self.tasks is not None:
@@ -343,6 +346,19 @@ class _Session:
         self.queue.clear()
         self.tasks.close(linger=1000)  # linger: the Release must leave before we exit
         self.tasks = None
+
+
+GONE = (0, 0, 0)
+"""What a follow listing says of a file that went between listing and looking: nothing to read."""
+
+
+def _followed(path: str, size: int) -> tuple[int, int, int]:
+    """(device, inode, end of the last complete line) of a listed file; GONE if it went."""
+    try:
+        info = os.stat(path)
+        return info.st_dev, info.st_ino, last_line_end(path, 0, min(size, info.st_size))
+    except OSError:
+        return GONE
 
 
 def die_with_parent() -> None:

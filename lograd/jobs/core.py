@@ -165,6 +165,7 @@ class JobOptions:
     filters: list = field(default_factory=list)  # EntryFilter.to_wire(), or []
     templates: bool = True
     on_workers: tuple[str, ...] = ()  # --on-workers: globs (or HOST:GLOB) the workers list
+    follow: bool = False  # follow mode: the hosts list every round, their files are not planned here
     format_asked: str = "auto"  # --format, for the files the workers list
     url: str = ""  # where workers find the coordinator
     how_to_start: str = ""  # how to start a worker, said when none comes
@@ -228,11 +229,12 @@ class FileSpan:
         return self.path if self.host is None else f"{self.host}:{self.path}"
 
 
-def _listed_row(row) -> bool:
-    """Whether a Listing's row is ``[path, size, format, mtime_ms, compressed]`` with a format
-    lograd has (a --log-format layout never comes from a peer)."""
-    if not (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str) and isinstance(row[2], str)
-            and all(type(v) is int for v in (row[1], row[3], row[4]))):
+def _listed_row(row, follow: bool = False) -> bool:
+    """Whether a Listing's row is ``[path, size, format, mtime_ms, compressed]`` (and with
+    ``follow`` ``device, inode, complete_end``) with a format lograd has (a --log-format
+    layout never comes from a peer)."""
+    if not (isinstance(row, list) and len(row) == (8 if follow else 5) and isinstance(row[0], str)
+            and isinstance(row[2], str) and all(type(v) is int for v in (row[1], *row[3:]))):
         return False
     if row[2].startswith(LAYOUT_PREFIX):
         return False
@@ -265,6 +267,7 @@ class FleetListing:
     matched: set[str] = field(default_factory=set)  # globs some host listed a file for
     problems: list[Unreadable] = field(default_factory=list)  # refusals, globs nothing matched
     clocks_said: set[str] = field(default_factory=set)
+    followed: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)  # -> device, inode, line end
 
 
 class JobCore:
@@ -298,7 +301,7 @@ class JobCore:
         self.dispatcher = Dispatcher([] if self.fleet else self._first_chunks(), options.settings)
         self.bucket_ms = getattr(analyzer, "bucket_ms", 0)  # follow --last: metrics split by entry time
         self.analyzer = analyzer if analyzer is not None else self._fresh_analyzer()
-        self.file_tally: dict[int, list[int]] = {}  # file index -> [lines, entries] merged
+        self.file_tally: dict[int, list[int]] = {}  # file index -> [lines, entries, errors, bytes] merged
         self.workers: dict[str, WorkerFigures] = {}
         self.heartbeat_figures: dict[str, WorkerFigures] = {}
         self.names: dict[str, str] = {}  # session -> worker name
@@ -328,9 +331,20 @@ class JobCore:
             wake.append(deadline)
         return min(wake)
 
-    def add_file(self, path: str, fmt: str) -> int:
-        """Follow mode: a file seen for the first time; its index."""
-        self.files.append(FileSpan(path, 0))
+    def relist(self) -> None:
+        """Follow mode with --on-workers: ask the hosts again (each round) what their files are."""
+        fleet = self.fleet
+        fleet.sent = False
+        fleet.asked.clear()
+        fleet.answered.clear()
+        fleet.files.clear()
+        fleet.followed.clear()
+        fleet.problems.clear()
+        self.listing_done = False
+
+    def add_file(self, path: str, fmt: str, host: str | None = None) -> int:
+        """Follow mode: a file seen for the first time (``host``'s own, or a shared path); its index."""
+        self.files.append(FileSpan(path, 0, host=host))
         self.formats.append(fmt)
         self._set_format()
         return len(self.files) - 1
@@ -344,7 +358,7 @@ class JobCore:
         for index, begin, size in spans:
             for start in range(begin, begin + size, chunk_size):
                 chunks.append(Chunk(self.next_chunk_id + len(chunks), index, self.files[index].path, start,
-                                    min(chunk_size, begin + size - start)))
+                                    min(chunk_size, begin + size - start), self.files[index].host))
         for index, ms in references.items():
             self.files[index].reference_ms = ms
         self.next_chunk_id += len(chunks)
@@ -353,18 +367,18 @@ class JobCore:
         return chunks
 
     def hosts_report(self) -> dict | None:
-        """The report's ``hosts`` (--on-workers): per host, its files, bytes, entries, errors
-        and error rate; None when no file is a host's own."""
+        """The report's ``hosts`` (--on-workers): per host, its files, the bytes of them read,
+        entries, errors and error rate; None when no file is a host's own."""
         if self.fleet is None:
             return None
         hosts: dict[str, dict] = {}
         for i, f in enumerate(self.files):
             if f.host is None:
                 continue
-            lines, entries, errors = self.file_tally.get(i, [0, 0, 0])
+            lines, entries, errors, read = self.file_tally.get(i, [0, 0, 0, 0])
             row = hosts.setdefault(f.host, {"files": 0, "bytes": 0, "entries": 0, "errors": 0})
             row["files"] += 1
-            row["bytes"] += f.size
+            row["bytes"] += read
             row["entries"] += entries
             row["errors"] += errors
         for row in hosts.values():
@@ -412,8 +426,8 @@ class JobCore:
         """(path, lines, format) of each file that gave no entry, though none of its chunks
         failed (a failed chunk is said on its own)."""
         failed = {self.dispatcher.chunks[c].file_index for c in self.dispatcher.failed}
-        return [(f.name, self.file_tally.get(i, [0, 0, 0])[0], self.formats[i]) for i, f in enumerate(self.files)
-                if i not in failed and not self.file_tally.get(i, [0, 0, 0])[1]]
+        return [(f.name, self.file_tally.get(i, [0, 0, 0, 0])[0], self.formats[i]) for i, f in enumerate(self.files)
+                if i not in failed and not self.file_tally.get(i, [0, 0, 0, 0])[1]]
 
     # -- events -------------------------------------------------------------------------
 
@@ -498,10 +512,11 @@ class JobCore:
         else:
             chunk = self.dispatcher.chunks[message.chunk]
             if self.analyzer.update_metrics(partial, message.chunk, buckets):
-                tally = self.file_tally.setdefault(chunk.file_index, [0, 0, 0])
+                tally = self.file_tally.setdefault(chunk.file_index, [0, 0, 0, 0])
                 tally[0] += partial.lines
                 tally[1] += partial.entries
                 tally[2] += partial.errors
+                tally[3] += chunk.size
             self.bytes_done += chunk.size
             figures = self.workers.setdefault(message.worker[:MAX_NAME], WorkerFigures())
             figures.chunks += 1
@@ -617,7 +632,7 @@ class JobCore:
             if (only is None or only == host) and (host, glob) not in fleet.answered:
                 fleet.asked.add((session, glob))
                 fleet.host_of[session] = host
-                out.append(Ask(session, ListFiles(self.job, glob)))
+                out.append(Ask(session, ListFiles(self.job, glob, int(self.options.follow))))
         return out
 
     def _listed(self, session: str, listing: Listing, wall_ms: int | None, now: float) -> list[Action]:
@@ -631,7 +646,7 @@ class JobCore:
         if (host, listing.pattern) in fleet.answered:
             return []
         fleet.answered.add((host, listing.pattern))
-        if not all(_listed_row(row) for row in listing.files):  # never trust the peer
+        if not all(_listed_row(row, self.options.follow) for row in listing.files):  # never trust the peer
             fleet.problems.append(Unreadable(f"{host}:{listing.pattern}", "its worker's listing was malformed"))
             return [Drop(f"a malformed Listing from {host}")]
         out: list[Action] = []
@@ -642,9 +657,11 @@ class JobCore:
         if listing.refused:
             fleet.problems.append(Unreadable(f"{host}:{listing.pattern}", listing.refused[:500]))
             return out + [Say(f"host {host} refused to list {listing.pattern}: {listing.refused[:500]}")]
-        for path, size, detected, mtime_ms, compressed in listing.files:
+        for path, size, detected, mtime_ms, compressed, *followed in listing.files:
             if size < 0:
                 continue
+            if followed:
+                fleet.followed[(host, path)] = tuple(followed)
             fleet.files.setdefault((host, path), (FileSpan(path, size, bool(compressed), mtime_ms, host),
                                                   chosen_format(self.options.format_asked, detected)))
             fleet.matched.add(listing.pattern)
@@ -656,6 +673,8 @@ class JobCore:
         fleet = self.fleet
         fleet.asked.clear()
         self.listing_done = True
+        if self.options.follow:  # the follow driver plans what grew; a glob may match later
+            return []
         for pattern in fleet.patterns:
             if split_pattern(pattern)[1] not in fleet.matched:
                 fleet.problems.append(Unreadable(pattern, "no worker's host has a file that matches this pattern"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
 import zmq
@@ -26,10 +27,10 @@ from .local import LocalWorkers
 from .plan import MIN_AUTO_CHUNK, chunk_size_for, refuse_filters, say, say_failed, say_hosts_ignored
 from .sockets import JobSockets
 from ..errors import EXIT_OK, EXIT_PARTIAL, NoWorkers, StateError
-from ..follow import Follower, Span, load_state, save_state
+from ..follow import Follower, advance, followed_from_state, followed_state, load_state, save_state
 from ..formats import job_format
 from ..inputs import NO_FILES, expand, format_for, reference_ms, unreadable_rows
-from .core import STOP_GRACE, FileSpan, FollowTicks, JobCore
+from .core import STOP_GRACE, FileSpan, FollowTicks, JobCore, split_pattern
 from ..timestamps import format_ms
 from .window import SlidingWindow, bucket_size
 
@@ -57,7 +58,10 @@ class FollowJob:
         self.emit = emit
         self.state_path = state_path
         self.clock = clock
-        self.files: list[str] = []
+        self.files: list[str] = []  # as reports name them: HOST:PATH for a host's own file
+        self.file_hosts: list[str | None] = []  # each file's host (--on-workers), or None
+        self.remote: dict[str, dict] = {}  # --on-workers: per host, its followed files by device and inode
+        self.remote_problems: list = []  # the last round's refusals and silent hosts
         self.chunk_note_said = False  # --chunk-size raised: said in the first round only
         self.formats: list[str] = []
         self.index: dict[str, int] = {}
@@ -89,9 +93,12 @@ class FollowJob:
         """What the saved figures depend on: a state saved with other options cannot be reused."""
         c = self.coord
         bucket = self.analyzer.bucket_ms if isinstance(self.analyzer, SlidingWindow) else None
-        return {"format": c.fmt, "last_ms": c.window_length_ms,  # the key state files were saved with
-                "bucket_ms": bucket, "hosts": list(c.hosts),
-                "window": list(c.window) if c.window else None}
+        options = {"format": c.fmt, "last_ms": c.window_length_ms,  # the key state files were saved with
+                   "bucket_ms": bucket, "hosts": list(c.hosts),
+                   "window": list(c.window) if c.window else None}
+        if c.on_workers:
+            options["on_workers"] = list(c.on_workers)
+        return options
 
     def _restore(self) -> dict | None:
         """Offsets and figures from ``--state``, when it exists; the follower's part."""
@@ -113,6 +120,8 @@ class FollowJob:
                     f"({_describe(state.get('options'))}); give those again, or another --state file")
             self.files[:] = [str(p) for p in state["files"]]
             self.formats[:] = [str(f) for f in state["formats"]]
+            self.file_hosts[:] = [None if h is None else str(h) for h in state.get("file_hosts", [None] * len(self.files))]
+            self.remote = {str(h): followed_from_state(e) for h, e in state.get("fleet", {}).items()}
             self.analyzer.load_state(state["figures"])
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, StateError):
@@ -129,7 +138,8 @@ class FollowJob:
             return
         try:
             save_state(self.state_path, {"follower": self.follower.state(), "options": self._options(),
-                                         "files": self.files, "formats": self.formats,
+                                         "files": self.files, "formats": self.formats, "file_hosts": self.file_hosts,
+                                         "fleet": {h: followed_state(f) for h, f in self.remote.items()},
                                          "figures": self.analyzer.to_state()})
         except OSError as exc:
             raise StateError(f"cannot write the state file {self.state_path}: {exc.strerror}") from None
@@ -144,8 +154,11 @@ class FollowJob:
         loop: JobSockets | None = None
         self._save()  # now, so that a state file that cannot be written stops us before any work
         try:
-            self.core = JobCore(uuid.uuid4().hex, uuid.uuid4().hex, [FileSpan(p, 0) for p in self.files],
-                                self.formats, c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), time.monotonic(), self.analyzer)
+            spans = [FileSpan(name if host is None else name.split(":", 1)[1], 0, host=host)
+                     for name, host in zip(self.files, self.file_hosts)]
+            options = replace(c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), follow=True)
+            self.core = JobCore(uuid.uuid4().hex, uuid.uuid4().hex, spans, self.formats, options, time.monotonic(),
+                                self.analyzer)
             c.analyzer = self.analyzer
             loop = JobSockets(c, ctx, self.core)
             if c.local_workers:
@@ -184,40 +197,78 @@ class FollowJob:
             if loop is not None:
                 loop.close()
             ctx.destroy(linger=0)
-        return EXIT_PARTIAL if self.failed_count or self.follower.unreadable else EXIT_OK
+        return EXIT_PARTIAL if self.failed_count or self.follower.unreadable or self.remote_problems else EXIT_OK
 
     def _round(self, loop: JobSockets) -> None:
         """Hand out the lines that arrived since the last round and wait until they are done."""
-        spans = self.follower.poll()
-        if spans:
-            self._plan(spans)
+        indexed = [(self._file_index(span.path), span.start, span.size) for span in self.follower.poll()]
+        references = {i: reference_ms(self.files[i]) for i, _, _ in indexed}
+        if self.coord.on_workers:  # and what grew on each host, as its workers say
+            self.core.relist()
+            loop.serve(lambda m: self.coord.stop_requested or self.core.listing_done)
+            if self.coord.stop_requested:
+                return
+            indexed += self._grown_on_hosts(references)
+        if indexed:
+            self._plan(indexed, references)
         loop.serve(lambda m: self.coord.stop_requested or self.core.finished)
         if not self.coord.stop_requested:
             self._settle(loop)
 
-    def _plan(self, spans: list[Span]) -> None:
-        """Queue a round's new lines: chunks of the round's size, each file's format decided
-        when it is first seen, read with the window as of now."""
-        size, note = chunk_size_for(sum(s.size for s in spans), self.coord.chunk_size, self.coord.workers_wanted)
+    def _plan(self, indexed: list[tuple[int, int, int]], references: dict[int, int]) -> None:
+        """Queue a round's new lines, (file index, start, size) each: chunks of the round's
+        size, read with the window as of now."""
+        total = sum(size for _, _, size in indexed)
+        size, note = chunk_size_for(total, self.coord.chunk_size, self.coord.workers_wanted)
         if note and not self.chunk_note_said:  # said once, not every round
             self.chunk_note_said = True
             say(note)
-        indexed = [(self._file_index(span.path), span.start, span.size) for span in spans]
         window = (self.analyzer.horizon(int(self.clock() * 1000)), None) \
             if isinstance(self.analyzer, SlidingWindow) else self.coord.window
-        self.core.add_chunks(indexed, size, window, {i: reference_ms(self.files[i]) for i in {x[0] for x in indexed}})
-        self.bytes_read += sum(s.size for s in spans)
+        self.core.add_chunks(indexed, size, window, references)
+        self.bytes_read += total
 
-    def _file_index(self, path: str) -> int:
-        """The report's index of a file, and its format, decided when first seen."""
-        index = self.index.get(path)
+    def _grown_on_hosts(self, references: dict[int, int]) -> list[tuple[int, int, int]]:
+        """--on-workers: the complete lines that arrived in each host's files, from the
+        round's listings (each file known by its device and inode, as a Follower knows it:
+        growth, rotation within the glob, copy-truncate). A host that did not answer every
+        glob meant for it this round keeps its offsets for the next."""
+        fleet = self.core.fleet
+        self.remote_problems = list(fleet.problems)
+        now: dict[str, dict] = {}
+        ends: dict[tuple[str, str], int] = {}
+        for (host, path), (span, fmt) in fleet.files.items():
+            device, inode, end = fleet.followed.get((host, path), (0, 0, 0))
+            if device or inode:
+                now.setdefault(host, {})[(device, inode)] = (path, span.size)
+                ends[(host, path)] = end
+        out = []
+        for host in sorted(set(self.remote) | set(now)):
+            globs = [g for h, g in map(split_pattern, self.coord.on_workers) if h in (None, host)]
+            if not all((host, g) in fleet.answered for g in globs):
+                continue  # not heard from this round: nothing forgotten, nothing read
+            followed = self.remote.setdefault(host, {})
+            for span in advance(followed, now.get(host, {}),
+                                lambda path, start, size: max(start, min(ends[(host, path)], size))):
+                fmt = fleet.files[(host, span.path)][1]
+                index = self._file_index(f"{host}:{span.path}", fmt, host)
+                references[index] = fleet.files[(host, span.path)][0].reference_ms
+                out.append((index, span.start, span.size))
+        return out
+
+    def _file_index(self, name: str, fmt: str | None = None, host: str | None = None) -> int:
+        """The report's index of a file (``HOST:PATH`` for a host's own, whose format its
+        worker detected), and its format, decided when first seen."""
+        index = self.index.get(name)
         if index is None:
-            fmt = format_for(path, self.coord.fmt, say)
+            fmt = fmt or format_for(name, self.coord.fmt, say)
             if not self.formats:  # said once, of the first file
                 say_hosts_ignored(self.coord.hosts, [fmt])
-            refuse_filters(self.coord.filters, [fmt], [path])
-            index = self.index[path] = self.core.add_file(path, fmt)  # the format joins self.formats
-            self.files.append(path)
+            refuse_filters(self.coord.filters, [fmt], [name])
+            path = name if host is None else name.split(":", 1)[1]
+            index = self.index[name] = self.core.add_file(path, fmt, host)  # the format joins self.formats
+            self.files.append(name)
+            self.file_hosts.append(host)
         return index
 
     def _set_format(self) -> None:
@@ -245,8 +296,12 @@ class FollowJob:
                    failed_chunks=list(self.failed), failed_chunk_count=self.failed_count,
                    throughput_mb_s=round(self.bytes_read / 1e6 / job["elapsed_seconds"], 2)
                    if job["elapsed_seconds"] > 0 else 0.0)
-        report["unreadable_files"] = unreadable_rows(self.follower.unreadable)
-        for u in self.follower.unreadable:
+        unreadable = self.follower.unreadable + self.remote_problems
+        report["unreadable_files"] = unreadable_rows(unreadable)
+        hosts = self.core.hosts_report()
+        if hosts is not None:
+            report["hosts"] = hosts
+        for u in unreadable:
             if u.path not in self.said_unreadable:
                 self.said_unreadable.add(u.path)
                 say(f"cannot read {u.path}: {u.reason}")

@@ -52,16 +52,19 @@ class Hello:
 
 @dataclass(frozen=True)
 class ListFiles:
-    """The coordinator asks a worker which of its host's files match ``pattern`` (a glob)."""
+    """The coordinator asks a worker which of its host's files match ``pattern`` (a glob);
+    ``follow``: also each file's device, inode and end of its last complete line."""
 
     job: str
     pattern: str
+    follow: int = 0
 
 
 @dataclass(frozen=True)
 class Listing:
     """A worker's answer to ListFiles: ``files`` are ``[path, size, format, mtime_ms,
-    compressed]`` rows of the regular files it may read; ``refused`` says why it listed
+    compressed]`` rows of the regular files it may read (with ``follow``, then ``device,
+    inode, complete_end``: where the last complete line ends); ``refused`` says why it listed
     none (the pattern lies outside its ``--serve`` directories), else ""; ``clock_ms`` is
     its wall clock when it listed (a host whose clock is off is warned about)."""
 
@@ -154,7 +157,7 @@ class Beat:
 
 _TYPES: dict[type, tuple] = {
     Hello: (str, str, int, str, int),
-    ListFiles: (str, str),
+    ListFiles: (str, str, int),
     Listing: (str, str, str, list, str, int),
     Assign: (str, int, int, str, int, int, int, str, _OPT_INT, _OPT_INT, list, int, int, int, list, int),
     Release: (str, list),

@@ -149,3 +149,55 @@ def test_shared_paths_with_only_serving_workers_fail_with_the_reason(procs, flee
     assert status == 1, err
     reasons = {row["reason"] for row in report["job"]["failed_chunks"]}
     assert reasons == {"no worker reads shared paths (a worker started with --serve reads only its host's files)"}
+
+
+def test_follow_mode_follows_each_hosts_own_files_growth_and_rotation_included(procs, tmp_path):
+    from tests.integration.test_follow_mode import Follow, app_lines, append
+    port = free_base_port()
+    dirs = {h: tmp_path / h for h in ("web-1", "web-2")}
+    for host, d in dirs.items():
+        d.mkdir()
+        (d / "app.log").write_bytes(app_lines(10))
+        serve(procs, port, host, str(d))
+    run = Follow(procs.start("lograd-coordinator", "--port", str(port), "--workers", "2", "--follow", "--every",
+                             "0.5", "--json", "--on-workers", f"{tmp_path}/*/app.log*"))
+    report = run.wait_report("both hosts' first lines", lambda r: r["lines"] == 20)
+    assert sorted(report["files"]) == [f"{h}:{dirs[h]}/app.log" for h in ("web-1", "web-2")]
+    assert {h: row["entries"] for h, row in report["hosts"].items()} == {"web-1": 10, "web-2": 10}
+    append(dirs["web-1"] / "app.log", app_lines(5, first=10) + app_lines(1)[:20])  # and half a line
+    run.wait_report("web-1's 5 more", lambda r: r["lines"] == 25)
+    os.rename(dirs["web-2"] / "app.log", dirs["web-2"] / "app.log.1")  # rotation by rename, within the glob
+    append(dirs["web-2"] / "app.log.1", app_lines(3, first=10))  # its last lines, written after the rename
+    (dirs["web-2"] / "app.log").write_bytes(app_lines(4, first=13))
+    append(dirs["web-1"] / "app.log", app_lines(1)[20:])  # the half line completed: counted once
+    report = run.wait_report("the rotated file's rest, the new file and the completed line",
+                             lambda r: r["lines"] == 33)
+    assert report["hosts"]["web-2"]["entries"] == 17 and report["hosts"]["web-1"]["entries"] == 16
+    status, final = run.stop()
+    assert status == 0 and final["lines"] == 33 and final["unreadable_files"] == []
+
+
+def test_a_fleet_follow_run_restarted_with_its_state_reads_each_hosts_new_lines_once(procs, tmp_path):
+    from tests.integration.test_follow_mode import Follow, app_lines, append
+    port = free_base_port()
+    logs = {h: tmp_path / h / "app.log" for h in ("web-1", "web-2")}
+    for host, log in logs.items():
+        log.parent.mkdir()
+        log.write_bytes(app_lines(6))
+        serve(procs, port, host, str(log.parent))
+    state = str(tmp_path / "fleet.state")
+
+    def coordinator() -> Follow:
+        return Follow(procs.start("lograd-coordinator", "--port", str(port), "--workers", "2", "--follow", "--every",
+                                  "0.5", "--json", "--state", state, "--on-workers", f"{tmp_path}/*/app.log"))
+    run = coordinator()
+    run.wait_report("the first lines", lambda r: r["lines"] == 12)
+    status, final = run.stop()
+    assert status == 0 and final["lines"] == 12
+    append(logs["web-1"], app_lines(4, first=6))  # written while no coordinator ran
+    append(logs["web-2"], app_lines(2, first=6))
+    run = coordinator()
+    report = run.wait_report("only the new lines, once", lambda r: r["lines"] == 18)
+    assert report["files"] == [f"{h}:{logs[h]}" for h in ("web-1", "web-2")]
+    status, final = run.stop()
+    assert status == 0 and final["lines"] == 18
