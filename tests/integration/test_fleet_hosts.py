@@ -4,8 +4,8 @@ other host (nor the coordinator) can read, queried where they lie.
 Each host is a network namespace joined to the coordinator's by a veth pair, and its
 worker runs in a mount namespace of its own with a tmpfs at the same directory, holding
 that host's files: the path is the same on every host, the files differ, and the
-coordinator's machine sees an empty directory there. Needs root, iproute2's ``ip`` and
-util-linux's ``unshare``.
+coordinator's machine sees an empty directory there. The first test runs over CurveZMQ.
+Needs root, iproute2's ``ip`` and util-linux's ``unshare``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import pytest
 from benchmarks.access_log import write_access_log
 from lograd.generate import generate_test_logs
 from tests.integration.conftest import BIN, Running, free_base_port, ip, namespaced, start_in, wait_for, without_job
+from tests.integration.test_hosts import keys
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -95,11 +96,12 @@ def coordinator(fleet: Fleet, procs, *args: str) -> Running:
                          "--json", "--workers", "3", *args])
 
 
-def test_three_hosts_own_logs_give_the_one_machine_report_with_per_host_figures(fleet, procs, own_files):
+def test_three_hosts_own_logs_give_the_one_machine_report_with_per_host_figures(fleet, procs, own_files, tmp_path):
+    directory = keys(tmp_path)  # over CurveZMQ, as a fleet across a network would run
     for host in HOSTS:
-        host_worker(fleet, procs, host, own_files[host])
+        host_worker(fleet, procs, host, own_files[host], "--curve", directory)
     assert os.listdir(fleet.mount_point) == [], "the coordinator's machine sees none of the hosts' files"
-    status, report, err = coordinator(fleet, procs, "--chunk-size", "64KiB",
+    status, report, err = coordinator(fleet, procs, "--chunk-size", "64KiB", "--curve", directory,
                                       "--on-workers", f"{fleet.mount_point}/*.log").finish(120)
     assert status == 0, err
     names = [f"{h}:{fleet.mount_point}/{f}" for h in HOSTS for f in ("access.log", "app.log")]
