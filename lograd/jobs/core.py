@@ -267,6 +267,7 @@ class FleetListing:
     matched: set[str] = field(default_factory=set)  # globs some host listed a file for
     problems: list[Unreadable] = field(default_factory=list)  # refusals, globs nothing matched
     clocks_said: set[str] = field(default_factory=set)
+    none_said: bool = False  # "no worker serves its own files", said once (follow mode asks every round)
     followed: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)  # -> device, inode, line end
 
 
@@ -611,7 +612,8 @@ class JobCore:
             fleet.deadline = now + LISTING_SECONDS
             for session in sorted(self.serving):
                 out += self._ask(session)
-            if not self.serving:
+            if not self.serving and not fleet.none_said:
+                fleet.none_said = True
                 out.append(Say("no worker serves its own files (lograd-worker --serve DIR): "
                                "--on-workers finds nothing"))
         if not fleet.asked or now >= fleet.deadline:
