@@ -311,7 +311,7 @@ class JobCore:
         self.lonely_since: float | None = now  # since when no worker is alive
         self.dispatching = False  # until enough workers joined (or we waited long enough)
         self.serving: dict[str, str] = {}  # session -> host, of the workers that serve their files
-        self.stranded_since: dict[str, float] = {}  # host -> since when its chunks wait for a worker
+        self.stranded_since: dict[str | None, float] = {}  # host (None: shared paths) -> since when its chunks wait
         self.wait_said = False  # whether the user was told what the job waits for
 
     # -- what the loop asks -------------------------------------------------------------
