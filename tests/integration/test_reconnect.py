@@ -35,9 +35,11 @@ def test_a_worker_socket_backs_off_from_20_ms_to_2_s_and_starts_again_after_a_co
         dealer = transport.open_socket(ctx, zmq.DEALER, f"tcp://127.0.0.1:{port}", bind=False, identity="w.1")
         monitor = dealer.get_monitor_socket(zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_CONNECTED)
         waits = retries(monitor, lambda w: w.count(transport.RECONNECT_MAX_MS) >= 2, 20)
-        doubling = [transport.RECONNECT_MS * 2 ** i for i in range(7)]  # 20, 40, ... 1280
-        assert waits[:len(doubling)] == doubling
-        assert set(waits[len(doubling):]) == {transport.RECONNECT_MAX_MS}, "capped at 2 s"
+        # the monitor is attached just after the socket connects: it may miss the first retry
+        # or two, so the waits seen are a tail of 20, 40, ... 1280, then 2 s each
+        schedule = [transport.RECONNECT_MS * 2 ** i for i in range(7)] + [transport.RECONNECT_MAX_MS] * len(waits)
+        first = schedule.index(waits[0])
+        assert first <= 2 and waits == schedule[first:first + len(waits)], waits
 
         router = transport.open_socket(ctx, zmq.ROUTER, f"tcp://127.0.0.1:{port}", bind=True)
         hello = b"hello"
