@@ -188,6 +188,7 @@ def test_a_worker_busy_on_one_long_chunk_does_not_take_the_coordinator_for_gone(
                                             timeout=120)
     assert status == 0, err
     took = [line for line in worker.err_lines if " did chunk " in line]
-    assert took and float(took[0].split(" in ")[1].split()[0]) > 2 * 150, "the chunk took twice the patience"
+    # the premise (about 330 ms here): longer than the worker's patience, else nothing is tested
+    assert took and float(took[0].split(" in ")[1].split()[0]) > 150, "the chunk took longer than the patience"
     assert not worker.said("went silent"), "".join(worker.err_lines)
     assert report["job"]["retried_chunks"] == 0 and report["job"]["late_results"] == 0
