@@ -238,7 +238,7 @@ def served_files(pattern: str, served: list[str]) -> tuple[list[list], str]:
     if not os.path.isabs(pattern) or not (inside(base, roots) or any(inside(root, [base]) for root in roots)):
         return [], f"{pattern} lies outside the directories this worker serves ({', '.join(served)})"
     rows = []
-    found, _ = expand([pattern] if _GLOB_CHARS & set(pattern) else [pattern])
+    found, _ = expand([pattern])
     for f in found:
         if not inside(os.path.realpath(f.path), roots) or not os.access(f.path, os.R_OK):
             continue

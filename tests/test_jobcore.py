@@ -458,9 +458,9 @@ def test_the_final_report_ends_where_the_sliding_window_holds_every_line():
 
 # -- --on-workers: each host's own files -----------------------------------------------
 
-def fleet(patterns=("/var/log/*.log",)) -> tuple[JobCore, list]:
+def fleet(patterns=("/var/log/*.log",)) -> JobCore:
     options = JobOptions(settings=SETTINGS, workers_wanted=2, chunk_size=100, on_workers=tuple(patterns))
-    return JobCore("job", "inst", [], [], options, now=0.0), []
+    return JobCore("job", "inst", [], [], options, now=0.0)
 
 
 def serving_hello(host):
@@ -468,7 +468,7 @@ def serving_hello(host):
 
 
 def test_the_fleet_is_asked_once_enough_workers_joined_and_chunks_go_to_their_own_host():
-    core, _ = fleet()
+    core = fleet()
     core.handle(Received("a", serving_hello("web-1")), 0.0)
     assert not [a for a in core.handle(Tick(), 0.0) if isinstance(a, Ask)], "one of two: not yet"
     core.handle(Received("b", serving_hello("web-2")), 0.1)
@@ -488,7 +488,7 @@ def test_the_fleet_is_asked_once_enough_workers_joined_and_chunks_go_to_their_ow
 
 
 def test_a_host_whose_only_worker_is_gone_fails_its_chunks_after_the_join_timeout():
-    core, _ = fleet()
+    core = fleet()
     for session, host in (("a", "web-1"), ("b", "web-2")):
         core.handle(Received(session, serving_hello(host)), 0.0)
     core.handle(Tick(), 0.0)
@@ -511,7 +511,7 @@ def test_a_host_whose_only_worker_is_gone_fails_its_chunks_after_the_join_timeou
 
 
 def test_refusals_and_globs_no_host_matched_are_reported_and_a_skewed_clock_is_said():
-    core, _ = fleet(("/var/log/*.log", "web-1:/srv/*.log"))
+    core = fleet(("/var/log/*.log", "web-1:/srv/*.log"))
     core.handle(Received("a", serving_hello("web-1")), 0.0)
     core.handle(Received("b", serving_hello("web-2")), 0.0)
     asks = [a for a in core.handle(Tick(), 0.0) if isinstance(a, Ask)]
@@ -530,7 +530,7 @@ def test_refusals_and_globs_no_host_matched_are_reported_and_a_skewed_clock_is_s
 
 
 def test_a_worker_that_never_lists_is_given_up_on_and_the_rest_is_planned():
-    core, _ = fleet()
+    core = fleet()
     core.handle(Received("a", serving_hello("web-1")), 0.0)
     core.handle(Received("b", serving_hello("web-2")), 0.0)
     core.handle(Tick(), 0.0)
@@ -546,7 +546,7 @@ def test_a_worker_that_never_lists_is_given_up_on_and_the_rest_is_planned():
 
 
 def test_a_listing_from_a_worker_declared_dead_meanwhile_still_counts_and_a_newcomer_is_asked():
-    core, _ = fleet()
+    core = fleet()
     core.handle(Received("a", serving_hello("web-1")), 0.0)
     core.handle(Received("b", serving_hello("web-2")), 0.0)
     core.handle(Tick(), 0.0)
@@ -562,7 +562,7 @@ def test_a_listing_from_a_worker_declared_dead_meanwhile_still_counts_and_a_newc
 
 
 def test_two_workers_on_one_host_share_its_chunks_and_take_over_each_others():
-    core, _ = fleet()
+    core = fleet()
     core.handle(Received("a1", serving_hello("web-1")), 0.0)
     core.handle(Received("a2", serving_hello("web-1")), 0.0)
     core.handle(Tick(), 0.0)
@@ -586,7 +586,7 @@ def test_two_workers_on_one_host_share_its_chunks_and_take_over_each_others():
 @pytest.mark.parametrize("row", [["/l", 10, "app", 0], ["/l", "10", "app", 0, 0], ["/l", 10, "no-such", 0, 0],
                                  ["/l", 10, "access=$remote_addr", 0, 0], "garbage"])
 def test_a_malformed_listing_is_dropped_and_its_host_reported_not_silently_missing(row):
-    core, _ = fleet()
+    core = fleet()
     core.handle(Received("a", serving_hello("web-1")), 0.0)
     core.handle(Received("b", serving_hello("web-2")), 0.0)
     core.handle(Tick(), 0.0)
@@ -600,7 +600,7 @@ def test_a_malformed_listing_is_dropped_and_its_host_reported_not_silently_missi
 
 
 def test_a_fleet_job_no_worker_joins_gives_up_after_the_join_timeout():
-    core, _ = fleet()
+    core = fleet()
     assert not any(isinstance(a, GiveUp) for a in core.handle(Tick(), SETTINGS.join_timeout - 0.01))
     gave_up = [a for a in core.handle(Tick(), SETTINGS.join_timeout) if isinstance(a, GiveUp)]
     assert gave_up and "no worker joined within 30 s" in gave_up[0].message

@@ -90,9 +90,6 @@ class Pending:
     def __contains__(self, chunk_id: int) -> bool:
         return chunk_id in self.ids
 
-    def __iter__(self):
-        return (c for queue in self.queues.values() for c in queue)
-
     def append(self, chunk_id: int) -> None:
         self.queues.setdefault(self.host_of(chunk_id), deque()).append(chunk_id)
         self.ids.add(chunk_id)
