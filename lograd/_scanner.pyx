@@ -12,10 +12,47 @@ numbers out; the caller allocates every output array.
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp
 
+cdef extern from "string.h" nogil:
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+
 import numpy as np
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
+
+DEF LINE_METRICS = 64  # resources of one line the scanner reads; a line with more goes to the exact path
+
+
+cdef struct LineMetrics:  # The ``key=value`` resources of one line: each key's bytes [key, key_end) and fixed value.
+    int n
+    Py_ssize_t key[LINE_METRICS]
+    Py_ssize_t key_end[LINE_METRICS]
+    int64_t value[LINE_METRICS]
+
+
+cdef struct ScanState:  # How a block's lines are read, and what reading one line leaves for the next.
+    int grammar
+    int wrapper
+    int64_t reference_ms
+    int64_t low  # the window, inclusive
+    int64_t high
+    bint heads_only
+    int64_t day_cache[2]  # the last valid date seen (YYYYMMDD) and its day number
+    int64_t wrap_cache[2]
+    bint after_partial  # the last CRI line was a split (P) one
+
+
+cdef struct Line:  # What the scanner decided of one line.
+    int kind
+    int level
+    bint inside  # an entry inside the window, its response time and resources read
+    bint has_rt
+    int64_t ms
+    int64_t rt
+    Py_ssize_t msg  # the entry's message [msg, msg_end)
+    Py_ssize_t msg_end
+    int64_t spans[4]  # syslog: where the host and the program start and end
+
 
 # what a line is
 cpdef enum:
@@ -1234,25 +1271,19 @@ cdef bint _metric_key(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
     return True
 
 
-cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
-                     int64_t low, int64_t high, bint heads_only, int64_t line,
-                     int64_t* ms_out, int64_t* level_out, uint8_t* inside_out, uint8_t* has_rt_out,
-                     int64_t* rt_out, int64_t* m_line, int64_t* m_at, int64_t* m_len, int64_t* m_key,
-                     int64_t* m_value, Py_ssize_t* m, Py_ssize_t m_cap, int64_t* msg_out,
-                     int64_t* msg_end_out) nogil:
-    """Decide a logfmt or JSON line [s, e) and, for an entry, where its message starts and
-    ends (empty: none); for an entry inside the window, write its response time and a metric
-    row per resource (keys' and the message's)."""
+cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st,
+                     Line* ln, LineMetrics* mx) nogil:
+    """Decide a logfmt or JSON line [s, e) and, for an entry, its time, level and where its
+    message starts and ends (empty: none); for an entry inside the window, its response time
+    and its resources (keys' and the message's) in ``mx``."""
     cdef KeyedField f[MAX_FIELDS]
     cdef int g = grammar - GRAMMAR_LOGFMT, n, i, a, found, level, valued = 0, distinct = 0, first = -1
     cdef int best[4]
     cdef int best_rank[4]
     cdef int first_of[MAX_ALIASES]
     cdef int64_t ms, value
-    cdef Py_ssize_t msg = s, msg_end = s, i_eq, k, m0 = m[0], t
+    cdef Py_ssize_t msg = s, msg_end = s, i_eq, k, t
     cdef KeyedField* x
-    inside_out[0] = 0
-    has_rt_out[0] = 0
     if e - s > MAX_LINE:
         return UNDECIDED
     if _skip_blanks(b, s, e) == e:
@@ -1292,7 +1323,7 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
         return UNDECIDED
     x = &f[best[GROUP_TIME]]
     if x.kind == KIND_STRING or x.kind == KIND_BARE:
-        if _iso_stamp(b, x.value, x.value_end, day_cache, &ms) != x.value_end:
+        if _iso_stamp(b, x.value, x.value_end, st.day_cache, &ms) != x.value_end:
             if grammar == GRAMMAR_JSON or not _epoch(b, x.value, x.value_end, &ms):
                 return UNDECIDED
     elif x.kind == KIND_INT or x.kind == KIND_FLOAT:
@@ -1325,11 +1356,7 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
             msg_end = x.value_end
         elif x.kind != KIND_NULL:
             return UNDECIDED
-    ms_out[0] = ms
-    level_out[0] = level
-    msg_out[0] = msg
-    msg_end_out[0] = msg_end
-    if heads_only or ms < low or ms > high:
+    if not _entry_head(st, ln, ms, level, msg, msg_end):
         return ENTRY
     # the response time: a key's, else the message's rule
     found = 0
@@ -1359,8 +1386,8 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
         found = _response_time(b, msg, msg_end, &value)
         if found < 0:
             return UNDECIDED
-    has_rt_out[0] = found
-    rt_out[0] = value if found else 0
+    ln.has_rt = found
+    ln.rt = value if found else 0
     # resources: numeric values of other keys, then the message's key=value tokens
     for i in range(n):
         x = &f[i]
@@ -1374,38 +1401,55 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
             found = _signed_number(b, x.value, x.value_end, True, False, 9, &value)
         if found == 0:
             continue
-        if found < 0 or m[0] == m_cap or not _metric_key(b, x.key, x.key_end):
-            m[0] = m0
+        if found < 0 or not _metric_key(b, x.key, x.key_end) or not _add_metric(mx, x.key, x.key_end, value):
+            mx.n = 0
             return UNDECIDED
-        _metric_row(b, x.key, x.key_end, value, line, m_line, m_at, m_len, m_key, m_value, m)
-    i_eq = msg
-    while i_eq < msg_end:
-        if b[i_eq] == 61:
-            found = _metric(b, i_eq, msg, msg_end, &k, &value)
-            if found < 0 or (found and m[0] == m_cap):
-                m[0] = m0
-                return UNDECIDED
-            if found:
-                _metric_row(b, k, i_eq, value, line, m_line, m_at, m_len, m_key, m_value, m)
-        i_eq += 1
-    inside_out[0] = 1
+    if not _message_metrics(b, msg, msg_end, mx):
+        mx.n = 0
+        return UNDECIDED
+    ln.inside = 1
     return ENTRY
 
 
-cdef inline void _metric_row(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke, int64_t value, int64_t line,
-                             int64_t* m_line, int64_t* m_at, int64_t* m_len, int64_t* m_key,
-                             int64_t* m_value, Py_ssize_t* m) noexcept nogil:
-    cdef int64_t key = 0
-    cdef Py_ssize_t t, r = m[0]
-    if ke - k <= 8:
-        for t in range(k, ke):
-            key |= (<int64_t>b[t]) << (8 * (t - k))
-    m_line[r] = line
-    m_at[r] = k
-    m_len[r] = ke - k
-    m_key[r] = key
-    m_value[r] = value
-    m[0] = r + 1
+cdef inline bint _entry_head(ScanState* st, Line* ln, int64_t ms, int level, Py_ssize_t msg,
+                             Py_ssize_t msg_end) noexcept nogil:
+    """Keep an entry's time, level and message in ``ln``; whether its response time and
+    resources are to be read (it lies inside the window, and not only heads are read)."""
+    ln.ms = ms
+    ln.level = level
+    ln.msg = msg
+    ln.msg_end = msg_end
+    return not (st.heads_only or ms < st.low or ms > st.high)
+
+
+cdef inline bint _add_metric(LineMetrics* mx, Py_ssize_t k, Py_ssize_t ke, int64_t value) noexcept nogil:
+    """Keep one resource of a line; False when the line has more than LINE_METRICS."""
+    if mx.n == LINE_METRICS:
+        return False
+    mx.key[mx.n] = k
+    mx.key_end[mx.n] = ke
+    mx.value[mx.n] = value
+    mx.n += 1
+    return True
+
+
+cdef bint _message_metrics(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, LineMetrics* mx) noexcept nogil:
+    """Add the ``key=value`` tokens of message [msg, e) to ``mx`` (found from their ``=``);
+    False when the line is undecided (a value too big for an int64, too many resources)."""
+    cdef Py_ssize_t i = msg, k
+    cdef int64_t value
+    cdef int found
+    cdef const uint8_t* at
+    while i < e:
+        at = <const uint8_t*>memchr(b + i, 61, e - i)
+        if at == NULL:
+            break
+        i = at - b
+        found = _metric(b, i, msg, e, &k, &value)
+        if found < 0 or (found and not _add_metric(mx, k, i, value)):
+            return False
+        i += 1
+    return True
 
 
 cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
@@ -1434,128 +1478,96 @@ cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64
     return p + 1 if b[p] == 32 else -1
 
 
-def scan_app(const uint8_t[::1] buf, const int64_t[::1] newlines, const int64_t[::1] equals,
-             int64_t low, int64_t high, bint heads_only, int grammar, int64_t reference_ms,
-             int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] messages, int64_t[::1] message_ends,
-             uint8_t[::1] kinds, int64_t[::1] stamps,
-             int64_t[::1] levels, uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts,
-             int64_t[::1] m_line, int64_t[::1] m_at, int64_t[::1] m_len, int64_t[::1] m_key,
-             int64_t[::1] m_value, int64_t[:, ::1] spans, int wrapper=WRAPPER_NONE) -> int:
-    """Fill one row per line (``len(kinds)`` lines) and one metric row per token; the
-    number of metric rows. An entry's message is [messages, message_ends) (not with
-    ``heads_only``).
+cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Line* ln,
+                 LineMetrics* mx) nogil:
+    """Decide line [s, e) (no newline) by ``st``'s grammar and wrapper into ``ln``: its kind;
+    for an entry its time, level and message; for an entry inside the window (not with
+    ``heads_only``) its response time and resources (``mx``). The kind is returned too.
 
-    ``newlines`` and ``equals`` are the positions of the block's ``\\n`` and ``=``
-    bytes; ``low``/``high`` bound the window (inclusive); ``grammar`` says how a line's head
-    (time, level, where the message starts) is read, ``reference_ms`` dates `text` stamps
-    without a year; ``spans`` (one row of four per line, syslog only) get where each
-    entry's host and program start and end. With ``heads_only`` only
-    the kind, time and level are read (the newest-entry scan of ``--last``).
-
-    With ``wrapper`` (WRAPPER_CRI) each line is a container runtime's line and ``grammar``
-    reads its content; a line is decided only when it is a whole CRI line (tag ``F``, not
-    after a ``P``) whose content is an entry: any other line is UNDECIDED, for the exact path
-    that joins split lines and reads plain output.
-    """
-    cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
-    cdef Py_ssize_t line, s = 0, nl, e, msg = 0, i, k, t, q, hs
-    cdef int64_t day_cache[2]
-    cdef int64_t wrap_cache[2]
+    With WRAPPER_CRI the line is a container runtime's and the grammar reads its content; it
+    is decided only when it is a whole CRI line (tag ``F``, not after a ``P``) whose content
+    is an entry, or plain output: any other line is UNDECIDED, for the exact path that joins
+    split lines."""
+    cdef Py_ssize_t hs = s, msg = 0
     cdef uint8_t tag = 0
-    cdef int64_t wrap_ms = 0
-    cdef bint after_partial = False
-    cdef int64_t ms = 0, value = 0, key
+    cdef int64_t wrap_ms = 0, ms = 0, value = 0
     cdef int level = 0, kind, found
-    cdef Py_ssize_t m = 0
-    cdef const uint8_t* b = &buf[0] if size else NULL
-    cdef Py_ssize_t m_cap = m_line.shape[0]
-    cdef int64_t* rows[5]
-    if m_cap:  # where the keyed grammars write their metric rows
-        rows[0], rows[1], rows[2], rows[3], rows[4] = &m_line[0], &m_at[0], &m_len[0], &m_key[0], &m_value[0]
+    ln.inside = 0
+    ln.has_rt = 0
+    mx.n = 0
+    if st.wrapper == WRAPPER_CRI:
+        hs = -1 if e - s > MAX_LINE else _cri_content(b, s, e, st.wrap_cache, &tag, &wrap_ms)
+        if hs < 0 or st.after_partial or tag == 80:  # not a whole CRI line: the exact path
+            st.after_partial = hs >= 0 and tag == 80  # reads its record, split ones joined
+            ln.kind = UNDECIDED
+            return UNDECIDED
+    if st.grammar == GRAMMAR_LOGFMT or st.grammar == GRAMMAR_JSON:
+        kind = _keyed_line(st.grammar, b, hs, e, st, ln, mx)
+        ln.kind = kind if kind == ENTRY or st.wrapper == WRAPPER_NONE else UNDECIDED
+        return ln.kind
+    if st.grammar == GRAMMAR_TEXT:
+        kind = _text_head(b, hs, e, st.reference_ms, &ms, &level, &msg)
+    elif st.grammar == GRAMMAR_SYSLOG:
+        kind = _syslog_head(b, hs, e, st.reference_ms, &ms, &level, &msg, ln.spans)
     else:
-        rows[0] = rows[1] = rows[2] = rows[3] = rows[4] = NULL
-    day_cache[0] = wrap_cache[0] = -1
-    day_cache[1] = wrap_cache[1] = 0
+        kind = _head(b, hs, e, st.day_cache, &ms, &level, &msg)
+    if st.wrapper != WRAPPER_NONE and kind != ENTRY:
+        if (kind == MALFORMED or kind == BLANK) and st.grammar != GRAMMAR_SYSLOG:
+            kind = ENTRY  # plain output: an entry at the wrapper's time, its level among
+            ms = wrap_ms  # the first fields (container.py's entry_of)
+            level = _level_in_fields(b, hs, e, &msg)
+        else:
+            kind = UNDECIDED
+    ln.kind = kind
+    if kind != ENTRY:
+        return kind
+    if not _entry_head(st, ln, ms, level, msg, e):
+        return ENTRY
+    found = _response_time(b, msg, e, &value)
+    if found < 0 or not _message_metrics(b, msg, e, mx):
+        mx.n = 0
+        ln.kind = UNDECIDED
+        return UNDECIDED
+    ln.inside = 1
+    ln.has_rt = found
+    ln.rt = value if found else 0
+    return ENTRY
+
+
+cdef void _start(ScanState* st, int grammar, int wrapper, int64_t reference_ms, int64_t low, int64_t high,
+                 bint heads_only) noexcept nogil:
+    st.grammar = grammar
+    st.wrapper = wrapper
+    st.reference_ms = reference_ms
+    st.low = low
+    st.high = high
+    st.heads_only = heads_only
+    st.day_cache[0] = st.wrap_cache[0] = -1
+    st.day_cache[1] = st.wrap_cache[1] = 0
+    st.after_partial = False
+
+
+def scan_heads(const uint8_t[::1] buf, const int64_t[::1] newlines, int grammar, int64_t reference_ms,
+               int64_t[::1] starts, uint8_t[::1] kinds, int64_t[::1] stamps) -> None:
+    """Each line's start, kind and, for an entry, time (``len(kinds)`` lines; ``newlines``:
+    where the block's ``\\n`` bytes are): the newest-entry scan of ``--last`` and follow
+    mode's time buckets, which read no response time or resource. ``grammar`` says how a
+    line's head is read, ``reference_ms`` dates `text` stamps without a year."""
+    cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
+    cdef Py_ssize_t line, s = 0, nl, e
+    cdef const uint8_t* b = &buf[0] if size else NULL
+    cdef ScanState st
+    cdef Line ln
+    cdef LineMetrics mx
+    _start(&st, grammar, WRAPPER_NONE, reference_ms, 0, 0, True)
     with nogil:
         for line in range(n):
             nl = newlines[line] if line < n_nl else size
             e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
             starts[line] = s
-            ends[line] = e
-            hs = s  # where the head starts: the line's start, or a wrapper's content
-            if wrapper == WRAPPER_CRI:
-                if e - s > MAX_LINE:
-                    hs = -1
-                else:
-                    hs = _cri_content(b, s, e, wrap_cache, &tag, &wrap_ms)
-                if hs < 0 or after_partial or tag == 80:  # not a whole CRI line: the exact path
-                    after_partial = hs >= 0 and tag == 80  # reads its record, split ones joined
-                    kinds[line] = UNDECIDED
-                    inside[line] = 0
-                    has_rt[line] = 0
-                    s = nl + 1
-                    continue
-            if grammar == GRAMMAR_TEXT:
-                kind = _text_head(b, hs, e, reference_ms, &ms, &level, &msg)
-            elif grammar == GRAMMAR_SYSLOG:
-                kind = _syslog_head(b, hs, e, reference_ms, &ms, &level, &msg, &spans[line, 0])
-            elif grammar == GRAMMAR_LOGFMT or grammar == GRAMMAR_JSON:
-                kind = _keyed_line(grammar, b, hs, e, day_cache, low, high, heads_only, line,
-                                   &stamps[line], &levels[line], &inside[line], &has_rt[line],
-                                   &rts[line], rows[0], rows[1], rows[2], rows[3], rows[4], &m, m_cap,
-                                   &messages[line], &message_ends[line])
-                kinds[line] = kind if kind == ENTRY or wrapper == WRAPPER_NONE else UNDECIDED
-                s = nl + 1
-                continue
-            else:
-                kind = _head(b, hs, e, day_cache, &ms, &level, &msg)
-            if wrapper != WRAPPER_NONE and kind != ENTRY:
-                if (kind == MALFORMED or kind == BLANK) and grammar != GRAMMAR_SYSLOG:
-                    kind = ENTRY  # plain output: an entry at the wrapper's time, its level among
-                    ms = wrap_ms  # the first fields (container.py's entry_of)
-                    level = _level_in_fields(b, hs, e, &msg)
-                else:
-                    kind = UNDECIDED
+            kinds[line] = _decide(b, s, e, &st, &ln, &mx)
+            stamps[line] = ln.ms
             s = nl + 1
-            kinds[line] = kind
-            inside[line] = 0
-            has_rt[line] = 0
-            if kind != ENTRY:
-                continue
-            stamps[line] = ms
-            levels[line] = level
-            messages[line] = msg
-            message_ends[line] = e
-            if heads_only or ms < low or ms > high:
-                continue
-            found = _response_time(b, msg, e, &value)
-            if found < 0:
-                kinds[line] = UNDECIDED
-                continue
-            inside[line] = 1
-            has_rt[line] = found
-            rts[line] = value if found else 0
-        line = 0
-        for q in range(equals.shape[0]):  # '=' positions and lines, both in order: walk together
-            i = equals[q]
-            while ends[line] < i:
-                line += 1
-            if not inside[line]:
-                continue
-            if i < messages[line]:
-                continue
-            found = _metric(b, i, messages[line], ends[line], &k, &value)
-            if found == 0:
-                continue
-            if found < 0:  # the line goes to the exact path, with none of its metrics here
-                kinds[line] = UNDECIDED
-                inside[line] = 0
-                has_rt[line] = 0
-                while m > 0 and m_line[m - 1] == line:
-                    m -= 1
-                continue
-            _metric_row(b, k, i, value, line, rows[0], rows[1], rows[2], rows[3], rows[4], &m)
-    return m
 
 
 DEF MAX_HOST_KEY = 16  # hosts of up to 16 bytes are their own 128-bit key
@@ -1720,43 +1732,6 @@ def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, 
                 if keys[0] == host_keys[h, 0] and keys[1] == host_keys[h, 1]:
                     (<HostTable>from_hosts[h]).add(keys[2], keys[3], 1)
     return in_window
-
-
-def count_names(const uint8_t[::1] buf, const int64_t[::1] starts, const int64_t[::1] ends,
-                const uint8_t[::1] errors, HostTable entries, HostTable error_entries,
-                uint8_t[::1] left_out) -> int:
-    """Count the names buf[starts[i]:ends[i]] (syslog hosts, programs) in ``entries``, and
-    those of rows flagged in ``errors`` in ``error_entries``, by their bytes as keys; a name
-    longer than 16 bytes or holding a NUL is left out (``left_out[i] = 1``) for the caller to
-    count. Returns how many were left out."""
-    cdef Py_ssize_t i, k, a, z, n = starts.shape[0], missed = 0
-    cdef uint64_t lo, hi
-    cdef bint odd
-    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
-    for i in range(n):
-        a = starts[i]
-        z = ends[i]
-        left_out[i] = 0
-        if z - a > MAX_HOST_KEY or z <= a:
-            left_out[i] = 1
-            missed += 1
-            continue
-        lo = hi = 0
-        odd = False
-        for k in range(a, z):
-            odd |= b[k] == 0
-            if k - a < 8:
-                lo |= (<uint64_t>b[k]) << (8 * (k - a))
-            else:
-                hi |= (<uint64_t>b[k]) << (8 * (k - a - 8))
-        if odd:
-            left_out[i] = 1
-            missed += 1
-            continue
-        entries.add(lo, hi, 1)
-        if errors[i]:
-            error_entries.add(lo, hi, 1)
-    return missed
 
 
 # -- web access logs (lograd/formats/access.py says the grammar in words and holds the exact path) --
@@ -2548,63 +2523,462 @@ def template_bytes(const uint8_t[::1] message) -> bytes:
     return bytes(out[:length])
 
 
-DEF COLUMNS_PER_GROUP = 5
-TEMPLATE_COLUMNS = COLUMNS_PER_GROUP
-"""A template's counters per level group in :func:`template_ids`' table: entries inside the
-window, the first and last time of those, entries before the window, the first line inside."""
+# -- in-scan aggregation: a chunk's entries added up as they are read, no row per line ------------
+
+DEF TALLY_GROUP_COLUMNS = 7  # per template and level group: entries inside the window, their first
+                             # and last time, entries before it, the first one's offset, the minute
+                             # being counted and its entries so far
+TALLY_TEMPLATE_COLUMNS = TALLY_GROUP_COLUMNS
+"""A tally's counters per template and level group (the first five: entries inside the window,
+their first and last time, entries before it, the first one's file offset)."""
+DEF RESOURCE_COLUMNS = 10  # per resource: values, least, greatest, sum (two words), the minute being
+                           # counted, its values, greatest, sum (two words)
+DEF LABEL_COLUMNS = 2  # per syslog host or program: entries inside the window, errors among them
+DEF BUCKET_CACHE = 4096  # response times whose sketch bucket is remembered (direct-mapped)
+DEF MAX_LEVELS = 16
 
 
-def template_ids(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t[::1] messages,
-                 const int64_t[::1] message_ends, const int64_t[::1] levels, const int64_t[::1] stamps,
-                 const uint8_t[::1] inside, const uint8_t[::1] before, const int64_t[::1] group_of_level,
-                 SpanTable templates, int64_t[::1] keys) -> None:
-    """Count the template of each ENTRY line inside the window or (``before``) before it: its
-    message [messages, message_ends) masked as templates.template_bytes says (empty templates
-    are not counted), in ``templates``, a table of ``groups * TEMPLATE_COLUMNS`` counters, in
-    the columns of the line's level group (``group_of_level[level]``). ``keys`` gets
-    ``id * groups + group`` for each entry inside the window, -1 for every other line."""
-    cdef uint8_t quoted[QUOTED_SIZE]
-    cdef uint8_t out[TEMPLATE_SIZE]
-    cdef Py_ssize_t line, length, groups = templates.columns // COLUMNS_PER_GROUP
-    cdef int64_t tid, g, ms
-    cdef int64_t* row
-    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
-    for line in range(kinds.shape[0]):
-        keys[line] = -1
-        if kinds[line] != ENTRY or not (inside[line] or before[line]):
-            continue
-        length = _template(b, messages[line], message_ends[line], quoted, out)
+cdef struct Vec:  # a growable array of int64 rows (width fixed by the user)
+    int64_t* data
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int _reserve(Vec* v, Py_ssize_t more) except -1:
+    cdef Py_ssize_t cap = v.cap if v.cap else 1024
+    cdef int64_t* grown
+    if v.n + more <= v.cap:
+        return 0
+    while cap < v.n + more:
+        cap *= 2
+    grown = <int64_t*>realloc(v.data, cap * sizeof(int64_t))
+    if grown == NULL:
+        raise MemoryError()
+    v.data = grown
+    v.cap = cap
+    return 0
+
+
+cdef inline void _add_wide(int64_t* two, int64_t value) noexcept nogil:
+    """Add ``value`` to the 128-bit sum ``two`` (high word signed, low word unsigned bits)."""
+    cdef uint64_t low = <uint64_t>two[1] + <uint64_t>value
+    two[0] += (-1 if value < 0 else 0) + (1 if low < <uint64_t>two[1] else 0)
+    two[1] = <int64_t>low
+
+
+cdef object _vec_array(Vec* v, int width):
+    """A copy of a Vec's rows as an (n / width, width) int64 array."""
+    out = np.empty(v.n, np.int64)
+    cdef int64_t[::1] view = out
+    if v.n:
+        memcpy(&view[0], v.data, v.n * sizeof(int64_t))
+    return out.reshape(-1, width)
+
+
+cdef class Tally:
+    """A chunk's entries added up as the scanner decides them (:meth:`scan`, block after block):
+    what :class:`lograd.aggregate.Partial` holds, in C arrays, with no row per line.
+
+    Counts, the first and last time, entries per level; per second and per minute, as runs
+    (a row each time the second or minute changes: logs are mostly in order, so a chunk
+    gives a row per second, not per line); the response times' exact 128-bit sum, extremes
+    and sketch buckets, and each minute's coarse buckets; resources per key and minute;
+    templates per level group (first, last, first offset, per minute); syslog hosts and
+    programs. The lines the scanner cannot decide, and those that are no entries, are kept per
+    block (:meth:`exceptions`) for the format's Python code, which reads them while the block
+    is still there. :func:`lograd.fastpath.fold_tally` turns a tally into a partial's figures."""
+
+    cdef ScanState st
+    cdef readonly int64_t lines, blank, entries, in_window, errors, first_ms, last_ms
+    cdef readonly int64_t rt_count, rt_low, rt_high, rt_zeros
+    cdef readonly bint count_templates, count_labels
+    cdef readonly int64_t first_entry  # this block's first entry (or undecided line short enough to be one): where it starts
+    cdef int64_t rt_total[2]
+    cdef int64_t level_counts[MAX_LEVELS]
+    cdef uint8_t error_of[MAX_LEVELS]
+    cdef int64_t group_of[MAX_LEVELS]
+    cdef int groups
+    # the response-time sketch: counts per bucket of BOUNDS, and each minute's coarse buckets
+    cdef double* bounds
+    cdef Py_ssize_t n_bounds
+    cdef int64_t lowest_index, coarse_width, coarse_zero, coarse_span
+    cdef double min_positive
+    cdef int64_t* buckets
+    cdef int64_t* coarse  # the current minute's counts per coarse bucket (coarse_span of them)
+    cdef int64_t cache_rt[BUCKET_CACHE]
+    cdef int64_t cache_bucket[BUCKET_CACHE]
+    cdef Vec touched  # coarse buckets of the current minute with counts
+    # runs
+    cdef int64_t second, second_count
+    cdef Vec seconds  # (second, entries)
+    cdef int64_t minute, minute_entries, minute_errors, minute_rt_n
+    cdef int64_t minute_rt_sum[2]
+    cdef Vec minutes  # (minute, entries, errors, response times, their sum high, low)
+    cdef Vec coarse_rows  # (minute, coarse bucket, values)
+    cdef Vec template_rows  # (template * groups + group, minute, entries)
+    cdef Vec resource_rows  # (resource, minute, values, greatest, sum high, low)
+    cdef Vec exception_rows  # this block's (kind, start, end, next line's start)
+    cdef readonly SpanTable templates, resources, hosts, programs
+    # the job's filters (--level, --grep, --template): an entry that fails one is counted as
+    # one outside the window
+    cdef bint filtering
+    cdef int level_least, level_end  # levels [least, end) pass; least -1: no --level
+    cdef bytes literal  # --grep without special characters: found by memmem
+    cdef object search  # any other --grep: its compiled pattern's search
+    cdef bytes template_wanted  # --template
+
+    def __cinit__(self, const uint8_t[::1] error_of, const int64_t[::1] group_of, int groups,
+                  const double[::1] bounds, int64_t lowest_index, int64_t coarse_width, int64_t coarse_zero,
+                  int64_t coarse_span, double min_positive, int grammar, int wrapper, int64_t reference_ms,
+                  int64_t low, int64_t high, bint count_templates, bint count_labels):
+        cdef Py_ssize_t i
+        if error_of.shape[0] > MAX_LEVELS or group_of.shape[0] != error_of.shape[0]:
+            raise ValueError("levels: at most 16, a group for each")
+        _start(&self.st, grammar, wrapper, reference_ms, low, high, False)
+        for i in range(MAX_LEVELS):
+            self.level_counts[i] = 0
+            self.error_of[i] = error_of[i] if i < error_of.shape[0] else 0
+            self.group_of[i] = group_of[i] if i < group_of.shape[0] else 0
+        self.groups = groups
+        self.n_bounds = bounds.shape[0]
+        self.bounds = <double*>malloc(self.n_bounds * sizeof(double))
+        self.buckets = <int64_t*>malloc(self.n_bounds * sizeof(int64_t))
+        self.coarse = <int64_t*>malloc(coarse_span * sizeof(int64_t))
+        if self.bounds == NULL or self.buckets == NULL or self.coarse == NULL:
+            raise MemoryError()
+        for i in range(self.n_bounds):
+            self.bounds[i] = bounds[i]
+            self.buckets[i] = 0
+        for i in range(coarse_span):
+            self.coarse[i] = 0
+        for i in range(BUCKET_CACHE):
+            self.cache_rt[i] = -1
+        self.lowest_index, self.coarse_width, self.coarse_zero = lowest_index, coarse_width, coarse_zero
+        self.coarse_span, self.min_positive = coarse_span, min_positive
+        self.count_templates, self.count_labels = count_templates, count_labels
+        self.templates = SpanTable(groups * TALLY_GROUP_COLUMNS)
+        self.resources = SpanTable(RESOURCE_COLUMNS, 6)
+        self.hosts = SpanTable(LABEL_COLUMNS, 6)
+        self.programs = SpanTable(LABEL_COLUMNS, 6)
+        self.rt_total[0] = self.rt_total[1] = 0
+
+    def __dealloc__(self):
+        free(self.bounds)
+        free(self.buckets)
+        free(self.coarse)
+        free(self.touched.data)
+        free(self.seconds.data)
+        free(self.minutes.data)
+        free(self.coarse_rows.data)
+        free(self.template_rows.data)
+        free(self.resource_rows.data)
+        free(self.exception_rows.data)
+
+    def filter(self, int level_least, int level_end, bytes literal, object search, bytes template) -> None:
+        """Count only entries that pass the job's filters: a level id in [level_least,
+        level_end) (``level_least`` -1: any), a message that holds ``literal`` or in which
+        ``search`` finds something (None: any), a template equal to ``template`` (None: any)."""
+        self.filtering = True
+        self.level_least, self.level_end = level_least, level_end
+        self.literal, self.search, self.template_wanted = literal, search, template
+
+    cdef bint _passes(self, object view, const uint8_t* b, Line* ln, uint8_t* quoted, uint8_t* out,
+                      Py_ssize_t* length) except -1:
+        """Whether an entry passes the filters; its template's length in ``length`` when
+        they needed it (else -1)."""
+        cdef Py_ssize_t n
+        if self.level_least >= 0 and not (self.level_least <= ln.level < self.level_end):
+            return False
+        if self.literal is not None:
+            n = len(self.literal)
+            if n and memmem(b + ln.msg, ln.msg_end - ln.msg, <const char*>self.literal, n) == NULL:
+                return False
+        if self.search is not None and self.search(view[ln.msg:ln.msg_end]) is None:
+            return False
+        if self.template_wanted is not None:
+            length[0] = _template(b, ln.msg, ln.msg_end, quoted, out)
+            n = len(self.template_wanted)
+            if length[0] != n or (n and memcmp(out, <const char*>self.template_wanted, n) != 0):
+                return False
+        return True
+
+    @property
+    def window(self) -> tuple:
+        """The window (inclusive bounds) this tally counts entries inside."""
+        return self.st.low, self.st.high
+
+    cdef int64_t _bucket(self, int64_t rt) noexcept:
+        """The sketch bucket (index into BOUNDS) of a response time, -1 for the zero bucket:
+        ``bisect_left(BOUNDS, rt / 1e9)`` capped at the last, as sketch.bucket_of."""
+        cdef Py_ssize_t slot = <Py_ssize_t>((<uint64_t>rt * 0x9E3779B97F4A7C15ULL) >> 52)
+        cdef double x
+        cdef Py_ssize_t lo = 0, hi, mid
+        if self.cache_rt[slot] == rt:
+            return self.cache_bucket[slot]
+        x = (<double>rt) / 1e9  # what aggregate.fixed_ms gives, bit for bit
+        if x < self.min_positive:
+            lo = -1
+        else:
+            hi = self.n_bounds - 1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if self.bounds[mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        self.cache_rt[slot] = rt
+        self.cache_bucket[slot] = lo
+        return lo
+
+    cdef int _close_minute(self) except -1:
+        cdef Py_ssize_t i, c
+        cdef int64_t* row
+        if self.minute_entries == 0:
+            return 0
+        _reserve(&self.minutes, 6)
+        row = self.minutes.data + self.minutes.n
+        row[0], row[1], row[2], row[3] = self.minute, self.minute_entries, self.minute_errors, self.minute_rt_n
+        row[4], row[5] = self.minute_rt_sum[0], self.minute_rt_sum[1]
+        self.minutes.n += 6
+        _reserve(&self.coarse_rows, 3 * self.touched.n)
+        for i in range(self.touched.n):
+            c = self.touched.data[i]
+            row = self.coarse_rows.data + self.coarse_rows.n
+            row[0], row[1], row[2] = self.minute, c + self.coarse_zero, self.coarse[c]
+            self.coarse_rows.n += 3
+            self.coarse[c] = 0
+        self.touched.n = 0
+        self.minute_entries = self.minute_errors = self.minute_rt_n = 0
+        self.minute_rt_sum[0] = self.minute_rt_sum[1] = 0
+        return 0
+
+    cdef int _close_second(self) except -1:
+        if self.second_count:
+            _reserve(&self.seconds, 2)
+            self.seconds.data[self.seconds.n] = self.second
+            self.seconds.data[self.seconds.n + 1] = self.second_count
+            self.seconds.n += 2
+            self.second_count = 0
+        return 0
+
+    cdef int _template(self, const uint8_t* b, Line* ln, int64_t offset, bint inside, int64_t minute,
+                       uint8_t* quoted, uint8_t* out, Py_ssize_t length) except -1:
+        """Count an entry under its template (``length``: its length in ``out`` when already
+        made, else -1)."""
+        cdef int64_t tid, g
+        if length < 0:
+            length = _template(b, ln.msg, ln.msg_end, quoted, out)
+        cdef int64_t* row
         if not length:
-            continue
-        tid = templates.intern(out, length)
-        g = group_of_level[levels[line]]
-        row = templates.counters + tid * templates.columns + g * COLUMNS_PER_GROUP
-        if not inside[line]:
+            return 0
+        tid = self.templates.intern(out, length)
+        g = self.group_of[ln.level]
+        row = self.templates.counters + tid * self.templates.columns + g * TALLY_GROUP_COLUMNS
+        if not inside:
             row[3] += 1
-            continue
-        ms = stamps[line]
+            return 0
         if row[0] == 0:
-            row[1] = row[2] = ms
-            row[4] = line
-        elif ms < row[1]:
-            row[1] = ms
-        elif ms > row[2]:
-            row[2] = ms
+            row[1] = row[2] = ln.ms
+            row[4] = offset
+        elif ln.ms < row[1]:
+            row[1] = ln.ms
+        elif ln.ms > row[2]:
+            row[2] = ln.ms
         row[0] += 1
-        keys[line] = tid * groups + g
+        if row[6] and row[5] != minute:
+            self._end_template_run(tid * self.groups + g, row)
+        row[5] = minute
+        row[6] += 1
+        return 0
 
+    cdef int _end_template_run(self, int64_t key, int64_t* row) except -1:
+        """Keep a template and group's run of one minute (key: template * groups + group)."""
+        _reserve(&self.template_rows, 3)
+        cdef int64_t* out = self.template_rows.data + self.template_rows.n
+        out[0], out[1], out[2] = key, row[5], row[6]
+        self.template_rows.n += 3
+        row[6] = 0
+        return 0
 
-def template_matches(const uint8_t[::1] buf, const uint8_t[::1] kinds, const int64_t[::1] messages,
-                     const int64_t[::1] message_ends, const uint8_t[::1] target, uint8_t[::1] out) -> None:
-    """Whether each ENTRY line's template is ``target`` (1) or not (0; other lines 0)."""
-    cdef uint8_t quoted[QUOTED_SIZE]
-    cdef uint8_t masked[TEMPLATE_SIZE]
-    cdef Py_ssize_t line, length, n = target.shape[0]
-    cdef const uint8_t* b = &buf[0] if buf.shape[0] else NULL
-    cdef const uint8_t* t = &target[0] if n else NULL
-    for line in range(kinds.shape[0]):
-        out[line] = 0
-        if kinds[line] != ENTRY:
-            continue
-        length = _template(b, messages[line], message_ends[line], quoted, masked)
-        out[line] = length == n and (n == 0 or memcmp(masked, t, n) == 0)
+    cdef int _end_resource_run(self, int64_t rid, int64_t* row) except -1:
+        """Keep a resource's run of one minute."""
+        _reserve(&self.resource_rows, 6)
+        cdef int64_t* out = self.resource_rows.data + self.resource_rows.n
+        out[0], out[1], out[2], out[3], out[4], out[5] = rid, row[5], row[6], row[7], row[8], row[9]
+        self.resource_rows.n += 6
+        row[6] = 0
+        return 0
+
+    cdef int _resource(self, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke, int64_t value,
+                       int64_t minute) except -1:
+        cdef int64_t rid = self.resources.intern(b + k, ke - k)
+        cdef int64_t* row = self.resources.counters + rid * RESOURCE_COLUMNS
+        if row[0] == 0:
+            row[1] = row[2] = value
+            row[3] = row[4] = row[6] = 0
+        elif value < row[1]:
+            row[1] = value
+        elif value > row[2]:
+            row[2] = value
+        row[0] += 1
+        _add_wide(row + 3, value)
+        if row[6] and row[5] != minute:
+            self._end_resource_run(rid, row)
+        if row[6] == 0:
+            row[5] = minute
+            row[7] = value
+            row[8] = row[9] = 0
+        elif value > row[7]:
+            row[7] = value
+        row[6] += 1
+        _add_wide(row + 8, value)
+        return 0
+
+    cdef int _label(self, SpanTable table, const uint8_t* b, int64_t a, int64_t z, int error) except -1:
+        cdef int64_t* row = table.counters + table.intern(b + a, z - a) * LABEL_COLUMNS
+        row[0] += 1
+        row[1] += error
+        return 0
+
+    cdef int _exception(self, int kind, Py_ssize_t s, Py_ssize_t e, Py_ssize_t next_line) except -1:
+        _reserve(&self.exception_rows, 4)
+        cdef int64_t* row = self.exception_rows.data + self.exception_rows.n
+        row[0], row[1], row[2], row[3] = kind, s, e, next_line
+        self.exception_rows.n += 4
+        return 0
+
+    def scan(self, data, int64_t base) -> int:
+        """Add a block of whole lines (bytes-like, at file offset ``base``; its last line may
+        lack a newline) to the tally; how many of its lines are exceptions (MALFORMED or
+        UNDECIDED), for :meth:`exceptions`."""
+        cdef const uint8_t[::1] buf = data
+        cdef object view = memoryview(data).cast("B") if self.search is not None else None
+        cdef Py_ssize_t size = buf.shape[0], s = 0, nl, e, j, c, length
+        cdef const uint8_t* b = &buf[0] if size else NULL
+        cdef const uint8_t* found
+        cdef Line ln
+        cdef LineMetrics mx
+        cdef uint8_t quoted[QUOTED_SIZE]
+        cdef uint8_t out[TEMPLATE_SIZE]
+        cdef int kind, error
+        cdef int64_t ms, second, minute, rt, bucket, coarse
+        cdef int64_t low = self.st.low, high = self.st.high
+        self.exception_rows.n = 0
+        self.first_entry = -1
+        while s < size:
+            found = <const uint8_t*>memchr(b + s, 10, size - s)
+            nl = found - b if found != NULL else size
+            e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
+            self.lines += 1
+            kind = _decide(b, s, e, &self.st, &ln, &mx)
+            if kind != ENTRY:
+                if kind == BLANK:
+                    self.blank += 1
+                else:
+                    if self.first_entry < 0 and kind == UNDECIDED and e - s <= MAX_LINE:
+                        self.first_entry = s
+                    self._exception(kind, s, e, nl + 1 if nl < size else size)
+                s = nl + 1
+                continue
+            if self.first_entry < 0:
+                self.first_entry = s
+            ms = ln.ms
+            self.entries += 1
+            if self.entries == 1 or ms < self.first_ms:
+                self.first_ms = ms
+            if self.entries == 1 or ms > self.last_ms:
+                self.last_ms = ms
+            length = -1
+            if self.filtering and (ln.inside or (self.count_templates and ms < low)) and not self._passes(
+                    view, b, &ln, quoted, out, &length):
+                s = nl + 1  # as an entry outside the window, and not one before it either
+                continue
+            if not ln.inside:
+                if self.count_templates and ms < low and ln.msg_end > ln.msg:
+                    self._template(b, &ln, 0, False, 0, quoted, out, length)
+                s = nl + 1
+                continue
+            self.in_window += 1
+            self.level_counts[ln.level] += 1
+            error = self.error_of[ln.level]
+            self.errors += error
+            second = _floor_div(ms, 1000)
+            if second != self.second:
+                self._close_second()
+                self.second = second
+            self.second_count += 1
+            minute = _floor_div(second, 60)
+            if minute != self.minute:
+                self._close_minute()
+                self.minute = minute
+            self.minute_entries += 1
+            self.minute_errors += error
+            if ln.has_rt:
+                rt = ln.rt
+                if self.rt_count == 0 or rt < self.rt_low:
+                    self.rt_low = rt
+                if self.rt_count == 0 or rt > self.rt_high:
+                    self.rt_high = rt
+                self.rt_count += 1
+                _add_wide(self.rt_total, rt)
+                self.minute_rt_n += 1
+                _add_wide(self.minute_rt_sum, rt)
+                bucket = self._bucket(rt)
+                if bucket < 0:
+                    self.rt_zeros += 1
+                    coarse = 0
+                else:
+                    self.buckets[bucket] += 1
+                    coarse = _floor_div(bucket + self.lowest_index, self.coarse_width) - self.coarse_zero
+                if self.coarse[coarse] == 0:
+                    _reserve(&self.touched, 1)
+                    self.touched.data[self.touched.n] = coarse
+                    self.touched.n += 1
+                self.coarse[coarse] += 1
+            for j in range(mx.n):
+                self._resource(b, mx.key[j], mx.key_end[j], mx.value[j], minute)
+            if self.count_templates and ln.msg_end > ln.msg:
+                self._template(b, &ln, base + s, True, minute, quoted, out, length)
+            if self.count_labels:
+                self._label(self.hosts, b, ln.spans[0], ln.spans[1], error)
+                self._label(self.programs, b, ln.spans[2], ln.spans[3], error)
+            s = nl + 1
+        return self.exception_rows.n // 4
+
+    def exceptions(self):
+        """The last block's exceptions: an (n, 4) int64 array of (kind, start, end, start of
+        the next line), offsets in the block, in order."""
+        return _vec_array(&self.exception_rows, 4)
+
+    def close(self) -> None:
+        """End the runs still open (call once, before reading the figures)."""
+        cdef Py_ssize_t t, g
+        cdef int64_t* row
+        self._close_second()
+        self._close_minute()
+        for t in range(self.templates.count):
+            for g in range(self.groups):
+                row = self.templates.counters + t * self.templates.columns + g * TALLY_GROUP_COLUMNS
+                if row[6]:
+                    self._end_template_run(t * self.groups + g, row)
+        for t in range(self.resources.count):
+            row = self.resources.counters + t * RESOURCE_COLUMNS
+            if row[6]:
+                self._end_resource_run(t, row)
+
+    def figures(self) -> dict:
+        """Everything counted, as numbers and arrays (after :meth:`close`)."""
+        levels = np.empty(MAX_LEVELS, np.int64)
+        buckets = np.empty(self.n_bounds, np.int64)
+        cdef int64_t[::1] lv = levels, bv = buckets
+        cdef Py_ssize_t i
+        for i in range(MAX_LEVELS):
+            lv[i] = self.level_counts[i]
+        for i in range(self.n_bounds):
+            bv[i] = self.buckets[i]
+        return {
+            "levels": levels, "buckets": buckets, "rt_total": (self.rt_total[0], self.rt_total[1]),
+            "seconds": _vec_array(&self.seconds, 2), "minutes": _vec_array(&self.minutes, 6),
+            "coarse": _vec_array(&self.coarse_rows, 3), "template_minutes": _vec_array(&self.template_rows, 3),
+            "resource_minutes": _vec_array(&self.resource_rows, 6),
+        }

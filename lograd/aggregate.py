@@ -227,6 +227,27 @@ class Partial:
                 resource = self.resources[key] = Resource()
             resource.add(value, minute)
 
+    def add_minute(self, minute: int, requests: int, errors: int, timed: int, time_sum: int) -> None:
+        """Add entries, errors, response times and their fixed sum to one minute."""
+        slot = self.per_minute.get(minute)
+        if slot is None:
+            self.per_minute[minute] = [requests, errors, timed, time_sum]
+        else:
+            slot[0] += requests
+            slot[1] += errors
+            slot[2] += timed
+            slot[3] += time_sum
+
+    def add_response_times(self, count: int, total: int, low: int, high: int) -> None:
+        """Add ``count`` response times (``count`` > 0) of fixed sum ``total``, least ``low``
+        and greatest ``high`` to the totals (the sketch apart)."""
+        if self.rt_count == 0 or low < self.rt_low:
+            self.rt_low = low
+        if self.rt_count == 0 or high > self.rt_high:
+            self.rt_high = high
+        self.rt_count += count
+        self.rt_total += total
+
     def add_held(self, file_index: int, groups: list[list[int]], samples: list[tuple[int, str]]) -> None:
         """Take another partial's held lines of a file (see :meth:`add_unattached`)."""
         first = self.first_entry.get(file_index)
@@ -288,19 +309,9 @@ class Partial:
         _add_counts(self.levels, other.levels)
         self.per_second.merge(other.per_second)
         for minute, values in other.per_minute.items():
-            slot = self.per_minute.get(minute)
-            if slot is None:
-                self.per_minute[minute] = list(values)
-            else:
-                for i, v in enumerate(values):
-                    slot[i] += v
+            self.add_minute(minute, *values)
         if other.rt_count:
-            if self.rt_count == 0 or other.rt_low < self.rt_low:
-                self.rt_low = other.rt_low
-            if self.rt_count == 0 or other.rt_high > self.rt_high:
-                self.rt_high = other.rt_high
-            self.rt_count += other.rt_count
-            self.rt_total += other.rt_total
+            self.add_response_times(other.rt_count, other.rt_total, other.rt_low, other.rt_high)
             self.rt_sketch.merge(other.rt_sketch)
             self.rt_minutes.merge(other.rt_minutes)
         for key, resource in other.resources.items():

@@ -4,15 +4,23 @@ A compiled scanner (Cython, :mod:`lograd._scanner`) reads every line of a
 block once and decides it by SPEC §1's grammar: blank, malformed, or an entry with its time (fraction and
 zone included), level, response time (the first match of the rule, found by
 trying each keyword position in order, as a regular expression search does)
-and ``key=value`` tokens (found from their ``=``). It writes one row per line
-into arrays; numpy then aggregates the rows (bincount, grouping by minute).
+and ``key=value`` tokens (found from their ``=``). For the entry formats it adds
+each decided entry straight into a :class:`~lograd._scanner.Tally`, the
+chunk's accumulators (counts per level, second and minute, exact 128-bit sums,
+sketch buckets, resources, templates, syslog hosts), which :func:`fold_tally`
+turns into the partial's figures once the chunk ends: no row per line, no
+second pass. The lines it does not decide come back per block as *exceptions*
+for the format's Python code.
 
 It is exact, not a heuristic: where a value cannot be held in an
 int64 (a number of more than 18 significant digits once scaled) or a line is
 longer than ``MAX_LINE``, the line is *undecided* and goes to the exact
 per-line path of :mod:`lograd.aggregate`. Both paths fill the same
 :class:`Partial`, so the result equals the per-line path's (property tests
-compare them on generated and hostile input).
+compare them on generated and hostile input, for every format).
+
+Access and conn lines have scanners of their own that still write rows, which
+:func:`aggregate_rows` adds up with numpy.
 """
 from __future__ import annotations
 
@@ -21,26 +29,25 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, TimeBounds
-from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_JSON, GRAMMAR_LOGFMT, GRAMMAR_SYSLOG, MALFORMED,
-                       TEMPLATE_COLUMNS, UNDECIDED, WRAPPER_NONE, SpanTable, scan_app, template_ids)
-from .formats import Entries, entry_time
+from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED,
+                       TALLY_TEMPLATE_COLUMNS, WRAPPER_NONE, Tally)
+from ._scanner import scan_heads as scanned_heads
+from .formats import Entries, Reading, entry_time
 from .parsing import ERROR_LEVELS, LEVEL_ORDER
-from .sketch import BOUNDS, COARSE, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
-from .templates import GROUPS, TemplateCounts, TemplateFigures, group_of
+from .sketch import BOUNDS, COARSE, COARSE_SPAN, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
+from .templates import GROUPS, TemplateFigures, group_of
 
 _BOUNDS = np.array(BOUNDS)
 ERROR_IDS = np.array([lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
-LEVEL_IDS = {name: i for i, name in enumerate(LEVEL_ORDER)}
-"""The scanner's id of each reported level."""
-_DENSE_BINS = 1 << 16
-"""Templates times minutes of a block up to which they are counted in one bincount."""
 GROUP_IDS = np.array([group_of(lvl) for lvl in LEVEL_ORDER], np.int64)
 """The template group (templates.GROUPS) of each scanner level id."""
 _EXACT_ROWS = 1 << 20
 """Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-KEYED_GRAMMARS = (GRAMMAR_LOGFMT, GRAMMAR_JSON)
-"""Grammars of lines that carry keys: the scanner writes their metric rows line by line."""
+_WORD = 1 << 64
+OtherLines = Callable[[memoryview, np.ndarray, "int | None"], int]
+"""A format's reading of a block's exceptions: (the block, its (kind, start, end, next line's
+start) rows, where its first entry starts or None) -> how many lines went to the exact path."""
 
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
@@ -59,151 +66,21 @@ def window_bounds(window: TimeBounds | None) -> tuple[int, int]:
     return low, high
 
 
-def add_scanned(partial: Partial, data, where: tuple[int, int], window: TimeBounds | None, grammar: int,
-                reference_ms: int, other_lines: Callable, entries_hook: Callable | None = None,
-                wrapper: int = WRAPPER_NONE) -> int:
-    """Scan a block of whole lines (``where``: its file index and offset) by ``grammar`` and
-    add its entries to ``partial``; ``other_lines(view, starts, ends, kinds)`` counts the rest and returns how many lines
-    went to the exact path, which this returns. ``entries_hook(view, rows, spans, errors)`` sees the
-    rows of the entries inside the window, and which are errors (syslog counts their hosts and
-    programs). With ``wrapper`` each line is a container runtime's and ``grammar`` reads its content."""
-    if not len(data):
-        return 0
-    (starts, ends, kinds, stamps, levels, inside, has_rt, rts, m_line, m_at, m_len, m_key, m_value, spans,
-     messages, message_ends) = scan_block(data, window, False, grammar, reference_ms, wrapper)
-    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    undecided = other_lines(view, starts, ends, kinds)
-    keep = None
-    if partial.filters is not None:  # entries that do not pass: as if outside the window
-        keep = partial.filters.keep_rows(view, kinds, levels, messages, message_ends, ENTRY)
-        inside &= keep
-        if len(m_line):
-            kept = inside[m_line]
-            m_line, m_at, m_len, m_key, m_value = (m_line[kept], m_at[kept], m_len[kept], m_key[kept],
-                                                   m_value[kept])
-    if partial.count_templates:
-        before = (kinds == ENTRY) & (stamps < window_bounds(window)[0])
-        if keep is not None:
-            before &= keep
-        add_template_rows(partial.templates, view, kinds, starts, stamps, levels, inside, before, messages,
-                          message_ends, where)
-    if entries_hook is not None:
-        rows = np.flatnonzero(inside & (kinds == ENTRY))
-        entries_hook(view, rows, spans, ERROR_IDS[levels[rows]])
-    aggregate_rows(partial, stamps, kinds == ENTRY, inside, levels, has_rt, rts)
-    if len(m_line):
-        add_resource_rows(partial, view, stamps[m_line], m_at, m_len, m_key, m_value)
-    return undecided
-
-
-def add_compiled(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None, grammar: int,
-                 reference_ms: int, exact: Callable[[bytes, int], object],
-                 entries_hook: Callable | None = None) -> int:
-    """Add a block of whole lines (at file offset ``base``) to ``partial`` by the scanner's
-    ``grammar``; its blank and malformed lines counted, each undecided line given to
-    ``exact(raw line, file offset)`` (the format's per-line path). How many lines were."""
-    def other_lines(view, starts, ends, kinds) -> int:
-        return add_other_lines(partial, view, starts, ends, kinds, base, file_index, exact)
-
-    return add_scanned(partial, data, (file_index, base), window, grammar, reference_ms, other_lines, entries_hook)
-
-
 def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[bytes], tuple | None]) -> Entries:
     """Every entry of ``data`` (whole lines) by the scanner's ``grammar``, heads only; its
     undecided lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
     if not len(data):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    starts, _, kinds, stamps, *_ = scan_block(data, None, True, grammar, reference_ms)
+    starts, kinds, stamps = scan_heads(data, grammar, reference_ms)
     return scanned_entries(data, starts, kinds, stamps, parse)
 
 
-def scan_block(data, window: TimeBounds | None, heads_only: bool = False, grammar: int = GRAMMAR_APP,
-               reference_ms: int = 0, wrapper: int = WRAPPER_NONE):
-    """The scanner's rows for a block: (starts, ends, kinds, stamps, levels, inside, has
-    response time, response times, the metric rows: line, key at, key length, key, value,
-    for syslog each line's host and program spans, and where each entry's message starts
-    and ends)."""
+def scan_heads(data, grammar: int = GRAMMAR_APP, reference_ms: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's start, kind and (entries) time in a block of whole lines, by ``grammar``."""
     buf, newlines, n = block_lines(data)
-    no_rows = np.zeros(0, np.int64)
-    if grammar in KEYED_GRAMMARS:  # rows written line by line: at most one per '=' (and ':' in json)
-        equals = no_rows
-        rows = 0 if heads_only else int(np.count_nonzero(buf == 61)) + (
-            int(np.count_nonzero(buf == 58)) if grammar == GRAMMAR_JSON else 0)
-    else:
-        equals = no_rows if heads_only else np.flatnonzero(buf == 61)
-        rows = len(equals)
-    starts, ends, messages, message_ends, stamps, levels, rts = (np.empty(n, np.int64) for _ in range(7))
-    kinds, inside, has_rt = (np.empty(n, np.uint8) for _ in range(3))
-    metrics = [np.empty(rows, np.int64) for _ in range(5)]
-    spans = np.zeros((n if grammar == GRAMMAR_SYSLOG else 1, 4), np.int64)
-    m = scan_app(buf, newlines, equals, *window_bounds(window), heads_only, grammar, reference_ms,
-                 starts, ends, messages, message_ends, kinds, stamps, levels, inside, has_rt, rts, *metrics, spans,
-                 wrapper)
-    return (starts, ends, kinds, stamps, levels, inside.view(bool), has_rt.view(bool), rts,
-            *(column[:m] for column in metrics), spans, messages, message_ends)
-
-
-def add_template_rows(templates: TemplateCounts, view, kinds, starts, stamps, levels, inside, before, messages,
-                      message_ends, where: tuple[int, int]) -> None:
-    """Count the templates of a scanned block's entries (their messages masked and counted by
-    the scanner) into ``templates``: per template and level group, the entries inside the
-    window by minute, the first of them (``where`` is the block's file index and offset) and
-    whether any lies before the window (``before``: a bool per line)."""
-    groups = len(GROUPS)
-    table = SpanTable(groups * TEMPLATE_COLUMNS)
-    keys = np.empty(len(kinds), np.int64)
-    template_ids(view, kinds, messages, message_ends, levels, stamps, inside.view(np.uint8), before.view(np.uint8),
-                 GROUP_IDS, table, keys)
-    if not len(table):
-        return
-    rows = np.flatnonzero(keys >= 0)
-    per_minute: dict[int, dict[int, int]] = {}
-    if len(rows):
-        minutes = stamps[rows] // 60_000
-        first, last = int(minutes.min()), int(minutes.max())
-        if first < last:  # else each key's count inside the window is its count of that one minute
-            span = last - first + 1
-            pairs = keys[rows] * span + (minutes - first)
-            if len(table) * groups * span <= _DENSE_BINS:  # a count per (key, minute): no sort
-                n = np.bincount(pairs)
-                pairs = np.flatnonzero(n)
-                n = n[pairs]
-            else:
-                pairs, n = np.unique(pairs, return_counts=True)
-            for pair, count in zip(pairs.tolist(), n.tolist()):
-                per_minute.setdefault(pair // span, {})[pair % span + first] = count
-    file_index, base = where
-    for tid, (name, row) in enumerate(zip(table.keys(), table.counts().tolist())):
-        for g in range(groups):
-            counted, first_ms, last_ms, before, line = row[g * TEMPLATE_COLUMNS:(g + 1) * TEMPLATE_COLUMNS]
-            if counted:
-                templates.add_figures(g, name, TemplateFigures(
-                    counted, first_ms, last_ms, (file_index, base + int(starts[line])),
-                    per_minute.get(tid * groups + g) or {first: counted}, before > 0))
-            elif before:
-                templates.add_figures(g, name, TemplateFigures(before=True))
-
-
-def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
-                    exact: Callable[[bytes, int], object]) -> int:
-    """Count a scanned block's lines into ``partial``, with its blank and malformed lines;
-    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
-    partial.lines += len(kinds)
-    partial.blank += int(np.count_nonzero(kinds == BLANK))
-    malformed = np.flatnonzero(kinds == MALFORMED)
-    if len(malformed):
-        partial.malformed += len(malformed) - min(len(malformed), SAMPLE_LIMIT)
-        for i in malformed[:SAMPLE_LIMIT].tolist():  # the lowest offsets: the only samples kept
-            start = int(starts[i])
-            partial.add_malformed(file_index, base + start, bytes(view[start:int(ends[i])]))
-    undecided = np.flatnonzero(kinds == UNDECIDED).tolist()
-    for i in undecided:
-        start = int(starts[i])
-        stop = int(ends[i])
-        while stop < len(view) and view[stop] != 10:  # the raw line, its '\r' and '\n' included
-            stop += 1
-        exact(bytes(view[start:stop + 1]), base + start)
-    return len(undecided)
+    starts, stamps, kinds = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.uint8)
+    scanned_heads(buf, newlines, grammar, reference_ms, starts, kinds, stamps)
+    return starts, kinds, stamps
 
 
 def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], object]) -> Entries:
@@ -229,6 +106,198 @@ def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], object
         return times, firsts, lasts
     more = np.array(extra, dtype=np.int64).T
     return tuple(np.concatenate([a, b]) for a, b in zip((times, firsts, lasts), more))
+
+
+
+# -- the entry formats: a tally per chunk ----------------------------------------------------------
+
+
+def new_tally(partial: Partial, window: TimeBounds | None, grammar: int, reference_ms: int = 0,
+              wrapper: int = WRAPPER_NONE) -> Tally:
+    """A tally that counts lines of ``grammar`` into figures for ``partial`` (its filters and
+    whether it counts templates) inside ``window``."""
+    tally = Tally(ERROR_IDS.astype(np.uint8), GROUP_IDS, len(GROUPS), _BOUNDS, LOWEST_INDEX, COARSE, COARSE_ZERO,
+                  COARSE_SPAN, MIN_POSITIVE, grammar, wrapper, reference_ms, *window_bounds(window),
+                  partial.count_templates, grammar == GRAMMAR_SYSLOG)
+    if partial.filters is not None:
+        tally.filter(*partial.filters.scanner_terms())
+    return tally
+
+
+def add_tallied(partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None, grammar: int,
+                other_lines: OtherLines, wrapper: int = WRAPPER_NONE) -> int:
+    """Add a block of whole lines (at file offset ``base``) to ``partial`` by the scanner's
+    ``grammar``: its entries into the chunk's tally (kept in ``reading`` until
+    :func:`finish_tally`), its other lines to ``other_lines``. How many lines went to the
+    exact path."""
+    low_high = window_bounds(window)
+    held = reading.tally
+    if held is None or held[0] is not partial or held[1].window != low_high:
+        finish_tally(reading)
+        held = reading.tally = (partial, new_tally(partial, window, grammar, reading.reference_ms, wrapper))
+    tally = held[1]
+    tally.scan(block, base)
+    view = memoryview(block).cast("B") if not isinstance(block, bytes) else block
+    return other_lines(view, tally.exceptions(), None if tally.first_entry < 0 else tally.first_entry)
+
+
+def finish_tally(reading: Reading) -> None:
+    """Add the figures of the reading's tally, if any, to the partial it counts for."""
+    if reading.tally is not None:
+        partial, tally = reading.tally
+        reading.tally = None
+        fold_tally(partial, tally, reading.file_index)
+
+
+def add_compiled(partial: Partial, data, base: int, reading: Reading, window: TimeBounds | None, grammar: int,
+                 exact: Callable[[bytes, int], object]) -> int:
+    """:func:`add_tallied` for the formats whose only exceptions are malformed lines and
+    undecided ones, each given to ``exact(raw line, file offset)`` (the format's per-line
+    path). How many lines were."""
+    def other_lines(view, exceptions, first_entry) -> int:
+        return add_exceptions(partial, view, exceptions, base, reading.file_index, exact)
+
+    return add_tallied(partial, data, base, reading, window, grammar, other_lines)
+
+
+def add_block_once(add_block: Callable[[Reading], int], file_index: int = 0, reference_ms: int = 0) -> int:
+    """``add_block(reading)`` for one block that is all there is (a chunk of its own): its
+    tally folded at once. What it returns."""
+    reading = Reading(file_index, (), reference_ms)
+    undecided = add_block(reading)
+    finish_tally(reading)
+    return undecided
+
+
+def add_exceptions(partial: Partial, view, exceptions: np.ndarray, base: int, file_index: int,
+                   exact: Callable[[bytes, int], object]) -> int:
+    """Count a block's malformed lines into ``partial`` (the lowest offsets kept as samples);
+    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
+    kinds = exceptions[:, 0]
+    malformed = exceptions[kinds == MALFORMED]
+    if len(malformed):
+        partial.malformed += len(malformed) - min(len(malformed), SAMPLE_LIMIT)
+        for start, end in malformed[:SAMPLE_LIMIT, 1:3].tolist():  # the lowest offsets: the only samples kept
+            partial.add_malformed(file_index, base + start, bytes(view[start:end]))
+    undecided = exceptions[kinds == UNDECIDED]
+    for start, stop in undecided[:, [1, 3]].tolist():  # the raw line, its '\r' and '\n' included
+        exact(bytes(view[start:stop]), base + start)
+    return len(undecided)
+
+
+def line_exceptions(starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray, size: int) -> np.ndarray:
+    """The exceptions of a block scanned into rows (access, conn): (kind, start, end, next
+    line's start) of each MALFORMED or UNDECIDED line."""
+    rows = np.flatnonzero((kinds == MALFORMED) | (kinds == UNDECIDED))
+    following = np.append(starts[1:], size)[rows]
+    return np.stack([kinds[rows].astype(np.int64), starts[rows], ends[rows], following], axis=1)
+
+
+def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
+                    exact: Callable[[bytes, int], object]) -> int:
+    """Count a block scanned into rows into ``partial``: its lines, blank and malformed ones;
+    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
+    partial.lines += len(kinds)
+    partial.blank += int(np.count_nonzero(kinds == BLANK))
+    return add_exceptions(partial, view, line_exceptions(starts, ends, kinds, len(view)), base, file_index, exact)
+
+
+def _wide(high: int, low: int) -> int:
+    """The 128-bit sum a tally keeps as two int64 words."""
+    return high * _WORD + (low % _WORD)
+
+
+def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
+    """Add everything ``tally`` counted to ``p`` (its template examples in file ``file_index``)."""
+    tally.close()
+    f = tally.figures()
+    p.lines += tally.lines
+    p.blank += tally.blank
+    if tally.entries:
+        p.entries += tally.entries
+        p.first_ms = tally.first_ms if p.first_ms is None else min(p.first_ms, tally.first_ms)
+        p.last_ms = tally.last_ms if p.last_ms is None else max(p.last_ms, tally.last_ms)
+    if tally.in_window:
+        p.in_window += tally.in_window
+        p.errors += tally.errors
+        for i, n in enumerate(f["levels"][:len(LEVEL_ORDER)].tolist()):
+            if n:
+                p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + n
+        _fold_seconds(p, f["seconds"])
+        for minute, n, errors, rt_n, high, low in f["minutes"].tolist():
+            p.add_minute(minute, n, errors, rt_n, _wide(high, low))
+    if tally.rt_count:
+        p.add_response_times(tally.rt_count, _wide(*f["rt_total"]), tally.rt_low, tally.rt_high)
+        p.rt_sketch.zeros += tally.rt_zeros
+        used = np.flatnonzero(f["buckets"])
+        buckets = p.rt_sketch.buckets
+        for index, n in zip((used + LOWEST_INDEX).tolist(), f["buckets"][used].tolist()):
+            buckets[index] = buckets.get(index, 0) + n
+        coarse = f["coarse"]
+        p.rt_minutes.add_counts(coarse[:, 0], coarse[:, 1], coarse[:, 2])
+    if len(tally.resources):
+        _fold_resources(p, tally, f["resource_minutes"])
+    if len(tally.templates):
+        _fold_templates(p, tally, f["template_minutes"], file_index)
+    for kind, table in (("host", tally.hosts), ("program", tally.programs)):
+        for name, (n, errors) in zip(table.keys(), table.counts().tolist()):
+            p.add_label(kind, name.decode("utf-8", "replace"), n, errors)
+
+
+def _fold_seconds(p: Partial, seconds: np.ndarray) -> None:
+    """Add (second, entries) runs to ``p.per_second``."""
+    if not len(seconds):
+        return
+    spread = _bins(seconds[:, 0])
+    if spread is None:
+        for second, n in seconds.tolist():
+            p.per_second.add(second, n)
+    else:
+        low, index = spread
+        p.per_second.add_run(low, np.bincount(index, weights=seconds[:, 1]).astype(np.int64))
+
+
+def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
+    """Add a tally's resources (totals per key; (key, minute, values, greatest, sum) runs)."""
+    names = [key.decode("ascii") for key in tally.resources.keys()]
+    per_minute: list[dict[int, list[int]]] = [{} for _ in names]
+    for rid, minute, n, high, sum_high, sum_low in runs.tolist():
+        minutes = per_minute[rid]
+        total = _wide(sum_high, sum_low)
+        slot = minutes.get(minute)
+        if slot is None:
+            minutes[minute] = [n, total, high]
+        else:
+            slot[0] += n
+            slot[1] += total
+            slot[2] = max(slot[2], high)
+    for name, row, minutes in zip(names, tally.resources.counts().tolist(), per_minute):
+        part = Resource(count=row[0], total=_wide(row[3], row[4]), low=row[1], high=row[2])
+        part.per_minute = minutes
+        resource = p.resources.get(name)
+        if resource is None:
+            p.resources[name] = part
+        else:
+            resource.merge(part)
+
+
+def _fold_templates(p: Partial, tally: Tally, runs: np.ndarray, file_index: int) -> None:
+    """Add a tally's templates (per template and group: counts, times, first offset, whether
+    any came before the window; (template * groups + group, minute, entries) runs)."""
+    groups = len(GROUPS)
+    per_minute: dict[int, dict[int, int]] = {}
+    for key, minute, n in runs.tolist():
+        minutes = per_minute.setdefault(key, {})
+        minutes[minute] = minutes.get(minute, 0) + n
+    width = TALLY_TEMPLATE_COLUMNS
+    for tid, (name, row) in enumerate(zip(tally.templates.keys(), tally.templates.counts().tolist())):
+        for g in range(groups):
+            counted, first_ms, last_ms, before, offset = row[g * width:g * width + 5]
+            if counted:
+                p.templates.add_figures(g, name, TemplateFigures(
+                    counted, first_ms, last_ms, (file_index, offset), per_minute.get(tid * groups + g, {}), before > 0))
+            elif before:
+                p.templates.add_figures(g, name, TemplateFigures(before=True))
 
 
 # -- aggregation -----------------------------------------------------------------------------------
@@ -326,22 +395,9 @@ def aggregate_rows(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) 
     rt_sums = _exact_bin_sums(rt_index, rts, nbins)
     for m, req, err, n_rt, rt_sum in zip(minutes.tolist(), requests.tolist(), errors.tolist(),
                                          rt_n.tolist(), rt_sums):
-        slot = p.per_minute.get(m)
-        if slot is None:
-            p.per_minute[m] = [req, err, n_rt, rt_sum]
-        else:
-            slot[0] += req
-            slot[1] += err
-            slot[2] += n_rt
-            slot[3] += rt_sum
+        p.add_minute(m, req, err, n_rt, rt_sum)
     if len(rts):
-        low, high = int(rts.min()), int(rts.max())
-        if p.rt_count == 0 or low < p.rt_low:
-            p.rt_low = low
-        if p.rt_count == 0 or high > p.rt_high:
-            p.rt_high = high
-        p.rt_count += len(rts)
-        p.rt_total += exact_sum(rts)
+        p.add_response_times(len(rts), exact_sum(rts), int(rts.min()), int(rts.max()))
         as_float = rts.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
         zeros = as_float < MIN_POSITIVE
         p.rt_sketch.zeros += int(np.count_nonzero(zeros))
@@ -368,43 +424,3 @@ def bucket_index(values: np.ndarray) -> np.ndarray:
         guess -= (guess > 0) & (_BOUNDS[np.maximum(guess - 1, 0)] >= values)
         guess += (guess < last) & (_BOUNDS[guess] < values)
     return guess
-
-
-def _key_names(view, key_at: np.ndarray, key_len: np.ndarray,
-               key_packed: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """(distinct key names, index of each token's key)."""
-    if (key_len <= 8).all():  # the common case: the scanner packed each key into one int64
-        distinct, index = np.unique(key_packed, return_inverse=True)
-        names = [int(k).to_bytes(8, "little").rstrip(b"\0").decode("ascii") for k in distinct.tolist()]
-        return names, index.reshape(-1)
-    ids: dict[str, int] = {}
-    index = np.array([ids.setdefault(bytes(view[a:a + n]).decode("ascii"), len(ids))
-                      for a, n in zip(key_at.tolist(), key_len.tolist())], dtype=np.int64)
-    return list(ids), index
-
-
-def add_resource_rows(p: Partial, view, stamps, key_at, key_len, key_packed, values) -> None:
-    """Add the scanner's ``key=value`` rows (their entries' times ``stamps``) to ``p``."""
-    names, key_index = _key_names(view, key_at, key_len, key_packed)
-    minutes = stamps // 60_000
-    for kid, name in enumerate(names):
-        sel = key_index == kid
-        add_resource_values(p, name, values[sel], minutes[sel])
-
-
-def add_resource_values(p: Partial, name: str, values, minutes) -> None:
-    """Add values of resource ``name`` (fixed int64s), each seen in the minute beside it."""
-    v, mins = np.asarray(values, np.int64), np.asarray(minutes, np.int64)
-    distinct, index = _group(mins)
-    nbins = len(distinct)
-    counts = np.bincount(index, minlength=nbins)
-    sums = _exact_bin_sums(index, v, nbins)
-    highs = np.full(nbins, np.iinfo(np.int64).min)
-    np.maximum.at(highs, index, v)
-    part = Resource(count=len(v), total=exact_sum(v), low=int(v.min()), high=int(v.max()))
-    part.per_minute = {m: [c, s, h] for m, c, s, h in
-                       zip(distinct.tolist(), counts.tolist(), sums, highs.tolist())}
-    resource = p.resources.get(name)
-    if resource is None:
-        resource = p.resources[name] = Resource()
-    resource.merge(part)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Callable
 
 from .parsing import LEVEL_ORDER
 from .templates import template_bytes
@@ -82,23 +81,23 @@ class EntryFilter:
             return False
         return self.template is None or template_bytes(message) == self.template
 
-    def keep_rows(self, view, kinds: np.ndarray, levels: np.ndarray, messages: np.ndarray,
-                  message_ends: np.ndarray, entry: int) -> np.ndarray:
-        """Which lines of a scanned block pass (the compiled path): a bool per line, False
-        for lines that are not entries (kind ``entry``)."""
-        from ._scanner import template_matches
-        keep = kinds == entry
-        if self.level is not None:
-            keep &= (levels >= SEVERE.index(self.level)) & (levels < len(SEVERE))
-        if self.template is not None:
-            same = np.empty(len(kinds), np.uint8)
-            template_matches(view, kinds, messages, message_ends, self.template, same)
-            keep &= same.view(bool)
+    def scanner_terms(self) -> tuple[int, int, bytes | None, Callable | None, bytes | None]:
+        """The filter as the compiled scanner takes it (``Tally.filter``): the level ids that
+        pass [least, end) (-1: any), ``--grep`` as a literal when it has no special character
+        (found by ``memmem``, as ``re.search`` would find it) or else its compiled search, and
+        the template."""
+        least = -1 if self.level is None else SEVERE.index(self.level)
+        literal = search = None
         if self.grep is not None:
-            search = _compiled(self.grep).search
-            for line in np.flatnonzero(keep).tolist():  # a regular expression per entry: Python's
-                keep[line] = search(view[int(messages[line]):int(message_ends[line])]) is not None
-        return keep
+            if any(c in _SPECIAL for c in self.grep):
+                search = _compiled(self.grep).search
+            else:
+                literal = self.grep
+        return least, len(SEVERE), literal, search, self.template
+
+
+_SPECIAL = frozenset(b".^$*+?{}[]\\|()")
+"""Bytes that make a pattern more than the literal bytes it is."""
 
 
 @functools.lru_cache(maxsize=8)

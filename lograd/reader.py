@@ -313,8 +313,9 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
                 view = memoryview(block).cast("B")
                 spans = list(zip(firsts[first_row:end_row].tolist(), stops[first_row:end_row].tolist()))
                 lines_of = b"".join(bytes(view[a:z]) + b"\n" for a, z in spans)
-                late = fresh()
-                add_block(late, lines_of, 0, fmt, reading, bounds)
+                late, late_reading = fresh(), Reading(file_index, hosts, reference_ms)
+                add_block(late, lines_of, 0, fmt, late_reading, bounds)
+                get(fmt).finish(late, late_reading)
                 late.templates.move_examples(_file_offset(spans, base))  # offsets in lines_of: the file's again
                 part.merge(late)
             else:

@@ -115,7 +115,8 @@ MINUTE_ACCURACY = (_GAMMA_COARSE - 1) / (_GAMMA_COARSE + 1)
 """Relative error of a minute's percentiles (2%)."""
 COARSE_ZERO = LOWEST_INDEX // COARSE - 1
 """The per-minute bucket of values below MIN_POSITIVE (it stands for 0)."""
-_SPAN = 4096  # more than the coarse buckets there are: (8000 - LOWEST_INDEX) // COARSE + 2
+COARSE_SPAN = 4096
+"""More than the per-minute buckets there are: (8000 - LOWEST_INDEX) // COARSE + 2."""
 
 
 def coarse_of(value: float) -> int:
@@ -149,11 +150,21 @@ class MinuteSketches:
 
     def add_many(self, minutes: np.ndarray, buckets: np.ndarray) -> None:
         """Many values: ``buckets[i]`` in ``minutes[i]`` (int64 arrays)."""
-        if not len(minutes):
-            return
-        keys = minutes * _SPAN + (buckets - COARSE_ZERO)
-        distinct, counts = np.unique(keys, return_counts=True)
-        minute_of, bucket_of_ = np.divmod(distinct, _SPAN)
+        if len(minutes):
+            keys = minutes * COARSE_SPAN + (buckets - COARSE_ZERO)
+            self._add_keyed(*np.unique(keys, return_counts=True))
+
+    def add_counts(self, minutes: np.ndarray, buckets: np.ndarray, counts: np.ndarray) -> None:
+        """``counts[i]`` values of bucket ``buckets[i]`` in ``minutes[i]`` (int64 arrays; a
+        (minute, bucket) may come more than once)."""
+        if len(minutes):
+            keys = minutes * COARSE_SPAN + (buckets - COARSE_ZERO)
+            distinct, index = np.unique(keys, return_inverse=True)
+            self._add_keyed(distinct, np.bincount(index.reshape(-1), weights=counts).astype(np.int64))
+
+    def _add_keyed(self, distinct: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts`` at sorted distinct keys minute * COARSE_SPAN + bucket offset."""
+        minute_of, bucket_of_ = np.divmod(distinct, COARSE_SPAN)
         edges = np.flatnonzero(np.diff(minute_of)) + 1
         for start, end in zip([0, *edges.tolist()], [*edges.tolist(), len(distinct)]):
             low = int(bucket_of_[start])
@@ -219,7 +230,7 @@ class MinuteSketches:
         sketches = cls()
         for minute, low, raw in data:
             if (not isinstance(minute, int) or not isinstance(low, int) or not isinstance(raw, bytes)
-                    or len(raw) % 8 or not COARSE_ZERO <= low or low + len(raw) // 8 > COARSE_ZERO + _SPAN):
+                    or len(raw) % 8 or not COARSE_ZERO <= low or low + len(raw) // 8 > COARSE_ZERO + COARSE_SPAN):
                 raise ValueError("malformed per-minute response times")
             counts = np.frombuffer(raw, dtype="<i8").astype(np.int64)
             if len(counts) and counts.min() < 0:

@@ -161,6 +161,21 @@ def test_the_worker_path_over_chunks_and_blocks_equals_the_exact_path(tmp_path):
         assert merged == whole, (chunk, block)
 
 
+def test_response_times_next_to_every_bucket_boundary_fall_in_the_same_buckets_on_both_paths():
+    """The scanner finds a response time's sketch bucket by a binary search over BOUNDS (with
+    a cache of values seen); the exact path by bisect. Times a nanosecond-of-a-millisecond
+    either side of each boundary from 1 us to 100 s, in one chunk and repeated (the cache)."""
+    import numpy as np
+    from lograd.fastpath import _BOUNDS
+    inside = _BOUNDS[(_BOUNDS >= 1e-3) & (_BOUNDS <= 1e5)]
+    fixed = np.floor(inside * 1e9).astype(np.int64)
+    values = np.concatenate([fixed - 1, fixed, fixed + 1, fixed + 2]).tolist() * 2
+    data = b"".join(b"2024-01-24 10:%02d:00.000 INFO in %d.%09dms\n" % (i % 60, v // 10**9, v % 10**9)
+                    for i, v in enumerate(values))
+    fast, exact = summarise_app_fast(data), summarise_app(data)
+    assert fast.rt_count == len(values) and fast == exact
+
+
 def test_sketch_buckets_by_logarithm_equal_a_binary_search():
     import numpy as np
     from lograd.fastpath import _BOUNDS, bucket_index

@@ -14,6 +14,7 @@ import pytest
 from lograd.aggregate import Partial
 from lograd.config import Settings
 from lograd.formats import Reading
+from lograd.formats.app import APP
 from lograd.jobs.core import (POLL_SECONDS, Ask, BeatNow, ConnectionLost, Declared, Drop, FileSpan, FollowTicks, GiveUp,
                               Hand, JobCore, JobOptions, LastPhase, Received, Say, Tick, Unreachable)
 from lograd.net.protocol import Failure, Heartbeat, Hello, Listing, Release, Result
@@ -40,8 +41,9 @@ T0 = 1706090400000  # 2024-01-24 10:00:00 UTC
 
 def wire(data: bytes, window=None) -> dict:
     """The partial a worker would send for ``data`` (the pure parser, no file)."""
-    partial = Partial()
-    add_block(partial, data, 0, "app", Reading(), window)
+    partial, reading = Partial(), Reading()
+    add_block(partial, data, 0, "app", reading, window)
+    APP.finish(partial, reading)
     return partial.to_wire()
 
 

@@ -14,11 +14,11 @@ A format is pure (bytes in, a :class:`~lograd.aggregate.Partial` out):
   (for ``--last``'s scan and follow mode's time buckets);
 - ``take(partial, entry, window)`` counts one entry ``parse_line`` gave (container
   wrappers hand their inner lines over so);
-- ``finish(partial, reading)`` ends a chunk (conn names its hosts);
+- ``finish(partial, reading)`` ends a chunk (the compiled path's tally goes into the
+  partial; conn names its hosts);
 - ``report_keys(partial, hosts)`` the format's own keys of the JSON report (``hosts``: ``--host``'s);
-- ``grammar`` is the compiled scanner's grammar of its lines, or None, and
-  ``entries_hook(partial)`` what else sees the scanner's entry rows (syslog's hosts): a
-  container wrapper reads its content with them in place.
+- ``grammar`` is the compiled scanner's grammar of its lines, or None: a container
+  wrapper reads its content with it in place.
 
 Every format's compiled or batched path is held to its exact per-line path by
 property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).
@@ -45,6 +45,8 @@ class Reading:
     hosts: tuple[bytes, ...] = ()
     reference_ms: int = 0
     state: Any = field(default=None)
+    tally: Any = field(default=None)
+    """The compiled path's (partial, Tally) of this chunk, until the format's ``finish``."""
 
 
 class Format(Protocol):
@@ -84,12 +86,10 @@ class EntryFormat:
     """The compiled scanner's grammar for this format's lines, when it has one (a wrapper
     reads its content with it)."""
 
-    def entries_hook(self, partial):
-        """What sees the scanner's entry rows besides the common sums (syslog's hosts), or None."""
-        return None
-
     def finish(self, partial, reading: Reading) -> None:
-        """Nothing is held back until a chunk ends."""
+        """The chunk's tally (the compiled path's counts) goes into its partial."""
+        from ..fastpath import finish_tally
+        finish_tally(reading)
 
     def take(self, partial, entry, window, where: tuple[int, int] | None = None) -> None:
         """Count one entry ``parse_line`` gave, its first line at ``where`` (file index,
@@ -110,12 +110,23 @@ class PerLineFormat(EntryFormat):
                   reference_ms: int) -> int:
         raise NotImplementedError
 
-    def add_block(self, partial, block, base: int, reading: Reading, window) -> None:
-        partial.lines += self.add_lines(partial, bytes(block), base, reading.file_index, window,
-                                        reading.reference_ms)
+    def add_block(self, partial, block, base: int, reading: Reading, window) -> int:
+        """By the compiled scanner when the format has a grammar (its exceptions by
+        ``add_lines``), else line by line; how many lines went to the exact path."""
+        if self.grammar is None:
+            partial.lines += self.add_lines(partial, bytes(block), base, reading.file_index, window,
+                                            reading.reference_ms)
+            return 0
+        from ..fastpath import add_compiled
+        return add_compiled(partial, block, base, reading, window, self.grammar, lambda line, offset: self.add_lines(
+            partial, line, offset, reading.file_index, window, reading.reference_ms))
 
     def block_entries(self, block, reading: Reading) -> Entries:
-        return entries_of(bytes(block), lambda line: self.parse_line(line, reading.reference_ms))
+        parse = lambda line: self.parse_line(line, reading.reference_ms)  # noqa: E731
+        if self.grammar is None:
+            return entries_of(bytes(block), parse)
+        from ..fastpath import compiled_entries
+        return compiled_entries(block, self.grammar, reading.reference_ms, parse)
 
 
 def entry_time(entry) -> int:

@@ -3,7 +3,7 @@
     2024-01-24 10:15:32.123 INFO Request processed in 127ms
 
 The exact per-line grammar (a regular expression) and the compiled block path
-(:func:`lograd.fastpath.scan_block` with the app grammar), which property tests
+(:func:`lograd.fastpath.add_tallied` with the app grammar), which property tests
 hold to each other.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..aggregate import Partial, TimeBounds, each_line
 from .._scanner import GRAMMAR_APP
-from ..fastpath import add_other_lines, add_scanned, scan_block, scanned_entries
+from ..fastpath import add_block_once, add_compiled, scan_heads, scanned_entries
 from ..parsing import ERROR_LEVELS, MAX_LINE, fixed_to_float, level_name, resource_metrics, response_time
 from ..timestamps import MS_PER_DAY, days_from_civil, format_ms, is_calendar_date, zone_offset_ms
 from . import NO_ENTRIES
@@ -180,11 +180,7 @@ def add_app_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
 
     Returns how many lines were left to the per-line path.
     """
-    def other_lines(view, starts, ends, kinds) -> int:
-        return add_other_lines(partial, view, starts, ends, kinds, base, file_index,
-                               lambda line, offset: add_lines(partial, line, offset, file_index, window))
-
-    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_APP, 0, other_lines)
+    return add_block_once(lambda reading: APP.add_block(partial, data, base, reading, window), file_index)
 
 
 def newest_app_entry(data) -> int | None:
@@ -198,7 +194,7 @@ def app_entries(data) -> Entries:
     """Every `app` entry of ``data`` (whole lines), from timestamps and levels only."""
     if not len(data):
         return NO_ENTRIES
-    starts, _, kinds, stamps, *_ = scan_block(data, None, heads_only=True)
+    starts, kinds, stamps = scan_heads(data, GRAMMAR_APP)
     return scanned_entries(data, starts, kinds, stamps, parse_app_line)
 
 
@@ -212,8 +208,9 @@ class AppFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_app_line(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        add_app_fast(partial, block, base, reading.file_index, window)
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> int:
+        return add_compiled(partial, block, base, reading, window, GRAMMAR_APP,
+                            lambda line, offset: add_lines(partial, line, offset, reading.file_index, window))
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return app_entries(block)

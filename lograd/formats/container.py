@@ -28,7 +28,7 @@ import numpy as np
 
 from .._scanner import UNDECIDED, WRAPPER_CRI
 from ..aggregate import Partial, TimeBounds
-from ..fastpath import add_scanned
+from ..fastpath import add_tallied, finish_tally
 from ..parsing import BLANK_BYTES, MAX_LINE
 from . import EntryFormat
 from . import Entries
@@ -105,29 +105,25 @@ class WrappedFormat(EntryFormat):
         """A wrapper line (detection counts these; each begins or continues a record)."""
         return self.unwrap(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> int:
         grammar = None if self.inner is None else self.inner.grammar
         if self.wrapper != "cri" or grammar is None or reading.state is not None:
             partial.lines += self.add_lines(partial, bytes(block), base, reading, window)
-            return
+            return 0
 
-        def other_lines(view, starts, ends, kinds) -> int:
-            """Runs of lines the scanner left (split lines, plain output, what is no CRI
-            line) go to the exact path, a run at a time: a split line's pieces stay together."""
-            partial.lines += len(kinds)
-            undecided = np.flatnonzero(kinds == UNDECIDED)
+        def other_lines(view, exceptions, first_entry) -> int:
+            """Runs of lines the scanner left (split lines, what is no CRI line) go to the exact
+            path, a run at a time: a split line's pieces stay together."""
+            undecided = exceptions[exceptions[:, 0] == UNDECIDED]
             if not len(undecided):
                 return 0
-            breaks = np.flatnonzero(np.diff(undecided) != 1) + 1
+            breaks = np.flatnonzero(undecided[1:, 1] != undecided[:-1, 3]) + 1
             for run in np.split(undecided, breaks):
-                first, last = int(run[0]), int(run[-1])
-                stop = int(starts[last + 1]) if last + 1 < len(starts) else len(view)
-                start = int(starts[first])
+                start, stop = int(run[0, 1]), int(run[-1, 3])
                 self.add_lines(partial, bytes(view[start:stop]), base + start, reading, window)
             return len(undecided)
 
-        add_scanned(partial, block, (reading.file_index, base), window, grammar, reading.reference_ms,
-                    other_lines, self.inner.entries_hook(partial), WRAPPER_CRI)
+        return add_tallied(partial, block, base, reading, window, grammar, other_lines, WRAPPER_CRI)
 
     def add_lines(self, partial: Partial, data: bytes, base: int, reading: Reading,
                   window: TimeBounds | None) -> int:
@@ -166,6 +162,7 @@ class WrappedFormat(EntryFormat):
         if reading.state is not None:  # the file ended inside a split line
             self._record(partial, reading.state, reading)
             reading.state = None
+        finish_tally(reading)
 
     def _record(self, partial: Partial, record: list, reading: Reading) -> None:
         offset, ms, pieces, window = record

@@ -20,7 +20,7 @@ import msgspec
 
 from ..aggregate import Partial, TimeBounds, each_line
 from .._scanner import GRAMMAR_JSON, set_aliases
-from ..fastpath import add_compiled, compiled_entries
+from ..fastpath import add_block_once, compiled_entries
 from ..parsing import FIXED_DIGITS, FIXED_MAX_INT_DIGITS, MAX_LINE, resource_metrics, response_time
 from . import Entries
 from . import PerLineFormat
@@ -200,11 +200,10 @@ def parse_json_line(line: bytes) -> JsonEntry | None:
 
 
 def add_json_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None) -> int:
-    """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
-    by the compiled scanner (:func:`add_json_lines` is the exact path it equals); how many
-    lines went to the exact path."""
-    return add_compiled(partial, data, base, file_index, window, GRAMMAR_JSON, 0,
-                        lambda line, offset: add_json_lines(partial, line, offset, file_index, window))
+    """Add the `json` lines of ``data`` (whole lines, at file offset ``base``) to
+    ``partial`` by the compiled scanner, a chunk of its own (``add_lines`` is the exact path it
+    equals); how many lines went to the exact path."""
+    return add_block_once(lambda reading: JSON.add_block(partial, data, base, reading, window), file_index)
 
 
 def newest_json_entry(data: bytes) -> int | None:
@@ -242,8 +241,6 @@ class JsonFormat(PerLineFormat):
 
     add_lines = staticmethod(add_json_lines)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        add_json_fast(partial, block, base, reading.file_index, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return json_entries(block)

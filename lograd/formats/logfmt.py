@@ -31,7 +31,7 @@ from ..aggregate import Partial, TimeBounds, each_line
 from ..parsing import MAX_LINE, resource_metrics, response_time, to_fixed
 from ..timestamps import epoch_ms
 from .._scanner import GRAMMAR_LOGFMT, set_aliases
-from ..fastpath import add_compiled, compiled_entries
+from ..fastpath import add_block_once, compiled_entries
 from . import Entries
 from . import PerLineFormat
 from . import Reading
@@ -153,11 +153,10 @@ def parse_logfmt_line(line: bytes, reference_ms: int = 0) -> JsonEntry | None:
 
 def add_logfmt_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None,
                     reference_ms: int = 0) -> int:
-    """Add the `logfmt` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
-    by the compiled scanner (:func:`add_logfmt_lines` is the exact path it equals); how many
-    lines went to the exact path."""
-    return add_compiled(partial, data, base, file_index, window, GRAMMAR_LOGFMT, reference_ms,
-                        lambda line, offset: add_logfmt_lines(partial, line, offset, file_index, window))
+    """Add the `logfmt` lines of ``data`` (whole lines, at file offset ``base``) to
+    ``partial`` by the compiled scanner, a chunk of its own (``add_lines`` is the exact path it
+    equals); how many lines went to the exact path."""
+    return add_block_once(lambda reading: LOGFMT.add_block(partial, data, base, reading, window), file_index, reference_ms)
 
 
 def add_logfmt_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
@@ -183,8 +182,6 @@ class LogfmtFormat(PerLineFormat):
              where: tuple[int, int] | None = None) -> None:
         take_keyed(partial, entry, window, where)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        add_logfmt_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return compiled_entries(block, GRAMMAR_LOGFMT, 0, parse_logfmt_line)

@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from ..aggregate import Partial, TimeBounds, each_line
 from ..analyzer import entry_report
-from .._scanner import GRAMMAR_SYSLOG, HostTable, count_names
-from ..fastpath import add_other_lines, add_scanned
+from .._scanner import GRAMMAR_SYSLOG
+from ..fastpath import add_block_once
 from ..parsing import ERROR_LEVELS, MAX_LINE
 from . import PerLineFormat
-from . import Reading
 from .text import level_among_fields, stamp_at
 
 SEVERITIES = ("FATAL", "FATAL", "CRITICAL", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG")
@@ -141,42 +138,9 @@ def busiest(counts: dict[str, list[int]]) -> list[dict]:
 def add_syslog_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
                     window: TimeBounds | None = None, reference_ms: int = 0) -> int:
     """Add the `syslog` lines of ``data`` (whole lines, at file offset ``base``) to
-    ``partial`` by the compiled scanner; how many lines went to the exact path."""
-    def other_lines(view, starts, ends, kinds) -> int:
-        return add_other_lines(partial, view, starts, ends, kinds, base, file_index,
-                               lambda line, offset: add_syslog_lines(partial, line, offset, file_index,
-                                                                     window, reference_ms))
-
-    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_SYSLOG, reference_ms, other_lines, label_counter(partial))
-
-
-def label_counter(partial: Partial):
-    """What counts the hosts and programs of the scanner's syslog entry rows into ``partial``."""
-    def count_labels(view, rows, spans, errors) -> None:
-        if not len(rows):
-            return
-        for kind, column in (("host", 0), ("program", 2)):
-            _count_names(partial, kind, view, spans[rows, column], spans[rows, column + 1], errors)
-    return count_labels
-
-
-def _count_names(partial: Partial, kind: str, view, starts, ends, errors) -> None:
-    """Count entries (and errors) per name, the name being the bytes [start, end) of each:
-    by the scanner's host tables, and one by one for names it cannot key (over 16 bytes)."""
-    everything, failing = HostTable(4), HostTable(4)
-    left_out = np.empty(len(starts), np.uint8)
-    missed = count_names(np.frombuffer(view, np.uint8), starts, ends, errors.view(np.uint8),
-                         everything, failing, left_out)
-    failed = {}
-    for k0, k1, n in zip(*(column.tolist() for column in failing.items())):
-        failed[(k0, k1)] = n
-    for k0, k1, n in zip(*(column.tolist() for column in everything.items())):
-        name = (k0.to_bytes(8, "little") + k1.to_bytes(8, "little")).rstrip(b"\0")
-        partial.add_label(kind, name.decode("utf-8", "replace"), n, failed.get((k0, k1), 0))
-    if missed:
-        rows = np.flatnonzero(left_out)
-        for a, z, error in zip(starts[rows].tolist(), ends[rows].tolist(), errors[rows].tolist()):
-            partial.add_label(kind, bytes(view[a:z]).decode("utf-8", "replace"), 1, int(error))
+    ``partial`` by the compiled scanner, a chunk of its own (``add_lines`` is the exact path it
+    equals); how many lines went to the exact path."""
+    return add_block_once(lambda reading: SYSLOG.add_block(partial, data, base, reading, window), file_index, reference_ms)
 
 
 class SyslogFormat(PerLineFormat):
@@ -192,15 +156,10 @@ class SyslogFormat(PerLineFormat):
 
     add_lines = staticmethod(add_syslog_lines)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        add_syslog_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
 
     def take(self, partial: Partial, entry: SyslogEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_syslog(partial, entry, window, where)
-
-    def entries_hook(self, partial: Partial):
-        return label_counter(partial)
 
     def report_keys(self, partial: Partial, hosts: tuple[bytes, ...]) -> dict:
         keys = entry_report(partial)

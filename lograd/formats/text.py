@@ -54,9 +54,9 @@ import re
 
 import numpy as np
 
-from .._scanner import BLANK, ENTRY, GRAMMAR_TEXT, MALFORMED, UNDECIDED
+from .._scanner import GRAMMAR_TEXT, MALFORMED, UNDECIDED
 from ..aggregate import SAMPLE_LIMIT, Partial, TimeBounds
-from ..fastpath import add_scanned, scan_block, scanned_entries
+from ..fastpath import add_block_once, add_tallied, scan_heads, scanned_entries
 from ..parsing import BLANK_BYTES, MAX_LINE
 from ..timestamps import MS_PER_DAY, civil_from_days, days_from_civil, is_calendar_date, zone_offset_ms
 from . import NO_ENTRIES
@@ -283,19 +283,19 @@ def level_among_fields(line: bytes, at: int) -> tuple[str, int]:
 # -- counting lines into partials ----------------------------------------------------------------
 
 
-def attach_lines(partial: Partial, file_index: int, base: int, view, starts, ends,
-                 others: np.ndarray, first_entry: int | None) -> None:
-    """Count a block's lines that are not entries (indexes ``others``, in order): those
-    after the block's first entry (index ``first_entry``) continue an entry; those before
-    it continue one only if the file has an entry before them (the partial settles that)."""
-    cut = len(others) if first_entry is None else int(np.searchsorted(others, first_entry))
+def attach_lines(partial: Partial, file_index: int, base: int, view, starts, ends, first_entry: int | None) -> None:
+    """Count a block's lines that are not entries (each starting at ``starts`` and ending at
+    ``ends``, in order): those after the block's first entry (starting at ``first_entry``)
+    continue an entry; those before it continue one only if the file has an entry before
+    them (the partial settles that)."""
+    cut = len(starts) if first_entry is None else int(np.searchsorted(starts, first_entry))
     if cut:
-        samples = [(base + int(starts[i]), bytes(view[int(starts[i]):int(ends[i])]))
-                   for i in others[:SAMPLE_LIMIT].tolist()]
-        partial.add_unattached(file_index, base + int(starts[others[0]]), cut, samples)
+        samples = [(base + start, bytes(view[start:end]))
+                   for start, end in zip(starts[:SAMPLE_LIMIT].tolist(), ends[:SAMPLE_LIMIT].tolist())]
+        partial.add_unattached(file_index, base + int(starts[0]), cut, samples)
     if first_entry is not None:
-        partial.note_entry(file_index, base + int(starts[first_entry]))
-    partial.continuation += len(others) - cut
+        partial.note_entry(file_index, base + first_entry)
+    partial.continuation += len(starts) - cut
 
 
 def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
@@ -324,7 +324,8 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         else:
             partial.blank += 1
         at += len(raw) + 1
-    attach_lines(partial, file_index, base, data, starts, ends, np.array(others, dtype=np.int64), first_entry)
+    attach_lines(partial, file_index, base, data, np.array([starts[i] for i in others], np.int64),
+                 np.array([ends[i] for i in others], np.int64), None if first_entry is None else starts[first_entry])
     partial.lines += len(parts)
     return len(parts)
 
@@ -332,33 +333,38 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
 def add_text_fast(partial: Partial, data, base: int = 0, file_index: int = 0,
                   window: TimeBounds | None = None, reference_ms: int = 0) -> int:
     """Add the `text` lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
-    by the compiled scanner; how many lines went to the exact path."""
-    def other_lines(view, starts, ends, kinds) -> int:
-        partial.lines += len(kinds)
-        partial.blank += int(np.count_nonzero(kinds == BLANK))
-        undecided = np.flatnonzero(kinds == UNDECIDED)
-        long = undecided[(ends[undecided] - starts[undecided]) > MAX_LINE]
-        exact = undecided[(ends[undecided] - starts[undecided]) <= MAX_LINE]  # entries whose numbers overflow
-        for i in long[:SAMPLE_LIMIT].tolist():
-            partial.add_malformed(file_index, base + int(starts[i]), bytes(view[int(starts[i]):int(ends[i])]))
-        partial.malformed += max(0, len(long) - SAMPLE_LIMIT)
-        for i in exact.tolist():
-            line = bytes(view[int(starts[i]):int(ends[i])])
-            ms, level, message = parse_text_line(line, reference_ms)
-            partial.add_entry(ms, level, message, window, where=(file_index, base + int(starts[i])))
-        entries = np.flatnonzero((kinds == ENTRY) | ((kinds == UNDECIDED) & ((ends - starts) <= MAX_LINE)))
-        attach_lines(partial, file_index, base, view, starts, ends, np.flatnonzero(kinds == MALFORMED),
-                     int(entries[0]) if len(entries) else None)
-        return len(undecided)
+    by the compiled scanner, a chunk of its own; how many lines went to the exact path."""
+    return add_block_once(lambda reading: TEXT.add_block(partial, data, base, reading, window), file_index, reference_ms)
 
-    return add_scanned(partial, data, (file_index, base), window, GRAMMAR_TEXT, reference_ms, other_lines)
+
+def text_block(partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> int:
+    """Add a block of `text` lines (whole lines, at file offset ``base``) to ``partial`` by
+    the compiled scanner: lines that are no entries continue the entry before them; how many
+    lines went to the exact path."""
+    file_index, reference_ms = reading.file_index, reading.reference_ms
+
+    def other_lines(view, exceptions, first_entry) -> int:
+        kinds, starts, ends = exceptions[:, 0], exceptions[:, 1], exceptions[:, 2]
+        undecided = kinds == UNDECIDED
+        long = undecided & ((ends - starts) > MAX_LINE)
+        for start, end in exceptions[long][:SAMPLE_LIMIT, 1:3].tolist():
+            partial.add_malformed(file_index, base + start, bytes(view[start:end]))
+        partial.malformed += max(0, int(np.count_nonzero(long)) - SAMPLE_LIMIT)
+        for start, end in exceptions[undecided & ~long][:, 1:3].tolist():  # entries whose numbers overflow
+            ms, level, message = parse_text_line(bytes(view[start:end]), reference_ms)
+            partial.add_entry(ms, level, message, window, where=(file_index, base + start))
+        others = kinds == MALFORMED
+        attach_lines(partial, file_index, base, view, starts[others], ends[others], first_entry)
+        return int(np.count_nonzero(undecided))
+
+    return add_tallied(partial, block, base, reading, window, GRAMMAR_TEXT, other_lines)
 
 
 def text_entries(data, reference_ms: int = 0) -> Entries:
     """Every `text` entry of ``data`` (whole lines), from heads only."""
     if not len(data):
         return NO_ENTRIES
-    starts, _, kinds, stamps, *_ = scan_block(data, None, True, GRAMMAR_TEXT, reference_ms)
+    starts, kinds, stamps = scan_heads(data, GRAMMAR_TEXT, reference_ms)
     return scanned_entries(data, starts, kinds, stamps, lambda line: parse_text_line(line, reference_ms))
 
 
@@ -374,8 +380,8 @@ class TextFormat(EntryFormat):
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_text_line(line, reference_ms)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        add_text_fast(partial, block, base, reading.file_index, window, reading.reference_ms)
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> int:
+        return text_block(partial, block, base, reading, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return text_entries(block, reading.reference_ms)
