@@ -9,17 +9,21 @@ would not fit an int64 once scaled (more than 18 significant digits) the line
 is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
 numbers out; the caller allocates every output array.
 """
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memchr, memcmp
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memchr, memcmp, memcpy
 
 cdef extern from "string.h" nogil:
     void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+
+cdef extern from * nogil:
+    int __builtin_ctzll(unsigned long long x)
 
 import numpy as np
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
 
+DEF STAMP_CACHE = 5  # words of _iso_stamp's cache
 DEF LINE_METRICS = 64  # resources of one line the scanner reads; a line with more goes to the exact path
 
 
@@ -37,8 +41,8 @@ cdef struct ScanState:  # How a block's lines are read, and what reading one lin
     int64_t low  # the window, inclusive
     int64_t high
     bint heads_only
-    int64_t day_cache[2]  # the last valid date seen (YYYYMMDD) and its day number
-    int64_t wrap_cache[2]
+    int64_t day_cache[STAMP_CACHE]  # _iso_stamp's: the last valid date and minute seen
+    int64_t wrap_cache[STAMP_CACHE]
     bint after_partial  # the last CRI line was a split (P) one
 
 
@@ -145,6 +149,12 @@ cdef inline int _month_days(int64_t year, int64_t month) nogil:
     return 31
 
 
+cdef int64_t POWERS_OF_TEN[19]
+POWERS_OF_TEN[0] = 1
+for _i in range(1, 19):
+    POWERS_OF_TEN[_i] = POWERS_OF_TEN[_i - 1] * 10
+
+
 cdef bint _fixed(const uint8_t* b, Py_ssize_t int_start, Py_ssize_t int_end, Py_ssize_t frac_start,
                  Py_ssize_t frac_end, int places, int64_t* out) nogil:
     """``to_fixed`` of digits [int_start, int_end) '.' [frac_start, frac_end) scaled by
@@ -157,9 +167,11 @@ cdef bint _fixed(const uint8_t* b, Py_ssize_t int_start, Py_ssize_t int_end, Py_
         return False
     for k in range(int_start, int_end):
         value = value * 10 + (b[k] - 48)
-    for k in range(frac_start, frac_start + places):
-        value = value * 10 + ((b[k] - 48) if k < frac_end else 0)
-    out[0] = value
+    if frac_end > frac_start + places:
+        frac_end = frac_start + places
+    for k in range(frac_start, frac_end):
+        value = value * 10 + (b[k] - 48)
+    out[0] = value * POWERS_OF_TEN[places - (frac_end - frac_start)]
     return True
 
 
@@ -223,41 +235,57 @@ cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
     """SPEC §1's ISO 8601 timestamp at ``s`` (``YYYY-MM-DD?HH:MM:SS``, fraction, zone): where
     it ends, its epoch ms in ``ms_out``; -1 when there is none.
 
-    ``day_cache`` holds the last valid date seen (YYYYMMDD) and its day number."""
+    ``day_cache`` (STAMP_CACHE words) holds the last valid date seen (YYYYMMDD) and its day
+    number, and the last valid ``YYYY-MM-DD?HH:MM`` seen (two words of its bytes) and its epoch
+    ms: lines share their minute, which then costs two comparisons."""
     cdef Py_ssize_t p, q, k
     cdef int64_t year, month, day, hour, minute, second, date, ms, frac, zh, zm, offset
+    cdef uint64_t head0, head1
     cdef int n
     cdef uint8_t c
     if e - s < 19:
         return -1
-    for k in range(19):  # YYYY-MM-DD?HH:MM:SS
-        c = b[s + k]
-        if k == 4 or k == 7:
-            if c != 45:
-                return -1
-        elif k == 10:
-            if c != 32 and c != 84:
-                return -1
-        elif k == 13 or k == 16:
-            if c != 58:
-                return -1
-        elif not _digit(c):
+    memcpy(&head0, b + s, 8)
+    memcpy(&head1, b + s + 8, 8)
+    if head0 == <uint64_t>day_cache[2] and head1 == <uint64_t>day_cache[3]:  # the minute seen last
+        if b[s + 16] != 58 or not _digit(b[s + 17]) or not _digit(b[s + 18]):
             return -1
-    year = _two(b, s) * 100 + _two(b, s + 2)
-    month = _two(b, s + 5)
-    day = _two(b, s + 8)
-    hour = _two(b, s + 11)
-    minute = _two(b, s + 14)
-    second = _two(b, s + 17)
-    if hour > 23 or minute > 59 or second > 59:
-        return -1
-    date = (year * 100 + month) * 100 + day
-    if date != day_cache[0]:  # lines share their date: check and convert it once
-        if month < 1 or month > 12 or day < 1 or day > _month_days(year, month):
+        second = _two(b, s + 17)
+        if second > 59:
             return -1
-        day_cache[0] = date
-        day_cache[1] = _days_from_civil(year, month, day)
-    ms = (day_cache[1] * 86400 + hour * 3600 + minute * 60 + second) * 1000
+        ms = day_cache[4] + second * 1000
+    else:
+        for k in range(19):  # YYYY-MM-DD?HH:MM:SS
+            c = b[s + k]
+            if k == 4 or k == 7:
+                if c != 45:
+                    return -1
+            elif k == 10:
+                if c != 32 and c != 84:
+                    return -1
+            elif k == 13 or k == 16:
+                if c != 58:
+                    return -1
+            elif not _digit(c):
+                return -1
+        year = _two(b, s) * 100 + _two(b, s + 2)
+        month = _two(b, s + 5)
+        day = _two(b, s + 8)
+        hour = _two(b, s + 11)
+        minute = _two(b, s + 14)
+        second = _two(b, s + 17)
+        if hour > 23 or minute > 59 or second > 59:
+            return -1
+        date = (year * 100 + month) * 100 + day
+        if date != day_cache[0]:  # lines share their date: check and convert it once
+            if month < 1 or month > 12 or day < 1 or day > _month_days(year, month):
+                return -1
+            day_cache[0] = date
+            day_cache[1] = _days_from_civil(year, month, day)
+        day_cache[2] = <int64_t>head0
+        day_cache[3] = <int64_t>head1
+        day_cache[4] = (day_cache[1] * 86400 + hour * 3600 + minute * 60) * 1000
+        ms = day_cache[4] + second * 1000
     p = s + 19
     if p < e and b[p] == 46:  # '.' and 1-9 digits; the first three are milliseconds
         q = p + 1
@@ -854,51 +882,120 @@ cdef inline int _syslog_message(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, in
     return ENTRY
 
 
+cdef int _rt_at(const uint8_t* b, Py_ssize_t i, Py_ssize_t e, int64_t* out) noexcept nogil:
+    """The response-time rule tried at ``i``, the start of a word of a message ending at
+    ``e``: 1 a match (value in ``out``), 0 none here, -1 undecided (too big for an int64)."""
+    cdef Py_ssize_t j = -1, k, int_end, frac_start, frac_end
+    cdef uint8_t c = b[i], u
+    cdef int places
+    if c == 105:  # in
+        if i + 1 < e and b[i + 1] == 110:
+            j = i + 2
+    elif c == 116:  # took
+        if _word_at(b, i, e, b"took", 4):
+            j = i + 4
+    elif c == 114:
+        j = _named(b, i, e, b"response_time", 13)
+    elif c == 108:
+        j = _named(b, i, e, b"latency", 7)
+    elif c == 100:
+        j = _named(b, i, e, b"duration", 8)
+    if j < 0:
+        return 0
+    while j < e and SPACE[b[j]]:
+        j += 1
+    int_end = _number(b, j, e, &frac_start, &frac_end)
+    if int_end == j:
+        return 0
+    k = frac_end
+    while k < e and SPACE[b[k]]:
+        k += 1
+    places = -1
+    if k < e:
+        u = b[k]
+        if u == 115:  # s
+            if k + 1 == e or not WORD[b[k + 1]]:
+                places = 12
+        elif (u == 109 or u == 117) and k + 1 < e and b[k + 1] == 115:  # ms, us
+            if k + 2 == e or not WORD[b[k + 2]]:
+                places = 9 if u == 109 else 6
+    if places < 0:
+        return 0
+    return 1 if _fixed(b, j, int_end, frac_start, frac_end, places, out) else -1
+
+
+cdef Py_ssize_t _keyword_before(const uint8_t* b, Py_ssize_t msg, Py_ssize_t d) noexcept nogil:
+    """Where the response-time keyword (``in``, ``took``, ``response_time=``, ``latency=``,
+    ``duration=``, or with ``:``) starts that ends just before the white space before
+    ``d`` (a number's first digit) in a message starting at ``msg``, at the start of a
+    word; -1 when there is none."""
+    cdef Py_ssize_t j = d - 1, p
+    while j >= msg and SPACE[b[j]]:
+        j -= 1
+    if j < msg:
+        return -1
+    if b[j] == 110:  # in
+        p = j - 1
+        if p < msg or b[p] != 105:
+            return -1
+    elif b[j] == 107:  # took
+        p = j - 3
+        if p < msg or not _word_at(b, p, j + 1, b"took", 4):
+            return -1
+    elif b[j] == 61 or b[j] == 58:
+        if j - 13 >= msg and _word_at(b, j - 13, j, b"response_time", 13):
+            p = j - 13
+        elif j - 7 >= msg and _word_at(b, j - 7, j, b"latency", 7):
+            p = j - 7
+        elif j - 8 >= msg and _word_at(b, j - 8, j, b"duration", 8):
+            p = j - 8
+        else:
+            return -1
+    else:
+        return -1
+    if p > msg and WORD[b[p - 1]]:
+        return -1
+    return p
+
+
+cdef inline int _number_after_keyword(const uint8_t* b, Py_ssize_t msg, Py_ssize_t d, Py_ssize_t e,
+                                      int64_t* out) noexcept nogil:
+    """The response-time rule tried at the keyword before the number starting at ``d``, if any."""
+    cdef Py_ssize_t p = _keyword_before(b, msg, d)
+    return 0 if p < 0 else _rt_at(b, p, e, out)
+
+
 cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out) nogil:
     """The first response-time match in [msg, e): 1 found (value in ``out``), 0 none,
-    -1 undecided (too big for an int64)."""
-    cdef Py_ssize_t i, j, k, int_end, frac_start, frac_end
-    cdef uint8_t c, u
-    cdef int places
-    for i in range(msg, e):
-        if i > msg and WORD[b[i - 1]]:
-            continue
-        c = b[i]
-        j = -1
-        if c == 105:  # in
-            if i + 1 < e and b[i + 1] == 110:
-                j = i + 2
-        elif c == 116:  # took
-            if _word_at(b, i, e, b"took", 4):
-                j = i + 4
-        elif c == 114:
-            j = _named(b, i, e, b"response_time", 13)
-        elif c == 108:
-            j = _named(b, i, e, b"latency", 7)
-        elif c == 100:
-            j = _named(b, i, e, b"duration", 8)
-        if j < 0:
-            continue
-        while j < e and SPACE[b[j]]:
-            j += 1
-        int_end = _number(b, j, e, &frac_start, &frac_end)
-        if int_end == j:
-            continue
-        k = frac_end
-        while k < e and SPACE[b[k]]:
-            k += 1
-        places = -1
-        if k < e:
-            u = b[k]
-            if u == 115:  # s
-                if k + 1 == e or not WORD[b[k + 1]]:
-                    places = 12
-            elif (u == 109 or u == 117) and k + 1 < e and b[k + 1] == 115:  # ms, us
-                if k + 2 == e or not WORD[b[k + 2]]:
-                    places = 9 if u == 109 else 6
-        if places < 0:
-            continue
-        return 1 if _fixed(b, j, int_end, frac_start, frac_end, places, out) else -1
+    -1 undecided (too big for an int64).
+
+    A match is a keyword, white space, a number: each number's first digit (found eight
+    bytes at a time) is looked at in order, and a keyword just before it tried as the
+    regular expression would try it there. Keywords come in the order of the numbers after
+    them, so the first that matches is the regular expression's first match."""
+    cdef Py_ssize_t i = msg, d
+    cdef uint64_t word, low7, digits, firsts, carry = 0
+    cdef int r
+    while i + 8 <= e:
+        memcpy(&word, b + i, 8)
+        low7 = word & 0x7F7F7F7F7F7F7F7FULL  # bytes 0x30-0x39, exactly (no borrow crosses a byte)
+        digits = ((0x0101010101010101ULL * (127 + 0x3A) - low7) & ~word
+                  & (low7 + 0x0101010101010101ULL * (127 - 0x2F))) & 0x8080808080808080ULL
+        firsts = digits & ~((digits << 8) | carry)  # a digit after one is no number's first
+        carry = digits >> 56
+        while firsts:
+            d = i + (__builtin_ctzll(firsts) >> 3)
+            firsts &= firsts - 1
+            r = _number_after_keyword(b, msg, d, e, out)
+            if r:
+                return r
+        i += 8
+    while i < e:
+        if _digit(b[i]) and not (i > msg and _digit(b[i - 1])):
+            r = _number_after_keyword(b, msg, i, e, out)
+            if r:
+                return r
+        i += 1
     return 0
 
 
@@ -1536,14 +1633,16 @@ cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Li
 
 cdef void _start(ScanState* st, int grammar, int wrapper, int64_t reference_ms, int64_t low, int64_t high,
                  bint heads_only) noexcept nogil:
+    cdef int i
     st.grammar = grammar
     st.wrapper = wrapper
     st.reference_ms = reference_ms
     st.low = low
     st.high = high
     st.heads_only = heads_only
+    for i in range(STAMP_CACHE):
+        st.day_cache[i] = st.wrap_cache[i] = 0
     st.day_cache[0] = st.wrap_cache[0] = -1
-    st.day_cache[1] = st.wrap_cache[1] = 0
     st.after_partial = False
 
 
@@ -1737,7 +1836,23 @@ def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, 
 # -- web access logs (lograd/formats/access.py says the grammar in words and holds the exact path) --
 
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy
+
+
+cdef inline bint _same(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcept nogil:
+    """Whether [a, a + n) and [b, b + n) hold the same bytes (short strings: no call)."""
+    cdef uint64_t x, y
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&x, a + i, 8)
+        memcpy(&y, b + i, 8)
+        if x != y:
+            return False
+        i += 8
+    while i < n:
+        if a[i] != b[i]:
+            return False
+        i += 1
+    return True
 
 
 cdef class SpanTable:
@@ -1823,8 +1938,7 @@ cdef class SpanTable:
         slot = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.slots[slot]:
             found = self.slots[slot] - 1
-            if self.hashes[slot] == h and self.lengths[found] == n and (
-                    n == 0 or memcmp(self.arena + self.starts[found], p, n) == 0):
+            if self.hashes[slot] == h and self.lengths[found] == n and _same(self.arena + self.starts[found], p, n):
                 return found
             slot = (slot + 1) & self.mask
         if self.count == self.ids_size:
@@ -2347,9 +2461,11 @@ cdef Py_ssize_t _template_token(const uint8_t* t, Py_ssize_t n, uint8_t* out, Py
 
 
 cdef inline Py_ssize_t _copy(uint8_t* out, Py_ssize_t o, const uint8_t* src, Py_ssize_t n, bint marked) noexcept nogil:
+    cdef Py_ssize_t i
     if marked:
         return _put(out, o, src, n)
-    memcpy(out + o, src, n)
+    for i in range(n):  # a few bytes: a loop, not a call
+        out[o + i] = src[i]
     return o + n
 
 
@@ -2421,7 +2537,8 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
     cdef Py_ssize_t n = q - p, i = 0, o = 0, t, start, colons
     cdef const uint8_t* text = b + p
     cdef uint8_t c, k
-    cdef uint64_t word
+    cdef uint64_t word, below
+    cdef int plain
     cdef bint value
     if n > TEMPLATE_BYTES:
         n = TEMPLATE_BYTES
@@ -2438,13 +2555,17 @@ cdef Py_ssize_t _template(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t*
         value = False
         colons = 0
         while i < n:
-            if i + 8 <= n:  # eight bytes none of which is below 'A' (no space, digit, quote, ':', '@'): as they are
+            if i + 8 <= n:  # the bytes up to the first below 'A' (space, digit, quote, ':', '@'...): as they are
                 memcpy(&word, text + i, 8)
-                if ((word - 0x4141414141414141ULL) & ~word & 0x8080808080808080ULL) == 0:
-                    memcpy(out + o, &word, 8)
+                memcpy(out + o, &word, 8)  # whole: what follows the first such byte is written over
+                below = (word - 0x4141414141414141ULL) & ~word & 0x8080808080808080ULL
+                if below == 0:
                     o += 8
                     i += 8
                     continue
+                plain = __builtin_ctzll(below) >> 3  # the lowest flag is a true one (borrows run upwards)
+                o += plain
+                i += plain
             c = text[i]
             k = TOKEN_CLASS[c]
             if k:
@@ -2609,7 +2730,7 @@ cdef class Tally:
     cdef int64_t cache_bucket[BUCKET_CACHE]
     cdef Vec touched  # coarse buckets of the current minute with counts
     # runs
-    cdef int64_t second, second_count
+    cdef int64_t second, second_count, second_ms  # the second being counted, its entries, its first ms
     cdef Vec seconds  # (second, entries)
     cdef int64_t minute, minute_entries, minute_errors, minute_rt_n
     cdef int64_t minute_rt_sum[2]
@@ -2661,6 +2782,7 @@ cdef class Tally:
         self.hosts = SpanTable(LABEL_COLUMNS, 6)
         self.programs = SpanTable(LABEL_COLUMNS, 6)
         self.rt_total[0] = self.rt_total[1] = 0
+        self.second_ms = INT64_MAX - 1000  # no second yet: every time is another
 
     def __dealloc__(self):
         free(self.bounds)
@@ -2902,15 +3024,17 @@ cdef class Tally:
             self.level_counts[ln.level] += 1
             error = self.error_of[ln.level]
             self.errors += error
-            second = _floor_div(ms, 1000)
-            if second != self.second:
+            if not (self.second_ms <= ms < self.second_ms + 1000):  # another second: no division else
+                second = _floor_div(ms, 1000)
                 self._close_second()
                 self.second = second
+                self.second_ms = second * 1000
+                minute = _floor_div(second, 60)
+                if minute != self.minute:
+                    self._close_minute()
+                    self.minute = minute
+            minute = self.minute
             self.second_count += 1
-            minute = _floor_div(second, 60)
-            if minute != self.minute:
-                self._close_minute()
-                self.minute = minute
             self.minute_entries += 1
             self.minute_errors += error
             if ln.has_rt:

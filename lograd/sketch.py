@@ -102,6 +102,8 @@ class Sketch:
         values = [zeros, *indexes, *counts]
         if not all(type(v) is int for v in values) or zeros < 0 or any(c < 0 for c in counts):
             raise ValueError("sketch: not whole numbers, or negative counts")
+        if any(not LOWEST_INDEX <= i < LOWEST_INDEX + len(BOUNDS) for i in indexes):
+            raise ValueError("sketch: a bucket no value falls in")
         return cls(dict(zip(indexes, counts)), zeros)
 
 

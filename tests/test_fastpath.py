@@ -200,3 +200,17 @@ def test_the_scanner_shares_the_grammar_constants():
     from lograd.parsing import LEVEL_ORDER
     assert _scanner.SCANNED_LEVELS == LEVEL_ORDER
     assert _scanner.SCANNED_MAX_LINE == MAX_LINE
+
+
+@pytest.mark.parametrize("message", [
+    b"in 5 then took 7ms", b"took 5 in 6ms", b"retry in 2 s? no: in 3ms", b"login 5ms then in 9us",
+    b"x.in 5ms", b"(in 5ms)", b"latency:5ms duration=6s", b"duration = 5ms in 4ms", b"in\x0b\x0c 12ms",
+    b"response_time=1.5s", b"xresponse_time=1ms latency=2ms", b"in 1.5.5ms in 2ms", b"in 12345678 took 3s",
+    b"in 99999999999999999999ms", b"in 0.000000000001ms took 1ms", b"took1ms", b"in" + b" " * 20 + b"7ms"])
+def test_the_first_response_time_is_found_from_its_number_as_the_regular_expression_finds_it(message):
+    """The scanner looks at each number's first digit and the keyword before it; the exact
+    path (parsing.response_time, a regular expression search) is the reference."""
+    data = b"2024-01-24 10:15:32.123 INFO " + message + b"\n"
+    fast, exact = summarise_app_fast(data), summarise_app(data)
+    assert fast == exact
+    assert (fast.rt_total if fast.rt_count else None) == response_time(message)

@@ -36,3 +36,14 @@ def test_merge_is_exact_and_order_free():
     for part in reversed(parts):
         merged.merge(Sketch.from_wire(part.to_wire()))
     assert merged.to_wire() == whole.to_wire()
+
+
+def test_a_peer_sketch_with_a_bucket_no_value_falls_in_is_refused():
+    """Hypothesis found it: bucket 70978 (gamma**70978 overflows a float) made the report
+    raise OverflowError; the buckets are LOWEST_INDEX .. LOWEST_INDEX + len(BOUNDS) - 1."""
+    from lograd.sketch import BOUNDS, LOWEST_INDEX
+    for index in (70978, LOWEST_INDEX - 1, LOWEST_INDEX + len(BOUNDS)):
+        with pytest.raises(ValueError):
+            Sketch.from_wire([0, [index], [1]])
+    last = LOWEST_INDEX + len(BOUNDS) - 1
+    assert Sketch.from_wire([0, [LOWEST_INDEX, last], [1, 1]]).count == 2
