@@ -1842,17 +1842,20 @@ cdef inline bint _same(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcep
     """Whether [a, a + n) and [b, b + n) hold the same bytes (short strings: no call)."""
     cdef uint64_t x, y
     cdef Py_ssize_t i = 0
-    while i + 8 <= n:
+    if n < 8:
+        for i in range(n):
+            if a[i] != b[i]:
+                return False
+        return True
+    while i + 8 < n:
         memcpy(&x, a + i, 8)
         memcpy(&y, b + i, 8)
         if x != y:
             return False
         i += 8
-    while i < n:
-        if a[i] != b[i]:
-            return False
-        i += 1
-    return True
+    memcpy(&x, a + n - 8, 8)  # the last eight, which may overlap the ones before
+    memcpy(&y, b + n - 8, 8)
+    return x == y
 
 
 cdef class SpanTable:
@@ -1926,14 +1929,19 @@ cdef class SpanTable:
         cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n, word
         cdef Py_ssize_t i = 0, slot
         cdef int64_t found
-        while i + 8 <= n:  # eight bytes a step (user agents are long), then the rest byte by byte
+        while i + 8 <= n:  # eight bytes a step (user agents are long); the last eight may overlap
             memcpy(&word, p + i, 8)
             h = (h ^ word) * 0x9E3779B97F4A7C15ULL
             h ^= h >> 32
             i += 8
-        while i < n:
-            h = (h ^ p[i]) * 1099511628211ULL
-            i += 1
+        if i < n and n >= 8:
+            memcpy(&word, p + n - 8, 8)
+            h = (h ^ word) * 0x9E3779B97F4A7C15ULL
+            h ^= h >> 32
+        else:
+            while i < n:
+                h = (h ^ p[i]) * 1099511628211ULL
+                i += 1
         h ^= h >> 29
         slot = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.slots[slot]:
@@ -2657,6 +2665,29 @@ DEF RESOURCE_COLUMNS = 10  # per resource: values, least, greatest, sum (two wor
 DEF LABEL_COLUMNS = 2  # per syslog host or program: entries inside the window, errors among them
 DEF BUCKET_CACHE = 4096  # response times whose sketch bucket is remembered (direct-mapped)
 DEF MAX_LEVELS = 16
+DEF MAX_SKELETONS = 65536  # message skeletons a tally remembers before it starts again
+DEF SKELETON_EMPTY = -1  # the skeleton's template is empty
+DEF SKELETON_DIGITS = -2  # its template holds a digit: made each time
+
+
+cdef void _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """``text`` [0, n) with every ASCII digit made '0', eight bytes a step."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t word, low7, digits
+    if n < 8:
+        for i in range(n):
+            out[i] = 48 if _digit(text[i]) else text[i]
+        return
+    while True:
+        memcpy(&word, text + i, 8)
+        low7 = word & 0x7F7F7F7F7F7F7F7FULL
+        digits = ((0x0101010101010101ULL * (127 + 0x3A) - low7) & ~word
+                  & (low7 + 0x0101010101010101ULL * (127 - 0x2F))) & 0x8080808080808080ULL
+        word &= ~((digits >> 7) * 0x0F)  # '1'..'9' (0x31..0x39) lose their low nibble: '0'
+        memcpy(out + i, &word, 8)
+        if i + 8 == n:
+            return
+        i = i + 8 if i + 16 <= n else n - 8  # the last eight bytes may overlap the ones before
 
 
 cdef struct Vec:  # a growable array of int64 rows (width fixed by the user)
@@ -2740,6 +2771,7 @@ cdef class Tally:
     cdef Vec resource_rows  # (resource, minute, values, greatest, sum high, low)
     cdef Vec exception_rows  # this block's (kind, start, end, next line's start)
     cdef readonly SpanTable templates, resources, hosts, programs
+    cdef SpanTable skeletons  # a message's digits made '0' -> its template id + 1 (see _template_id)
     # the job's filters (--level, --grep, --template): an entry that fails one is counted as
     # one outside the window
     cdef bint filtering
@@ -2778,6 +2810,7 @@ cdef class Tally:
         self.coarse_span, self.min_positive = coarse_span, min_positive
         self.count_templates, self.count_labels = count_templates, count_labels
         self.templates = SpanTable(groups * TALLY_GROUP_COLUMNS)
+        self.skeletons = SpanTable(1, 10)
         self.resources = SpanTable(RESOURCE_COLUMNS, 6)
         self.hosts = SpanTable(LABEL_COLUMNS, 6)
         self.programs = SpanTable(LABEL_COLUMNS, 6)
@@ -2888,12 +2921,15 @@ cdef class Tally:
         """Count an entry under its template (``length``: its length in ``out`` when already
         made, else -1)."""
         cdef int64_t tid, g
-        if length < 0:
-            length = _template(b, ln.msg, ln.msg_end, quoted, out)
         cdef int64_t* row
-        if not length:
-            return 0
-        tid = self.templates.intern(out, length)
+        if length >= 0:
+            if not length:
+                return 0
+            tid = self.templates.intern(out, length)
+        else:
+            tid = self._template_id(b, ln.msg, ln.msg_end, quoted, out)
+            if tid < 0:
+                return 0
         g = self.group_of[ln.level]
         row = self.templates.counters + tid * self.templates.columns + g * TALLY_GROUP_COLUMNS
         if not inside:
@@ -2912,6 +2948,40 @@ cdef class Tally:
         row[5] = minute
         row[6] += 1
         return 0
+
+    cdef int64_t _template_id(self, const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t* quoted,
+                              uint8_t* out) except -2:
+        """The id of the template of message [p, q); -1 when it is empty.
+
+        A message's template depends on its digits only where it copies them (a key such as
+        ``cpu1=``): masking, token and key decisions ask only whether a byte is a digit. So
+        messages that differ only in their digits share their template when it holds none,
+        and the tally remembers the template of each such *skeleton* (the message with every
+        digit '0'): most lines then cost a copy and a look-up, not a template."""
+        cdef uint8_t skeleton[TEMPLATE_BYTES]
+        cdef Py_ssize_t n = q - p if q - p < TEMPLATE_BYTES else TEMPLATE_BYTES, length, i
+        cdef int64_t* known
+        cdef int64_t tid
+        _skeleton(b + p, n, skeleton)
+        if self.skeletons.count >= MAX_SKELETONS:  # messages of endless variety: start again
+            self.skeletons = SpanTable(1, 10)
+        known = self.skeletons.counters + self.skeletons.intern(skeleton, n)
+        if known[0] > 0:
+            return known[0] - 1
+        if known[0] == SKELETON_EMPTY:
+            return -1
+        length = _template(b, p, q, quoted, out)
+        if not length:
+            known[0] = SKELETON_EMPTY
+            return -1
+        tid = self.templates.intern(out, length)
+        if known[0] == 0:  # first sight: remembered unless the template holds a digit
+            known[0] = tid + 1
+            for i in range(length):
+                if _digit(out[i]):
+                    known[0] = SKELETON_DIGITS
+                    break
+        return tid
 
     cdef int _end_template_run(self, int64_t key, int64_t* row) except -1:
         """Keep a template and group's run of one minute (key: template * groups + group)."""

@@ -214,3 +214,19 @@ def test_the_first_response_time_is_found_from_its_number_as_the_regular_express
     fast, exact = summarise_app_fast(data), summarise_app(data)
     assert fast == exact
     assert (fast.rt_total if fast.rt_count else None) == response_time(message)
+
+
+def test_messages_that_differ_in_digits_share_a_template_only_when_it_holds_none():
+    """The tally remembers a template by the message with its digits made '0' unless the
+    template copies a digit (a key such as cpu1=): each line's template is still its own."""
+    from lograd.templates import group_of, template_bytes
+    messages = [b"cpu1=5 up", b"cpu2=7 up", b"cpu1=9 up", b"id 5 done", b"id 66 done", b"v1.2 ok", b"v3.4 ok",
+                b"host a1:80", b"host b2:81", b"\"q1\" 5", b"\"q2\" 6", b"x" * 2000 + b"1", b"x" * 2000 + b"2"] * 3
+    data = b"".join(b"2024-01-24 10:15:%02d.000 INFO %s\n" % (i % 60, m) for i, m in enumerate(messages))
+    fast = summarise_app_fast(data)
+    assert fast == summarise_app(data)
+    counted = {t: f.count for t, f in fast.templates.groups[group_of("INFO")].items()}
+    expected: dict[bytes, int] = {}
+    for m in messages:
+        expected[template_bytes(m)] = expected.get(template_bytes(m), 0) + 1
+    assert counted == expected and b"cpu1=<*> up" in counted and b"cpu2=<*> up" in counted
