@@ -1929,19 +1929,21 @@ cdef class SpanTable:
         cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n, word
         cdef Py_ssize_t i = 0, slot
         cdef int64_t found
-        while i + 8 <= n:  # eight bytes a step (user agents are long); the last eight may overlap
+        # eight bytes a step (user agents are long), the last eight overlapping the ones before:
+        # each word's product is independent of the others, so the steps overlap in the CPU
+        while i + 8 <= n:
             memcpy(&word, p + i, 8)
-            h = (h ^ word) * 0x9E3779B97F4A7C15ULL
-            h ^= h >> 32
+            h = (h << 5) - h + word * 0x9E3779B97F4A7C15ULL
             i += 8
-        if i < n and n >= 8:
-            memcpy(&word, p + n - 8, 8)
-            h = (h ^ word) * 0x9E3779B97F4A7C15ULL
-            h ^= h >> 32
-        else:
-            while i < n:
-                h = (h ^ p[i]) * 1099511628211ULL
-                i += 1
+        if i < n:
+            word = 0
+            if n >= 8:
+                memcpy(&word, p + n - 8, 8)
+            else:
+                memcpy(&word, p, n)
+            h = (h << 5) - h + word * 0xC2B2AE3D27D4EB4FULL
+        h ^= h >> 32
+        h *= 0x9E3779B97F4A7C15ULL
         h ^= h >> 29
         slot = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.slots[slot]:

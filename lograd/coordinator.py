@@ -198,6 +198,7 @@ class Coordinator:
                     loop.serve(lambda now: core.finished)
                 finally:
                     loop.close()
+                local.terminate()  # they exit while the report is built; reaped below
                 job = loop.job_figures()
             else:
                 job = core.job_figures(0.0, 0)

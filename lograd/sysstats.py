@@ -6,6 +6,7 @@ try:
 except ImportError:  # not on every platform
     resource = None
 
+import os
 import time
 
 import psutil
@@ -51,3 +52,15 @@ class ProcessStats:
                 pass
         self.peak_rss_mb = max(self.peak_rss_mb, peak)
         return cpu, rss, self.peak_rss_mb
+
+
+def seconds_since_start() -> float | None:
+    """Seconds since this process started (the user's command: an exec keeps the process),
+    to the kernel's 10 ms tick; None where /proc or the boot clock is missing."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19])  # field 22, starttime: clock ticks after boot
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None

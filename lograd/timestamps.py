@@ -5,6 +5,7 @@ a timestamp without a zone is taken as it is (as if it were UTC), SPEC §1.
 """
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
@@ -67,8 +68,10 @@ def format_ms(ms: int) -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{milli:03d}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def format_minute(minute: int) -> str:
-    """A minute number (epoch ms // 60000) as ``2024-01-24T10:15``."""
+    """A minute number (epoch ms // 60000) as ``2024-01-24T10:15`` (remembered: a report
+    names each minute once per template and resource)."""
     y, mo, d, h, mi, _, _ = _split(minute * MS_PER_MINUTE)
     return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
 

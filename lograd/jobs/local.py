@@ -32,10 +32,15 @@ class LocalWorkers:
         codes = [p.poll() for p in self.processes]
         return codes if codes and None not in codes else None
 
-    def stop(self, grace: float = 3.0) -> None:
+    def terminate(self) -> None:
+        """Ask every worker still running to exit (SIGTERM), without waiting for it."""
         for p in self.processes:
             if p.poll() is None:
                 p.terminate()
+
+    def stop(self, grace: float = 3.0) -> None:
+        """Ask every worker to exit and reap them all (killed after ``grace`` seconds)."""
+        self.terminate()
         deadline = time.monotonic() + grace
         for p in self.processes:
             try:

@@ -12,6 +12,7 @@ from ..net.protocol import BEATS, HEARTBEATS, RESULTS, TASKS, Beat, Failure, Hea
 from ..net.security import exposed, start_authenticator
 from ..errors import NoWorkers
 from ..outputs.report import Progress
+from ..sysstats import seconds_since_start
 from .core import Ask, BeatNow, ConnectionLost, Declared, Drop, GiveUp, Hand, JobCore, Received, Say, Tick, Unreachable
 from .local import LocalWorkers
 from .plan import say
@@ -47,6 +48,7 @@ class JobSockets:
         self.core = core
         self.started = time.monotonic()
         self.elapsed = 0.0
+        self.first_chunk_after: float | None = None  # seconds from the command to the first chunk handed out
         self.local: LocalWorkers | None = None  # watched when no worker from elsewhere is awaited
         self.progress = Progress(enabled=coord.progress)
         self.drops = transport.DropNotices(say)  # messages dropped as garbage or out of place
@@ -121,6 +123,8 @@ class JobSockets:
                 if action.session in unreachable:
                     continue
                 if transport.send(self.sockets["tasks"], action.assign, to=action.session.encode()):
+                    if self.first_chunk_after is None:
+                        self.first_chunk_after = seconds_since_start()
                     if action.note:
                         say(action.note)
                 else:
@@ -192,4 +196,7 @@ class JobSockets:
 
     def job_figures(self) -> dict:
         """The report's ``job`` key as it stands."""
-        return self.core.job_figures(self.elapsed or (time.monotonic() - self.started), self.drops.count)
+        figures = self.core.job_figures(self.elapsed or (time.monotonic() - self.started), self.drops.count)
+        if self.first_chunk_after is not None:
+            figures["first_chunk_seconds"] = round(self.first_chunk_after, 3)
+        return figures
