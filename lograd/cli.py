@@ -9,6 +9,7 @@ import os
 import socket
 import re
 import sys
+import uuid
 
 from docopt import DocoptExit, docopt
 
@@ -141,6 +142,8 @@ Options:
                          [default: @GIVE_UP@].
   --quiet                Say nothing about joining coordinators.
   --verbose              Also say each chunk done: where, size, milliseconds.
+  --instance ID          Join this coordinator instance at once, before its first
+                         heartbeat (a coordinator's --local workers are started so).
   -h --help              Show this text.
 
 Ctrl-C or SIGTERM: the chunk in hand is finished, the rest handed back.
@@ -244,14 +247,12 @@ def _usage_exit(exc: UsageError, usage: str) -> int:
 
 def coordinator_main(argv: list[str] | None = None) -> int:
     """``lograd-coordinator``: returns the exit status of SPEC §4."""
-    from .coordinator import Coordinator
     from .filters import EntryFilter
-    from .outputs.report import human, to_json
     from .timestamps import parse_time_arg
     try:
         args = _parse(COORDINATOR_USAGE, argv)
         local = _int(args, "--local")
-        wanted = _int(args, "--workers", 1) if args["--workers"] else max(local, 1)
+        wanted = _int(args, "--workers", 1) if args["--workers"] else 1
         port = _int(args, "--port", 1)
         if port + 3 > 65535:
             raise UsageError("--port must leave room for PORT+3 below 65536")
@@ -294,12 +295,36 @@ def coordinator_main(argv: list[str] | None = None) -> int:
             raise UsageError("--metrics-port must be below 65536")
     except UsageError as exc:
         return _usage_exit(exc, COORDINATOR_USAGE)
+    started = None
+    instance = uuid.uuid4().hex  # the first job's: --local workers join it at once
+    if local and not args["--curve"]:  # they start while this process imports and plans
+        from .jobs.local import LocalWorkers, local_address
+        started = LocalWorkers()
+        started.start(local, local_address(args["--bind"], port), settings, instance=instance)
+    try:
+        return _coordinate(args, port, settings, local, wanted, chunk, window, fmt, last, filters, every,
+                           metrics_port, started, instance)
+    except KeyboardInterrupt:  # at any moment: while importing and planning too
+        print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if started is not None:
+            started.stop()
+
+
+def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk, window, fmt: str, last,
+                filters, every: float, metrics_port: int | None, started, instance: str) -> int:
+    """The coordinator's job once its command line is read (``started``: the --local workers
+    already started, or None; ``instance``: the first job's instance, which they join)."""
+    from .coordinator import Coordinator
+    from .outputs.report import human, to_json
     try:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
                                   progress=not args["--follow"], hosts=args["--host"], last=last,
                                   curve_dir=args["--curve"], filters=filters,
-                                  templates=not args["--no-templates"], on_workers=args["--on-workers"])
+                                  templates=not args["--no-templates"], on_workers=args["--on-workers"],
+                                  started=started, instance=instance)
     except LogradError as exc:
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return exc.status
@@ -313,9 +338,6 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the coordinator's own sockets or files
         print(f"lograd-coordinator: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("lograd-coordinator: interrupted; workers stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
     if args["--html"]:
         from .outputs.html import write_html
         try:
@@ -387,7 +409,7 @@ def worker_main(argv: list[str] | None = None) -> int:
         return exc.status
     return serve(Worker(args["<id>"], url, settings, capacity, quiet=args["--quiet"],
                         verbose=args["--verbose"], curve=curve, roots=args["--root"], served=args["--serve"],
-                        hostname=hostname))
+                        hostname=hostname, instance=args["--instance"]))
 
 
 def keys_main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from .config import DEFAULT_BIND, DEFAULT_PORT, Settings
 from .errors import EXIT_OK, EXIT_PARTIAL, NothingToRead
 from .filters import EntryFilter
 from .inputs import InputFile, expand, format_for, reference_ms, unreadable_rows
-from .jobs.local import LocalWorkers
+from .jobs.local import LocalWorkers, local_address
 from .jobs.plan import chunk_size_for, no_entries_message, refuse_filters, say, say_failed, say_hosts_ignored
 from .jobs.sockets import JobSockets
 from .jobs.core import (FileSpan, JobCore, JobOptions)
@@ -42,14 +42,17 @@ class Coordinator:
                  chunk_size: int | None = None, window: TimeBounds | None = None, fmt: str = "auto",
                  progress: bool = False, hosts: list[str] = (), last: float | None = None,
                  curve_dir: str | None = None, filters: EntryFilter | None = None, templates: bool = True,
-                 on_workers: list[str] = ()) -> None:
+                 on_workers: list[str] = (), started: LocalWorkers | None = None,
+                 instance: str | None = None) -> None:
         self.port = port
+        self.next_instance = instance  # the next job's instance, when chosen before (--local workers join it)
         self.curve_dir = curve_dir
         self.curve = None if curve_dir is None else server_curve(curve_dir)
         self.bind = bind
         self.settings = settings
         self.local_workers = local_workers
-        self.workers_wanted = max(workers_wanted, local_workers, 1)
+        self.started = started  # --local workers already started (by the command line)
+        self.workers_wanted = max(workers_wanted, 1)  # --local: chunks go out from the first one ready
         self.chunk_size = chunk_size
         self.window = window
         self.fmt = fmt
@@ -69,7 +72,10 @@ class Coordinator:
     def start_local_workers(self, local: LocalWorkers, loop: JobSockets) -> None:
         """Start the --local workers; when no worker from elsewhere is awaited, the loop
         watches them (all of them exiting ends the job at once: JobOptions.watch_local)."""
-        local.start(self.local_workers, self.local_url(), self.settings, self.curve_dir)
+        if self.started is not None and self.started.processes:
+            local.adopt(self.started)
+        else:
+            local.start(self.local_workers, self.local_url(), self.settings, self.curve_dir, loop.core.instance)
         loop.local = local
 
     def job_options(self, chunk_size: int, window_length_ms: int | None) -> JobOptions:
@@ -103,7 +109,7 @@ class Coordinator:
         if note:
             say(note)
         spans = [FileSpan(f.path, f.size, bool(f.compression), reference_ms(f.path)) for f in files]
-        return JobCore(uuid.uuid4().hex, uuid.uuid4().hex, spans, formats, self.job_options(size, self.window_length_ms),
+        return JobCore(uuid.uuid4().hex, self.take_instance(), spans, formats, self.job_options(size, self.window_length_ms),
                        time.monotonic())
 
     def add_job_keys(self, report: dict) -> None:
@@ -141,10 +147,14 @@ class Coordinator:
         """Declare every lease of ``worker_id`` dead: its chunks go back to the queue."""
         self.declared_failed.put(worker_id)
 
+    def take_instance(self) -> str:
+        """A new job's instance: the one chosen before, once, else a new one."""
+        instance, self.next_instance = self.next_instance or uuid.uuid4().hex, None
+        return instance
+
     def local_url(self) -> str:
         """Where a worker on this machine finds the coordinator."""
-        host = "127.0.0.1" if self.bind in ("0.0.0.0", "*") else self.bind
-        return f"tcp://{host}:{self.port}"
+        return local_address(self.bind, self.port)
 
     def stop(self) -> None:
         """End a follow run: the chunks in hand finish, a final report is made.

@@ -20,13 +20,14 @@ def run(command: str) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when numpy is first imported
     from .config import FREED_MEMORY_KEPT
     env = dict(os.environ, **FREED_MEMORY_KEPT) if command == "worker" else os.environ
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    venv = os.path.join(root, ".venv")
     try:
-        import zmq  # noqa: F401  (only probing that the dependencies are here)
+        if os.path.realpath(sys.prefix) != os.path.realpath(venv):  # the checkout's .venv has them
+            import zmq  # noqa: F401  (only probing that the dependencies are here)
     except ImportError:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        venv = os.path.join(root, ".venv")
         venv_python = os.path.join(venv, "bin", "python")
-        if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
+        if os.path.exists(venv_python):
             os.execve(venv_python, [venv_python, *sys.argv], env)
         print(f"lograd: pyzmq is not installed for {sys.executable}; run `make demo` "
               "(it makes .venv) or `pip install .`", file=sys.stderr)

@@ -7,7 +7,6 @@ while a chunk is being read.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -23,14 +22,9 @@ import zmq
 from .net import transport
 from .config import DEFAULT_COORDINATOR, Settings
 from .errors import EXIT_OK
-from .filters import EntryFilter
-from .formats import formats
 from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Failure, Heartbeat,
                        Hello, ListFiles, Listing, ProtocolError, Release, Result, coordinator_address,
                        endpoint)
-from .follow import last_line_end
-from .inputs import served_files
-from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
 from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
 from .net.security import Curve
 from .sysstats import ProcessStats
@@ -52,8 +46,9 @@ class Worker:
                  settings: Settings = Settings(), capacity: int | None = None,
                  quiet: bool = False, verbose: bool = False, curve: Curve | None = None,
                  roots: list[str] | None = None, served: list[str] | None = None,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, instance: str | None = None) -> None:
         self.worker_id = worker_id
+        self.instance = instance  # the coordinator that started this worker (--local): joined at once
         self.curve = curve
         self.served = list(served or [])  # --serve: this host's files, listed when asked
         # files are opened only inside --root and --serve directories, when any is given
@@ -80,6 +75,8 @@ class Worker:
                             hosts: tuple[bytes, ...] = (), reference_ms: int = 0) -> dict:
         """The partial aggregate (wire form) of chunk ``[start, start+size)`` of a file, read
         in a thread: the event loop goes on meanwhile."""
+        import asyncio
+        from .reader import summarise_chunk
         partial = await asyncio.to_thread(summarise_chunk, filepath, start, size, file_index, fmt, window,
                                           hosts=hosts, reference_ms=reference_ms)
         self.chunks_done += 1
@@ -88,6 +85,7 @@ class Worker:
     async def report_health(self) -> dict:
         """This worker's heartbeat figures: chunks done, CPU %, RSS and peak RSS in MB (sampled
         in a thread: psutil reads /proc)."""
+        import asyncio
         cpu, rss, peak = await asyncio.to_thread(self.stats.sample)
         return {"worker": self.worker_id, "chunks_done": self.chunks_done,
                 "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak}
@@ -105,6 +103,7 @@ class Worker:
         """Stop serving (the chunk in hand finishes, the rest is handed back) and wait for it."""
         self.stop()
         if self._serving is not None:
+            import asyncio
             await asyncio.to_thread(self._serving.join)
             self._serving = None
 
@@ -135,12 +134,14 @@ class Worker:
 
         Returns the exit status: 0 when stopped, 1 when the coordinator was lost.
         """
-        formats()  # every format's module loaded now, not inside the first chunk
         ctx = zmq.Context()
         beat_thread = threading.Thread(target=self._heartbeats, args=(ctx,), daemon=True)
         beat_thread.start()
         try:
-            return _Session(self, ctx).loop()
+            session = _Session(self, ctx)  # a worker told its coordinator's instance says Hello here
+            from .formats import formats
+            formats()  # every format's module loaded now (numpy too), not inside the first chunk
+            return session.loop()
         finally:
             self.stop()
             beat_thread.join(timeout=2)
@@ -179,6 +180,8 @@ class _Session:
         self.queue: deque[Assign] = deque()
         self.drops = transport.DropNotices(_log)
         self.exit_status: int | None = None  # set by an Exit action
+        if worker.instance is not None:  # Hello now, not after the first beat heard
+            self._carry_out(self.link.expect(worker.instance, time.monotonic()))
 
     def loop(self) -> int:
         w, s = self.w, self.w.settings
@@ -286,6 +289,7 @@ class _Session:
 
     def _list(self, ask: ListFiles) -> None:
         """Say which of this host's files match the coordinator's pattern (or why none)."""
+        from .inputs import served_files
         rows, refused = served_files(ask.pattern, self.w.served)
         if ask.follow:  # where each file is, and how far its complete lines go
             rows = [row + list(_followed(row[0], row[1])) for row in rows]
@@ -296,6 +300,8 @@ class _Session:
                                                int(time.time() * 1000)))
 
     def _work(self, task: Assign) -> None:
+        from .filters import EntryFilter
+        from .reader import Refused, summarise_chunk, summarise_chunk_in_buckets
         w = self.w
         began = time.monotonic()
         window = None
@@ -355,6 +361,7 @@ GONE = (0, 0, 0)
 def _followed(path: str, size: int) -> tuple[int, int, int]:
     """(device, inode, end of the last complete line) of a listed file; GONE if it went."""
     try:
+        from .follow import last_line_end
         info = os.stat(path)
         return info.st_dev, info.st_ino, last_line_end(path, 0, min(size, info.st_size))
     except OSError:

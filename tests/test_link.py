@@ -85,3 +85,28 @@ def test_a_busy_worker_or_a_coordinator_with_nothing_waiting_is_not_forgotten():
     idle.handle(Polled(busy=False), 0.0)
     idle.handle(Heard("one", 0), patience + 1)
     assert idle.handle(Tick(), patience + 1) == []
+
+
+def test_a_worker_told_its_coordinator_says_hello_at_once_and_judges_silence_from_the_first_beat():
+    """--local workers are started with the coordinator's instance: Hello before any beat (the
+    coordinator may still be planning, so no beat for longer than the expiry is no silence);
+    its beats then change nothing; silence after them loses it as usual."""
+    link = Link("u", S, now=0.0)
+    assert kinds(link.expect("one", 0.0)) == [Connect, SayHello] and link.joined
+    assert link.handle(Tick(), 10 * S.expiry) == [], "no beat yet, long past the expiry: still joined"
+    assert link.handle(Heard("one", 0), 11 * S.expiry) == [], "its own beat: no reconnection, no second Hello"
+    assert link.handle(Tick(), 12 * S.expiry + 0.01) == [Disconnect("coordinator at u went silent")]
+
+
+def test_a_worker_told_a_coordinator_that_never_beats_gives_up():
+    link = Link("u", S, now=0.0)
+    link.expect("one", 0.0)
+    assert link.handle(Tick(), S.give_up) == []
+    assert Exit(EXIT_PARTIAL) in link.handle(Tick(), S.give_up + 0.01)
+
+
+def test_a_worker_told_one_coordinator_follows_another_that_beats():
+    link = Link("u", S, now=0.0)
+    link.expect("one", 0.0)
+    assert kinds(link.handle(Heard("two", 0), 0.5)) == [Disconnect, Tell, Connect, SayHello]
+    assert link.instance == "two"

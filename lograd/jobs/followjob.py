@@ -157,7 +157,7 @@ class FollowJob:
             spans = [FileSpan(name if host is None else name.split(":", 1)[1], 0, host=host)
                      for name, host in zip(self.files, self.file_hosts)]
             options = replace(c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), follow=True)
-            self.core = JobCore(uuid.uuid4().hex, uuid.uuid4().hex, spans, self.formats, options, time.monotonic(),
+            self.core = JobCore(uuid.uuid4().hex, c.take_instance(), spans, self.formats, options, time.monotonic(),
                                 self.analyzer)
             c.analyzer = self.analyzer
             loop = JobSockets(c, ctx, self.core)

@@ -9,13 +9,22 @@ import time
 from ..config import FREED_MEMORY_KEPT, Settings
 
 
+def local_address(bind: str, port: int) -> str:
+    """Where a worker on this machine finds a coordinator bound to ``bind`` at ``port``."""
+    host = "127.0.0.1" if bind in ("0.0.0.0", "*") else bind
+    return f"tcp://{host}:{port}"
+
+
 class LocalWorkers:
     """Worker processes started by the coordinator (``--local N``), always reaped."""
 
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None) -> None:
+    def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None,
+              instance: str | None = None) -> None:
+        """Start ``count`` workers for the coordinator at ``url``; with ``instance`` they join
+        that coordinator instance at once, before its first heartbeat."""
         env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()), **FREED_MEMORY_KEPT)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -25,7 +34,15 @@ class LocalWorkers:
                    "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
             if curve_dir is not None:
                 cmd += ["--curve", curve_dir]
+            if instance is not None:
+                cmd += ["--instance", instance]
             self.processes.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
+
+    def adopt(self, other: LocalWorkers) -> None:
+        """Take over the workers ``other`` started (the command line starts them before the
+        coordinator has imported its modules); ``other`` then holds none."""
+        self.processes.extend(other.processes)
+        other.processes.clear()
 
     def all_exited(self) -> list[int] | None:
         """The exit statuses when every worker started here has exited, else None."""

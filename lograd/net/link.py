@@ -87,10 +87,19 @@ class Link:
         self.hello_at = 0.0
         self.lost_since = now  # since when no coordinator is joined
         self.idle_since: float | None = None  # since when polls found nothing to do
+        self.heard = False  # a beat of the coordinator served was heard (silence is judged after)
 
     @property
     def joined(self) -> bool:
         return self.instance is not None
+
+    def expect(self, instance: str, now: float) -> list:
+        """Serve coordinator ``instance`` before a beat of it is heard (it started this worker:
+        ``--local``): connect and say Hello at once. Its silence counts only from its first
+        beat; until then the worker gives up after ``give_up`` as when no coordinator is joined."""
+        self.instance = instance
+        self.hello_at = now
+        return [Connect(), SayHello()]
 
     def handle(self, event, now: float) -> list:
         """What to do about ``event`` at ``now``."""
@@ -115,16 +124,18 @@ class Link:
             out += [Tell(f"joined coordinator at {self.url}", always=False), Connect(), SayHello()]
             self.hello_at = now
         self.last_beat = now
+        self.heard = True
         self.pending_upstream = beat.pending
         return out
 
     def _tick(self, now: float) -> list:
         s = self.settings
-        if self.instance is not None and now - self.last_beat > s.expiry:
+        if self.instance is not None and self.heard and now - self.last_beat > s.expiry:
             self.instance = None
+            self.heard = False
             self.lost_since = now
             return [Disconnect(f"coordinator at {self.url} went silent")]
-        if self.instance is None and now - self.lost_since > s.give_up:
+        if (self.instance is None or not self.heard) and now - self.lost_since > s.give_up:
             return [Tell(f"no coordinator at {self.url} for {s.give_up:g} s; exiting"), Exit(EXIT_PARTIAL)]
         if self._forgotten(now):
             self.hello_at = now

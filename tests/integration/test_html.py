@@ -72,7 +72,9 @@ class Text(HTMLParser):
 
 def test_the_page_holds_the_report_and_charts_of_its_figures(procs, base_port, tmp_path):
     page_path = tmp_path / "report.html"
-    status, report, err = procs.coordinator(base_port, "--local", "2", "--html", str(page_path), SPIKE)
+    # --workers 2: chunks go out from the first local worker ready; the page lists both
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--workers", "2", "--html", str(page_path),
+                                            SPIKE)
     assert status == 0, err
     page = page_path.read_text(encoding="utf-8")
     assert "<script src=" not in page and "<link" not in page  # plotly.js inlined: opens with no network
@@ -171,7 +173,9 @@ def test_the_page_renders_in_headless_chromium_without_a_javascript_error(procs,
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     page_path = tmp_path / "report.html"
-    status, report, err = procs.coordinator(base_port, "--local", "2", "--html", str(page_path), SPIKE)
+    # --workers 2: chunks go out from the first local worker ready; the page lists both
+    status, report, err = procs.coordinator(base_port, "--local", "2", "--workers", "2", "--html", str(page_path),
+                                            SPIKE)
     assert status == 0, err
     expected = len(charts(page_path.read_text(encoding="utf-8")))
     common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2600"]

@@ -164,7 +164,10 @@ def test_what_crosses_the_wire_is_unreadable_with_curve(procs, base_port, tmp_pa
     relay = Relay(relay_base, base_port)
     try:
         extra = ["--curve", directory] if curve else []
-        procs.start("lograd-worker", "alice", "--coordinator", f"tcp://127.0.0.1:{relay_base}", *extra)
+        # heartbeats every 50 ms: the job is over in a fraction of a second, and the control
+        # needs one to have crossed (a PUB drops what it sends before its connection is up)
+        procs.start("lograd-worker", "alice", "--coordinator", f"tcp://127.0.0.1:{relay_base}",
+                    "--heartbeat", "0.05", *extra)
         status, report, err = procs.coordinator(base_port, "--workers", "1", *extra, NORMAL)
         assert status == 0 and report["total_requests"] == 3000, err
     finally:
