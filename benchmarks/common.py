@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1)
     began = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file)
     peaks: dict[int, tuple[str, float]] = {}
+    ended = os.pidfd_open(proc.pid)  # readable when the process ends: the wall time is exact
     try:
         root = psutil.Process(proc.pid)
         while proc.poll() is None:
@@ -86,9 +88,11 @@ def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1)
                     peaks[p.pid] = (name, max(rss, peaks.get(p.pid, (name, 0.0))[1]))
                 except psutil.Error:
                     pass
-            time.sleep(every)
+            if select.select([ended], [], [], every)[0]:
+                break
         wall = time.monotonic() - began
     finally:
+        os.close(ended)
         if proc.poll() is None:
             proc.kill()
         proc.wait()

@@ -3,7 +3,7 @@
 
 Usage:
   benchmarks/throughput.py [--size SIZE] [--local N] [--chunk-size SIZE] [--port PORT]
-                           [--peers LIST] [--runs N]
+                           [--peers LIST] [--runs N] [--peer-runs N]
 
 Options:
   --size SIZE        Log size, generated once into benchmarks/data/ [default: 1GiB].
@@ -12,14 +12,17 @@ Options:
   --port PORT        Base port [default: 27555].
   --peers LIST       Comma-separated peers to run, of mawk, duckdb, polars, python
                      [default: mawk,duckdb,polars,python].
-  --runs N           Runs of lograd; the table shows the fastest, all are listed [default: 3].
+  --runs N           Runs of lograd and of the cat/wc limits [default: 5].
+  --peer-runs N      Runs of each peer [default: 1].
 
 Every tool computes the same answers (SPEC §3's entries, malformed lines,
 errors, error rate, average and p95 response time, requests per second and
 per-minute requests and errors) from the same file in the page cache; the
-table shows wall seconds from start to answer, MB/s, each process's peak RSS
-(VmHWM) and whether the answers equal lograd's. Peers that are not installed
-are skipped with a note (DuckDB and Polars come with `make bench`).
+table shows the median wall seconds from start to answer and the spread of the
+runs, MB/s at the median, each process's peak RSS (VmHWM) and whether the
+answers equal lograd's. `cat FILE > /dev/null` and `wc -l FILE` are the limits:
+reading the bytes, and finding the newlines. Peers that are not installed are
+skipped with a note (DuckDB and Polars come with `make bench`).
 """
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
+import time
 
 from docopt import docopt
 
@@ -47,8 +53,21 @@ def installed(peer: str) -> bool:
     return True
 
 
-def row(tool: str, wall: float, size: int, peaks: str, match: str) -> str:
-    return f"| {tool} | {wall:.2f} | {size / 1e6 / wall:,.0f} | {peaks} | {match} |"
+def row(tool: str, walls: list[float], size: int, peaks: str, match: str) -> str:
+    """A table row: the median of ``walls``, their spread, MB/s at the median."""
+    mid = statistics.median(walls)
+    spread = f"{min(walls):.2f}-{max(walls):.2f}" if len(walls) > 1 else "one run"
+    return f"| {tool} | {mid:.2f} | {spread} | {size / 1e6 / mid:,.0f} | {peaks} | {match} |"
+
+
+def limit(cmd: list[str], runs: int) -> list[float]:
+    """Wall seconds of ``runs`` runs of a plain command (cat, wc) with its output discarded."""
+    walls = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        walls.append(time.perf_counter() - began)
+    return walls
 
 
 def main() -> None:
@@ -57,35 +76,46 @@ def main() -> None:
     path = ensure_log(size)
     actual = os.path.getsize(path)
     extra = ["--chunk-size", args["--chunk-size"]] if args["--chunk-size"] else []
-    best, runs = run_lograd(lograd_command(path, int(args["--local"]), int(args["--port"]), *extra),
-                            int(args["--runs"]))
-    report = json.loads(best.out)
+    runs = int(args["--runs"])
+    _, done = run_lograd(lograd_command(path, int(args["--local"]), int(args["--port"]), *extra), runs)
+    walls = [r.wall for r in done]
+    median_run = sorted(done, key=lambda r: r.wall)[len(done) // 2]
+    report = json.loads(median_run.out)
     mine = lograd_answers(report)
     job = report["job"]
     print(f"file: {path} ({actual / 1e6:,.1f} MB, {report['lines']:,} lines), {os.cpu_count()} CPUs; "
-          f"lograd --local {args['--local']}: {job['chunks']} chunks, runs "
-          + ", ".join(f"{r.wall:.2f} s" for r in runs))
+          f"lograd --local {args['--local']}: {job['chunks']} chunks, first chunk handed out "
+          f"{job.get('first_chunk_seconds', 0):.2f} s after the command; runs " + ", ".join(f"{w:.2f} s" for w in walls))
     print()
-    print("| tool | wall s | MB/s | peak RSS MiB | same answers |")
-    print("|---|---:|---:|---|---|")
-    print(row(f"lograd (--local {args['--local']})", best.wall, actual, best.peak_list(), "—"))
-    mawk_wall = None
+    print("| tool | wall s (median) | spread | MB/s | peak RSS MiB | same answers |")
+    print("|---|---:|---|---:|---|---|")
+    print(row(f"lograd (--local {args['--local']})", walls, actual, median_run.peak_list(), "—"))
+    print(row("`cat FILE > /dev/null` (the bytes)", limit(["cat", path], runs), actual, "—", "—"))
+    print(row("`wc -l FILE` (the newlines)", limit(["wc", "-l", path], runs), actual, "—", "—"))
+    peer_walls: dict[str, float] = {}
     for peer in args["--peers"].split(","):
+        if not peer:
+            continue
         if not installed(peer):
-            print(f"| {peer} | — | — | — | not installed |")
+            print(f"| {peer} | — | — | — | — | not installed |")
             continue
-        run = measure([sys.executable, os.path.join(HERE, "peers.py"), peer, path], lambda p, root: p.name())
-        if run.status != 0:
-            print(f"| {peer} | — | — | — | failed: {run.err.decode()[-200:].strip()} |")
+        done_peer = []
+        for _ in range(int(args["--peer-runs"])):
+            run = measure([sys.executable, os.path.join(HERE, "peers.py"), peer, path], lambda p, root: p.name())
+            if run.status != 0:
+                break
+            done_peer.append(run)
+        if not done_peer:
+            print(f"| {peer} | — | — | — | — | failed: {run.err.decode()[-200:].strip()} |")
             continue
-        wrong = differences(mine, json.loads(run.out))
-        print(row(peer, run.wall, actual, run.peak_list(),
+        wrong = differences(mine, json.loads(done_peer[0].out))
+        print(row(peer, [r.wall for r in done_peer], actual, done_peer[0].peak_list(),
                   "yes" if not wrong else "NO: " + "; ".join(wrong)))
-        if peer == "mawk":
-            mawk_wall = run.wall
-    if mawk_wall:
-        print(f"\nlograd is {mawk_wall / best.wall:.1f}x the mawk script's speed "
-              f"({actual / 1e6 / best.wall:,.0f} vs {actual / 1e6 / mawk_wall:,.0f} MB/s).")
+        peer_walls[peer] = statistics.median(r.wall for r in done_peer)
+    if peer_walls:
+        mid = statistics.median(walls)
+        print("\nlograd's median against each peer's: " + ", ".join(
+            f"{w / mid:.1f}x {peer}" for peer, w in peer_walls.items()) + ".")
 
 
 if __name__ == "__main__":
