@@ -19,11 +19,16 @@ sys.path.insert(0, ROOT)
 from lograd.generate import generate_test_logs  # noqa: E402
 
 
+def log_path(size: int, profile: str = "error_spike", fmt: str = "app") -> str:
+    """Where :func:`ensure_log` keeps a generated log."""
+    name = f"{fmt}-{profile}-{size}.log" if fmt != "conn" else f"conn-{size}.log"
+    return os.path.join(ROOT, "benchmarks", "data", name)
+
+
 def ensure_log(size: int, profile: str = "error_spike", fmt: str = "app") -> str:
     """A generated log of ``size`` bytes in benchmarks/data/ (made once, then reused), in the page cache."""
-    data = os.path.join(ROOT, "benchmarks", "data")
-    os.makedirs(data, exist_ok=True)
-    path = os.path.join(data, f"{fmt}-{profile}-{size}.log" if fmt != "conn" else f"conn-{size}.log")
+    path = log_path(size, profile, fmt)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     if not os.path.exists(path):
         print(f"generating {size / 1e6:,.0f} MB log at {path} ...", file=sys.stderr, flush=True)
         generate_test_logs(size / 1e6, path + ".part", profile, seed=7, fmt=fmt)

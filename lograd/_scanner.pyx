@@ -1678,12 +1678,49 @@ cdef inline bint _gap(uint8_t c) nogil:
     return c == 32 or c == 9
 
 
-cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, uint64_t* k0, uint64_t* k1) nogil:
-    """The host token at ``at[0]`` (advanced past it): 1 a key, 0 no token, -1 undecided
-    (longer than 16 bytes, or holding a NUL, which the zero padding could not tell apart)."""
+cdef inline uint64_t _zero_bytes(uint64_t x) noexcept nogil:
+    """A flag (0x80) in each byte of ``x`` that is zero, exactly (no borrow crosses bytes)."""
+    return ~(((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x | 0x7F7F7F7F7F7F7F7FULL)
+
+
+cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, Py_ssize_t limit, uint64_t* k0,
+               uint64_t* k1) nogil:
+    """The host token at ``at[0]`` (advanced past it) of a line ending at ``e``: 1 a key, 0
+    no token, -1 undecided (longer than 16 bytes, or holding a NUL, which the zero padding
+    could not tell apart). Bytes up to ``limit`` (the block's end) may be read past ``e``."""
     cdef Py_ssize_t p = at[0], k
-    cdef uint64_t lo = 0, hi = 0
+    cdef uint64_t lo = 0, hi = 0, w0, w1, m0, m1
     cdef bint odd = False
+    if p + 17 <= limit:  # the token's end found in two words (the line's end counts as a gap)
+        memcpy(&w0, b + p, 8)
+        memcpy(&w1, b + p + 8, 8)
+        m0 = _zero_bytes(w0 ^ 0x2020202020202020ULL) | _zero_bytes(w0 ^ 0x0909090909090909ULL)
+        m1 = _zero_bytes(w1 ^ 0x2020202020202020ULL) | _zero_bytes(w1 ^ 0x0909090909090909ULL)
+        if e - p < 8:
+            m0 |= 0x80ULL << (8 * (e - p))
+        elif e - p < 16:
+            m1 |= 0x80ULL << (8 * (e - p - 8))
+        if m0 or m1 or e - p == 16 or _gap(b[p + 16]):
+            if m0:
+                k = __builtin_ctzll(m0) >> 3
+                lo = w0 & ((1ULL << (8 * k)) - 1) if k else 0
+            elif m1:
+                k = 8 + (__builtin_ctzll(m1) >> 3)
+                lo = w0
+                hi = w1 & ((1ULL << (8 * (k - 8))) - 1) if k > 8 else 0
+            else:
+                k = 16
+                lo, hi = w0, w1
+            at[0] = p + k
+            if k == 0:
+                return 0
+            # a NUL among the token's bytes: the zero padding could not tell it apart
+            if _zero_bytes(w0) & ((1ULL << (8 * k)) - 1 if k < 8 else 0xFFFFFFFFFFFFFFFFULL) or (
+                    k > 8 and _zero_bytes(w1) & ((1ULL << (8 * (k - 8))) - 1 if k < 16 else 0xFFFFFFFFFFFFFFFFULL)):
+                return -1
+            k0[0] = lo
+            k1[0] = hi
+            return 1
     while p < e and not _gap(b[p]):
         k = p - at[0]
         if k < 8:
@@ -1703,7 +1740,7 @@ cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, uint64_t* k0, uin
     return 1
 
 
-cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* ms_out,
+cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, Py_ssize_t limit, int64_t* ms_out,
                     uint64_t* keys) nogil:
     """Classify conn line [s, e) by ``(\\d+)[ \\t]+([^ \\t]+)[ \\t]+([^ \\t]+)[ \\t]*``."""
     cdef Py_ssize_t p = s
@@ -1724,14 +1761,14 @@ cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* ms_ou
         return MALFORMED
     while p < e and _gap(b[p]):
         p += 1
-    got = _host(b, &p, e, &keys[0], &keys[1])
+    got = _host(b, &p, e, limit, &keys[0], &keys[1])
     if got == 0 or p == e:
         return MALFORMED
     if got < 0:
         return UNDECIDED
     while p < e and _gap(b[p]):
         p += 1
-    got = _host(b, &p, e, &keys[2], &keys[3])
+    got = _host(b, &p, e, limit, &keys[2], &keys[3])
     if got == 0:
         return MALFORMED
     while p < e and _gap(b[p]):
@@ -1798,39 +1835,23 @@ cdef class HostTable:
         return k0[held], k1[held], n[held]
 
 
-def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high,
-              int64_t[::1] starts, int64_t[::1] ends, uint8_t[::1] kinds, int64_t[::1] stamps,
-              HostTable sources, HostTable targets, list to_hosts, list from_hosts,
-              const uint64_t[:, ::1] host_keys) -> int:
-    """Fill one row per conn line (``len(kinds)`` lines): kind and time; count the
-    entries inside the window [low, high] per source and target, and per peer of each
-    host whose key is a row of ``host_keys`` (in ``to_hosts[i]`` and ``from_hosts[i]``; a
-    key (0, 0) is no host's). Returns how many were inside."""
+def scan_conn(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t[::1] starts, int64_t[::1] ends,
+              uint8_t[::1] kinds, int64_t[::1] stamps) -> None:
+    """Each conn line's start, end, kind and time (``len(kinds)`` lines): the newest-entry scan
+    of ``--last`` and follow mode's time buckets (:class:`ConnRuns` counts a chunk)."""
     cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
-    cdef Py_ssize_t line, s = 0, nl, e, h, n_hosts = host_keys.shape[0]
-    cdef int64_t ms = 0, in_window = 0
+    cdef Py_ssize_t line, s = 0, nl, e
+    cdef int64_t ms = 0
     cdef uint64_t keys[4]
-    cdef int kind
     cdef const uint8_t* b = &buf[0] if size else NULL
     for line in range(n):
         nl = newlines[line] if line < n_nl else size
         e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
         starts[line] = s
         ends[line] = e
-        kind = _conn_line(b, s, e, &ms, keys)
-        s = nl + 1
-        kinds[line] = kind
+        kinds[line] = _conn_line(b, s, e, size, &ms, keys)
         stamps[line] = ms
-        if kind == ENTRY and low <= ms <= high:
-            in_window += 1
-            sources.add(keys[0], keys[1], 1)
-            targets.add(keys[2], keys[3], 1)
-            for h in range(n_hosts):
-                if keys[2] == host_keys[h, 0] and keys[3] == host_keys[h, 1]:
-                    (<HostTable>to_hosts[h]).add(keys[0], keys[1], 1)
-                if keys[0] == host_keys[h, 0] and keys[1] == host_keys[h, 1]:
-                    (<HostTable>from_hosts[h]).add(keys[2], keys[3], 1)
-    return in_window
+        s = nl + 1
 
 
 # -- web access logs (lograd/formats/access.py says the grammar in words and holds the exact path) --
@@ -2713,6 +2734,24 @@ cdef int _reserve(Vec* v, Py_ssize_t more) except -1:
     return 0
 
 
+cdef int _push2(Vec* v, int64_t a, int64_t b) except -1:
+    """Append the row (a, b)."""
+    _reserve(v, 2)
+    v.data[v.n] = a
+    v.data[v.n + 1] = b
+    v.n += 2
+    return 0
+
+
+cdef int _push_exception(Vec* v, int kind, Py_ssize_t s, Py_ssize_t e, Py_ssize_t next_line) except -1:
+    """Append a line the scanner leaves to the format's Python code: (kind, start, end, next line's start)."""
+    _reserve(v, 4)
+    cdef int64_t* row = v.data + v.n
+    row[0], row[1], row[2], row[3] = kind, s, e, next_line
+    v.n += 4
+    return 0
+
+
 cdef inline void _add_wide(int64_t* two, int64_t value) noexcept nogil:
     """Add ``value`` to the 128-bit sum ``two`` (high word signed, low word unsigned bits)."""
     cdef uint64_t low = <uint64_t>two[1] + <uint64_t>value
@@ -2911,10 +2950,7 @@ cdef class Tally:
 
     cdef int _close_second(self) except -1:
         if self.second_count:
-            _reserve(&self.seconds, 2)
-            self.seconds.data[self.seconds.n] = self.second
-            self.seconds.data[self.seconds.n + 1] = self.second_count
-            self.seconds.n += 2
+            _push2(&self.seconds, self.second, self.second_count)
             self.second_count = 0
         return 0
 
@@ -3034,13 +3070,6 @@ cdef class Tally:
         row[1] += error
         return 0
 
-    cdef int _exception(self, int kind, Py_ssize_t s, Py_ssize_t e, Py_ssize_t next_line) except -1:
-        _reserve(&self.exception_rows, 4)
-        cdef int64_t* row = self.exception_rows.data + self.exception_rows.n
-        row[0], row[1], row[2], row[3] = kind, s, e, next_line
-        self.exception_rows.n += 4
-        return 0
-
     def scan(self, data, int64_t base) -> int:
         """Add a block of whole lines (bytes-like, at file offset ``base``; its last line may
         lack a newline) to the tally; how many of its lines are exceptions (MALFORMED or
@@ -3071,7 +3100,7 @@ cdef class Tally:
                 else:
                     if self.first_entry < 0 and kind == UNDECIDED and e - s <= MAX_LINE:
                         self.first_entry = s
-                    self._exception(kind, s, e, nl + 1 if nl < size else size)
+                    _push_exception(&self.exception_rows, kind, s, e, nl + 1 if nl < size else size)
                 s = nl + 1
                 continue
             if self.first_entry < 0:
@@ -3178,3 +3207,88 @@ cdef class Tally:
             "coarse": _vec_array(&self.coarse_rows, 3), "template_minutes": _vec_array(&self.template_rows, 3),
             "resource_minutes": _vec_array(&self.resource_rows, 6),
         }
+
+
+cdef class ConnRuns:
+    """A chunk's conn lines added up as :meth:`scan` reads them, no row per line: lines,
+    blank lines, entries, their first and last time, the entries inside the window and
+    those per minute (a run each time the minute changes), the hosts (into the
+    HostTables given), and each block's exceptions (MALFORMED and UNDECIDED lines)."""
+
+    cdef readonly int64_t lines, blank, entries, first_ms, last_ms, in_window, low, high
+    cdef int64_t minute, minute_count, minute_ms
+    cdef Vec minutes  # (minute, entries inside the window)
+    cdef Vec exception_rows  # this block's (kind, start, end, next line's start)
+
+    def __cinit__(self, int64_t low, int64_t high):
+        self.low, self.high = low, high
+        self.minute_ms = INT64_MAX - 60000  # no minute yet: every time is another
+
+    def __dealloc__(self):
+        free(self.minutes.data)
+        free(self.exception_rows.data)
+
+    def scan(self, data, HostTable sources, HostTable targets, list to_hosts, list from_hosts,
+             const uint64_t[:, ::1] host_keys) -> int:
+        """Add a block of whole conn lines (bytes-like) to the counts; the entries inside
+        the window per source and target, and per peer of each host whose key is a row of
+        ``host_keys`` (in ``to_hosts[i]`` and ``from_hosts[i]``; a key (0, 0) is no host's).
+        How many of its lines are exceptions (:meth:`exceptions`)."""
+        cdef const uint8_t[::1] buf = data
+        cdef Py_ssize_t size = buf.shape[0], s = 0, nl, e, h, n_hosts = host_keys.shape[0]
+        cdef const uint8_t* b = &buf[0] if size else NULL
+        cdef const uint8_t* found
+        cdef int64_t ms = 0, low = self.low, high = self.high
+        cdef uint64_t keys[4]
+        cdef int kind
+        self.exception_rows.n = 0
+        while s < size:
+            found = <const uint8_t*>memchr(b + s, 10, size - s)
+            nl = found - b if found != NULL else size
+            e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
+            self.lines += 1
+            kind = _conn_line(b, s, e, size, &ms, keys)
+            if kind == ENTRY:
+                self.entries += 1
+                if self.entries == 1 or ms < self.first_ms:
+                    self.first_ms = ms
+                if self.entries == 1 or ms > self.last_ms:
+                    self.last_ms = ms
+                if low <= ms <= high:
+                    self.in_window += 1
+                    if not (self.minute_ms <= ms < self.minute_ms + 60000):
+                        self._end_minute()
+                        self.minute = _floor_div(ms, 60000)
+                        self.minute_ms = self.minute * 60000
+                    self.minute_count += 1
+                    sources.add(keys[0], keys[1], 1)
+                    targets.add(keys[2], keys[3], 1)
+                    for h in range(n_hosts):
+                        if keys[2] == host_keys[h, 0] and keys[3] == host_keys[h, 1]:
+                            (<HostTable>to_hosts[h]).add(keys[0], keys[1], 1)
+                        if keys[0] == host_keys[h, 0] and keys[1] == host_keys[h, 1]:
+                            (<HostTable>from_hosts[h]).add(keys[2], keys[3], 1)
+            elif kind == BLANK:
+                self.blank += 1
+            else:
+                _push_exception(&self.exception_rows, kind, s, e, nl + 1 if nl < size else size)
+            s = nl + 1
+        return self.exception_rows.n // 4
+
+    cdef int _end_minute(self) except -1:
+        if self.minute_count:
+            _push2(&self.minutes, self.minute, self.minute_count)
+            self.minute_count = 0
+        return 0
+
+    def exceptions(self):
+        """The last block's exceptions: an (n, 4) int64 array of (kind, start, end, start of
+        the next line), offsets in the block, in order."""
+        return _vec_array(&self.exception_rows, 4)
+
+    def minute_counts(self):
+        """Entries inside the window per minute so far, as (minute, entries) rows (a minute
+        may come more than once)."""
+        self._end_minute()
+        self.minute_ms = INT64_MAX - 60000
+        return _vec_array(&self.minutes, 2)

@@ -227,6 +227,12 @@ class Partial:
                 resource = self.resources[key] = Resource()
             resource.add(value, minute)
 
+    def add_entries(self, count: int, first_ms: int, last_ms: int) -> None:
+        """Count ``count`` entries (``count`` > 0), the oldest at ``first_ms``, the newest at ``last_ms``."""
+        self.entries += count
+        self.first_ms = first_ms if self.first_ms is None else min(self.first_ms, first_ms)
+        self.last_ms = last_ms if self.last_ms is None else max(self.last_ms, last_ms)
+
     def add_minute(self, minute: int, requests: int, errors: int, timed: int, time_sum: int) -> None:
         """Add entries, errors, response times and their fixed sum to one minute."""
         slot = self.per_minute.get(minute)

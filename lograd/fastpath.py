@@ -214,9 +214,7 @@ def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
     p.lines += tally.lines
     p.blank += tally.blank
     if tally.entries:
-        p.entries += tally.entries
-        p.first_ms = tally.first_ms if p.first_ms is None else min(p.first_ms, tally.first_ms)
-        p.last_ms = tally.last_ms if p.last_ms is None else max(p.last_ms, tally.last_ms)
+        p.add_entries(tally.entries, tally.first_ms, tally.last_ms)
     if tally.in_window:
         p.in_window += tally.in_window
         p.errors += tally.errors

@@ -24,7 +24,7 @@ def both(data: bytes, hosts: tuple[bytes, ...], window=None):
     tally = HostTally(hosts)
     add_conn_fast(fast, data, 7, 1, window, ConnCounts(hosts), tally)
     if fast.conn is not None:
-        tally.into(fast.conn)
+        tally.into(fast)
     exact.lines = add_conn_lines(exact, data, 7, 1, window, ConnCounts(hosts))
     return fast, exact
 

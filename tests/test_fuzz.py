@@ -60,7 +60,7 @@ def exact_and_fast(fmt: str, data: bytes) -> tuple[Partial, Partial]:
         exact.lines = add_conn_lines(exact, data, 0, 0, None, ConnCounts((b"quark",)))
         tally = HostTally((b"quark",))
         add_conn_fast(fast, data, 0, 0, None, ConnCounts((b"quark",)), tally)
-        tally.into(fast.conn)
+        tally.into(fast)
     return exact, fast
 
 

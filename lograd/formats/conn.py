@@ -4,15 +4,17 @@
     1565647205 quark garak             (seconds)
 
 The exact per-line grammar (a regular expression), and the compiled path: a
-scanner over a block of lines, hosts counted without per-line objects.
+scanner over a block of lines, no row or Python object per line.
 
-The scanner (:func:`lograd._scanner.scan_conn`) decides every line by SPEC §1's
-conn grammar; lines with a host longer than 16 bytes or holding a NUL byte
-are undecided and go to the exact per-line path of
-:func:`add_conn_lines`. A host of up to 16 bytes is its own
-128-bit key (two little-endian words, zero padded), so counting by key is
-counting by name; the scanner counts the keys in hash tables as it goes
-(:class:`lograd._scanner.HostTable`), and names are made once a chunk.
+The scanner (:class:`lograd._scanner.ConnRuns`) decides every line by SPEC §1's
+conn grammar and counts it as it goes (lines, entries, minutes as runs); lines
+with a host longer than 16 bytes or holding a NUL byte are undecided and go to
+the exact per-line path of :func:`add_conn_lines`. A host of up to 16 bytes is
+its own 128-bit key (two little-endian words, zero padded, found a word at a
+time), so counting by key is counting by name; the scanner counts the keys in
+hash tables (:class:`lograd._scanner.HostTable`), and names are made once a
+chunk. :func:`lograd._scanner.scan_conn` reads only times, for ``--last`` and
+follow mode.
 """
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ import numpy as np
 import re
 
 from ..aggregate import Partial, TimeBounds, each_line, inside
-from .._scanner import ENTRY, HostTable, scan_conn
+from .._scanner import ConnRuns, HostTable, scan_conn
 from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report
-from ..fastpath import count_into, add_other_lines, block_lines, scanned_entries, window_bounds
+from ..fastpath import add_exceptions, block_lines, scanned_entries, window_bounds
 from ..parsing import MAX_LINE
 from . import NO_ENTRIES
 from . import Entries
@@ -85,7 +87,9 @@ _HOST_BYTES = 16
 
 
 class HostTally:
-    """Host counts of many blocks, kept as keys until a chunk ends: names are made once a chunk."""
+    """A chunk's conn counts until it ends, in the scanner's tables: lines, entries and
+    minutes (:class:`~lograd._scanner.ConnRuns`), hosts as keys; names are made once a chunk
+    (:meth:`into`)."""
 
     def __init__(self, hosts: tuple[bytes, ...] = ()) -> None:
         self.hosts = hosts
@@ -96,13 +100,44 @@ class HostTally:
         self.sources, self.targets = HostTable(), HostTable()
         self.to_hosts = [HostTable() for _ in self.hosts]
         self.from_hosts = [HostTable() for _ in self.hosts]
+        self.runs: ConnRuns | None = None
 
     def scan_arguments(self) -> tuple:
-        """The tables and host keys :func:`scan_conn` counts into."""
+        """The tables and host keys :meth:`ConnRuns.scan` counts into."""
         return self.sources, self.targets, self.to_hosts, self.from_hosts, self.keys
 
-    def into(self, counts: ConnCounts) -> None:
-        """Add every tallied host, by name, to ``counts``."""
+    def runs_for(self, window: TimeBounds | None, partial: Partial) -> ConnRuns:
+        """The chunk's line counts inside ``window`` (those of another window go into
+        ``partial`` first: a tally counts one window)."""
+        low_high = window_bounds(window)
+        if self.runs is not None and (self.runs.low, self.runs.high) != low_high:
+            self._fold_runs(partial)
+        if self.runs is None:
+            self.runs = ConnRuns(*low_high)
+        return self.runs
+
+    def _fold_runs(self, partial: Partial) -> None:
+        runs, self.runs = self.runs, None
+        if runs is None:
+            return
+        partial.lines += runs.lines
+        partial.blank += runs.blank
+        if runs.entries:
+            partial.add_entries(runs.entries, runs.first_ms, runs.last_ms)
+        counts = partial.conn
+        counts.in_window += runs.in_window
+        runs_of_minutes = runs.minute_counts()  # late lines make many short runs: added up in numpy
+        if len(runs_of_minutes):
+            minutes, index = np.unique(runs_of_minutes[:, 0], return_inverse=True)
+            n = np.bincount(index.reshape(-1), weights=runs_of_minutes[:, 1]).astype(np.int64)
+            for minute, count in zip(minutes.tolist(), n.tolist()):
+                counts.per_minute[minute] = counts.per_minute.get(minute, 0) + count
+
+    def into(self, partial: Partial) -> None:
+        """Add everything tallied to ``partial`` (its hosts by name to ``partial.conn``); the
+        tally starts again empty."""
+        counts = partial.conn
+        self._fold_runs(partial)
         pairs = [(self.sources, counts.sources), (self.targets, counts.targets)]
         pairs += [(t, counts.to_host[h]) for t, h in zip(self.to_hosts, self.hosts)]
         pairs += [(t, counts.from_host[h]) for t, h in zip(self.from_hosts, self.hosts)]
@@ -125,7 +160,7 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Ti
                   counts: ConnCounts, tally: HostTally | None = None) -> int:
     """Add the `conn` lines of ``data`` (whole lines) to ``partial``; how many went the per-line way.
 
-    With ``tally``, host counts wait there (``tally.into(partial.conn)`` names them).
+    With ``tally``, the counts wait there until the chunk ends (``tally.into(partial)``).
     """
     if partial.conn is None:
         partial.conn = counts
@@ -133,28 +168,14 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Ti
         return 0
     own = tally is None
     tally = HostTally(partial.conn.hosts) if own else tally
-    c = partial.conn
-    buf, newlines, n = block_lines(data)
-    starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
-    kinds = np.empty(n, np.uint8)
-    c.in_window += scan_conn(buf, newlines, *window_bounds(window), starts, ends, kinds, stamps,
-                             *tally.scan_arguments())
-    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    undecided = add_other_lines(partial, view, starts, ends, kinds, base, file_index,
-                                lambda line, offset: add_conn_lines(partial, line, offset, file_index,
-                                                                    window, counts))
-    times = stamps[kinds == ENTRY]
-    window_low, window_high = window_bounds(window)
-    inside = times[(times >= window_low) & (times <= window_high)]
-    if len(inside):
-        count_into(c.per_minute, inside // 60_000)
-    if len(times):
-        partial.entries += len(times)
-        low, high = int(times.min()), int(times.max())
-        partial.first_ms = low if partial.first_ms is None else min(partial.first_ms, low)
-        partial.last_ms = high if partial.last_ms is None else max(partial.last_ms, high)
+    undecided = 0
+    if tally.runs_for(window, partial).scan(data, *tally.scan_arguments()):
+        view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        undecided = add_exceptions(partial, view, tally.runs.exceptions(), base, file_index,
+                                   lambda line, offset: add_conn_lines(partial, line, offset, file_index,
+                                                                       window, counts))
     if own:
-        tally.into(c)
+        tally.into(partial)
     return undecided
 
 
@@ -168,11 +189,10 @@ def conn_entries(data) -> Entries:
     """Every `conn` entry of ``data`` (whole lines): time, first byte, newline."""
     if not len(data):
         return NO_ENTRIES
-    tally = HostTally()
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
-    scan_conn(buf, newlines, 1, 0, starts, ends, kinds, stamps, *tally.scan_arguments())  # empty window
+    scan_conn(buf, newlines, starts, ends, kinds, stamps)
     return scanned_entries(data, starts, kinds, stamps, parse_conn_line)
 
 
@@ -195,7 +215,7 @@ class ConnFormat:
 
     def finish(self, partial: Partial, reading: Reading) -> None:
         if partial.conn is not None and reading.state is not None:
-            reading.state.into(partial.conn)
+            reading.state.into(partial)
 
     def block_entries(self, block, reading: Reading) -> Entries:
         return conn_entries(block)
