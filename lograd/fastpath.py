@@ -19,8 +19,9 @@ per-line path of :mod:`lograd.aggregate`. Both paths fill the same
 :class:`Partial`, so the result equals the per-line path's (property tests
 compare them on generated and hostile input, for every format).
 
-Access and conn lines have scanners of their own that still write rows, which
-:func:`aggregate_rows` adds up with numpy.
+Conn lines have a counter of their own (:class:`~lograd._scanner.ConnRuns`);
+access lines a scanner that still writes rows, which :func:`aggregate_rows` adds
+up with numpy.
 """
 from __future__ import annotations
 
