@@ -13,7 +13,7 @@ $(STAMP): setup.cfg setup.py pyproject.toml lograd/_scanner.pyx
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) bin/lograd-coordinator --local 3 test_vectors/logs/
+	$(PY) bin/lograd-coordinator --local 3 --workers 3 test_vectors/logs/
 
 test: $(STAMP)
 	$(PY) -m pytest -q
