@@ -89,8 +89,10 @@ def measure(cmd: list[str], label=lambda proc, root: "main", every: float = 0.1)
             for p in family:
                 try:
                     rss = _peak_rss_mib(p)
-                    name = label(p, root)
-                    peaks[p.pid] = (name, max(rss, peaks.get(p.pid, (name, 0.0))[1]))
+                    seen = peaks.get(p.pid)
+                    # a child sampled between fork and exec still shows its parent's command line
+                    name = seen[0] if seen and seen[0].startswith("worker") else label(p, root)
+                    peaks[p.pid] = (name, max(rss, seen[1] if seen else 0.0))
                 except psutil.Error:
                     pass
             if select.select([ended], [], [], every)[0]:

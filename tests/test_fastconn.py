@@ -63,3 +63,13 @@ def test_many_hosts_colliding_in_the_hash_table_are_still_counted_apart():
     data = b"".join(b"1565647205 h%d x\n" % i for i in range(70_000))  # more hosts than table slots
     fast, exact = both(data, ())
     assert fast == exact and len(fast.conn.sources) == 70_000
+
+
+@pytest.mark.parametrize("stamp", [b"12345678", b"1234567", b"1234567:", b"1234567/", b"123456789", b"1565647204351",
+                                   b"0000000000000001", b"12345678901234567", b"9999999999999999", b"12345678x",
+                                   b"\x3a2345678", b"1234\x3f678", b"00000000"])
+def test_times_read_eight_digits_at_a_time_are_the_exact_paths(stamp):
+    """The scanner reads a line's first eight bytes as digits in one word when all eight are."""
+    data = stamp + b" alpha beta\n" + stamp + b"\tbeta alpha\r\n"
+    fast, exact = both(data, (b"alpha",))
+    assert fast == exact
