@@ -156,12 +156,14 @@ def entry_report(p: Partial) -> dict:
     else:
         report["requests_per_second"] = None
         report["peak_requests_per_second"] = 0
+    minutes = sorted(p.per_minute.items())
+    percentiles = p.rt_minutes.quantiles_of([m for m, _ in minutes], MINUTE_PERCENTILES)
     report["per_minute"] = [
         {"minute": format_minute(m), "requests": req, "errors": err,
          "error_rate": err / req if req else 0.0,
          "avg_response_time": fixed_to_float(rt_sum, rt_n) if rt_n else None,
-         **dict(zip(MINUTE_KEYS, p.rt_minutes.quantiles(m, MINUTE_PERCENTILES) or (None,) * 3))}
-        for m, (req, err, rt_n, rt_sum) in sorted(p.per_minute.items())]
+         **dict(zip(MINUTE_KEYS, values or (None,) * 3))}
+        for (m, (req, err, rt_n, rt_sum)), values in zip(minutes, percentiles)]
     report["resources"] = {
         key: {"count": r.count, "mean": fixed_to_float(r.total, r.count),
               "min": fixed_to_float(r.low), "max": fixed_to_float(r.high),

@@ -47,3 +47,19 @@ def test_a_peer_sketch_with_a_bucket_no_value_falls_in_is_refused():
             Sketch.from_wire([0, [index], [1]])
     last = LOWEST_INDEX + len(BOUNDS) - 1
     assert Sketch.from_wire([0, [LOWEST_INDEX, last], [1, 1]]).count == 2
+
+
+def test_many_minutes_quantiles_at_once_equal_each_minutes_own():
+    """The report asks every minute's percentiles in one call (one running sum, one search);
+    they must be each minute's own, minute by minute, missing minutes None."""
+    import random
+    from lograd.sketch import MinuteSketches, coarse_of
+    rng = random.Random(5)
+    sketches = MinuteSketches()
+    for minute in range(0, 400, 3):
+        for _ in range(rng.randint(1, 60)):
+            sketches.add(minute, coarse_of(rng.choice([0.0, 1e-12, rng.uniform(0.001, 10_000.0)])))
+    asked = list(range(-2, 402))
+    together = sketches.quantiles_of(asked, [50, 95, 99])
+    assert together == [sketches.quantiles(m, [50, 95, 99]) for m in asked]
+    assert together[2] is not None and together[3] is None
