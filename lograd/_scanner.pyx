@@ -9,7 +9,7 @@ would not fit an int64 once scaled (more than 18 significant digits) the line
 is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
 numbers out; the caller allocates every output array.
 """
-from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
 cdef extern from "string.h" nogil:
@@ -23,7 +23,7 @@ import numpy as np
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
 
-DEF STAMP_CACHE = 5  # words of _iso_stamp's cache
+DEF STAMP_CACHE = 6  # words of _iso_stamp's cache (_access_time's: one more)
 DEF LINE_METRICS = 64  # resources of one line the scanner reads; a line with more goes to the exact path
 
 
@@ -55,7 +55,9 @@ cdef struct Line:  # What the scanner decided of one line.
     int64_t rt
     Py_ssize_t msg  # the entry's message [msg, msg_end)
     Py_ssize_t msg_end
-    int64_t spans[4]  # syslog: where the host and the program start and end
+    int64_t spans[10]  # syslog: where the host and the program start and end; access: see AccessCounters
+    int64_t status  # access: the status code and bytes sent
+    int64_t sent
 
 
 # what a line is
@@ -77,6 +79,7 @@ cpdef enum:
     GRAMMAR_SYSLOG = 2
     GRAMMAR_LOGFMT = 3
     GRAMMAR_JSON = 4
+    GRAMMAR_ACCESS = 5
 
 SCANNED_LEVELS = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 """The level ids the scanner writes: indexes here (tests hold this to parsing.LEVEL_ORDER)."""
@@ -247,7 +250,7 @@ cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
         return -1
     memcpy(&head0, b + s, 8)
     memcpy(&head1, b + s + 8, 8)
-    if head0 == <uint64_t>day_cache[2] and head1 == <uint64_t>day_cache[3]:  # the minute seen last
+    if head0 == <uint64_t>day_cache[2] and head1 == <uint64_t>day_cache[3] and day_cache[0] >= 0:  # the minute seen last
         if b[s + 16] != 58 or not _digit(b[s + 17]) or not _digit(b[s + 18]):
             return -1
         second = _two(b, s + 17)
@@ -1598,6 +1601,10 @@ cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Li
             st.after_partial = hs >= 0 and tag == 80  # reads its record, split ones joined
             ln.kind = UNDECIDED
             return UNDECIDED
+    if st.grammar == GRAMMAR_ACCESS:
+        kind = _access_line(b, hs, e, st, ln)
+        ln.kind = kind if kind == ENTRY or st.wrapper == WRAPPER_NONE else UNDECIDED
+        return ln.kind
     if st.grammar == GRAMMAR_LOGFMT or st.grammar == GRAMMAR_JSON:
         kind = _keyed_line(st.grammar, b, hs, e, st, ln, mx)
         ln.kind = kind if kind == ENTRY or st.wrapper == WRAPPER_NONE else UNDECIDED
@@ -2153,10 +2160,32 @@ cdef Py_ssize_t _quoted_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexce
 
 
 cdef int _access_time(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* day_cache, int64_t* ms_out) noexcept nogil:
-    """``dd/Mon/yyyy:HH:MM:SS ±hhmm`` filling [p, q) in UTC ms: 1, or 0 when it is none."""
+    """``dd/Mon/yyyy:HH:MM:SS ±hhmm`` filling [p, q) in UTC ms: 1, or 0 when it is none.
+
+    ``day_cache`` (STAMP_CACHE words) holds the last valid date (YYYYMMDD) and its day number,
+    and the bytes of the last valid time but its seconds (three words) with that minute's
+    epoch ms: lines share their minute, which then costs three comparisons."""
     cdef int64_t day, month = 0, year, hour, minute, second, zh, zm, date, offset
+    cdef uint64_t head0, head1, tail
+    cdef uint16_t middle
     cdef int k
-    if q - p != 26 or b[p + 2] != 47 or b[p + 6] != 47 or b[p + 11] != 58 or b[p + 14] != 58 \
+    if q - p != 26:
+        return 0
+    memcpy(&head0, b + p, 8)
+    memcpy(&head1, b + p + 8, 8)
+    memcpy(&tail, b + p + 18, 8)  # SS ±hhmm: the seconds' two bytes masked off (little-endian)
+    memcpy(&middle, b + p + 16, 2)
+    tail = (tail & ~(<uint64_t>0xFFFF)) | middle
+    if head0 == <uint64_t>day_cache[2] and head1 == <uint64_t>day_cache[3] and tail == <uint64_t>day_cache[4] \
+            and day_cache[0] >= 0:  # a minute seen (no cache yet: day_cache[0] is -1)
+        if not _digit(b[p + 18]) or not _digit(b[p + 19]):
+            return 0
+        second = _two(b, p + 18)
+        if second > 59:
+            return 0
+        ms_out[0] = day_cache[5] + second * 1000
+        return 1
+    if b[p + 2] != 47 or b[p + 6] != 47 or b[p + 11] != 58 or b[p + 14] != 58 \
             or b[p + 17] != 58 or b[p + 20] != 32 or (b[p + 21] != 43 and b[p + 21] != 45):
         return 0
     for k in range(26):  # the digits: all but / / : : : space sign and the month
@@ -2183,198 +2212,140 @@ cdef int _access_time(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* day
         day_cache[0] = date
         day_cache[1] = _days_from_civil(year, month, day)
     offset = (zh * 60 + zm) * 60
-    ms_out[0] = (day_cache[1] * 86400 + hour * 3600 + minute * 60 + second
-                 - (offset if b[p + 21] == 43 else -offset)) * 1000
+    day_cache[5] = (day_cache[1] * 86400 + hour * 3600 + minute * 60 - (offset if b[p + 21] == 43 else -offset)) * 1000
+    day_cache[2], day_cache[3], day_cache[4] = <int64_t>head0, <int64_t>head1, <int64_t>tail
+    ms_out[0] = day_cache[5] + second * 1000
     return 1
 
 
-def scan_access(const uint8_t[::1] buf, const int64_t[::1] newlines, int64_t low, int64_t high, bint heads_only,
-                uint8_t[::1] kinds, int64_t[::1] starts, int64_t[::1] ends, int64_t[::1] stamps, int64_t[::1] levels,
-                uint8_t[::1] inside, uint8_t[::1] has_rt, int64_t[::1] rts, uint8_t[::1] classes,
-                int64_t[::1] path_ids, int64_t[::1] status_counts, int64_t[::1] byte_sums, SpanTable methods,
-                SpanTable clients, SpanTable agents, SpanTable referrers, SpanTable paths) -> None:
-    """Decide each line of a block by the access grammar (``len(kinds)`` lines): the common
-    rows (kind, time, level ERROR for a 5xx else INFO, response time) and for each entry
-    inside the window [low, high] its status class (0 for 1xx ... 4 for 5xx) and normalised
-    path id (-1: none) in rows, the rest counted in place: ``status_counts[code]``, the bytes
-    sent as ``byte_sums`` [high 32 bits, low 32 bits] (exact however many lines), and the
-    tables' counters — methods [requests], clients [requests, 4xx, 5xx], agents and referrers
-    [requests], paths [requests, 5xx, timed, least time, greatest time], the path's example
-    kept. A line is decided only when it is plainly an entry in the default layout with at
-    most one trailing field (a number or ``-``); any other line is UNDECIDED, for the exact path."""
-    cdef Py_ssize_t size = buf.shape[0], n = kinds.shape[0], n_nl = newlines.shape[0]
-    cdef Py_ssize_t line, s = 0, nl, e, p, q, f1, f2, f3, f4, ts, te, rq, rqe, ref, refe, ua, uae, t, tq, k
-    cdef Py_ssize_t mp, me, tp, te2, fs, fe, plen
-    cdef int64_t ms = 0, code, bytes_sent, value, day_cache[2]
-    cdef int fields, kind, found
-    cdef const uint8_t* b = &buf[0] if size else NULL
-    cdef uint8_t normal[MAX_PATH]
-    cdef int64_t invalid = methods.intern(<const uint8_t*>b"INVALID", 7), method, path, client
-    cdef int64_t* row
-    cdef int cls
-    day_cache[0] = -1
-    day_cache[1] = 0
-    for line in range(n):
-        nl = newlines[line] if line < n_nl else size
-        e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
-        starts[line] = s
-        ends[line] = e
-        kinds[line] = UNDECIDED
-        inside[line] = 0
-        has_rt[line] = 0
-        p = s
-        s = nl + 1
-        if e - p > MAX_LINE:
-            continue
-        if _skip_blanks(b, p, e) == e:
-            kinds[line] = BLANK
-            continue
-        # three or four fields, then " ["
-        f1 = _field(b, p, e)
-        if f1 == p or f1 >= e or b[f1] != 32:
-            continue
-        f2 = _field(b, f1 + 1, e)
-        if f2 == f1 + 1 or f2 >= e or b[f2] != 32:
-            continue
-        f3 = _field(b, f2 + 1, e)
-        if f3 == f2 + 1 or f3 + 1 >= e or b[f3] != 32:
-            continue
-        if b[f3 + 1] == 91:
-            fields = 3
-            ts = f3 + 2
-        else:
-            f4 = _field(b, f3 + 1, e)
-            if f4 == f3 + 1 or f4 + 1 >= e or b[f4] != 32 or b[f4 + 1] != 91:
-                continue
-            fields = 4
-            ts = f4 + 2
-        te = ts
-        while te < e and b[te] != 93:
-            te += 1
-        if te + 2 >= e or b[te + 1] != 32 or b[te + 2] != 34:
-            continue
-        if not _access_time(b, ts, te, day_cache, &ms):
-            continue
-        rq = te + 3
-        rqe = _quoted_end(b, rq, e)
-        if rqe < 0 or rqe + 5 > e or b[rqe + 1] != 32:
-            continue
-        q = rqe + 2  # the status
-        if not (_digit(b[q]) and _digit(b[q + 1]) and _digit(b[q + 2])) or q + 3 >= e or b[q + 3] != 32:
-            continue
-        code = (b[q] - 48) * 100 + (b[q + 1] - 48) * 10 + (b[q + 2] - 48)
-        if code < 100 or code > 599:
-            continue
-        q += 4  # the bytes
-        if q >= e:
-            continue
-        if b[q] == 45:
-            bytes_sent = 0
-            k = q + 1
-        else:
-            k = q
-            bytes_sent = 0
-            while k < e and _digit(b[k]):
-                bytes_sent = bytes_sent * 10 + (b[k] - 48)
+DEF ACCESS_CLASSES = 5  # status classes 1xx ... 5xx
+DEF ACCESS_TARGET = MAX_PATH // 4  # a target this long or shorter normalises within MAX_PATH ({id}: 4 bytes for 1 or more)
+
+
+cdef int _access_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Line* ln) noexcept nogil:
+    """Decide line [s, e) by the access grammar into ``ln`` (see :class:`AccessCounters` for
+    what an entry's ``spans``, ``status`` and ``sent`` hold): an entry's time, level (ERROR for
+    a 5xx, else INFO), response time and, inside the window, its request read. A line is
+    decided only when it is plainly an entry in the default layout with at most one trailing
+    field (a number or ``-``); any other line is UNDECIDED, for the exact path."""
+    cdef Py_ssize_t p = s, q, f1, f2, f3, f4, ts, te, rq, rqe, ref = -1, refe = -1, ua = -1, uae = -1
+    cdef Py_ssize_t k, t, tq, fs, fe, mp, me, tp, te2
+    cdef int64_t ms = 0, code, sent, value = 0
+    cdef int fields, found = 0
+    if e - s > MAX_LINE:
+        return UNDECIDED
+    if _skip_blanks(b, s, e) == e:
+        return BLANK
+    # three or four fields, then " ["
+    f1 = _field(b, p, e)
+    if f1 == p or f1 >= e or b[f1] != 32:
+        return UNDECIDED
+    f2 = _field(b, f1 + 1, e)
+    if f2 == f1 + 1 or f2 >= e or b[f2] != 32:
+        return UNDECIDED
+    f3 = _field(b, f2 + 1, e)
+    if f3 == f2 + 1 or f3 + 1 >= e or b[f3] != 32:
+        return UNDECIDED
+    if b[f3 + 1] == 91:
+        fields = 3
+        ts = f3 + 2
+    else:
+        f4 = _field(b, f3 + 1, e)
+        if f4 == f3 + 1 or f4 + 1 >= e or b[f4] != 32 or b[f4 + 1] != 91:
+            return UNDECIDED
+        fields = 4
+        ts = f4 + 2
+    te = ts
+    while te < e and b[te] != 93:
+        te += 1
+    if te + 2 >= e or b[te + 1] != 32 or b[te + 2] != 34:
+        return UNDECIDED
+    if not _access_time(b, ts, te, st.day_cache, &ms):
+        return UNDECIDED
+    rq = te + 3
+    rqe = _quoted_end(b, rq, e)
+    if rqe < 0 or rqe + 5 > e or b[rqe + 1] != 32:
+        return UNDECIDED
+    q = rqe + 2  # the status
+    if not (_digit(b[q]) and _digit(b[q + 1]) and _digit(b[q + 2])) or q + 3 >= e or b[q + 3] != 32:
+        return UNDECIDED
+    code = (b[q] - 48) * 100 + (b[q + 1] - 48) * 10 + (b[q + 2] - 48)
+    if code < 100 or code > 599:
+        return UNDECIDED
+    q += 4  # the bytes
+    if q >= e:
+        return UNDECIDED
+    sent = 0
+    if b[q] == 45:
+        k = q + 1
+    else:
+        k = q
+        while k < e and _digit(b[k]):
+            sent = sent * 10 + (b[k] - 48)
+            k += 1
+        if k == q or k - q > 18:
+            return UNDECIDED
+    if k + 1 < e and b[k] == 32 and b[k + 1] == 34:  # "referrer" "agent", when both are there
+        refe = _quoted_end(b, k + 2, e)
+        if refe >= 0 and refe + 2 < e and b[refe + 1] == 32 and b[refe + 2] == 34:
+            uae = _quoted_end(b, refe + 3, e)
+            if uae >= 0 and (uae + 1 == e or b[uae + 1] == 32):
+                ref, ua = k + 2, refe + 3
+                k = uae + 1
+    # what follows: nothing, or one field that is '-' or a number
+    if k < e:
+        if b[k] != 32 or k + 1 == e:
+            return UNDECIDED
+        t = k + 1
+        tq = _field(b, t, e)
+        if tq != e or tq == t:
+            return UNDECIDED
+        if not (tq == t + 1 and b[t] == 45):
+            k = t
+            while k < tq and _digit(b[k]):
                 k += 1
-            if k == q or k - q > 18:
-                continue
-        ref = refe = ua = uae = -1
-        if k + 1 < e and b[k] == 32 and b[k + 1] == 34:  # "referrer" "agent", when both are there
-            refe = _quoted_end(b, k + 2, e)
-            if refe >= 0 and refe + 2 < e and b[refe + 1] == 32 and b[refe + 2] == 34:
-                uae = _quoted_end(b, refe + 3, e)
-                if uae >= 0 and (uae + 1 == e or b[uae + 1] == 32):
-                    ref, ua = k + 2, refe + 3
-                    k = uae + 1
-        if ref < 0:
-            refe = uae = -1
-        # what follows: nothing, or one field that is '-' or a number
-        found = 0
-        if k < e:
-            if b[k] != 32 or k + 1 == e:
-                continue
-            t = k + 1
-            tq = _field(b, t, e)
-            if tq != e or tq == t:
-                continue
-            if not (tq == t + 1 and b[t] == 45):
-                k = t
-                while k < tq and _digit(b[k]):
-                    k += 1
-                if k == t:
-                    continue
-                if k == tq:  # microseconds (Apache %D)
-                    if not _fixed(b, t, k, k, k, 6, &value):
-                        continue
-                else:
-                    if b[k] != 46 or k + 1 == tq:
-                        continue
-                    fs = k + 1
-                    fe = fs
-                    while fe < tq and _digit(b[fe]):
-                        fe += 1
-                    if fe != tq or not _fixed(b, t, k, fs, fe, 12, &value):
-                        continue
-                found = 1
-        kinds[line] = ENTRY
-        stamps[line] = ms
-        levels[line] = 5 if code >= 500 else 2
-        if heads_only or ms < low or ms > high:
-            continue
-        # the request: METHOD TARGET HTTP/d[.d], else INVALID (a path too long to normalise: undecided)
-        mp = rq
-        me = mp
-        if me < rqe and 65 <= b[me] <= 90:
+            if k == t:
+                return UNDECIDED
+            if k == tq:  # microseconds (Apache %D)
+                if not _fixed(b, t, k, k, k, 6, &value):
+                    return UNDECIDED
+            else:
+                if b[k] != 46 or k + 1 == tq:
+                    return UNDECIDED
+                fs = k + 1
+                fe = fs
+                while fe < tq and _digit(b[fe]):
+                    fe += 1
+                if fe != tq or not _fixed(b, t, k, fs, fe, 12, &value):
+                    return UNDECIDED
+            found = 1
+    if not _entry_head(st, ln, ms, 5 if code >= 500 else 2, e, e):  # no message: paths say more
+        return ENTRY
+    # the request: METHOD TARGET HTTP/d[.d], else INVALID (a target too long to normalise: undecided)
+    ln.spans[2] = ln.spans[4] = -1
+    mp = rq
+    me = mp
+    if me < rqe and 65 <= b[me] <= 90:
+        me += 1
+        while me < rqe and (65 <= b[me] <= 90 or b[me] == 95 or b[me] == 45):
             me += 1
-            while me < rqe and (65 <= b[me] <= 90 or b[me] == 95 or b[me] == 45):
-                me += 1
-        path = -1
-        method = invalid
-        if me > mp and me < rqe and b[me] == 32:
-            tp = me + 1
-            te2 = _field(b, tp, rqe)
-            if te2 > tp and te2 + 6 <= rqe and b[te2] == 32 and _word_at(b, te2 + 1, rqe, b"HTTP/", 5) \
-                    and _digit(b[te2 + 6]) and (te2 + 7 == rqe or (te2 + 9 == rqe and b[te2 + 7] == 46
-                                                                   and _digit(b[te2 + 8]))):
-                plen = _normalised(b, tp, te2, normal)
-                if plen < 0:
-                    kinds[line] = UNDECIDED
-                    continue
-                method = methods.intern(b + mp, me - mp)
-                path = paths.intern(normal, plen)
-                paths.keep_smallest(path, b + tp, te2 - tp)
-        inside[line] = 1
-        has_rt[line] = found
-        rts[line] = value if found else 0
-        cls = (code // 100) - 1
-        classes[line] = cls
-        path_ids[line] = path
-        status_counts[code] += 1
-        byte_sums[0] += bytes_sent >> 32
-        byte_sums[1] += bytes_sent & 0xFFFFFFFF
-        methods.counters[method] += 1
-        client = clients.intern(b + (f1 + 1 if fields == 4 else p), (f2 - f1 - 1) if fields == 4 else (f1 - p))
-        row = clients.counters + client * 3
-        row[0] += 1
-        if cls == 3:
-            row[1] += 1
-        elif cls == 4:
-            row[2] += 1
-        if ua >= 0:
-            agents.counters[agents.intern(b + ua, uae - ua)] += 1
-            referrers.counters[referrers.intern(b + ref, refe - ref)] += 1
-        if path >= 0:
-            row = paths.counters + path * 5
-            row[0] += 1
-            if cls == 4:
-                row[1] += 1
-            if found:
-                if row[2] == 0 or value < row[3]:
-                    row[3] = value
-                if row[2] == 0 or value > row[4]:
-                    row[4] = value
-                row[2] += 1
+    if me > mp and me < rqe and b[me] == 32:
+        tp = me + 1
+        te2 = _field(b, tp, rqe)
+        if te2 > tp and te2 + 6 <= rqe and b[te2] == 32 and _word_at(b, te2 + 1, rqe, b"HTTP/", 5) \
+                and _digit(b[te2 + 6]) and (te2 + 7 == rqe or (te2 + 9 == rqe and b[te2 + 7] == 46
+                                                               and _digit(b[te2 + 8]))):
+            if te2 - tp > ACCESS_TARGET:
+                return UNDECIDED
+            ln.spans[2], ln.spans[3], ln.spans[4], ln.spans[5] = mp, me, tp, te2
+    ln.spans[0], ln.spans[1] = (f1 + 1, f2) if fields == 4 else (s, f1)
+    ln.spans[6], ln.spans[7], ln.spans[8], ln.spans[9] = ref, refe, ua, uae
+    ln.status = code
+    ln.sent = sent
+    ln.inside = 1
+    ln.has_rt = found
+    ln.rt = value
+    return ENTRY
 
 
 # -- message templates (lograd/templates.py says the rules in words and is the exact path) -----
@@ -2779,6 +2750,111 @@ cdef object _vec_array(Vec* v, int width):
     return out.reshape(-1, width)
 
 
+cdef class AccessCounters:
+    """A chunk's access figures, counted as a :class:`Tally` decides access entries inside the
+    window: status codes, bytes sent (exact, as two 64-bit words), status classes per minute
+    (a run per minute), and the string tables' counters — methods [requests], clients
+    [requests, 4xx, 5xx], agents and referrers [requests], normalised paths [requests, 5xx,
+    timed, least time, greatest time] with each path's smallest target kept, and each path's
+    response-time buckets (a table keyed by the path id and the bucket, -1 for a zero time).
+
+    An entry's ``Line`` says where its parts are: ``spans`` [client, its end, method, its end,
+    target, its end (-1: a request that is no METHOD TARGET HTTP/n), referrer, its end, agent,
+    its end (-1: none)], and its ``status`` and ``sent`` bytes."""
+
+    cdef readonly SpanTable methods, clients, agents, referrers, paths, path_buckets
+    cdef int64_t status[600]
+    cdef int64_t sent[2]
+    cdef int64_t minute
+    cdef int64_t minute_classes[ACCESS_CLASSES]
+    cdef Vec class_rows  # (minute, 1xx, ..., 5xx)
+    cdef int64_t invalid
+    cdef uint8_t normal[MAX_PATH]
+
+    def __cinit__(self):
+        self.methods, self.agents, self.referrers = SpanTable(1), SpanTable(1), SpanTable(1)
+        self.clients = SpanTable(3)
+        self.paths = SpanTable(5)
+        self.path_buckets = SpanTable(1)
+        self.invalid = self.methods.intern(<const uint8_t*>b"INVALID", 7)
+        self.minute = INT64_MIN
+
+    def __dealloc__(self):
+        free(self.class_rows.data)
+
+    cdef int add(self, const uint8_t* b, Line* ln, int64_t minute, int64_t bucket) except -1:
+        """Count one access entry inside the window, in ``minute``; ``bucket``: its response
+        time's sketch bucket (-1: a zero time, -2: no time)."""
+        cdef int64_t code = ln.status, method = self.invalid, path = -1
+        cdef int64_t key[2]
+        cdef int cls = <int>(code // 100) - 1
+        cdef int64_t* row
+        cdef Py_ssize_t n
+        if minute != self.minute:
+            self._close_minute()
+            self.minute = minute
+        self.minute_classes[cls] += 1
+        self.status[code] += 1
+        _add_wide(self.sent, ln.sent)
+        if ln.spans[4] >= 0:
+            method = self.methods.intern(b + ln.spans[2], ln.spans[3] - ln.spans[2])
+            n = _normalised(b, ln.spans[4], ln.spans[5], self.normal)
+            path = self.paths.intern(self.normal, n)
+            self.paths.keep_smallest(path, b + ln.spans[4], ln.spans[5] - ln.spans[4])
+        self.methods.counters[method] += 1
+        row = self.clients.counters + self.clients.intern(b + ln.spans[0], ln.spans[1] - ln.spans[0]) * 3
+        row[0] += 1
+        if cls == 3:
+            row[1] += 1
+        elif cls == 4:
+            row[2] += 1
+        if ln.spans[8] >= 0:
+            self.agents.counters[self.agents.intern(b + ln.spans[8], ln.spans[9] - ln.spans[8])] += 1
+            self.referrers.counters[self.referrers.intern(b + ln.spans[6], ln.spans[7] - ln.spans[6])] += 1
+        if path >= 0:
+            row = self.paths.counters + path * 5
+            row[0] += 1
+            if cls == 4:
+                row[1] += 1
+            if ln.has_rt:
+                if row[2] == 0 or ln.rt < row[3]:
+                    row[3] = ln.rt
+                if row[2] == 0 or ln.rt > row[4]:
+                    row[4] = ln.rt
+                row[2] += 1
+                key[0], key[1] = path, bucket
+                self.path_buckets.counters[self.path_buckets.intern(<const uint8_t*>key, 16)] += 1
+        return 0
+
+    cdef int _close_minute(self) except -1:
+        cdef int c
+        if self.minute == INT64_MIN:
+            return 0
+        _reserve(&self.class_rows, 1 + ACCESS_CLASSES)
+        self.class_rows.data[self.class_rows.n] = self.minute
+        for c in range(ACCESS_CLASSES):
+            self.class_rows.data[self.class_rows.n + 1 + c] = self.minute_classes[c]
+            self.minute_classes[c] = 0
+        self.class_rows.n += 1 + ACCESS_CLASSES
+        self.minute = INT64_MIN
+        return 0
+
+    def figures(self) -> dict:
+        """Everything counted: ``status`` (600 counts by code), ``sent`` (the 128-bit sum's
+        high and low words), ``classes`` ((minute, 1xx ... 5xx) runs), ``path_buckets``
+        ((path id, bucket, count) rows); the tables are attributes."""
+        self._close_minute()
+        status = np.empty(600, np.int64)
+        cdef int64_t[::1] sv = status
+        cdef Py_ssize_t i
+        for i in range(600):
+            sv[i] = self.status[i]
+        keys = np.frombuffer(b"".join(self.path_buckets.keys()), np.int64).reshape(-1, 2)
+        return {"status": status, "sent": (self.sent[0], self.sent[1]),
+                "classes": _vec_array(&self.class_rows, 1 + ACCESS_CLASSES),
+                "path_buckets": np.column_stack([keys, self.path_buckets.counts()[:, 0]])}
+
+
 cdef class Tally:
     """A chunk's entries added up as the scanner decides them (:meth:`scan`, block after block):
     what :class:`lograd.aggregate.Partial` holds, in C arrays, with no row per line.
@@ -2831,6 +2907,7 @@ cdef class Tally:
     cdef bytes literal  # --grep without special characters: found by memmem
     cdef object search  # any other --grep: its compiled pattern's search
     cdef bytes template_wanted  # --template
+    cdef readonly AccessCounters access  # access entries' own figures (None: not access lines)
 
     def __cinit__(self, const uint8_t[::1] error_of, const int64_t[::1] group_of, int groups,
                   const double[::1] bounds, int64_t lowest_index, int64_t coarse_width, int64_t coarse_zero,
@@ -2908,6 +2985,12 @@ cdef class Tally:
             if length[0] != n or (n and memcmp(out, <const char*>self.template_wanted, n) != 0):
                 return False
         return True
+
+    def count_access(self) -> AccessCounters:
+        """Count access entries' own figures too (the grammar is GRAMMAR_ACCESS): into the
+        counters returned, kept as :attr:`access`."""
+        self.access = AccessCounters()
+        return self.access
 
     @property
     def window(self) -> tuple:
@@ -3146,6 +3229,7 @@ cdef class Tally:
                     self._close_minute()
                     self.minute = minute
             minute = self.minute
+            bucket = -2
             self.second_count += 1
             self.minute_entries += 1
             self.minute_errors += error
@@ -3171,6 +3255,8 @@ cdef class Tally:
                     self.touched.data[self.touched.n] = coarse
                     self.touched.n += 1
                 self.coarse[coarse] += 1
+            if self.access is not None:
+                self.access.add(b, &ln, minute, bucket)
             for j in range(mx.n):
                 self._resource(b, mx.key[j], mx.key_end[j], mx.value[j], minute)
             if self.count_templates and ln.msg_end > ln.msg:

@@ -12,8 +12,8 @@ import heapq
 import re
 from dataclasses import dataclass, field
 
-from .parsing import fixed_to_float, checked_count as _count, checked_int as _int
-from .sketch import Sketch
+from .parsing import fixed_to_float, wide_sum, checked_count as _count, checked_int as _int
+from .sketch import LOWEST_INDEX, Sketch
 from .timestamps import format_minute
 
 TOP = 20
@@ -203,6 +203,41 @@ class AccessCounts:
         for kind, n in other.undercount.items():
             self.undercount[kind] = self.undercount.get(kind, 0) + n
         self.bound()
+
+    @classmethod
+    def from_counters(cls, counters) -> AccessCounts:
+        """The counts a chunk's :class:`lograd._scanner.AccessCounters` hold (the compiled
+        path), bounded as :meth:`bound` says."""
+        f = counters.figures()
+        done = cls(bytes_total=wide_sum(*f["sent"]))
+        done.status = {code: n for code, n in enumerate(f["status"].tolist()) if n}
+        for minute, *classes in f["classes"].tolist():
+            slot = done.status_minutes.get(minute)
+            if slot is None:
+                done.status_minutes[minute] = classes
+            else:  # the minute came back after another one
+                done.status_minutes[minute] = [a + b for a, b in zip(slot, classes)]
+        for table, mine in ((counters.methods, done.methods), (counters.agents, done.agents),
+                            (counters.referrers, done.referrers)):
+            for key, (n,) in zip(table.keys(), table.counts().tolist()):
+                if n and not (table is counters.referrers and key == b"-"):
+                    mine[key] = n
+        for key, row in zip(counters.clients.keys(), counters.clients.counts().tolist()):
+            done.clients[key] = row
+        buckets: dict[int, dict[int, int]] = {}
+        zeros: dict[int, int] = {}
+        for path, bucket, n in f["path_buckets"].tolist():
+            if bucket < 0:
+                zeros[path] = n
+            else:
+                buckets.setdefault(path, {})[bucket + LOWEST_INDEX] = n
+        for i, (key, example, row) in enumerate(zip(counters.paths.keys(), counters.paths.smallest(),
+                                                   counters.paths.counts().tolist())):
+            requests, errors, timed, least, greatest = row
+            done.paths[key] = PathFigures(requests, errors, example, timed, least if timed else 0,
+                                          greatest if timed else 0, Sketch(buckets.get(i, {}), zeros.get(i, 0)))
+        done.bound()
+        return done
 
     def bound(self) -> None:
         """Keep each bounded list to MAX_KEYS keys (see :func:`misra_gries`)."""

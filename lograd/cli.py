@@ -297,11 +297,11 @@ def coordinator_main(argv: list[str] | None = None) -> int:
         return _usage_exit(exc, COORDINATOR_USAGE)
     started = None
     instance = uuid.uuid4().hex  # the first job's: --local workers join it at once
-    if local and not args["--curve"]:  # they start while this process imports and plans
-        from .jobs.local import LocalWorkers, local_address
-        started = LocalWorkers()
-        started.start(local, local_address(args["--bind"], port), settings, instance=instance)
     try:
+        if local and not args["--curve"]:  # they start while this process imports and plans
+            from .jobs.local import LocalWorkers, local_address
+            started = LocalWorkers()  # a worker whose start Ctrl-C cut short sees its parent gone and exits
+            started.start(local, local_address(args["--bind"], port), settings, instance=instance)
         return _coordinate(args, port, settings, local, wanted, chunk, window, fmt, last, filters, every,
                            metrics_port, started, instance)
     except KeyboardInterrupt:  # at any moment: while importing and planning too

@@ -19,9 +19,9 @@ per-line path of :mod:`lograd.aggregate`. Both paths fill the same
 :class:`Partial`, so the result equals the per-line path's (property tests
 compare them on generated and hostile input, for every format).
 
-Conn lines have a counter of their own (:class:`~lograd._scanner.ConnRuns`);
-access lines a scanner that still writes rows, which :func:`aggregate_rows` adds
-up with numpy.
+Access lines are a grammar of the Tally, whose :class:`~lograd._scanner.AccessCounters`
+count their status codes, clients, paths and the rest beside; conn lines have a
+counter of their own (:class:`~lograd._scanner.ConnRuns`).
 """
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ from typing import Callable
 import numpy as np
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, TimeBounds
-from ._scanner import (BLANK, ENTRY, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED,
+from ._scanner import (ENTRY, GRAMMAR_ACCESS, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED,
                        TALLY_TEMPLATE_COLUMNS, WRAPPER_NONE, Tally)
 from ._scanner import scan_heads as scanned_heads
+from .access import AccessCounts
 from .formats import Entries, Reading, entry_time
-from .parsing import ERROR_LEVELS, LEVEL_ORDER
+from .parsing import ERROR_LEVELS, LEVEL_ORDER, wide_sum
 from .sketch import BOUNDS, COARSE, COARSE_SPAN, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 from .templates import GROUPS, TemplateFigures, group_of
 
@@ -42,10 +43,7 @@ _BOUNDS = np.array(BOUNDS)
 ERROR_IDS = np.array([lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
 GROUP_IDS = np.array([group_of(lvl) for lvl in LEVEL_ORDER], np.int64)
 """The template group (templates.GROUPS) of each scanner level id."""
-_EXACT_ROWS = 1 << 20
-"""Rows per float64 bincount of 32-bit halves: every bin's sum stays below 2**53."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-_WORD = 1 << 64
 OtherLines = Callable[[memoryview, np.ndarray, "int | None"], int]
 """A format's reading of a block's exceptions: (the block, its (kind, start, end, next line's
 start) rows, where its first entry starts or None) -> how many lines went to the exact path."""
@@ -122,6 +120,8 @@ def new_tally(partial: Partial, window: TimeBounds | None, grammar: int, referen
                   partial.count_templates, grammar == GRAMMAR_SYSLOG)
     if partial.filters is not None:
         tally.filter(*partial.filters.scanner_terms())
+    if grammar == GRAMMAR_ACCESS:
+        tally.count_access()
     return tally
 
 
@@ -186,28 +186,6 @@ def add_exceptions(partial: Partial, view, exceptions: np.ndarray, base: int, fi
     return len(undecided)
 
 
-def line_exceptions(starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray, size: int) -> np.ndarray:
-    """The exceptions of a block scanned into rows (access, conn): (kind, start, end, next
-    line's start) of each MALFORMED or UNDECIDED line."""
-    rows = np.flatnonzero((kinds == MALFORMED) | (kinds == UNDECIDED))
-    following = np.append(starts[1:], size)[rows]
-    return np.stack([kinds[rows].astype(np.int64), starts[rows], ends[rows], following], axis=1)
-
-
-def add_other_lines(partial: Partial, view, starts, ends, kinds, base: int, file_index: int,
-                    exact: Callable[[bytes, int], object]) -> int:
-    """Count a block scanned into rows into ``partial``: its lines, blank and malformed ones;
-    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
-    partial.lines += len(kinds)
-    partial.blank += int(np.count_nonzero(kinds == BLANK))
-    return add_exceptions(partial, view, line_exceptions(starts, ends, kinds, len(view)), base, file_index, exact)
-
-
-def _wide(high: int, low: int) -> int:
-    """The 128-bit sum a tally keeps as two int64 words."""
-    return high * _WORD + (low % _WORD)
-
-
 def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
     """Add everything ``tally`` counted to ``p`` (its template examples in file ``file_index``)."""
     tally.close()
@@ -224,9 +202,9 @@ def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
                 p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + n
         _fold_seconds(p, f["seconds"])
         for minute, n, errors, rt_n, high, low in f["minutes"].tolist():
-            p.add_minute(minute, n, errors, rt_n, _wide(high, low))
+            p.add_minute(minute, n, errors, rt_n, wide_sum(high, low))
     if tally.rt_count:
-        p.add_response_times(tally.rt_count, _wide(*f["rt_total"]), tally.rt_low, tally.rt_high)
+        p.add_response_times(tally.rt_count, wide_sum(*f["rt_total"]), tally.rt_low, tally.rt_high)
         p.rt_sketch.zeros += tally.rt_zeros
         used = np.flatnonzero(f["buckets"])
         buckets = p.rt_sketch.buckets
@@ -238,9 +216,21 @@ def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
         _fold_resources(p, tally, f["resource_minutes"])
     if len(tally.templates):
         _fold_templates(p, tally, f["template_minutes"], file_index)
+    if tally.access is not None:
+        _fold_access(p, tally.access)
     for kind, table in (("host", tally.hosts), ("program", tally.programs)):
         for name, (n, errors) in zip(table.keys(), table.counts().tolist()):
             p.add_label(kind, name.decode("utf-8", "replace"), n, errors)
+
+
+def _fold_access(p: Partial, counters) -> None:
+    """Add a tally's access counters to ``p.access`` (made when an entry was inside the window)."""
+    counts = AccessCounts.from_counters(counters)
+    if counts.status:
+        if p.access is None:
+            p.access = counts
+        else:
+            p.access.merge(counts)
 
 
 def _fold_seconds(p: Partial, seconds: np.ndarray) -> None:
@@ -262,7 +252,7 @@ def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
     per_minute: list[dict[int, list[int]]] = [{} for _ in names]
     for rid, minute, n, high, sum_high, sum_low in runs.tolist():
         minutes = per_minute[rid]
-        total = _wide(sum_high, sum_low)
+        total = wide_sum(sum_high, sum_low)
         slot = minutes.get(minute)
         if slot is None:
             minutes[minute] = [n, total, high]
@@ -271,7 +261,7 @@ def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
             slot[1] += total
             slot[2] = max(slot[2], high)
     for name, row, minutes in zip(names, tally.resources.counts().tolist(), per_minute):
-        part = Resource(count=row[0], total=_wide(row[3], row[4]), low=row[1], high=row[2])
+        part = Resource(count=row[0], total=wide_sum(row[3], row[4]), low=row[1], high=row[2])
         part.per_minute = minutes
         resource = p.resources.get(name)
         if resource is None:
@@ -308,118 +298,3 @@ def _bins(values: np.ndarray) -> tuple[int, np.ndarray] | None:
     if high - low > 4 * len(values) + 4096:
         return None
     return low, values - low
-
-
-def _exact_bin_sums(index: np.ndarray, values: np.ndarray, nbins: int) -> list[int]:
-    """Exact integer sums of int64 ``values`` per bin (float64 bincount of 32-bit halves)."""
-    totals = [0] * nbins
-    for at in range(0, len(values), _EXACT_ROWS):
-        part, idx = values[at:at + _EXACT_ROWS], index[at:at + _EXACT_ROWS]
-        high_sum = np.bincount(idx, weights=part >> 32, minlength=nbins)
-        low_sum = np.bincount(idx, weights=part & 0xFFFFFFFF, minlength=nbins)
-        for i, (h, lo) in enumerate(zip(high_sum.tolist(), low_sum.tolist())):
-            if h or lo:
-                totals[i] += (int(h) << 32) + int(lo)
-    return totals
-
-
-def exact_sum(values: np.ndarray) -> int:
-    """The exact sum of int64 values (no overflow)."""
-    return (int((values >> 32).sum()) << 32) + int((values & 0xFFFFFFFF).sum())
-
-
-def count_into(counts: dict, keys: np.ndarray) -> None:
-    """Add how often each key occurs to ``counts``."""
-    spread = _bins(keys)
-    if spread is None:
-        distinct, n = np.unique(keys, return_counts=True)
-        pairs = zip(distinct.tolist(), n.tolist())
-    else:
-        low, index = spread
-        n = np.bincount(index)
-        nz = np.flatnonzero(n)
-        pairs = zip((nz + low).tolist(), n[nz].tolist())
-    for k, c in pairs:
-        counts[k] = counts.get(k, 0) + c
-
-
-def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct keys, index of each row's key) — by bins when keys are close, else by sorting."""
-    spread = _bins(keys)
-    if spread is None:
-        distinct, index = np.unique(keys, return_inverse=True)
-        return distinct, index.reshape(-1)
-    low, index = spread
-    used = np.flatnonzero(np.bincount(index))
-    remap = np.zeros(int(index.max()) + 1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return used + low, remap[index]
-
-
-def aggregate_rows(p: Partial, stamp, fast, inside, level_id, has_rt, rt_value) -> None:
-    """Add the scanner's entry rows to ``p``: ``fast`` marks the entries, ``inside`` those
-    inside the window; times, level ids, and response times where ``has_rt``."""
-    entries = stamp[fast]
-    if not len(entries):
-        return
-    p.entries += len(entries)
-    low, high = int(entries.min()), int(entries.max())
-    p.first_ms = low if p.first_ms is None else min(p.first_ms, low)
-    p.last_ms = high if p.last_ms is None else max(p.last_ms, high)
-    ms = stamp[inside]
-    if not len(ms):
-        return
-    p.in_window += len(ms)
-    lid = level_id[inside]
-    levels = np.bincount(lid, minlength=len(LEVEL_ORDER))
-    for i in np.flatnonzero(levels).tolist():
-        p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + int(levels[i])
-    is_error = ERROR_IDS[lid]
-    p.errors += int(np.count_nonzero(is_error))
-    seconds = ms // 1000
-    spread = _bins(seconds)
-    if spread is None:
-        for second, n in zip(*(a.tolist() for a in np.unique(seconds, return_counts=True))):
-            p.per_second.add(second, n)
-    else:
-        p.per_second.add_run(spread[0], np.bincount(spread[1]))
-    minutes, index = _group(seconds // 60)
-    nbins = len(minutes)
-    requests = np.bincount(index, minlength=nbins)
-    errors = np.bincount(index[is_error], minlength=nbins)
-    rt_mask = has_rt[inside]
-    rts = rt_value[inside][rt_mask]
-    rt_index = index[rt_mask]
-    rt_n = np.bincount(rt_index, minlength=nbins)
-    rt_sums = _exact_bin_sums(rt_index, rts, nbins)
-    for m, req, err, n_rt, rt_sum in zip(minutes.tolist(), requests.tolist(), errors.tolist(),
-                                         rt_n.tolist(), rt_sums):
-        p.add_minute(m, req, err, n_rt, rt_sum)
-    if len(rts):
-        p.add_response_times(len(rts), exact_sum(rts), int(rts.min()), int(rts.max()))
-        as_float = rts.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
-        zeros = as_float < MIN_POSITIVE
-        p.rt_sketch.zeros += int(np.count_nonzero(zeros))
-        buckets = bucket_index(as_float[~zeros]) + LOWEST_INDEX
-        if len(buckets):
-            count_into(p.rt_sketch.buckets, buckets)
-        coarse = np.full(len(rts), COARSE_ZERO, dtype=np.int64)
-        coarse[~zeros] = buckets // COARSE
-        p.rt_minutes.add_many(minutes[rt_index], coarse)
-
-
-_LOG_GAMMA = float(np.log(_BOUNDS[1] / _BOUNDS[0]))
-
-
-def bucket_index(values: np.ndarray) -> np.ndarray:
-    """``searchsorted(BOUNDS, values, "left")`` capped at the last bucket, via a logarithm.
-
-    The logarithm lands on the bucket or next to it; comparisons with the
-    boundaries then settle it exactly, as a binary search would.
-    """
-    last = len(_BOUNDS) - 1
-    guess = np.clip(np.ceil(np.log(values) / _LOG_GAMMA).astype(np.int64) - LOWEST_INDEX, 0, last)
-    for _ in range(2):
-        guess -= (guess > 0) & (_BOUNDS[np.maximum(guess - 1, 0)] >= values)
-        guess += (guess < last) & (_BOUNDS[guess] < values)
-    return guess

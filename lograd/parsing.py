@@ -50,6 +50,12 @@ def to_fixed(number: bytes, shift: int = 0) -> int:
     return int((whole or b"0") + frac.ljust(places, b"0")[:places])
 
 
+def wide_sum(high: int, low: int) -> int:
+    """The 128-bit sum the compiled scanner keeps as two int64 words (high signed, low as
+    unsigned bits)."""
+    return (high << 64) + (low % (1 << 64))
+
+
 def fixed_to_float(value: int, count: int = 1) -> float:
     """A fixed sum divided by a count, correctly rounded to a float."""
     return value / (count * FIXED_ONE)

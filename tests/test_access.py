@@ -160,15 +160,43 @@ def test_the_compiled_access_path_equals_the_exact_one(lines, window):
     """Damaged lines too: whatever the scanner is unsure of goes to the exact path whole."""
     from lograd.aggregate import Partial
     from lograd.formats import Reading, get
-    from lograd.formats.access import add_access_lines
     data = b"\n".join(lines)
+    fast, exact = fast_and_exact(data, window)
+    assert fast == exact
+    fmt = get("access")
+    same_entries(data, fmt.block_entries(data, Reading()), parse_access_line)
+    # the same lines as blocks of one chunk (a minute may come back in a later block)
+    blocked, reading, base = Partial(), Reading(), 3
+    for i in range(0, len(lines), 4):
+        block = b"\n".join(lines[i:i + 4]) + (b"\n" if i + 4 < len(lines) else b"")
+        fmt.add_block(blocked, block, base, reading, window)
+        base += len(block)
+    fmt.finish(blocked, reading)
+    assert blocked == exact
+
+
+@pytest.mark.parametrize("stamp", [b"\x00" * 18 + b"12" + b"\x00" * 6, T.encode() + b" +0000"])
+def test_a_time_that_looks_like_the_empty_stamp_cache_is_read_as_the_exact_path_reads_it(stamp):
+    """The access scanner's minute cache starts empty: a time whose bytes equal its initial
+    words is no time (and a real one after it is still read)."""
+    data = b"1.2.3.4 - - [" + stamp + b'] "GET / HTTP/1.1" 200 5\n'
+    data += f'1.2.3.4 - - [{T} +0000] "GET / HTTP/1.1" 200 5\n'.encode()
+    fast, exact = fast_and_exact(data, None)
+    assert fast == exact
+    assert exact.entries == 2 - (stamp[0] == 0)
+
+
+def fast_and_exact(data: bytes, window) -> tuple:
+    """The partials of ``data`` (at offset 3, one block) by the compiled path and the exact one."""
+    from lograd.aggregate import Partial
+    from lograd.formats import Reading, get
+    from lograd.formats.access import add_access_lines
     exact, fast = Partial(), Partial()
     exact.lines = add_access_lines(exact, data, 3, 0, window)
     fmt, reading = get("access"), Reading()
     fmt.add_block(fast, data, 3, reading, window)
     fmt.finish(fast, reading)
-    assert fast == exact
-    same_entries(data, fmt.block_entries(data, reading), parse_access_line)
+    return fast, exact
 
 
 def test_lists_past_their_bound_keep_the_heavy_hitters_and_say_how_far_off_they_may_be(monkeypatch):

@@ -453,6 +453,8 @@ CRI_CONTENTS = {
     "logfmt": [b'time=2024-01-24T10:00:00.018Z level=info msg="done in 136ms" duration=3ms', b"ts=1706091332 lvl=error"],
     "json": [b'{"ts": 1706091332123, "level": "info", "msg": "done in 5ms", "cpu": 5}', b'{"ts": 5, "level": 50}'],
     "syslog": [b"<34>1 2024-01-24T10:15:32.123Z web01 sshd 4242 ID47 - Failed password", b"<13>Jan 24 10:15:32 h c: x"],
+    "access": [b'10.0.0.1 - - [24/Jan/2024:10:00:00 +0000] "GET /api/users/42?x=1 HTTP/1.1" 503 512 "-" "curl/8.5" 0.127',
+               b'::1 - bob [24/Jan/2024:11:00:00 +0100] "POST /o HTTP/2.0" 200 - "r" "a" 1500', b"nginx: ready"],
 }
 
 

@@ -27,15 +27,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-import numpy as np
-
-from .._scanner import ENTRY, SpanTable, scan_access
-from ..access import AccessCounts, PathFigures, STATUS_CLASSES, access_report
+from .._scanner import GRAMMAR_ACCESS
+from ..access import AccessCounts, STATUS_CLASSES, access_report
 from ..aggregate import Partial, TimeBounds, each_line, fixed_ms, inside
-from ..fastpath import (add_other_lines, aggregate_rows, block_lines, bucket_index, count_into,
-                        scanned_entries, window_bounds)
+from ..fastpath import add_compiled, compiled_entries
 from ..parsing import MAX_LINE, to_fixed
-from ..sketch import LOWEST_INDEX, MIN_POSITIVE, Sketch
 from ..timestamps import days_from_civil, is_calendar_date
 from . import EntryFormat
 from . import Entries
@@ -228,122 +224,10 @@ def add_access_lines(partial: Partial, data: bytes, base: int, file_index: int, 
 
 # -- the compiled path -------------------------------------------------------------------------
 
-_BUCKET_SPAN = 1 << 20
-"""A path's sketch bucket and its id share one int64 key: id * _BUCKET_SPAN + bucket offset."""
-
-
-def _grown(counts: np.ndarray, size: int) -> np.ndarray:
-    """``counts`` with zero rows added up to ``size`` (a table gave new ids)."""
-    if len(counts) >= size:
-        return counts
-    more = np.zeros((size - len(counts),) + counts.shape[1:], counts.dtype)
-    return np.concatenate([counts, more])
-
-
-class AccessTally:
-    """A chunk's access counts, until the chunk ends (:meth:`into` names them): the scanner
-    counts into the string tables' counters and :attr:`status` as it reads; per block, numpy
-    adds what needs the rows (status classes per minute, paths' time buckets)."""
-
-    def __init__(self) -> None:
-        self.methods, self.agents, self.referrers = SpanTable(1), SpanTable(1), SpanTable(1)
-        self.clients = SpanTable(3)  # requests, 4xx, 5xx
-        self.paths = SpanTable(5)  # requests, 5xx, timed, least time, greatest time
-        self.status = np.zeros(600, np.int64)
-        self.byte_sums = np.zeros(2, np.int64)  # high and low 32 bits, summed apart
-        self.status_minutes: dict[int, int] = {}  # minute * 8 + class -> n
-        self.path_zeros = np.zeros(0, np.int64)
-        self.path_buckets: list[np.ndarray] = []  # each block's path * _BUCKET_SPAN + bucket keys
-
-    def scan_arguments(self) -> tuple:
-        """What :func:`scan_access` counts into."""
-        return self.status, self.byte_sums, self.methods, self.clients, self.agents, self.referrers, self.paths
-
-    def add(self, rows: np.ndarray, stamps, classes, path_ids, has_rt, rts) -> None:
-        """Count what needs the rows of the entries of ``rows`` (inside the window)."""
-        if not len(rows):
-            return
-        count_into(self.status_minutes, stamps[rows] // 60_000 * 8 + classes[rows])
-        pid = path_ids[rows]
-        timed = (pid >= 0) & has_rt[rows]
-        tid, values = pid[timed], rts[rows][timed]
-        if len(tid):
-            as_float = values.astype(np.float64) / 1e9  # what aggregate.fixed_ms gives, bit for bit
-            zeros = as_float < MIN_POSITIVE
-            if zeros.any():
-                self.path_zeros = _grown(self.path_zeros, len(self.paths))
-                self.path_zeros += np.bincount(tid[zeros], minlength=len(self.path_zeros))
-            if not zeros.all():
-                offsets = bucket_index(as_float[~zeros])
-                self.path_buckets.append(tid[~zeros] * _BUCKET_SPAN + offsets)  # counted once a chunk
-
-    def into(self, counts: AccessCounts) -> None:
-        """Add everything tallied, by name, to ``counts``; the tally starts again empty."""
-        high, low = self.byte_sums.tolist()
-        done = AccessCounts(bytes_total=(high << 32) + low)
-        done.status = {code: int(n) for code, n in enumerate(self.status.tolist()) if n}
-        for key, n in self.status_minutes.items():
-            slot = done.status_minutes.setdefault(key // 8, [0] * len(STATUS_CLASSES))
-            slot[key % 8] += n
-        for table, mine in ((self.methods, done.methods), (self.agents, done.agents),
-                            (self.referrers, done.referrers)):
-            for key, (n,) in zip(table.keys(), table.counts().tolist()):
-                if n and not (table is self.referrers and key == b"-"):
-                    mine[key] = n
-        for key, row in zip(self.clients.keys(), self.clients.counts().tolist()):
-            if row[0]:
-                done.clients[key] = row
-        buckets: dict[int, dict[int, int]] = {}
-        if self.path_buckets:
-            keys, times = np.unique(np.concatenate(self.path_buckets), return_counts=True)
-            for key, n in zip(keys.tolist(), times.tolist()):
-                buckets.setdefault(key // _BUCKET_SPAN, {})[key % _BUCKET_SPAN + LOWEST_INDEX] = n
-        zeros = _grown(self.path_zeros, len(self.paths)).tolist()
-        for i, (key, example, row) in enumerate(zip(self.paths.keys(), self.paths.smallest(),
-                                                   self.paths.counts().tolist())):
-            requests, errors, timed, least, greatest = row
-            if requests:
-                done.paths[key] = PathFigures(requests, errors, example, timed, least if timed else 0,
-                                              greatest if timed else 0, Sketch(buckets.get(i, {}), zeros[i]))
-        done.bound()
-        counts.merge(done)
-        self.__init__()
-
-
-def scan_access_block(data, window: TimeBounds | None, heads_only: bool, tally: AccessTally) -> dict:
-    """The scanner's rows of a block of access lines (:func:`scan_access`), by name: starts,
-    ends, kinds, stamps, levels, inside, has_rt, rts, classes and paths (ids in ``tally``'s
-    table); the rest is counted into ``tally`` as the scanner reads."""
-    buf, newlines, n = block_lines(data)
-    rows = {name: np.empty(n, np.int64) for name in ("starts", "ends", "stamps", "levels", "rts", "paths")}
-    rows.update({name: np.empty(n, np.uint8) for name in ("kinds", "inside", "has_rt", "classes")})
-    r = rows
-    scan_access(buf, newlines, *window_bounds(window), heads_only, r["kinds"], r["starts"], r["ends"], r["stamps"],
-                r["levels"], r["inside"], r["has_rt"], r["rts"], r["classes"], r["paths"], *tally.scan_arguments())
-    r["inside"], r["has_rt"] = r["inside"].view(bool), r["has_rt"].view(bool)
-    return rows
-
-
-def add_access_fast(partial: Partial, data, base: int, file_index: int, window: TimeBounds | None,
-                    tally: AccessTally) -> int:
-    """Add the access lines of ``data`` (whole lines, at file offset ``base``) to ``partial``
-    by the compiled scanner, their access counts to ``tally``; how many lines went to the
-    exact path (:func:`add_access_lines`, which it equals)."""
-    if not len(data):
-        return 0
-    r = scan_access_block(data, window, False, tally)
-    view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    undecided = add_other_lines(partial, view, r["starts"], r["ends"], r["kinds"], base, file_index,
-                                lambda line, offset: add_access_lines(partial, line, offset, file_index, window))
-    aggregate_rows(partial, r["stamps"], r["kinds"] == ENTRY, r["inside"], r["levels"], r["has_rt"], r["rts"])
-    tally.add(np.flatnonzero(r["inside"]), r["stamps"], r["classes"], r["paths"], r["has_rt"], r["rts"])
-    return undecided
-
 
 def access_entries(data) -> Entries:
     """Every access entry of ``data`` (whole lines): times, first bytes, newlines; heads only."""
-    r = scan_access_block(data, None, True, AccessTally())
-    return scanned_entries(data, r["starts"], r["kinds"], r["stamps"], parse_access_line)
+    return compiled_entries(data, GRAMMAR_ACCESS, 0, parse_access_line)
 
 
 class AccessFormat(EntryFormat):
@@ -355,35 +239,30 @@ class AccessFormat(EntryFormat):
     example = '203.0.113.7 - - [24/Jan/2024:10:15:32 +0000] "GET /api/users/42 HTTP/1.1" 200 512 "-" "curl/8.5" 0.127'
 
     def __init__(self, layout: str | None = None) -> None:
+        self.grammar: int | None = GRAMMAR_ACCESS  # cri+access reads its content so too
         if layout is None:
             self.parse = parse_access_line
         else:
+            self.grammar = None
             pattern = layout_pattern(layout)
             self.parse = lambda line, reference_ms=0: parse_layout_line(line, pattern)
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> AccessEntry | None:
         return self.parse(line)
 
-    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> None:
-        if self.parse is not parse_access_line:  # a --log-format layout: line by line
+    def add_block(self, partial: Partial, block, base: int, reading: Reading, window: TimeBounds | None) -> int:
+        if self.grammar is None:  # a --log-format layout: line by line
             partial.lines += add_access_lines(partial, bytes(block), base, reading.file_index, window, 0, self.parse)
-            return
-        if reading.state is None:
-            reading.state = AccessTally()
-        add_access_fast(partial, block, base, reading.file_index, window, reading.state)
-
-    def finish(self, partial: Partial, reading: Reading) -> None:
-        if isinstance(reading.state, AccessTally) and reading.state.status.any():  # some entry inside the window
-            if partial.access is None:
-                partial.access = AccessCounts()
-            reading.state.into(partial.access)
+            return 0
+        return add_compiled(partial, block, base, reading, window, GRAMMAR_ACCESS,
+                                   lambda line, offset: add_access_lines(partial, line, offset, reading.file_index, window))
 
     def take(self, partial: Partial, entry: AccessEntry, window: TimeBounds | None,
              where: tuple[int, int] | None = None) -> None:
         take_access(partial, entry, window)
 
     def block_entries(self, block, reading: Reading) -> Entries:
-        if self.parse is not parse_access_line:
+        if self.grammar is None:
             return entries_of(bytes(block), self.parse)
         return access_entries(block)
 
