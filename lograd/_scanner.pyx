@@ -1978,8 +1978,10 @@ cdef class SpanTable:
             word = 0
             if n >= 8:
                 memcpy(&word, p + n - 8, 8)
-            else:
-                memcpy(&word, p, n)
+            else:  # byte by byte: a memcpy of a variable length is a call
+                while i < n:
+                    word |= (<uint64_t>p[i]) << (8 * i)
+                    i += 1
             h = (h << 5) - h + word * 0xC2B2AE3D27D4EB4FULL
         h ^= h >> 32
         h *= 0x9E3779B97F4A7C15ULL
@@ -2103,28 +2105,24 @@ cdef bint _id_segment(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) noexcept nog
 
 
 cdef Py_ssize_t _normalised(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, uint8_t* out) noexcept nogil:
-    """access.normalised_path of target [p, q) written to ``out``; its length, or -1 when too long."""
-    cdef Py_ssize_t k = p, end = p, seg, n = 0
+    """access.normalised_path of target [p, q) written to ``out`` (room for 4 (q - p) bytes: an
+    id of one byte becomes four); its length. Each part is copied as it is read, and written
+    over with ``{id}`` when it is an id."""
+    cdef Py_ssize_t k = p, end = p, seg, n = 0, at
     while end < q and b[end] != 63 and b[end] != 35:  # the path ends at '?' or '#'
         end += 1
     while True:  # each part between slashes or dots: an id, or kept
         seg = k
+        at = n
         while k < end and b[k] != 47 and b[k] != 46:
+            out[n] = b[k]
+            n += 1
             k += 1
         if _id_segment(b, seg, k):
-            if n + 4 > MAX_PATH:
-                return -1
-            memcpy(out + n, b"{id}", 4)
-            n += 4
-        else:
-            if n + (k - seg) > MAX_PATH:
-                return -1
-            memcpy(out + n, b + seg, k - seg)
-            n += k - seg
+            memcpy(out + at, b"{id}", 4)
+            n = at + 4
         if k >= end:
             return n
-        if n + 1 > MAX_PATH:
-            return -1
         out[n] = b[k]  # the slash or dot itself
         n += 1
         k += 1
