@@ -18,6 +18,7 @@ cdef extern from "string.h" nogil:
 cdef extern from * nogil:
     int __builtin_ctzll(unsigned long long x)
 
+cimport cython
 import numpy as np
 
 DEF MAX_LINE = 1048576
@@ -118,22 +119,22 @@ def _init_tables():
 _init_tables()
 
 
-cdef inline bint _digit(uint8_t c) nogil:
+cdef inline bint _digit(uint8_t c) noexcept nogil:
     return 48 <= c <= 57
 
 
-cdef inline int64_t _two(const uint8_t* b, Py_ssize_t at) nogil:
+cdef inline int64_t _two(const uint8_t* b, Py_ssize_t at) noexcept nogil:
     return (b[at] - 48) * 10 + (b[at + 1] - 48)
 
 
-cdef inline int64_t _floor_div(int64_t a, int64_t b) nogil:
+cdef inline int64_t _floor_div(int64_t a, int64_t b) noexcept nogil:
     cdef int64_t q = a // b  # C division truncates; years before 0001 need the floor
     if (a % b != 0) and ((a < 0) != (b < 0)):
         q -= 1
     return q
 
 
-cdef int64_t _days_from_civil(int64_t year, int64_t month, int64_t day) nogil:
+cdef int64_t _days_from_civil(int64_t year, int64_t month, int64_t day) noexcept nogil:
     """Days since 1970-01-01 (H. Hinnant's algorithm, as lograd.timestamps)."""
     if month <= 2:
         year -= 1
@@ -144,7 +145,7 @@ cdef int64_t _days_from_civil(int64_t year, int64_t month, int64_t day) nogil:
     return era * 146097 + doe - 719468
 
 
-cdef inline int _month_days(int64_t year, int64_t month) nogil:
+cdef inline int _month_days(int64_t year, int64_t month) noexcept nogil:
     if month == 2:
         return 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
     if month == 4 or month == 6 or month == 9 or month == 11:
@@ -159,7 +160,7 @@ for _i in range(1, 19):
 
 
 cdef bint _fixed(const uint8_t* b, Py_ssize_t int_start, Py_ssize_t int_end, Py_ssize_t frac_start,
-                 Py_ssize_t frac_end, int places, int64_t* out) nogil:
+                 Py_ssize_t frac_end, int places, int64_t* out) noexcept nogil:
     """``to_fixed`` of digits [int_start, int_end) '.' [frac_start, frac_end) scaled by
     10**places, truncated; False when it may not fit an int64."""
     cdef int64_t value = 0
@@ -179,7 +180,7 @@ cdef bint _fixed(const uint8_t* b, Py_ssize_t int_start, Py_ssize_t int_end, Py_
 
 
 cdef inline Py_ssize_t _number(const uint8_t* b, Py_ssize_t at, Py_ssize_t end,
-                               Py_ssize_t* frac_start, Py_ssize_t* frac_end) nogil:
+                               Py_ssize_t* frac_start, Py_ssize_t* frac_end) noexcept nogil:
     r"""``\d+(?:\.\d+)?`` from ``at``: the end of the digits (``at`` when there are none);
     the fraction's bounds (both at the digits' end when there is no fraction)."""
     cdef Py_ssize_t k = at, f
@@ -196,7 +197,7 @@ cdef inline Py_ssize_t _number(const uint8_t* b, Py_ssize_t at, Py_ssize_t end,
     return k
 
 
-cdef inline bint _word_at(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, const char* word, int n) nogil:
+cdef inline bint _word_at(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, const char* word, int n) noexcept nogil:
     cdef int k
     if at + n > end:
         return False
@@ -206,7 +207,7 @@ cdef inline bint _word_at(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, const
     return True
 
 
-cdef inline Py_ssize_t _named(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, const char* word, int n) nogil:
+cdef inline Py_ssize_t _named(const uint8_t* b, Py_ssize_t at, Py_ssize_t end, const char* word, int n) noexcept nogil:
     """Where the number may start after ``word`` and ``=`` or ``:``; -1 if not there."""
     cdef Py_ssize_t after = at + n
     if after < end and (b[after] == 61 or b[after] == 58) and _word_at(b, at, end, word, n):
@@ -218,7 +219,7 @@ cdef int64_t LEVEL_WORDS[9]  # the level words, packed little-endian
 cdef int LEVEL_WORD_IDS[9]
 
 
-cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) nogil:
+cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     """The level id of the letters [start, stop) in any case, or -1."""
     cdef Py_ssize_t n = stop - start, k
     cdef int64_t key = 0
@@ -234,7 +235,7 @@ cdef int _level(const uint8_t* b, Py_ssize_t start, Py_ssize_t stop) nogil:
 
 
 cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
-                           int64_t* ms_out) nogil:
+                           int64_t* ms_out) noexcept nogil:
     """SPEC §1's ISO 8601 timestamp at ``s`` (``YYYY-MM-DD?HH:MM:SS``, fraction, zone): where
     it ends, its epoch ms in ``ms_out``; -1 when there is none.
 
@@ -325,7 +326,7 @@ cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
 
 
 cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
-               int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
+               int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) noexcept nogil:
     """Classify line [s, e); for an entry also its epoch ms, level id and message start."""
     cdef Py_ssize_t p, q
     cdef int64_t ms
@@ -395,11 +396,11 @@ def _init_text_tables():
 _init_text_tables()
 
 
-cdef inline bint _blank(uint8_t c) nogil:
+cdef inline bint _blank(uint8_t c) noexcept nogil:
     return c == 32 or c == 9
 
 
-cdef int _text_level(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
+cdef int _text_level(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
     """The level id of the letters [p, q) (any case; a single letter upper-case only), or -1."""
     cdef Py_ssize_t n = q - p, k
     cdef int j
@@ -416,11 +417,11 @@ cdef int _text_level(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
     return -1
 
 
-cdef inline bint _prefix(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* word, int n) nogil:
+cdef inline bint _prefix(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* word, int n) noexcept nogil:
     return _word_at(b, p, e, word, n)
 
 
-cdef int _level_field(const uint8_t* b, Py_ssize_t at, Py_ssize_t e, Py_ssize_t* end_out) nogil:
+cdef int _level_field(const uint8_t* b, Py_ssize_t at, Py_ssize_t e, Py_ssize_t* end_out) noexcept nogil:
     """The level id of the field at ``at`` and where it ends, or -1 (the exact path's _level_field)."""
     cdef Py_ssize_t p = at, q, k
     cdef uint8_t closing = 0
@@ -473,7 +474,7 @@ cdef int _level_field(const uint8_t* b, Py_ssize_t at, Py_ssize_t e, Py_ssize_t*
     return level
 
 
-cdef inline bint _digits(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int n) nogil:
+cdef inline bint _digits(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int n) noexcept nogil:
     cdef int k
     if p + n > e:
         return False
@@ -483,13 +484,13 @@ cdef inline bint _digits(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int n) no
     return True
 
 
-cdef inline bint _clock_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline bint _clock_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """HH:MM:SS at p."""
     return (p + 8 <= e and _digits(b, p, e, 2) and b[p + 2] == 58 and _digits(b, p + 3, e, 2)
             and b[p + 5] == 58 and _digits(b, p + 6, e, 2))
 
 
-cdef int _name_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* names, int count) nogil:
+cdef int _name_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* names, int count) noexcept nogil:
     """1 + the index of the three-letter name at p among ``names`` (``count`` of them, run
     together), or 0."""
     cdef int i
@@ -501,16 +502,16 @@ cdef int _name_at(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, const char* name
     return 0
 
 
-cdef inline int _month(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline int _month(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """1-12 for Jan..Dec at p, or 0."""
     return _name_at(b, p, e, b"JanFebMarAprMayJunJulAugSepOctNovDec", 12)
 
 
-cdef inline bint _weekday(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline bint _weekday(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     return _name_at(b, p, e, b"MonTueWedThuFriSatSun", 7) > 0
 
 
-cdef Py_ssize_t _fraction(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, bint comma, int64_t* ms) nogil:
+cdef Py_ssize_t _fraction(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, bint comma, int64_t* ms) noexcept nogil:
     """An optional '.' (or ',' with ``comma``) and 1-9 digits at p: where it ends (p if none);
     its first three digits are added to ``ms`` as milliseconds."""
     cdef Py_ssize_t q
@@ -531,7 +532,7 @@ cdef Py_ssize_t _fraction(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, bint com
     return q
 
 
-cdef int64_t _year_of(int64_t ms) nogil:
+cdef int64_t _year_of(int64_t ms) noexcept nogil:
     """The proleptic Gregorian year of an epoch ms (H. Hinnant's civil_from_days)."""
     cdef int64_t days = _floor_div(ms, 86400000) + 719468
     cdef int64_t era = _floor_div(days, 146097)
@@ -543,7 +544,7 @@ cdef int64_t _year_of(int64_t ms) nogil:
 
 
 cdef bint _dated(int64_t year, int64_t month, int64_t day, int64_t clock, int64_t reference_ms,
-                 int64_t* ms) nogil:
+                 int64_t* ms) noexcept nogil:
     """The epoch ms of a date and clock; a year < 0 means none: the latest year that puts it at
     most FUTURE_MS after the reference (YEARS_BACK years back at most). False: no such time."""
     cdef int64_t y, t, first
@@ -570,7 +571,7 @@ DEF ISO_SHAPE = 0x2
 
 
 cdef int _text_stamp(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t reference_ms,
-                     int64_t* ms_out, Py_ssize_t* end_out, int* klog_out, int shapes) nogil:
+                     int64_t* ms_out, Py_ssize_t* end_out, int* klog_out, int shapes) noexcept nogil:
     """The stamp at p of one of ``shapes`` (a bit per shape number below): 1 a valid one
     (time, end, klog level or -1 out), 0 none or impossible."""
     cdef int64_t year = -1, month, day, clock, ms = 0, zh, zm
@@ -664,19 +665,19 @@ cdef int _text_stamp(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t refer
     return 1
 
 
-cdef inline Py_ssize_t _skip_blanks(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _skip_blanks(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     while p < e and _blank(b[p]):
         p += 1
     return p
 
 
-cdef inline Py_ssize_t _field_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _field_end(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     while p < e and not _blank(b[p]):
         p += 1
     return p
 
 
-cdef inline bint _separator(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
+cdef inline bint _separator(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
     """A field [p, q) made only of - | : characters."""
     cdef Py_ssize_t k
     if q == p:
@@ -687,7 +688,7 @@ cdef inline bint _separator(const uint8_t* b, Py_ssize_t p, Py_ssize_t q) nogil:
     return True
 
 
-cdef inline Py_ssize_t _undecided_or_blank(const uint8_t* b, Py_ssize_t s, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _undecided_or_blank(const uint8_t* b, Py_ssize_t s, Py_ssize_t e) noexcept nogil:
     """UNDECIDED for a line over MAX_LINE, BLANK for one of spaces and tabs, else -1."""
     if e - s > MAX_LINE:
         return UNDECIDED
@@ -697,7 +698,7 @@ cdef inline Py_ssize_t _undecided_or_blank(const uint8_t* b, Py_ssize_t s, Py_ss
 
 
 cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t reference_ms,
-                    int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) nogil:
+                    int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) noexcept nogil:
     """Classify line [s, e) by the `text` grammar; MALFORMED means no entry (the caller
     decides whether it continues one)."""
     cdef Py_ssize_t p, end = 0
@@ -731,7 +732,7 @@ cdef int _text_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t refere
     return ENTRY
 
 
-cdef int _level_in_fields(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, Py_ssize_t* msg_out) nogil:
+cdef int _level_in_fields(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, Py_ssize_t* msg_out) noexcept nogil:
     """The level named among the first fields from p (the exact path's level_among_fields)
     and where the message starts; NONE_LEVEL and p when none is."""
     cdef Py_ssize_t q, end, rest = p, lend = 0
@@ -759,7 +760,7 @@ cdef int SEVERITY_LEVEL[8]
 SEVERITY_LEVEL[:] = [7, 7, 6, 5, 4, 3, 2, 1]  # emerg alert crit err warning notice info debug
 
 
-cdef inline Py_ssize_t _token(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _token(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """``([^ \\t]+) `` at p: where the token ends (its single space follows), or -1."""
     cdef Py_ssize_t q = _field_end(b, p, e)
     if q == p or q >= e or b[q] != 32:
@@ -767,7 +768,7 @@ cdef inline Py_ssize_t _token(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogi
     return q
 
 
-cdef Py_ssize_t _structured_data(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef Py_ssize_t _structured_data(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """RFC 5424 structured data at p (``-`` or ``[...]`` groups): where it ends, or -1."""
     cdef Py_ssize_t q, group_end = -1
     if p < e and b[p] == 45:
@@ -793,7 +794,7 @@ cdef Py_ssize_t _structured_data(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) n
 
 
 cdef int _syslog_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t reference_ms,
-                      int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) nogil:
+                      int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) noexcept nogil:
     """Classify line [s, e) by the `syslog` grammar; for an entry also its time, level,
     message start and ``spans``: where its host and program start and end."""
     cdef Py_ssize_t p, q, end = 0, t
@@ -853,7 +854,7 @@ cdef int _syslog_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t refe
 
 
 cdef int _rfc5424(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t reference_ms, int severity,
-                  int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) nogil:
+                  int64_t* ms_out, int* level_out, Py_ssize_t* msg_out, int64_t* spans) noexcept nogil:
     cdef Py_ssize_t end = 0, q
     cdef int klog = 0, k
     if not _text_stamp(b, p, e, reference_ms, ms_out, &end, &klog, ISO_SHAPE) or end >= e or b[end] != 32:
@@ -874,7 +875,7 @@ cdef int _rfc5424(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int64_t referenc
 
 
 cdef inline int _syslog_message(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, int severity,
-                                int* level_out, Py_ssize_t* msg_out) nogil:
+                                int* level_out, Py_ssize_t* msg_out) noexcept nogil:
     if p + 3 <= e and b[p] == 0xEF and b[p + 1] == 0xBB and b[p + 2] == 0xBF:  # a BOM
         p += 3
     if severity < 0:
@@ -968,7 +969,7 @@ cdef inline int _number_after_keyword(const uint8_t* b, Py_ssize_t msg, Py_ssize
     return 0 if p < 0 else _rt_at(b, p, e, out)
 
 
-cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out) nogil:
+cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out) noexcept nogil:
     """The first response-time match in [msg, e): 1 found (value in ``out``), 0 none,
     -1 undecided (too big for an int64).
 
@@ -1003,7 +1004,7 @@ cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t*
 
 
 cdef int _signed_number(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, bint units, bint token, int places,
-                        int64_t* out) nogil:
+                        int64_t* out) noexcept nogil:
     r"""The fixed value of ``-?\d+(\.\d+)?`` at ``p`` (with ``units``, then a ``%`` or letters),
     ending at ``q`` (with ``token``, at a token gap or ``q``): 1 found, 0 not a number, -1 too
     big for an int64."""
@@ -1032,7 +1033,7 @@ cdef int _signed_number(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, bint units
 
 
 cdef int _metric(const uint8_t* b, Py_ssize_t i, Py_ssize_t msg, Py_ssize_t e,
-                 Py_ssize_t* key_out, int64_t* value_out) nogil:
+                 Py_ssize_t* key_out, int64_t* value_out) noexcept nogil:
     """The key=number token around the ``=`` at ``i`` of message [msg, e): 1 found
     (key start and fixed value out), 0 none, -1 undecided (too big for an int64)."""
     cdef Py_ssize_t k = i
@@ -1113,7 +1114,7 @@ def set_aliases(int grammar, aliases) -> None:
     ALIAS_COUNT[g] = len(aliases)
 
 
-cdef int _alias(int g, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
+cdef int _alias(int g, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) noexcept nogil:
     cdef int i, n = <int>(ke - k), j
     cdef uint32_t candidates = ALIAS_BY_FIRST[g][b[k]]  # the few keys with this first byte
     while candidates:
@@ -1129,11 +1130,11 @@ cdef int _alias(int g, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
     return -1
 
 
-cdef inline bint _logfmt_stop(uint8_t c) nogil:
+cdef inline bint _logfmt_stop(uint8_t c) noexcept nogil:
     return c == 32 or c == 9 or c == 34  # blank or '"'
 
 
-cdef int _logfmt_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) nogil:
+cdef int _logfmt_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) noexcept nogil:
     """The fields of a logfmt line, or -1 when the exact path must decide it."""
     cdef Py_ssize_t p = _skip_blanks(b, s, e)
     cdef int n = 0
@@ -1176,13 +1177,13 @@ cdef int _logfmt_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField
     return n
 
 
-cdef inline Py_ssize_t _json_space(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _json_space(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     while p < e and (b[p] == 32 or b[p] == 9 or b[p] == 13):
         p += 1
     return p
 
 
-cdef inline Py_ssize_t _json_string(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) nogil:
+cdef inline Py_ssize_t _json_string(const uint8_t* b, Py_ssize_t p, Py_ssize_t e) noexcept nogil:
     """The closing quote of the string whose first byte is at ``p``; -1 for an escape, a
     control byte or a byte over 0x7f (the exact path decodes those), or no end."""
     cdef uint8_t c
@@ -1196,7 +1197,7 @@ cdef inline Py_ssize_t _json_string(const uint8_t* b, Py_ssize_t p, Py_ssize_t e
     return -1
 
 
-cdef int _json_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) nogil:
+cdef int _json_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* f) noexcept nogil:
     """The members of a one-line JSON object of plain values, or -1 when the exact path
     must decide the line."""
     cdef Py_ssize_t p = _skip_blanks(b, s, e), q
@@ -1276,7 +1277,7 @@ cdef int _json_fields(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, KeyedField* 
     return n
 
 
-cdef int _epoch(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* ms_out) nogil:
+cdef int _epoch(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* ms_out) noexcept nogil:
     r"""An epoch number ``\d+(\.\d+)?`` read by its magnitude (``timestamps.epoch_ms``):
     1 with its ms, 0 when it is not one (or too big to read here)."""
     cdef Py_ssize_t w = p, f
@@ -1321,7 +1322,7 @@ cdef int _epoch(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* ms_out) n
     return 1
 
 
-cdef int _go_duration(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* out) nogil:
+cdef int _go_duration(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* out) noexcept nogil:
     """A Go duration (``1m2.5s``) filling [p, q) in fixed ms: 1 found, 0 not one, -1 too big."""
     cdef Py_ssize_t int_end, frac_start, frac_end, j
     cdef int64_t total = 0, part, factor
@@ -1362,7 +1363,7 @@ cdef int _go_duration(const uint8_t* b, Py_ssize_t p, Py_ssize_t q, int64_t* out
     return 1
 
 
-cdef bint _metric_key(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
+cdef bint _metric_key(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) noexcept nogil:
     """A key a resource may be named by here: printable ASCII (the exact path decodes others)."""
     while k < ke:
         if b[k] < 32 or b[k] > 126:
@@ -1372,7 +1373,7 @@ cdef bint _metric_key(const uint8_t* b, Py_ssize_t k, Py_ssize_t ke) nogil:
 
 
 cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st,
-                     Line* ln, LineMetrics* mx) nogil:
+                     Line* ln, LineMetrics* mx) noexcept nogil:
     """Decide a logfmt or JSON line [s, e) and, for an entry, its time, level and where its
     message starts and ends (empty: none); for an entry inside the window, its response time
     and its resources (keys' and the message's) in ``mx``."""
@@ -1553,7 +1554,7 @@ cdef bint _message_metrics(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, LineM
 
 
 cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
-                              uint8_t* tag_out, int64_t* ms_out) nogil:
+                              uint8_t* tag_out, int64_t* ms_out) noexcept nogil:
     """Where the content of a CRI line starts (``TIME STREAM TAG CONTENT``: an RFC 3339 time
     with ``T`` and a zone, ``stdout`` or ``stderr``, ``F`` or ``P``), its tag and time in
     ``tag_out`` and ``ms_out``; -1 when the line is none (container.py's ``_CRI`` and
@@ -1579,7 +1580,7 @@ cdef Py_ssize_t _cri_content(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64
 
 
 cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Line* ln,
-                 LineMetrics* mx) nogil:
+                 LineMetrics* mx) noexcept nogil:
     """Decide line [s, e) (no newline) by ``st``'s grammar and wrapper into ``ln``: its kind;
     for an entry its time, level and message; for an entry inside the window (not with
     ``heads_only``) its response time and resources (``mx``). The kind is returned too.
@@ -1681,7 +1682,7 @@ cdef int64_t MS_THRESHOLD = 100000000000  # conn timestamps at or above: millise
 cdef int64_t MAX_MS = 253402300800000  # the year 10000: not writable in ISO 8601
 
 
-cdef inline bint _gap(uint8_t c) nogil:
+cdef inline bint _gap(uint8_t c) noexcept nogil:
     return c == 32 or c == 9
 
 
@@ -1691,7 +1692,7 @@ cdef inline uint64_t _zero_bytes(uint64_t x) noexcept nogil:
 
 
 cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, Py_ssize_t limit, uint64_t* k0,
-               uint64_t* k1) nogil:
+               uint64_t* k1) noexcept nogil:
     """The host token at ``at[0]`` (advanced past it) of a line ending at ``e``: 1 a key, 0
     no token, -1 undecided (longer than 16 bytes, or holding a NUL, which the zero padding
     could not tell apart). Bytes up to ``limit`` (the block's end) may be read past ``e``."""
@@ -1748,12 +1749,12 @@ cdef int _host(const uint8_t* b, Py_ssize_t* at, Py_ssize_t e, Py_ssize_t limit,
 
 
 cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, Py_ssize_t limit, int64_t* ms_out,
-                    uint64_t* keys) nogil:
+                    uint64_t* keys) noexcept nogil:
     """Classify conn line [s, e) by ``(\\d+)[ \\t]+([^ \\t]+)[ \\t]+([^ \\t]+)[ \\t]*``."""
     cdef Py_ssize_t p = s
     cdef int64_t number = 0
-    cdef uint64_t word
-    cdef int got
+    cdef uint64_t word, word2, more
+    cdef int got, k
     if e - s > MAX_LINE:
         return UNDECIDED
     while p < e and _gap(b[p]):
@@ -1771,6 +1772,22 @@ cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, Py_ssize_t lim
             word = (word * 10000 + (word >> 32)) & 0xFFFFFFFFULL
             number = <int64_t>word
             p = s + 8
+            if p + 8 <= limit:  # the digits after them in one more word (13 in epoch ms)
+                memcpy(&word, b + p, 8)
+                # a byte is a digit when both tests give 0x30; a carry out of a non-digit only
+                # reaches bytes after it, past the first non-digit, which is all that counts
+                word2 = ((word & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) | (
+                    ((word + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
+                more = ~_zero_bytes(word2) & 0x8080808080808080ULL  # a flag on each non-digit
+                if more:
+                    k = __builtin_ctzll(more) >> 3  # the digits before the first non-digit
+                    if k:
+                        word = ((word - 0x3030303030303030ULL) & ((1ULL << (8 * k)) - 1)) << (8 * (8 - k))
+                        word = (word * 10 + (word >> 8)) & 0x00FF00FF00FF00FFULL
+                        word = (word * 100 + (word >> 16)) & 0x0000FFFF0000FFFFULL
+                        word = (word * 10000 + (word >> 32)) & 0xFFFFFFFFULL
+                        number = number * POWERS_OF_TEN[k] + <int64_t>word
+                        p += k
     while p < e and _digit(b[p]):
         if p - s < 16:
             number = number * 10 + (b[p] - 48)
@@ -1802,6 +1819,7 @@ cdef int _conn_line(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, Py_ssize_t lim
 cdef uint64_t MIX0 = 0x9E3779B97F4A7C15ULL, MIX1 = 0xC2B2AE3D27D4EB4FULL
 
 
+@cython.final
 cdef class HostTable:
     """Counts per host key (two words; a host's first word is never 0), open addressing."""
 
@@ -1813,15 +1831,14 @@ cdef class HostTable:
     def __init__(self, int bits=10):
         self._allocate(bits)
 
-    cdef void _allocate(self, int bits):
-        import numpy as np
+    cdef int _allocate(self, int bits) except -1:
         self.k0 = np.zeros(1 << bits, np.uint64)
         self.k1 = np.zeros(1 << bits, np.uint64)
         self.n = np.zeros(1 << bits, np.int64)
         self.used = 0
         self.mask = (1 << bits) - 1
 
-    cdef void add(self, uint64_t a, uint64_t b, int64_t count):
+    cdef inline int add(self, uint64_t a, uint64_t b, int64_t count) except -1:
         cdef uint64_t x = a * MIX0 ^ b * MIX1
         cdef Py_ssize_t slot = <Py_ssize_t>((x ^ (x >> 29)) & <uint64_t>self.mask)
         while self.k0[slot] != 0 and (self.k0[slot] != a or self.k1[slot] != b):
@@ -1834,7 +1851,7 @@ cdef class HostTable:
         if 2 * self.used > self.mask:
             self._grow()
 
-    cdef void _grow(self):
+    cdef int _grow(self) except -1:
         cdef uint64_t[::1] k0 = self.k0, k1 = self.k1
         cdef int64_t[::1] n = self.n
         cdef Py_ssize_t i, bits = 1
@@ -1844,6 +1861,7 @@ cdef class HostTable:
         for i in range(k0.shape[0]):
             if k0[i] != 0:
                 self.add(k0[i], k1[i], n[i])
+        return 0
 
     def items(self):
         """(first words, second words, counts) of the hosts counted, as numpy arrays."""
