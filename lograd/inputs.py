@@ -172,10 +172,11 @@ def first_line(path: str) -> str:
 def _choose(candidates: list, lines: list[bytes], reference: int):
     """(the format that reads the most of ``lines``, how many it reads): strict formats
     first, a lenient one only when no strict one reads half."""
-    scores = [_score(fmt, lines, reference) for fmt in candidates]
     strict = [i for i, fmt in enumerate(candidates) if not fmt.continues]
+    scores = {i: _score(candidates[i], lines, reference) for i in strict}
     best = max(strict, key=lambda i: (scores[i], -i))
-    if 2 * scores[best] < len(lines):
+    if 2 * scores[best] < len(lines):  # only now can a lenient one win: only now is it read
+        scores.update((i, _score(fmt, lines, reference)) for i, fmt in enumerate(candidates) if fmt.continues)
         best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
     return candidates[best], scores[best]
 

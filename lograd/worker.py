@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -147,10 +146,19 @@ class Worker:
             beat_thread.join(timeout=2)
             ctx.destroy(linger=0)
 
+    def connect(self, ctx: zmq.Context, kind: int, channel: int, identity: str | None = None) -> zmq.Socket:
+        """A socket connected to the coordinator's ``channel`` port. A worker its coordinator
+        started (``--instance``, ``--local``) retries every 20 ms without backing off: that
+        coordinator binds within a moment of importing and planning (backing off, the first
+        Hello came up to 80 ms after the bind), and the worker dies with it."""
+        return transport.open_socket(ctx, kind, endpoint(self.coordinator_url, channel), bind=False,
+                                     identity=identity, curve=self.curve,
+                                     reconnect_max_ms=transport.RECONNECT_MS if self.instance is not None
+                                     else transport.RECONNECT_MAX_MS)
+
     def _heartbeats(self, ctx: zmq.Context) -> None:
         """Publish a heartbeat every interval until stopped (own thread, own socket)."""
-        pub = transport.open_socket(ctx, zmq.PUB, endpoint(self.coordinator_url, HEARTBEATS), bind=False,
-                                    curve=self.curve)
+        pub = self.connect(ctx, zmq.PUB, HEARTBEATS)
         try:
             while not self._stopping.is_set():
                 cpu, rss, peak = self.stats.sample()
@@ -169,12 +177,11 @@ class _Session:
         self.w = worker
         self.ctx = ctx
         url = worker.coordinator_url
-        self.beats = transport.open_socket(ctx, zmq.SUB, endpoint(url, BEATS), bind=False, curve=worker.curve)
+        self.beats = worker.connect(ctx, zmq.SUB, BEATS)
         # the handshakes of the beats socket: a refused key would otherwise look like silence
         self.handshakes = self.beats.get_monitor_socket(HANDSHAKE_EVENTS)
         self.handshake_said = False  # a failed handshake was reported since the last success
-        self.results = transport.open_socket(ctx, zmq.PUSH, endpoint(url, RESULTS), bind=False,
-                                             curve=worker.curve)
+        self.results = worker.connect(ctx, zmq.PUSH, RESULTS)
         self.tasks: zmq.Socket | None = None
         self.link = Link(url, worker.settings, time.monotonic())  # decides joined, lost, giving up
         self.queue: deque[Assign] = deque()
@@ -226,8 +233,7 @@ class _Session:
         """Do what the link decided."""
         for action in actions:
             if isinstance(action, Connect):
-                self.tasks = transport.open_socket(self.ctx, zmq.DEALER, endpoint(self.w.coordinator_url, TASKS),
-                                                   bind=False, identity=self.w.session, curve=self.w.curve)
+                self.tasks = self.w.connect(self.ctx, zmq.DEALER, TASKS, identity=self.w.session)
             elif isinstance(action, Disconnect):  # Lazy Pirate: reopen the socket on the next beat
                 if action.why:
                     _log(f"{action.why}; dropping {len(self.queue)} queued chunk(s) and reconnecting")
@@ -248,9 +254,7 @@ class _Session:
     def _handshake_events(self) -> None:
         """Say once why the coordinator cannot be joined when its handshake fails."""
         while self.handshakes.poll(0):
-            # a monitor message: [event (uint16) and value (uint32), endpoint]; parsed here
-            # rather than by zmq.utils.monitor, which imports asyncio (7 MB a worker)
-            event = struct.unpack("=H", self.handshakes.recv_multipart()[0][:2])[0]
+            event, _ = transport.monitor_event(self.handshakes)
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.handshake_said = False
             elif not self.handshake_said:

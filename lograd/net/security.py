@@ -20,7 +20,6 @@ import os
 from dataclasses import dataclass
 
 import zmq
-from zmq.auth.certs import create_certificates, load_certificate
 
 from ..errors import MissingKey
 
@@ -50,6 +49,7 @@ class Curve:
 def make_keys(directory: str, names: list[str]) -> list[str]:
     """Make a key pair per name in ``directory`` (created if needed); an existing secret key
     is kept, never overwritten. Returns the public key files made."""
+    from zmq.auth.certs import create_certificates  # only with --curve: 5 ms of every start-up
     os.makedirs(directory, mode=0o700, exist_ok=True)
     made = []
     for name in names:
@@ -63,6 +63,7 @@ def make_keys(directory: str, names: list[str]) -> list[str]:
 
 def _load(path: str, how_to_fix: str) -> tuple[bytes, bytes | None]:
     """(public, secret or None) of a certificate file, or MissingKey saying how to fix it."""
+    from zmq.auth.certs import load_certificate
     try:
         return load_certificate(path)
     except (OSError, ValueError) as exc:
