@@ -196,21 +196,24 @@ class Coordinator:
             say(f"cannot read {problem.path}: {problem.reason}")
         if not files and not self.on_workers:
             raise NothingToRead("nothing to analyse: no input file could be read")
-        core = self.plan(files)
         local = LocalWorkers()
         ctx = zmq.Context()
+        loop: JobSockets | None = None
         try:
+            # listening before the files are read for their formats: the workers the command
+            # line started say Hello meanwhile, and the first chunk goes out once planned
+            loop = JobSockets(self, ctx)
+            core = self.plan(files)
             if core.dispatcher.chunks or not core.listing_done:
-                loop = JobSockets(self, ctx, core)
-                try:
-                    if self.local_workers:
-                        self.start_local_workers(local, loop)
-                    loop.serve(lambda now: core.finished)
-                finally:
-                    loop.close()
+                loop.attach(core)
+                if self.local_workers:
+                    self.start_local_workers(local, loop)
+                loop.serve(lambda now: core.finished)
+                loop.close()
                 local.terminate()  # they exit while the report is built; reaped below
                 job = loop.job_figures()
             else:
+                loop.close()
                 job = core.job_figures(0.0, 0)
             self.analyzer = core.analyzer
             empty = core.files_without_entries()
@@ -227,6 +230,8 @@ class Coordinator:
             report["job"] = job
             self.add_job_keys(report)
         finally:
+            if loop is not None:
+                loop.close()
             local.stop()
             ctx.destroy(linger=0)
         status = EXIT_PARTIAL if unreadable or report["job"]["failed_chunks"] or empty else EXIT_OK

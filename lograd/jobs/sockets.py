@@ -42,7 +42,9 @@ class JobSockets:
     event for the :class:`~lograd.jobs.core.JobCore`, and what it decides is carried out
     here (sent, said, counted, or raised as NoWorkers)."""
 
-    def __init__(self, coord: Coordinator, ctx: zmq.Context, core: JobCore) -> None:
+    def __init__(self, coord: Coordinator, ctx: zmq.Context, core: JobCore | None = None) -> None:
+        """Listen on the four ports; the job is ``core``, or the one :meth:`attach` gives
+        once planned (meanwhile what workers send waits in the sockets)."""
         more_open_files()
         self.coord = coord
         self.core = core
@@ -177,11 +179,18 @@ class JobSockets:
         codes = self.local.all_exited() if self.local is not None else None
         return None if codes is None else tuple(codes)
 
+    def attach(self, core: JobCore) -> None:
+        """Serve job ``core`` (planned after the sockets listened); its time starts now."""
+        self.core = core
+        self.started = time.monotonic()
+
     def close(self) -> None:
-        """Say the job is over (an empty Beat) and close the sockets."""
+        """Say the job is over (an empty Beat) and close the sockets (again: nothing)."""
+        if not self.sockets:
+            return
         self.elapsed = time.monotonic() - self.started
         self.progress.close()
-        if "beats" in self.sockets:
+        if "beats" in self.sockets and self.core is not None:
             transport.send(self.sockets["beats"], Beat(self.core.instance, "", 0))
         connections = getattr(self, "connections", None)
         if connections is not None:
