@@ -228,7 +228,7 @@ class MinuteSketches:
         totals = cumulative[starts + lengths - 1] - before
         ranks = np.maximum(1, -(-np.outer(totals, np.array(percents, dtype=np.int64)) // 100))
         buckets = lows[:, None] + np.searchsorted(cumulative, before[:, None] + ranks) - starts[:, None]
-        value = {b: coarse_value(b) for b in np.unique(buckets).tolist()}  # the same float as one by one
+        value = {b: coarse_value(b) for b in set(buckets.ravel().tolist())}  # the same float as one by one
         for i, row in zip(present, buckets.tolist()):
             out[i] = [value[b] for b in row]
         return out

@@ -72,8 +72,16 @@ def format_ms(ms: int) -> str:
 def format_minute(minute: int) -> str:
     """A minute number (epoch ms // 60000) as ``2024-01-24T10:15`` (remembered: a report
     names each minute once per template and resource)."""
-    y, mo, d, h, mi, _, _ = _split(minute * MS_PER_MINUTE)
-    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}"
+    day, in_day = divmod(minute, 1440)
+    hour, mi = divmod(in_day, 60)
+    return f"{_format_day(day)}T{hour:02d}:{mi:02d}"
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _format_day(day: int) -> str:
+    """A day number (days since 1970-01-01) as ``2024-01-24``: once per day, not per minute."""
+    y, mo, d = civil_from_days(day)
+    return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
 _FIRST_MS = days_from_civil(0, 1, 1) * MS_PER_DAY

@@ -206,3 +206,11 @@ def test_settled_chunks_are_forgotten_and_their_late_results_dropped():
     assert done == [0, 2] and [(c.id, why) for c, why in failed] == [(1, "gone")] and retried == 0
     assert d.chunks == {} and d.finished and not d.attempts
     assert not d.result(0, a0.attempt, 0.1, now=2.0) and d.late_results == 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(-62_167_219_200_000 // 60_000, 253_402_300_799_999 // 60_000))
+def test_a_minute_is_named_as_its_first_millisecond_is(minute):
+    """format_minute (a day's date computed once per day) against format_ms of the minute's start."""
+    from lograd.timestamps import format_minute, format_ms
+    assert format_minute(minute) == format_ms(minute * 60_000)[:16]

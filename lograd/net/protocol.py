@@ -25,6 +25,9 @@ import msgpack
 VERSION = b"lograd/1"
 MAX_MESSAGE = 64 << 20
 """Largest body accepted; partials are compact, far below this."""
+NAMES = "surrogateescape"
+"""How text goes on the wire: a file name that is not UTF-8 (Python holds its bytes as
+surrogates) travels as its own bytes and comes back the same name."""
 
 TASKS, RESULTS, HEARTBEATS, BEATS = 0, 1, 2, 3
 """Port offsets from the base port."""
@@ -174,7 +177,7 @@ Message = Hello | ListFiles | Listing | Assign | Release | Result | Failure | He
 def encode(message: Message) -> list[bytes]:
     """The frames of a message."""
     kind = type(message).__name__.lower().encode()
-    return [VERSION, kind, msgpack.packb(astuple(message), use_bin_type=True)]
+    return [VERSION, kind, msgpack.packb(astuple(message), use_bin_type=True, unicode_errors=NAMES)]
 
 
 def decode(frames: list[bytes]) -> Message:
@@ -190,7 +193,7 @@ def decode(frames: list[bytes]) -> Message:
     if len(body) > MAX_MESSAGE:
         raise ProtocolError("message body too large")
     try:
-        values = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False)
+        values = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False, unicode_errors=NAMES)
     except Exception as exc:  # msgpack raises several unrelated types on garbage
         raise ProtocolError(f"undecodable {cls.__name__} body: {exc.__class__.__name__}") from None
     types = _TYPES[cls]
@@ -236,7 +239,7 @@ STATE_VERSION = b"lograd-state/1"
 
 def pack_state(state: dict) -> bytes:
     """A follow run's saved state (offsets and figures) as bytes for its ``--state`` file."""
-    return STATE_VERSION + b"\n" + msgpack.packb(state, use_bin_type=True)
+    return STATE_VERSION + b"\n" + msgpack.packb(state, use_bin_type=True, unicode_errors=NAMES)
 
 
 def unpack_state(data: bytes) -> dict:
@@ -245,7 +248,7 @@ def unpack_state(data: bytes) -> dict:
     if head != STATE_VERSION:
         raise ProtocolError("not a lograd state file (or one of another version)")
     try:
-        state = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False)
+        state = msgpack.unpackb(body, raw=False, use_list=True, strict_map_key=False, unicode_errors=NAMES)
     except Exception as exc:  # msgpack raises several unrelated types on garbage
         raise ProtocolError(f"damaged state file: {exc.__class__.__name__}") from None
     if not isinstance(state, dict):

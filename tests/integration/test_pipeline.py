@@ -1,4 +1,5 @@
 """The real thing: a coordinator and worker processes over ZeroMQ on loopback."""
+import json
 import os
 import signal
 
@@ -253,3 +254,16 @@ def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
     local = wait_for(lambda: [c.pid for c in psutil.Process(job.pid).children() if "worker" in c.cmdline()],
                      20, "a local worker")
     assert environment(local[0]) == FREED_MEMORY_KEPT
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_named_in_valid_json(procs, base_port, tmp_path):
+    """The name's bytes travel to the worker and back, and the report names the file so that
+    a JSON reader gets the same Python name (it was a traceback in msgpack)."""
+    name = os.fsdecode(b"caf\xe9.log")  # Latin-1 bytes: Python holds the 0xe9 as a surrogate
+    (tmp_path / name).write_bytes(open(os.path.join(LOGS, "normal.log"), "rb").read())
+    p = procs.start("lograd-coordinator", "--port", str(base_port), "--json", "--local", "1", str(tmp_path))
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    report = json.loads(out.decode("utf-8"))  # strict: valid UTF-8
+    assert report["files"] == [str(tmp_path / name)]
+    assert report["entries"] == 3000  # normal.log's 3000 lines (test_vectors/expected)
