@@ -231,8 +231,9 @@ def access_entries(data) -> Entries:
 
 
 class AccessFormat(EntryFormat):
-    """The `access` format (see :mod:`lograd.formats`): line by line, exact; with ``layout``,
-    lines as an nginx ``log_format`` string says."""
+    """The `access` format (see :mod:`lograd.formats`): the compiled scanner's tally (its
+    ``AccessCounters`` beside the common counts), held to :func:`parse_access_line`; with
+    ``layout``, lines as an nginx ``log_format`` string says, line by line."""
 
     name = "access"
     has_messages = False  # the request paths are normalised instead: top_paths
