@@ -1,13 +1,14 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The compiled `app` scanner: one pass over a block's bytes, one row per line.
+"""The compiled scanner: one pass over a block's bytes, every format's lines decided in C.
 
-It decides every line by SPEC §1's grammar — blank, malformed, or an entry
-with its time (fraction and zone included), level, the first response-time
-match (each keyword position tried in order, as a regular expression search
-does) and its ``key=value`` tokens (found from their ``=``). Where a value
-would not fit an int64 once scaled (more than 18 significant digits) the line
-is *undecided*: the caller gives it to the exact per-line path. Pure: bytes in,
-numbers out; the caller allocates every output array.
+It decides every line by its format's grammar (SPEC §1 and the formats' issues) —
+blank, malformed, or an entry with its time (fraction and zone included), level,
+the first response-time match (each keyword position tried in order, as a
+regular expression search does) and its ``key=value`` tokens (found from their
+``=``) — and adds each entry into a :class:`Tally` (conn lines: :class:`ConnRuns`),
+with no row per line. Where a value would not fit an int64 once scaled (more
+than 18 significant digits), or the scanner is unsure, the line is *undecided*:
+the caller gives it to the exact per-line path. Pure: bytes in, numbers out.
 """
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy

@@ -5,9 +5,8 @@ bucket stands for ``2 * gamma**i / (gamma + 1)``, within ``ACCURACY`` of every
 value in it. Bucket counts are integers, so merging is exact and order-free.
 
 Buckets are decided by comparisons with one table of boundaries (``BOUNDS``),
-never by ``log()`` alone: the per-line path (bisect) and the compiled path's
-numpy aggregation (a logarithm's guess settled against the table) then agree
-to the last bit.
+never by ``log()`` alone: the per-line path (bisect) and the compiled scanner
+(a binary search over the same table) then agree to the last bit.
 """
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class Worker:
 
     async def report_health(self) -> dict:
         """This worker's heartbeat figures: chunks done, CPU %, RSS and peak RSS in MB (sampled
-        in a thread: psutil reads /proc)."""
+        in a thread: it reads /proc)."""
         import asyncio
         cpu, rss, peak = await asyncio.to_thread(self.stats.sample)
         return {"worker": self.worker_id, "chunks_done": self.chunks_done,

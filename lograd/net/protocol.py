@@ -135,7 +135,7 @@ class Failure:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """A worker is alive; its own resource usage, sampled with psutil."""
+    """A worker is alive; its own resource usage (sysstats: the kernel's counters)."""
 
     worker: str
     session: str
