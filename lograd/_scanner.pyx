@@ -34,6 +34,7 @@ cdef struct LineMetrics:  # The ``key=value`` resources of one line: each key's 
     Py_ssize_t key[LINE_METRICS]
     Py_ssize_t key_end[LINE_METRICS]
     int64_t value[LINE_METRICS]
+    int64_t rid[LINE_METRICS]  # its resource's id in the tally (-1: not known)
 
 
 cdef struct ScanState:  # How a block's lines are read, and what reading one line leaves for the next.
@@ -43,6 +44,7 @@ cdef struct ScanState:  # How a block's lines are read, and what reading one lin
     int64_t low  # the window, inclusive
     int64_t high
     bint heads_only
+    bint defer_body  # an app, text or syslog entry's message is read by the tally (Tally._body)
     int64_t day_cache[STAMP_CACHE]  # _iso_stamp's: the last valid date and minute seen
     int64_t wrap_cache[STAMP_CACHE]
     bint after_partial  # the last CRI line was a split (P) one
@@ -53,6 +55,7 @@ cdef struct Line:  # What the scanner decided of one line.
     int level
     bint inside  # an entry inside the window, its response time and resources read
     bint has_rt
+    bint body_pending  # an entry inside the window whose response time and resources are still to be read
     int64_t ms
     int64_t rt
     Py_ssize_t msg  # the entry's message [msg, msg_end)
@@ -887,9 +890,11 @@ cdef inline int _syslog_message(const uint8_t* b, Py_ssize_t p, Py_ssize_t e, in
     return ENTRY
 
 
-cdef int _rt_at(const uint8_t* b, Py_ssize_t i, Py_ssize_t e, int64_t* out) noexcept nogil:
+cdef int _rt_at(const uint8_t* b, Py_ssize_t i, Py_ssize_t e, int64_t* out, Py_ssize_t* number_out,
+                int* places_out) noexcept nogil:
     """The response-time rule tried at ``i``, the start of a word of a message ending at
-    ``e``: 1 a match (value in ``out``), 0 none here, -1 undecided (too big for an int64)."""
+    ``e``: 1 a match (value in ``out``), 0 none here, -1 undecided (too big for an int64).
+    On a match (1 or -1), where its number starts and its places in the outs."""
     cdef Py_ssize_t j = -1, k, int_end, frac_start, frac_end
     cdef uint8_t c = b[i], u
     cdef int places
@@ -926,6 +931,8 @@ cdef int _rt_at(const uint8_t* b, Py_ssize_t i, Py_ssize_t e, int64_t* out) noex
                 places = 9 if u == 109 else 6
     if places < 0:
         return 0
+    number_out[0] = j
+    places_out[0] = places
     return 1 if _fixed(b, j, int_end, frac_start, frac_end, places, out) else -1
 
 
@@ -964,15 +971,17 @@ cdef Py_ssize_t _keyword_before(const uint8_t* b, Py_ssize_t msg, Py_ssize_t d) 
 
 
 cdef inline int _number_after_keyword(const uint8_t* b, Py_ssize_t msg, Py_ssize_t d, Py_ssize_t e,
-                                      int64_t* out) noexcept nogil:
+                                      int64_t* out, Py_ssize_t* number_out, int* places_out) noexcept nogil:
     """The response-time rule tried at the keyword before the number starting at ``d``, if any."""
     cdef Py_ssize_t p = _keyword_before(b, msg, d)
-    return 0 if p < 0 else _rt_at(b, p, e, out)
+    return 0 if p < 0 else _rt_at(b, p, e, out, number_out, places_out)
 
 
-cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out) noexcept nogil:
+cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t* out, Py_ssize_t* number_out,
+                        int* places_out) noexcept nogil:
     """The first response-time match in [msg, e): 1 found (value in ``out``), 0 none,
-    -1 undecided (too big for an int64).
+    -1 undecided (too big for an int64); on a match, where its number starts and its places
+    (as :func:`_rt_at`).
 
     A match is a keyword, white space, a number: each number's first digit (found eight
     bytes at a time) is looked at in order, and a keyword just before it tried as the
@@ -991,13 +1000,13 @@ cdef int _response_time(const uint8_t* b, Py_ssize_t msg, Py_ssize_t e, int64_t*
         while firsts:
             d = i + (__builtin_ctzll(firsts) >> 3)
             firsts &= firsts - 1
-            r = _number_after_keyword(b, msg, d, e, out)
+            r = _number_after_keyword(b, msg, d, e, out, number_out, places_out)
             if r:
                 return r
         i += 8
     while i < e:
         if _digit(b[i]) and not (i > msg and _digit(b[i - 1])):
-            r = _number_after_keyword(b, msg, i, e, out)
+            r = _number_after_keyword(b, msg, i, e, out, number_out, places_out)
             if r:
                 return r
         i += 1
@@ -1384,7 +1393,8 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
     cdef int best_rank[4]
     cdef int first_of[MAX_ALIASES]
     cdef int64_t ms, value
-    cdef Py_ssize_t msg = s, msg_end = s, i_eq, k, t
+    cdef Py_ssize_t msg = s, msg_end = s, i_eq, k, t, rt_number
+    cdef int rt_places
     cdef KeyedField* x
     if e - s > MAX_LINE:
         return UNDECIDED
@@ -1485,7 +1495,7 @@ cdef int _keyed_line(int grammar, const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
             if found:
                 break
     if not found:
-        found = _response_time(b, msg, msg_end, &value)
+        found = _response_time(b, msg, msg_end, &value, &rt_number, &rt_places)
         if found < 0:
             return UNDECIDED
     ln.has_rt = found
@@ -1531,6 +1541,7 @@ cdef inline bint _add_metric(LineMetrics* mx, Py_ssize_t k, Py_ssize_t ke, int64
     mx.key[mx.n] = k
     mx.key_end[mx.n] = ke
     mx.value[mx.n] = value
+    mx.rid[mx.n] = -1
     mx.n += 1
     return True
 
@@ -1590,12 +1601,13 @@ cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Li
     is decided only when it is a whole CRI line (tag ``F``, not after a ``P``) whose content
     is an entry, or plain output: any other line is UNDECIDED, for the exact path that joins
     split lines."""
-    cdef Py_ssize_t hs = s, msg = 0
+    cdef Py_ssize_t hs = s, msg = 0, number
     cdef uint8_t tag = 0
-    cdef int64_t wrap_ms = 0, ms = 0, value = 0
-    cdef int level = 0, kind, found
+    cdef int64_t wrap_ms = 0, ms = 0
+    cdef int level = 0, kind, places
     ln.inside = 0
     ln.has_rt = 0
+    ln.body_pending = 0
     mx.n = 0
     if st.wrapper == WRAPPER_CRI:
         hs = -1 if e - s > MAX_LINE else _cri_content(b, s, e, st.wrap_cache, &tag, &wrap_ms)
@@ -1629,11 +1641,46 @@ cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Li
         return kind
     if not _entry_head(st, ln, ms, level, msg, e):
         return ENTRY
-    found = _response_time(b, msg, e, &value)
-    if found < 0 or not _message_metrics(b, msg, e, mx):
-        mx.n = 0
-        ln.kind = UNDECIDED
-        return UNDECIDED
+    if st.defer_body:
+        ln.body_pending = 1
+        return ENTRY
+    return _message_body(b, ln, mx, &number, &places)
+
+
+cdef inline int _undecided(Line* ln, LineMetrics* mx) noexcept nogil:
+    """A line found undecided while its message was read: no resources kept."""
+    mx.n = 0
+    ln.kind = UNDECIDED
+    return UNDECIDED
+
+
+cdef inline bint _has_digit(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if _digit(p[i]):
+            return True
+    return False
+
+
+cdef inline bint _fixed_at(const uint8_t* b, Py_ssize_t j, Py_ssize_t e, int places, int64_t* out) noexcept nogil:
+    r"""The fixed value of the number at ``j`` (``\d+(\.\d+)?``, before ``e``) scaled by
+    10**places; False when it may not fit an int64."""
+    cdef Py_ssize_t frac_start, frac_end
+    cdef Py_ssize_t int_end = _number(b, j, e, &frac_start, &frac_end)
+    return _fixed(b, j, int_end, frac_start, frac_end, places, out)
+
+
+cdef int _message_body(const uint8_t* b, Line* ln, LineMetrics* mx, Py_ssize_t* number_out,
+                       int* places_out) noexcept nogil:
+    """Read the response time and resources of an entry inside the window from its message;
+    its kind: ENTRY, or UNDECIDED (a value too big, too many resources). Where the response
+    time's number starts (-1: none) and its places in the outs."""
+    cdef int64_t value = 0
+    cdef int found = _response_time(b, ln.msg, ln.msg_end, &value, number_out, places_out)
+    if found <= 0:
+        number_out[0] = -1
+    if found < 0 or not _message_metrics(b, ln.msg, ln.msg_end, mx):
+        return _undecided(ln, mx)
     ln.inside = 1
     ln.has_rt = found
     ln.rt = value if found else 0
@@ -1649,6 +1696,7 @@ cdef void _start(ScanState* st, int grammar, int wrapper, int64_t reference_ms, 
     st.low = low
     st.high = high
     st.heads_only = heads_only
+    st.defer_body = False
     for i in range(STAMP_CACHE):
         st.day_cache[i] = st.wrap_cache[i] = 0
     st.day_cache[0] = st.wrap_cache[0] = -1
@@ -1916,6 +1964,40 @@ cdef inline bint _same(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcep
     return x == y
 
 
+cdef inline uint64_t _hash_word(uint64_t h, uint64_t word, bint tail) noexcept nogil:
+    """One step of :func:`_span_hash`: its state after ``word``; ``tail``: the string's last
+    word, overlapping the one before (or its only one, shorter than eight bytes)."""
+    return (h << 5) - h + word * (0xC2B2AE3D27D4EB4FULL if tail else 0x9E3779B97F4A7C15ULL)
+
+
+cdef inline uint64_t _hash_end(uint64_t h) noexcept nogil:
+    h ^= h >> 32
+    h *= 0x9E3779B97F4A7C15ULL
+    return h ^ (h >> 29)
+
+
+cdef inline uint64_t _span_hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    """A 64-bit hash of [p, p + n) for :class:`SpanTable`, eight bytes a step (user agents are
+    long), the last eight overlapping the ones before: each word's product is independent of
+    the others, so the steps overlap in the CPU. :func:`_skeleton` makes the same."""
+    cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n, word
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&word, p + i, 8)
+        h = _hash_word(h, word, False)
+        i += 8
+    if i < n:
+        word = 0
+        if n >= 8:
+            memcpy(&word, p + n - 8, 8)
+        else:  # byte by byte: a memcpy of a variable length is a call
+            while i < n:
+                word |= (<uint64_t>p[i]) << (8 * i)
+                i += 1
+        h = _hash_word(h, word, True)
+    return _hash_end(h)
+
+
 cdef class SpanTable:
     """Distinct byte strings, each given an id (0, 1, ... in order of first sight), exactly:
     open addressing on a 64-bit hash, every string's bytes kept in the table's own arena and
@@ -1982,29 +2064,14 @@ cdef class SpanTable:
         self.arena_used += n
         return self.arena_used - n
 
-    cdef int64_t intern(self, const uint8_t* p, Py_ssize_t n) except -1:
+    cdef inline int64_t intern(self, const uint8_t* p, Py_ssize_t n) except -1:
         """The id of the string [p, p + n), a new one when it was not seen before."""
-        cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n, word
-        cdef Py_ssize_t i = 0, slot
+        return self.intern_hashed(p, n, _span_hash(p, n))
+
+    cdef int64_t intern_hashed(self, const uint8_t* p, Py_ssize_t n, uint64_t h) except -1:
+        """:meth:`intern` with the string's ``_span_hash`` already made."""
+        cdef Py_ssize_t i, slot
         cdef int64_t found
-        # eight bytes a step (user agents are long), the last eight overlapping the ones before:
-        # each word's product is independent of the others, so the steps overlap in the CPU
-        while i + 8 <= n:
-            memcpy(&word, p + i, 8)
-            h = (h << 5) - h + word * 0x9E3779B97F4A7C15ULL
-            i += 8
-        if i < n:
-            word = 0
-            if n >= 8:
-                memcpy(&word, p + n - 8, 8)
-            else:  # byte by byte: a memcpy of a variable length is a call
-                while i < n:
-                    word |= (<uint64_t>p[i]) << (8 * i)
-                    i += 1
-            h = (h << 5) - h + word * 0xC2B2AE3D27D4EB4FULL
-        h ^= h >> 32
-        h *= 0x9E3779B97F4A7C15ULL
-        h ^= h >> 29
         slot = <Py_ssize_t>(h & <uint64_t>self.mask)
         while self.slots[slot]:
             found = self.slots[slot] - 1
@@ -2690,16 +2757,31 @@ DEF MAX_LEVELS = 16
 DEF MAX_SKELETONS = 65536  # message skeletons a tally remembers before it starts again
 DEF SKELETON_EMPTY = -1  # the skeleton's template is empty
 DEF SKELETON_DIGITS = -2  # its template holds a digit: made each time
+# what a tally remembers of a skeleton (its columns): the template (its id + 1, 0 not made yet,
+# or SKELETON_EMPTY, SKELETON_DIGITS); whether its message's shape is known; where the response
+# time's number starts (-1: no response time) and its places; its key=value tokens: where they
+# start in shape_metrics and how many
+DEF SK_TEMPLATE = 0
+DEF SK_SHAPE = 1
+DEF SK_RT = 2
+DEF SK_PLACES = 3
+DEF SK_METRICS = 4
+DEF SK_METRIC_COUNT = 5
+DEF SK_COLUMNS = 6
+DEF SHAPE_METRIC = 3  # a shape's key=value token: key start, its '=', the resource's id (-1: key with digits)
 
 
-cdef void _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept nogil:
-    """``text`` [0, n) with every ASCII digit made '0', eight bytes a step."""
+cdef uint64_t _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept nogil:
+    """``text`` [0, n) with every ASCII digit made '0', eight bytes a step; the
+    :func:`_span_hash` of what it wrote, made from the same words."""
     cdef Py_ssize_t i = 0
-    cdef uint64_t word, low7, digits
+    cdef uint64_t word, low7, digits, h = 1469598103934665603ULL ^ <uint64_t>n
     if n < 8:
+        word = 0
         for i in range(n):
             out[i] = 48 if _digit(text[i]) else text[i]
-        return
+            word |= (<uint64_t>out[i]) << (8 * i)
+        return _hash_end(_hash_word(h, word, True)) if n else _hash_end(h)
     while True:
         memcpy(&word, text + i, 8)
         low7 = word & 0x7F7F7F7F7F7F7F7FULL
@@ -2707,8 +2789,9 @@ cdef void _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept no
                   & (low7 + 0x0101010101010101ULL * (127 - 0x2F))) & 0x8080808080808080ULL
         word &= ~((digits >> 7) * 0x0F)  # '1'..'9' (0x31..0x39) lose their low nibble: '0'
         memcpy(out + i, &word, 8)
+        h = _hash_word(h, word, (i & 7) != 0)  # a word off the eight-byte grid is the tail
         if i + 8 == n:
-            return
+            return _hash_end(h)
         i = i + 8 if i + 16 <= n else n - 8  # the last eight bytes may overlap the ones before
 
 
@@ -2916,7 +2999,9 @@ cdef class Tally:
     cdef Vec resource_rows  # (resource, minute, values, greatest, sum high, low)
     cdef Vec exception_rows  # this block's (kind, start, end, next line's start)
     cdef readonly SpanTable templates, resources, hosts, programs
-    cdef SpanTable skeletons  # a message's digits made '0' -> its template id + 1 (see _template_id)
+    cdef SpanTable skeletons  # a message's digits made '0' -> its template and shape (SK_ columns; see _body)
+    cdef Vec shape_metrics  # the skeletons' key=value tokens (SHAPE_METRIC columns)
+    cdef int64_t line_skeleton  # the skeleton of the line being counted (-1: none made)
     # the job's filters (--level, --grep, --template): an entry that fails one is counted as
     # one outside the window
     cdef bint filtering
@@ -2956,7 +3041,9 @@ cdef class Tally:
         self.coarse_span, self.min_positive = coarse_span, min_positive
         self.count_templates, self.count_labels = count_templates, count_labels
         self.templates = SpanTable(groups * TALLY_GROUP_COLUMNS)
-        self.skeletons = SpanTable(1, 10)
+        self.skeletons = SpanTable(SK_COLUMNS, 10)
+        self.line_skeleton = -1
+        self.st.defer_body = count_templates and grammar in (GRAMMAR_APP, GRAMMAR_TEXT, GRAMMAR_SYSLOG)
         self.resources = SpanTable(RESOURCE_COLUMNS, 6)
         self.hosts = SpanTable(LABEL_COLUMNS, 6)
         self.programs = SpanTable(LABEL_COLUMNS, 6)
@@ -2974,6 +3061,7 @@ cdef class Tally:
         free(self.template_rows.data)
         free(self.resource_rows.data)
         free(self.exception_rows.data)
+        free(self.shape_metrics.data)
 
     def filter(self, int level_least, int level_end, bytes literal, object search, bytes template) -> None:
         """Count only entries that pass the job's filters: a level id in [level_least,
@@ -3107,14 +3195,12 @@ cdef class Tally:
         messages that differ only in their digits share their template when it holds none,
         and the tally remembers the template of each such *skeleton* (the message with every
         digit '0'): most lines then cost a copy and a look-up, not a template."""
-        cdef uint8_t skeleton[TEMPLATE_BYTES]
-        cdef Py_ssize_t n = q - p if q - p < TEMPLATE_BYTES else TEMPLATE_BYTES, length, i
+        cdef Py_ssize_t length, i
         cdef int64_t* known
-        cdef int64_t tid
-        _skeleton(b + p, n, skeleton)
-        if self.skeletons.count >= MAX_SKELETONS:  # messages of endless variety: start again
-            self.skeletons = SpanTable(1, 10)
-        known = self.skeletons.counters + self.skeletons.intern(skeleton, n)
+        cdef int64_t tid, sid = self.line_skeleton
+        if sid < 0:
+            sid = self._skeleton_of(b, p, q)
+        known = self.skeletons.counters + sid * SK_COLUMNS + SK_TEMPLATE
         if known[0] > 0:
             return known[0] - 1
         if known[0] == SKELETON_EMPTY:
@@ -3131,6 +3217,76 @@ cdef class Tally:
                     known[0] = SKELETON_DIGITS
                     break
         return tid
+
+    cdef int64_t _skeleton_of(self, const uint8_t* b, Py_ssize_t p, Py_ssize_t q) except -1:
+        """The skeleton id of message [p, q) (its first TEMPLATE_BYTES)."""
+        cdef uint8_t skeleton[TEMPLATE_BYTES]
+        cdef Py_ssize_t n = q - p if q - p < TEMPLATE_BYTES else TEMPLATE_BYTES
+        cdef uint64_t h = _skeleton(b + p, n, skeleton)
+        if self.skeletons.count >= MAX_SKELETONS:  # messages of endless variety: start again
+            self.skeletons = SpanTable(SK_COLUMNS, 10)
+            self.shape_metrics.n = 0
+        return self.skeletons.intern_hashed(skeleton, n, h)
+
+    cdef int _body(self, const uint8_t* b, Line* ln, LineMetrics* mx) except -1:
+        """Read the response time and resources of an entry inside the window (``_decide``
+        left them: ``body_pending``); its kind, ENTRY or UNDECIDED, as ``_message_body``.
+
+        Where the response-time rule matches and which tokens are ``key=number`` depends on
+        whether each byte is a digit, not on which digit: the rules' words, units and
+        separators hold none, and a number's extent is its run of digits. So messages that
+        share their skeleton share their *shape*, and the tally keeps it with the skeleton
+        (SK_ columns): a line whose skeleton was seen costs the skeleton, a look-up and the
+        numbers read where the shape says, not the searches; the skeleton is the one its
+        template is then found by. Whether a number fits an int64 is still asked of each
+        line's digits. Messages longer than TEMPLATE_BYTES are read as ``_decide`` reads them."""
+        cdef Py_ssize_t p = ln.msg, q = ln.msg_end, number, i
+        cdef int places
+        cdef int64_t sid, value
+        cdef int64_t* row
+        cdef int64_t* token
+        self.line_skeleton = -1
+        if q - p > TEMPLATE_BYTES or q == p:
+            return _message_body(b, ln, mx, &number, &places)
+        sid = self._skeleton_of(b, p, q)
+        self.line_skeleton = sid
+        row = self.skeletons.counters + sid * SK_COLUMNS
+        if not row[SK_SHAPE]:  # first sight: read as _decide would, and remember where
+            if _message_body(b, ln, mx, &number, &places) != ENTRY:
+                return UNDECIDED
+            _reserve(&self.shape_metrics, SHAPE_METRIC * mx.n)
+            row[SK_RT] = number - p if number >= 0 else -1
+            row[SK_PLACES] = places
+            row[SK_METRICS] = self.shape_metrics.n
+            row[SK_METRIC_COUNT] = mx.n
+            for i in range(mx.n):
+                token = self.shape_metrics.data + self.shape_metrics.n
+                token[0] = mx.key[i] - p
+                token[1] = mx.key_end[i] - p
+                token[2] = -1 if _has_digit(b + mx.key[i], mx.key_end[i] - mx.key[i]) else \
+                    self.resources.intern(b + mx.key[i], mx.key_end[i] - mx.key[i])
+                mx.rid[i] = token[2]
+                self.shape_metrics.n += SHAPE_METRIC
+            row[SK_SHAPE] = 1
+            return ENTRY
+        ln.has_rt = 0
+        ln.rt = 0
+        if row[SK_RT] >= 0:
+            if not _fixed_at(b, p + row[SK_RT], q, <int>row[SK_PLACES], &ln.rt):
+                return _undecided(ln, mx)
+            ln.has_rt = 1
+        mx.n = <int>row[SK_METRIC_COUNT]
+        token = self.shape_metrics.data + row[SK_METRICS]
+        for i in range(mx.n):
+            if _signed_number(b, p + token[1] + 1, q, True, True, 9, &value) < 0:
+                return _undecided(ln, mx)
+            mx.key[i] = p + token[0]
+            mx.key_end[i] = p + token[1]
+            mx.value[i] = value
+            mx.rid[i] = token[2]
+            token += SHAPE_METRIC
+        ln.inside = 1
+        return ENTRY
 
     cdef int _end_template_run(self, int64_t key, int64_t* row) except -1:
         """Keep a template and group's run of one minute (key: template * groups + group)."""
@@ -3151,8 +3307,10 @@ cdef class Tally:
         return 0
 
     cdef int _resource(self, const uint8_t* b, Py_ssize_t k, Py_ssize_t ke, int64_t value,
-                       int64_t minute) except -1:
-        cdef int64_t rid = self.resources.intern(b + k, ke - k)
+                       int64_t minute, int64_t rid) except -1:
+        """Count a resource's value (``rid``: its id, -1 when not known yet)."""
+        if rid < 0:
+            rid = self.resources.intern(b + k, ke - k)
         cdef int64_t* row = self.resources.counters + rid * RESOURCE_COLUMNS
         if row[0] == 0:
             row[1] = row[2] = value
@@ -3205,6 +3363,10 @@ cdef class Tally:
             e = nl - 1 if nl > s and b[nl - 1] == 13 else nl
             self.lines += 1
             kind = _decide(b, s, e, &self.st, &ln, &mx)
+            if ln.body_pending:
+                kind = self._body(b, &ln, &mx)
+            else:
+                self.line_skeleton = -1
             if kind != ENTRY:
                 if kind == BLANK:
                     self.blank += 1
@@ -3275,7 +3437,7 @@ cdef class Tally:
             if self.access is not None:
                 self.access.add(b, &ln, minute, bucket)
             for j in range(mx.n):
-                self._resource(b, mx.key[j], mx.key_end[j], mx.value[j], minute)
+                self._resource(b, mx.key[j], mx.key_end[j], mx.value[j], minute, mx.rid[j])
             if self.count_templates and ln.msg_end > ln.msg:
                 self._template(b, &ln, base + s, True, minute, quoted, out, length)
             if self.count_labels:

@@ -261,6 +261,8 @@ def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
             slot[1] += total
             slot[2] = max(slot[2], high)
     for name, row, minutes in zip(names, tally.resources.counts().tolist(), per_minute):
+        if not row[0]:  # known to a message's shape, its line then filtered out: not counted
+            continue
         part = Resource(count=row[0], total=wide_sum(row[3], row[4]), low=row[1], high=row[2])
         part.per_minute = minutes
         resource = p.resources.get(name)

@@ -231,3 +231,17 @@ def test_messages_that_differ_in_digits_share_a_template_only_when_it_holds_none
     for m in messages:
         expected[template_bytes(m)] = expected.get(template_bytes(m), 0) + 1
     assert counted == expected and b"cpu1=<*> up" in counted and b"cpu2=<*> up" in counted
+
+
+def test_messages_that_share_their_shape_are_still_read_digit_by_digit():
+    """The tally reads a message's response time and resources where the first message of
+    the same skeleton (digits made '0') had them; whether each number fits an int64 is its
+    own: leading zeros make the same skeleton hold a small value and one too big."""
+    small, big = b"0" * 18 + b"1", b"1" + b"0" * 18  # 19 digits each
+    messages = [b"in " + small + b"s", b"in " + big + b"s", b"in " + small + b"s",
+                b"x=" + small + b" in 5ms", b"x=" + big + b" in 5ms", b"x=" + small + b" in 6ms",
+                b"cpu1=5 mem=7MB", b"cpu2=6 mem=8MB", b"cpu1=9 mem=9MB", b"took 12ms", b"took 99ms"]
+    data = b"".join(b"2024-01-24 10:15:%02d.000 INFO %s\n" % (i, m) for i, m in enumerate(messages * 2))
+    fast = summarise_app_fast(data)
+    assert fast == summarise_app(data)
+    assert fast.malformed == 0 and sorted(fast.resources) == ["cpu1", "cpu2", "mem", "x"]
