@@ -47,6 +47,10 @@ cdef struct ScanState:  # How a block's lines are read, and what reading one lin
     bint defer_body  # an app, text or syslog entry's message is read by the tally (Tally._body)
     int64_t day_cache[STAMP_CACHE]  # _iso_stamp's: the last valid date and minute seen
     int64_t wrap_cache[STAMP_CACHE]
+    uint64_t level_word  # _head's: the last level word seen with the one space after it,
+    uint64_t level_mask  # the bytes of the word that it fills, its length and its id
+    int level_length
+    int level_id
     bint after_partial  # the last CRI line was a split (P) one
 
 
@@ -329,7 +333,66 @@ cdef inline Py_ssize_t _iso_stamp(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, 
     return p
 
 
-cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
+cdef inline uint64_t _digit_bytes(uint64_t word) noexcept nogil:
+    """0x80 in each byte of ``word`` that is an ASCII digit, exactly (no borrow crosses a byte)."""
+    cdef uint64_t low7 = word & 0x7F7F7F7F7F7F7F7FULL
+    return ((0x0101010101010101ULL * (127 + 0x3A) - low7) & ~word
+            & (low7 + 0x0101010101010101ULL * (127 - 0x2F))) & 0x8080808080808080ULL
+
+
+cdef uint64_t MILLI_SHAPE = 0x200000002E00003AULL  # ':' at 0, '.' at 3, ' ' at 7: ":SS.mmm " little-endian
+cdef uint64_t MILLI_SEPARATORS = 0xFF000000FF0000FFULL
+cdef uint64_t MILLI_DIGITS = 0x0080808000808000ULL  # bytes 1, 2, 4, 5, 6
+
+
+cdef inline int _common_head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st,
+                             int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) noexcept nogil:
+    """The most common app line, decided with a few word compares: the minute seen last
+    (``_iso_stamp``'s cache), ``:SS.mmm``, one space, a level word of at most seven letters
+    (the one seen last, kept in ``st``, or any other) and one space, then the message. ENTRY
+    as ``_head`` would decide it, or -1 when the line is any other: ``_head`` then reads it
+    byte by byte. (Called with at least 32 bytes in the line.)"""
+    cdef uint64_t head0, head1, tail, level, spaces, key
+    cdef int64_t second
+    cdef Py_ssize_t msg
+    cdef int n, j
+    if st.day_cache[0] < 0:
+        return -1
+    memcpy(&head0, b + s, 8)
+    memcpy(&head1, b + s + 8, 8)
+    memcpy(&tail, b + s + 16, 8)
+    memcpy(&level, b + s + 24, 8)
+    if (head0 != <uint64_t>st.day_cache[2] or head1 != <uint64_t>st.day_cache[3]
+            or (tail & MILLI_SEPARATORS) != MILLI_SHAPE or (_digit_bytes(tail) & MILLI_DIGITS) != MILLI_DIGITS):
+        return -1
+    if (level & st.level_mask) != st.level_word:  # another level: its word up to the first space
+        spaces = _zero_bytes(level ^ 0x2020202020202020ULL)
+        n = <int>(__builtin_ctzll(spaces) >> 3) if spaces else 0
+        if n < 4:
+            return -1
+        key = (level & (0xFFFFFFFFFFFFFFFFULL >> (64 - 8 * n))) & 0xDFDFDFDFDFDFDFDFULL  # letters only: upper case
+        for j in range(9):
+            if <uint64_t>LEVEL_WORDS[j] == key:
+                break
+        else:
+            return -1
+        st.level_length = n + 1
+        st.level_mask = 0xFFFFFFFFFFFFFFFFULL >> (56 - 8 * n)
+        st.level_word = level & st.level_mask
+        st.level_id = LEVEL_WORD_IDS[j]
+    msg = s + 24 + st.level_length
+    if msg >= e or b[msg] == 32 or b[msg] == 9:  # (a message at least a byte long)
+        return -1
+    second = _two(b, s + 17)
+    if second > 59:
+        return -1
+    ms_out[0] = st.day_cache[4] + second * 1000 + (b[s + 20] - 48) * 100 + (b[s + 21] - 48) * 10 + (b[s + 22] - 48)
+    level_out[0] = st.level_id
+    msg_out[0] = msg
+    return ENTRY
+
+
+cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st,
                int64_t* ms_out, int* level_out, Py_ssize_t* msg_out) noexcept nogil:
     """Classify line [s, e); for an entry also its epoch ms, level id and message start."""
     cdef Py_ssize_t p, q
@@ -337,12 +400,14 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
     cdef int level
     if e - s > MAX_LINE:
         return UNDECIDED
+    if e - s >= 32 and _common_head(b, s, e, st, ms_out, level_out, msg_out) == ENTRY:
+        return ENTRY
     p = s
     while p < e and (b[p] == 32 or b[p] == 9):
         p += 1
     if p == e:
         return BLANK
-    p = _iso_stamp(b, s, e, day_cache, &ms)
+    p = _iso_stamp(b, s, e, st.day_cache, &ms)
     if p < 0:
         return MALFORMED
     if p >= e or (b[p] != 32 and b[p] != 9):
@@ -357,6 +422,12 @@ cdef int _head(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, int64_t* day_cache,
     level = _level(b, p, q)
     if level < 0:
         return MALFORMED
+    if q < e and b[q] == 32 and q + 1 - p <= 8:  # for _common_head: this word and one space
+        st.level_length = <int>(q + 1 - p)
+        st.level_mask = 0xFFFFFFFFFFFFFFFFULL >> (64 - 8 * st.level_length)
+        st.level_word = 0
+        memcpy(&st.level_word, b + p, st.level_length)
+        st.level_id = level
     while q < e and (b[q] == 32 or b[q] == 9):
         q += 1
     ms_out[0] = ms
@@ -1628,7 +1699,7 @@ cdef int _decide(const uint8_t* b, Py_ssize_t s, Py_ssize_t e, ScanState* st, Li
     elif st.grammar == GRAMMAR_SYSLOG:
         kind = _syslog_head(b, hs, e, st.reference_ms, &ms, &level, &msg, ln.spans)
     else:
-        kind = _head(b, hs, e, st.day_cache, &ms, &level, &msg)
+        kind = _head(b, hs, e, st, &ms, &level, &msg)
     if st.wrapper != WRAPPER_NONE and kind != ENTRY:
         if (kind == MALFORMED or kind == BLANK) and st.grammar != GRAMMAR_SYSLOG:
             kind = ENTRY  # plain output: an entry at the wrapper's time, its level among
@@ -1699,6 +1770,7 @@ cdef void _start(ScanState* st, int grammar, int wrapper, int64_t reference_ms, 
     st.defer_body = False
     for i in range(STAMP_CACHE):
         st.day_cache[i] = st.wrap_cache[i] = 0
+    st.level_word, st.level_mask, st.level_length, st.level_id = 1, 0, 0, 0  # matches nothing
     st.day_cache[0] = st.wrap_cache[0] = -1
     st.after_partial = False
 

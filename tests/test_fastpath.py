@@ -245,3 +245,15 @@ def test_messages_that_share_their_shape_are_still_read_digit_by_digit():
     fast = summarise_app_fast(data)
     assert fast == summarise_app(data)
     assert fast.malformed == 0 and sorted(fast.resources) == ["cpu1", "cpu2", "mem", "x"]
+
+
+@pytest.mark.parametrize("rest", [
+    b":32.123 INFO done", b":32.123 info done", b":60.123 INFO done", b":32.123 ERR done", b":32.123 INFORMATION x",
+    b":32.123 WARNING done", b":32.123 CRITICAL done", b":32.123 INFO  done", b":32.123 INFO\tdone", b":32.123  INFO done",
+    b":32.123 INFO \t", b":32.123 INFO ", b":32.123Z INFO done", b":32.1234 INFO done", b":32.12 INFO done",
+    b":3x.123 INFO done", b":32.123 IN-O done", b":32.123 Fatal done", b":32.123 NOTICE in 5ms"])
+def test_a_line_after_one_of_its_minute_and_level_is_decided_as_on_its_own(rest):
+    """The scanner decides a line whose minute and level word it saw just before with a few
+    word compares (_common_head); every near miss must be decided as the exact path does."""
+    data = b"2024-01-24 10:15:00.000 INFO primed the minute and the level\n2024-01-24 10:15" + rest + b"\n"
+    assert summarise_app_fast(data) == summarise_app(data)
