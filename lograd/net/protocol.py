@@ -18,7 +18,7 @@ of an unknown kind, a wrong field count or a wrong field type raises
 """
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import msgpack
 
@@ -174,10 +174,16 @@ _KINDS = {cls.__name__.lower().encode(): cls for cls in _TYPES}
 Message = Hello | ListFiles | Listing | Assign | Release | Result | Failure | Heartbeat | Beat
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES}
+
+
 def encode(message: Message) -> list[bytes]:
-    """The frames of a message."""
-    kind = type(message).__name__.lower().encode()
-    return [VERSION, kind, msgpack.packb(astuple(message), use_bin_type=True, unicode_errors=NAMES)]
+    """The frames of a message. Its fields as they are (plain values, lists and dicts), not
+    ``dataclasses.astuple``, which deep-copies them: a Result's partial is tens of
+    thousands of objects."""
+    cls = type(message)
+    body = [getattr(message, name) for name in _FIELDS[cls]]
+    return [VERSION, cls.__name__.lower().encode(), msgpack.packb(body, use_bin_type=True, unicode_errors=NAMES)]
 
 
 def decode(frames: list[bytes]) -> Message:
