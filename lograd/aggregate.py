@@ -8,10 +8,12 @@ and every merge order (SPEC §2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 from .access import AccessCounts
 from .conn import ConnCounts
-from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, checked_count as _count, resource_metrics,
+from .parsing import (ERROR_LEVELS, MAX_LINE, BLANK_BYTES, checked_count as _count, plain_ints, resource_metrics,
                       response_time)
 from .seconds import SecondCounts
 from .filters import EntryFilter
@@ -387,7 +389,11 @@ class Partial:
             p.last_ms = None if last is None else _narrow(last)
             p.levels = {str(k): _count(v) for k, v in data["levels"].items()}
             p.per_second = SecondCounts.from_wire(data["seconds"])
-            p.per_minute = {_narrow(m): [_narrow(v) for v in vals] for m, *vals in data["minutes"]}
+            rows = data["minutes"]
+            if plain_ints(chain.from_iterable(rows)):  # (sums past 64 bits come as strings)
+                p.per_minute = {m: vals for m, *vals in rows}
+            else:
+                p.per_minute = {_narrow(m): [_narrow(v) for v in vals] for m, *vals in rows}
             if any(len(v) != 4 for v in p.per_minute.values()):
                 raise ValueError("minute entry of the wrong length")
             n, total, low, high, sketch = data["rt"]
@@ -395,9 +401,12 @@ class Partial:
             p.rt_sketch = Sketch.from_wire(sketch)
             p.rt_minutes = MinuteSketches.from_wire(data["rtm"])
             for key, (n, total, low, high, minutes) in data["res"].items():
+                if minutes and plain_ints(chain.from_iterable(minutes)) and min(map(itemgetter(1), minutes)) > 0:
+                    per_minute = {m: [c, t, h] for m, c, t, h in minutes}
+                else:
+                    per_minute = {_narrow(m): [_positive(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes}
                 p.resources[str(key)] = Resource(  # a key or minute without values is no resource
-                    _positive(n), _narrow(total), _narrow(low), _narrow(high),
-                    {_narrow(m): [_positive(c), _narrow(t), _narrow(h)] for m, c, t, h in minutes})
+                    _positive(n), _narrow(total), _narrow(low), _narrow(high), per_minute)
             for kind, names in data.get("labels", {}).items():
                 p.labels[str(kind)] = {str(name): [_positive(n), _count(e)] for name, n, e in names}
             if data.get("conn") is not None:

@@ -10,6 +10,7 @@ which is what makes the merged report identical for every chunking.
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 
 MAX_LINE = 1 << 20
@@ -87,6 +88,23 @@ def checked_count(value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"not a count: {value!r}")
     return value
+
+
+_INTS = frozenset((int,))
+
+
+def plain_ints(values: Iterable) -> bool:
+    """Whether every value is an int (no bool, no wide number sent as a string), asked at C
+    speed: a partial from the wire holds tens of thousands of them."""
+    return set(map(type, values)) <= _INTS
+
+
+def checked_counts_by_int(pairs) -> dict[int, int]:
+    """``[[int, count], ...]`` from the wire as a dict; ValueError (or TypeError) otherwise."""
+    out = dict(pairs)
+    if out and not (plain_ints(out) and plain_ints(out.values()) and min(out.values()) >= 0):
+        raise ValueError("not [integer, count] pairs")
+    return out
 
 
 def checked_int(value) -> int:

@@ -255,8 +255,17 @@ class MinuteSketches:
             if (not isinstance(minute, int) or not isinstance(low, int) or not isinstance(raw, bytes)
                     or len(raw) % 8 or not COARSE_ZERO <= low or low + len(raw) // 8 > COARSE_ZERO + COARSE_SPAN):
                 raise ValueError("malformed per-minute response times")
-            counts = np.frombuffer(raw, dtype="<i8").astype(np.int64)
-            if len(counts) and counts.min() < 0:
-                raise ValueError("negative per-minute count")
-            sketches._add_run(minute, low, counts)
+        # every minute's counts read at once (a chunk spans hundreds of minutes), each minute
+        # then a view of them
+        counts = np.frombuffer(b"".join(raw for _, _, raw in data), dtype="<i8").astype(np.int64)
+        if len(counts) and counts.min() < 0:
+            raise ValueError("negative per-minute count")
+        at = 0
+        for minute, low, raw in data:
+            run = counts[at:at + len(raw) // 8]
+            at += len(run)
+            if minute in sketches.minutes:
+                sketches._add_run(minute, low, run)
+            else:
+                sketches.minutes[minute] = (low, run)
         return sketches

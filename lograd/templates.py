@@ -27,7 +27,7 @@ import heapq
 import re
 from dataclasses import dataclass, field
 
-from .parsing import ERROR_LEVELS, checked_count as _count, checked_int as _int
+from .parsing import ERROR_LEVELS, checked_count as _count, checked_counts_by_int, checked_int as _int
 from .timestamps import format_minute, format_ms
 
 VARIABLE = "<*>"
@@ -141,8 +141,7 @@ class TemplateFigures:
         if example is not None:
             f, o = example
             example = (_count(f), _count(o))
-        out = cls(_count(count), _int(first), _int(last), example, {_int(m): _count(n) for m, n in minutes},
-                  before is True)
+        out = cls(_count(count), _int(first), _int(last), example, checked_counts_by_int(minutes), before is True)
         if sum(out.minutes.values()) != out.count or (out.count and first > last) or not (out.count or out.before):
             raise ValueError("a template's figures that do not add up")
         return out

@@ -62,3 +62,34 @@ def test_an_assign_whose_hosts_are_not_a_list_of_bytes_is_refused(hosts):
     body[10] = hosts
     with pytest.raises(ProtocolError):
         protocol.decode([protocol.VERSION, b"assign", msgpack.packb(body, use_bin_type=True)])
+
+
+def _app_wire() -> dict:
+    lines = b"2024-01-24 10:15:32 INFO in 5ms cpu=5\n2024-01-24 10:16:02 ERROR in 7ms cpu=6\n"
+    return summarise_app(lines).to_wire()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda w: w["minutes"][0].__setitem__(1, True),            # a bool is no count
+    lambda w: w["minutes"][1].__setitem__(2, -1.5),            # nor a float
+    lambda w: w["res"]["cpu"][4][0].__setitem__(1, 0),          # a resource minute without values
+    lambda w: w["res"]["cpu"][4][0].__setitem__(2, False),
+    lambda w: w["templates"][0][0][1].__setitem__(4, [[1, True]]),  # a template's minute count
+    lambda w: w["templates"][0][0][1].__setitem__(4, [[1, -1]]),
+])
+def test_the_wire_s_long_lists_are_checked_value_by_value(damage):
+    """A partial's per-minute rows are checked in bulk (plain ints at C speed), then one by one
+    when anything is not plain: either way a bool, a float or a negative count is refused."""
+    wire = _app_wire()
+    damage(wire)
+    with pytest.raises(ValueError):
+        Partial.from_wire(wire)
+
+
+def test_sums_past_64_bits_travel_as_strings_in_the_per_minute_rows():
+    p = Partial.from_wire(_app_wire())
+    minute = next(iter(p.per_minute))
+    p.per_minute[minute][3] = 1 << 70
+    wire = p.to_wire()
+    assert any(isinstance(v, str) for row in wire["minutes"] for v in row)
+    assert Partial.from_wire(wire) == p
