@@ -297,10 +297,9 @@ def coordinator_main(argv: list[str] | None = None) -> int:
     started = None
     instance = uuid.uuid4().hex  # the first job's: --local workers join it at once
     try:
-        if local and not args["--curve"]:  # they start while this process imports and plans
-            from .jobs.local import LocalWorkers, local_address
+        if local and not args["--curve"]:  # forked once this process has imported (_coordinate)
+            from .jobs.local import LocalWorkers
             started = LocalWorkers()  # a worker whose start Ctrl-C cut short sees its parent gone and exits
-            started.start(local, local_address(args["--bind"], port), settings, instance=instance)
         return _coordinate(args, port, settings, local, wanted, chunk, window, fmt, last, filters, every,
                            metrics_port, started, instance)
     except KeyboardInterrupt:  # at any moment: while importing and planning too
@@ -313,11 +312,13 @@ def coordinator_main(argv: list[str] | None = None) -> int:
 
 def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk, window, fmt: str, last,
                 filters, every: float, metrics_port: int | None, started, instance: str) -> int:
-    """The coordinator's job once its command line is read (``started``: the --local workers
-    already started, or None; ``instance``: the first job's instance, which they join)."""
+    """The coordinator's job once its command line is read (``started``: where to start the
+    --local workers, or None; ``instance``: the first job's instance, which they join)."""
     from .coordinator import Coordinator
     from .outputs.report import human, to_json
     _few_collections()
+    if started is not None:
+        _fork_workers(started, local, args["--bind"], port, settings, instance)
     try:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
@@ -369,6 +370,17 @@ def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> 
                                     outputs=[args["--html"]] if args["--html"] else [])
     _quiet_stdout()
     return status
+
+
+def _fork_workers(started, count: int, bind: str, port: int, settings: Settings, instance: str) -> None:
+    """Start the --local workers as forks of this process, once it has imported what they
+    need too (the formats, the scanner, the worker), before any socket or thread: they join
+    while the job is planned, each without a start of its own (LocalWorkers.fork)."""
+    from . import fastpath, reader, worker  # noqa: F401  (imported for the workers)
+    from .formats import formats
+    from .jobs.local import local_address
+    formats()
+    started.fork(count, local_address(bind, port), settings, instance)
 
 
 def _few_collections() -> None:

@@ -2,12 +2,14 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import psutil
 import pytest
 
 from tests import reference
-from tests.integration.conftest import LOGS, wait_for, without_job
+from tests.integration.conftest import BIN, LOGS, wait_for, without_job
 from tests.test_chunking import report_by_chunks
 
 pytestmark = pytest.mark.timeout(120)
@@ -96,13 +98,32 @@ def test_no_worker_in_time_says_how_to_start_one_and_exits_3(procs, base_port):
     assert "bin/lograd-worker" in err and f":{base_port}" in err and "--local" in err
 
 
+def test_local_workers_killed_before_the_job_starts_end_it_at_once_with_exit_3(procs, base_port):
+    """The --local workers are forked as the coordinator starts; killed (SIGKILL) while it still
+    reads its standard input, before any chunk, the job ends as soon as it is planned."""
+    p = procs.start("lograd-coordinator", "--port", str(base_port), "--local", "2", "--join-timeout", "60", "-",
+                    stdin=subprocess.PIPE)
+    workers = wait_for(lambda: len(psutil.Process(p.pid).children()) == 2 and psutil.Process(p.pid).children(),
+                       20, "the two local workers")
+    for w in workers:
+        w.kill()
+    psutil.wait_procs(workers, timeout=10)
+    out, err = p.communicate(input=open(os.path.join(LOGS, "normal.log"), "rb").read(), timeout=30)  # well before 60 s
+    assert p.returncode == 3 and out == b""
+    assert b"every local worker exited (status -9, -9)" in err and b"Traceback" not in err
+
+
 def test_local_workers_that_cannot_start_end_the_job_at_once_with_exit_3(procs, base_port, tmp_path):
-    # a sitecustomize that makes every local worker (they alone have LOGRAD_PARENT) exit at start-up
+    # with --curve the local workers are new processes (started once the keys are read): a
+    # sitecustomize makes every one of them (they alone have LOGRAD_PARENT) exit at start-up
     (tmp_path / "sitecustomize.py").write_text(
         "import os\nif os.environ.get('LOGRAD_PARENT'):\n    os._exit(7)\n")
+    keys = tmp_path / "keys"
+    status = subprocess.run([sys.executable, os.path.join(BIN, "lograd-keys"), str(keys)], capture_output=True)
+    assert status.returncode == 0, status.stderr
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     p = procs.start("lograd-coordinator", "--port", str(base_port), "--local", "2", "--join-timeout", "60",
-                    os.path.join(LOGS, "normal.log"), env=env)
+                    "--curve", str(keys), os.path.join(LOGS, "normal.log"), env=env)
     out, err = p.communicate(timeout=30)  # well before the 60 s join timeout
     assert p.returncode == 3 and out == b""
     assert b"every local worker exited (status 7, 7)" in err and b"Traceback" not in err
@@ -237,7 +258,9 @@ def test_two_files_report_like_their_concatenation_in_any_order(procs, base_port
 
 def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
     """config.FREED_MEMORY_KEPT: read by glibc only when a process starts, so a worker started
-    by hand re-runs itself once with it, and local workers get it from the coordinator."""
+    by hand re-runs itself once with it; the coordinator's forked --local workers are told by
+    mallopt (keep_freed_memory, which must take both settings here) and are named lograd-worker."""
+    from lograd.jobs.local import keep_freed_memory
     from lograd.config import FREED_MEMORY_KEPT
 
     def environment(pid: int) -> dict:
@@ -251,9 +274,9 @@ def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
     from tests.integration.conftest import free_base_port
     job = procs.watched("lograd-coordinator", "--port", str(free_base_port()), "--local", "1", "--follow",
                         os.path.join(LOGS, "normal.log"))
-    local = wait_for(lambda: [c.pid for c in psutil.Process(job.pid).children() if "worker" in c.cmdline()],
-                     20, "a local worker")
-    assert environment(local[0]) == FREED_MEMORY_KEPT
+    wait_for(lambda: [c.pid for c in psutil.Process(job.pid).children() if c.name() == "lograd-worker"],
+             20, "a local worker named lograd-worker")
+    assert keep_freed_memory()
 
 
 def test_a_file_name_that_is_not_utf8_is_read_and_named_in_valid_json(procs, base_port, tmp_path):
