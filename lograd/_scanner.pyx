@@ -1741,6 +1741,24 @@ cdef inline bint _fixed_at(const uint8_t* b, Py_ssize_t j, Py_ssize_t e, int pla
     return _fixed(b, j, int_end, frac_start, frac_end, places, out)
 
 
+cdef inline bint _fixed_shaped(const uint8_t* d, int64_t digits, int64_t fraction, int places,
+                               int64_t* out) noexcept nogil:
+    """:func:`_fixed` of a number whose extent is known (``digits`` before the point at ``d``,
+    ``fraction`` after it), when it fits whatever its digits are; False when it may not (it
+    may still, with leading zeros: :func:`_fixed_at` decides)."""
+    cdef int64_t value = 0, k
+    if digits + places > MAX_FIXED_DIGITS:
+        return False
+    for k in range(digits):
+        value = value * 10 + (d[k] - 48)
+    if fraction > places:
+        fraction = places
+    for k in range(fraction):
+        value = value * 10 + (d[digits + 1 + k] - 48)
+    out[0] = value * POWERS_OF_TEN[places - fraction]
+    return True
+
+
 cdef int _message_body(const uint8_t* b, Line* ln, LineMetrics* mx, Py_ssize_t* number_out,
                        int* places_out) noexcept nogil:
     """Read the response time and resources of an entry inside the window from its message;
@@ -2070,6 +2088,7 @@ cdef inline uint64_t _span_hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return _hash_end(h)
 
 
+@cython.final
 cdef class SpanTable:
     """Distinct byte strings, each given an id (0, 1, ... in order of first sight), exactly:
     open addressing on a 64-bit hash, every string's bytes kept in the table's own arena and
@@ -2831,16 +2850,19 @@ DEF SKELETON_EMPTY = -1  # the skeleton's template is empty
 DEF SKELETON_DIGITS = -2  # its template holds a digit: made each time
 # what a tally remembers of a skeleton (its columns): the template (its id + 1, 0 not made yet,
 # or SKELETON_EMPTY, SKELETON_DIGITS); whether its message's shape is known; where the response
-# time's number starts (-1: no response time) and its places; its key=value tokens: where they
-# start in shape_metrics and how many
+# time's number starts (-1: no response time), its places and its digits before and after the
+# point; its key=value tokens: where they start in shape_metrics and how many
 DEF SK_TEMPLATE = 0
 DEF SK_SHAPE = 1
 DEF SK_RT = 2
 DEF SK_PLACES = 3
 DEF SK_METRICS = 4
 DEF SK_METRIC_COUNT = 5
-DEF SK_COLUMNS = 6
-DEF SHAPE_METRIC = 3  # a shape's key=value token: key start, its '=', the resource's id (-1: key with digits)
+DEF SK_RT_DIGITS = 6
+DEF SK_RT_FRACTION = 7
+DEF SK_COLUMNS = 8
+DEF SHAPE_METRIC = 6  # a shape's key=value token: key start, its '=', the resource's id (-1: key with digits),
+                      # whether the value is negative, its digits before and after the point
 
 
 cdef uint64_t _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept nogil:
@@ -2922,6 +2944,7 @@ cdef object _vec_array(Vec* v, int width):
     return out.reshape(-1, width)
 
 
+@cython.final
 cdef class AccessCounters:
     """A chunk's access figures, counted as a :class:`Tally` decides access entries inside the
     window: status codes, bytes sent (exact, as two 64-bit words), status classes per minute
@@ -3027,6 +3050,7 @@ cdef class AccessCounters:
                 "path_buckets": np.column_stack([keys, self.path_buckets.counts()[:, 0]])}
 
 
+@cython.final
 cdef class Tally:
     """A chunk's entries added up as the scanner decides them (:meth:`scan`, block after block):
     what :class:`lograd.aggregate.Partial` holds, in C arrays, with no row per line.
@@ -3312,7 +3336,7 @@ cdef class Tally:
         numbers read where the shape says, not the searches; the skeleton is the one its
         template is then found by. Whether a number fits an int64 is still asked of each
         line's digits. Messages longer than TEMPLATE_BYTES are read as ``_decide`` reads them."""
-        cdef Py_ssize_t p = ln.msg, q = ln.msg_end, number, i
+        cdef Py_ssize_t p = ln.msg, q = ln.msg_end, number, i, frac_start, frac_end
         cdef int places
         cdef int64_t sid, value
         cdef int64_t* row
@@ -3329,6 +3353,9 @@ cdef class Tally:
             _reserve(&self.shape_metrics, SHAPE_METRIC * mx.n)
             row[SK_RT] = number - p if number >= 0 else -1
             row[SK_PLACES] = places
+            if number >= 0:
+                row[SK_RT_DIGITS] = _number(b, number, q, &frac_start, &frac_end) - number
+                row[SK_RT_FRACTION] = frac_end - frac_start
             row[SK_METRICS] = self.shape_metrics.n
             row[SK_METRIC_COUNT] = mx.n
             for i in range(mx.n):
@@ -3338,19 +3365,27 @@ cdef class Tally:
                 token[2] = -1 if _has_digit(b + mx.key[i], mx.key_end[i] - mx.key[i]) else \
                     self.resources.intern(b + mx.key[i], mx.key_end[i] - mx.key[i])
                 mx.rid[i] = token[2]
+                number = mx.key_end[i] + 1
+                token[3] = b[number] == 45  # '-'
+                number += token[3]
+                token[4] = _number(b, number, q, &frac_start, &frac_end) - number
+                token[5] = frac_end - frac_start
                 self.shape_metrics.n += SHAPE_METRIC
             row[SK_SHAPE] = 1
             return ENTRY
         ln.has_rt = 0
         ln.rt = 0
         if row[SK_RT] >= 0:
-            if not _fixed_at(b, p + row[SK_RT], q, <int>row[SK_PLACES], &ln.rt):
+            if not _fixed_shaped(b + p + row[SK_RT], row[SK_RT_DIGITS], row[SK_RT_FRACTION], <int>row[SK_PLACES],
+                                 &ln.rt) and not _fixed_at(b, p + row[SK_RT], q, <int>row[SK_PLACES], &ln.rt):
                 return _undecided(ln, mx)
             ln.has_rt = 1
         mx.n = <int>row[SK_METRIC_COUNT]
         token = self.shape_metrics.data + row[SK_METRICS]
         for i in range(mx.n):
-            if _signed_number(b, p + token[1] + 1, q, True, True, 9, &value) < 0:
+            if _fixed_shaped(b + p + token[1] + 1 + token[3], token[4], token[5], 9, &value):
+                value = -value if token[3] else value
+            elif _signed_number(b, p + token[1] + 1, q, True, True, 9, &value) < 0:
                 return _undecided(ln, mx)
             mx.key[i] = p + token[0]
             mx.key_end[i] = p + token[1]

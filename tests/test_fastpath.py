@@ -240,11 +240,12 @@ def test_messages_that_share_their_shape_are_still_read_digit_by_digit():
     small, big = b"0" * 18 + b"1", b"1" + b"0" * 18  # 19 digits each
     messages = [b"in " + small + b"s", b"in " + big + b"s", b"in " + small + b"s",
                 b"x=" + small + b" in 5ms", b"x=" + big + b" in 5ms", b"x=" + small + b" in 6ms",
-                b"cpu1=5 mem=7MB", b"cpu2=6 mem=8MB", b"cpu1=9 mem=9MB", b"took 12ms", b"took 99ms"]
+                b"cpu1=5 mem=7MB", b"cpu2=6 mem=8MB", b"cpu1=9 mem=9MB", b"took 12ms", b"took 99ms",
+                b"delta=-5 in 1.5s", b"delta=-7 in 2.25s", b"load=12.5% in 0.000125us", b"load=99.9% in 0.000999us"]
     data = b"".join(b"2024-01-24 10:15:%02d.000 INFO %s\n" % (i, m) for i, m in enumerate(messages * 2))
     fast = summarise_app_fast(data)
     assert fast == summarise_app(data)
-    assert fast.malformed == 0 and sorted(fast.resources) == ["cpu1", "cpu2", "mem", "x"]
+    assert fast.malformed == 0 and sorted(fast.resources) == ["cpu1", "cpu2", "delta", "load", "mem", "x"]
 
 
 @pytest.mark.parametrize("rest", [
