@@ -13,7 +13,8 @@ import uuid
 from docopt import DocoptExit, docopt
 
 from .config import DEFAULT_BIND, DEFAULT_COORDINATOR, DEFAULT_PORT, Settings, parse_seconds, parse_size
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError, UsageError
+from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_NO_WORKERS, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, LogradError,
+                     UsageError)
 
 FORMAT_NAMES = ("app", "conn", "json", "logfmt", "syslog", "access", "cri", "docker", "text")
 """The formats ``--format`` takes (the registry's names; a test holds them together, and the
@@ -318,7 +319,11 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
     from .outputs.report import human, to_json
     _few_collections()
     if started is not None:
-        _fork_workers(started, local, args["--bind"], port, settings, instance)
+        try:
+            _fork_workers(started, local, args["--bind"], port, settings, instance)
+        except OSError as exc:  # the system refused a process (EAGAIN, ENOMEM): none to work
+            print(f"lograd-coordinator: cannot start --local workers: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_NO_WORKERS
     try:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,

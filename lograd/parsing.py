@@ -10,7 +10,7 @@ which is what makes the merged report identical for every chunking.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 
 MAX_LINE = 1 << 20
