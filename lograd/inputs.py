@@ -171,19 +171,38 @@ def first_line(path: str) -> str:
 
 def _choose(candidates: list, lines: list[bytes], reference: int):
     """(the format that reads the most of ``lines``, how many it reads): strict formats
-    first, a lenient one only when no strict one reads half."""
+    first, a lenient one only when no strict one reads half.
+
+    A strict format is read only as long as it can still read more lines than the best
+    one before it (a tie goes to the one registered first): an app log's lines are read by
+    app, and each other format stops at its first miss, where it used to read them all
+    (15 ms of every file's detection, and of the job's start)."""
     strict = [i for i, fmt in enumerate(candidates) if not fmt.continues]
-    scores = {i: _score(candidates[i], lines, reference) for i in strict}
-    best = max(strict, key=lambda i: (scores[i], -i))
+    scores: dict[int, int] = {}
+    best = strict[0]
+    for i in strict:  # in the order ties go by
+        scores[i] = _score(candidates[i], lines, reference, beat=scores[best] if scores else -1)
+        if scores[i] > scores[best]:
+            best = i
     if 2 * scores[best] < len(lines):  # only now can a lenient one win: only now is it read
         scores.update((i, _score(fmt, lines, reference)) for i, fmt in enumerate(candidates) if fmt.continues)
         best = max(range(len(candidates)), key=lambda i: (scores[i], -i))
     return candidates[best], scores[best]
 
 
-def _score(fmt, lines: list[bytes], reference: int) -> int:
+def _score(fmt, lines: list[bytes], reference: int, beat: int = -1) -> int:
     """How many of ``lines`` (non-blank) ``fmt`` reads: its entries, and for a format whose
-    other lines continue an entry (stack traces), the lines after its first entry."""
+    other lines continue an entry (stack traces), the lines after its first entry. A strict
+    format stops, with a count that does not pass ``beat``, once it cannot pass it."""
+    if not fmt.continues:
+        read, left = 0, len(lines)
+        for line in lines:
+            left -= 1
+            if fmt.parse_line(line, reference) is not None:
+                read += 1
+            elif read + left <= beat:
+                break
+        return read
     parsed = [fmt.parse_line(line, reference) is not None for line in lines]
     if fmt.continues and any(parsed):
         return len(parsed) - parsed.index(True)

@@ -476,3 +476,27 @@ def test_the_compiled_cri_path_equals_the_exact_one(inner, data, window):
     for p, r in ((exact, exact_reading), (fast, fast_reading)):
         fmt.finish(p, r)
     assert fast == exact
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([line for lines in CRI_CONTENTS.values() for line in lines if line.strip()]
+                                + [b"conn 1706091332 a b", b"1706091332 host1 host2", b"garbage"]),
+                min_size=1, max_size=40))
+def test_detection_that_stops_reading_a_format_early_chooses_as_reading_every_line(lines):
+    """inputs._choose stops reading a strict format once it cannot read more lines than the
+    best one before it; the choice and its count are those of reading every line with every
+    format (ties to the one registered first, a lenient one only when no strict one reads half)."""
+    from lograd.formats import formats
+    from lograd.inputs import _choose
+    candidates = list(formats().values())
+
+    def reads(fmt) -> int:
+        parsed = [fmt.parse_line(line, REF) is not None for line in lines]
+        return len(parsed) - parsed.index(True) if fmt.continues and any(parsed) else sum(parsed)
+    scores = {i: reads(fmt) for i, fmt in enumerate(candidates)}
+    strict = [i for i, fmt in enumerate(candidates) if not fmt.continues]
+    best = max(strict, key=lambda i: (scores[i], -i))
+    if 2 * scores[best] < len(lines):
+        best = max(scores, key=lambda i: (scores[i], -i))
+    chosen, count = _choose(candidates, lines, REF)
+    assert (chosen.name, count) == (candidates[best].name, scores[best])
