@@ -35,13 +35,25 @@ def _ports_free(base: int, count: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """Where the kernel's ephemeral ports (outgoing connections' own ports) begin."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_base_port() -> int:
-    """A base port whose four ports (P..P+3) are free now."""
+    """A base port whose four ports (P..P+3) are free now, below the ephemeral range: a
+    worker started before its coordinator keeps connecting to those ports, and a connection
+    to a port of that range can be given the same port as its own and connect to itself
+    (TCP's simultaneous open), which then holds the port the coordinator was to bind."""
+    import random
+    high = _ephemeral_low() - 4
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 4 < 65535 and _ports_free(port, 4):
+        port = random.randrange(20000, high)
+        if _ports_free(port, 4):
             return port
     pytest.fail("no four free consecutive loopback ports")
 
