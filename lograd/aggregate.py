@@ -416,7 +416,7 @@ class Partial:
             if data.get("templates") is not None:
                 p.templates = TemplateCounts.from_wire(data["templates"])
             return p
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed partial: {exc!r}") from None
 
 
