@@ -62,6 +62,11 @@ class JobSockets:
             say(f"listening on {coord.bind} without encryption: anyone who reaches ports "
                 f"{port}-{port + 3} can join as a worker, send results and read what it is sent; "
                 f"use --curve DIR (README, Security)")
+        ephemeral = transport.ephemeral_ports()
+        if ephemeral is not None and port <= ephemeral[1] and port + 3 >= ephemeral[0]:
+            say(f"ports {port}-{port + 3} are among this machine's ephemeral ports ({ephemeral[0]}-{ephemeral[1]}): "
+                f"a worker here that connects before the coordinator listens may connect to itself and "
+                f"then never retry (libzmq #4588); a --port below {ephemeral[0] - 3} avoids it")
         self.sockets: dict[str, zmq.Socket] = {}
         try:
             for name, kind, offset in (("tasks", zmq.ROUTER, TASKS), ("results", zmq.PULL, RESULTS),

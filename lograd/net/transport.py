@@ -17,6 +17,16 @@ guide's Paranoid Pirate back-off, done by libzmq itself); a connection that succ
 again from 20 ms."""
 
 
+def ephemeral_ports() -> tuple[int, int] | None:
+    """The ports this machine gives outgoing connections as their own (Linux), or None."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split()[:2])
+    except (OSError, ValueError):
+        return None
+    return low, high
+
+
 def open_socket(ctx: zmq.Context, kind: int, address: str, bind: bool,
                 identity: str | None = None, curve: Curve | None = None,
                 reconnect_max_ms: int = RECONNECT_MAX_MS) -> zmq.Socket:

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from tests import reference
-from tests.integration.conftest import BIN, LOGS, wait_for, without_job
+from tests.integration.conftest import BIN, LOGS, free_base_port, wait_for, without_job
 from tests.test_chunking import report_by_chunks
 
 pytestmark = pytest.mark.timeout(120)
@@ -271,7 +271,6 @@ def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
         return {k: raw.get(k) for k in FREED_MEMORY_KEPT}
     worker = procs.watched("lograd-worker", "alice", "--coordinator", f"tcp://127.0.0.1:{base_port}", "--give-up", "30")
     wait_for(lambda: environment(worker.pid) == FREED_MEMORY_KEPT, 20, "the worker's environment")
-    from tests.integration.conftest import free_base_port
     job = procs.watched("lograd-coordinator", "--port", str(free_base_port()), "--local", "1", "--follow",
                         os.path.join(LOGS, "normal.log"))
     wait_for(lambda: [c.pid for c in psutil.Process(job.pid).children() if c.name() == "lograd-worker"],
@@ -290,3 +289,18 @@ def test_a_file_name_that_is_not_utf8_is_read_and_named_in_valid_json(procs, bas
     report = json.loads(out.decode("utf-8"))  # strict: valid UTF-8
     assert report["files"] == [str(tmp_path / name)]
     assert report["entries"] == 3000  # normal.log's 3000 lines (test_vectors/expected)
+
+
+def test_ports_among_the_ephemeral_ones_are_named_with_the_way_out(procs):
+    """A coordinator whose ports lie in the kernel's ephemeral range says so (a local worker
+    connecting before it listens may connect to itself: libzmq #4588); one below says nothing."""
+    from lograd.net.transport import ephemeral_ports
+    from tests.integration.conftest import _ports_free
+    low, high = ephemeral_ports() or pytest.skip("no /proc/sys/net/ipv4/ip_local_port_range here")
+    inside = next(p for p in range(low + 1000, high - 4, 7) if _ports_free(p, 4))
+    normal = os.path.join(LOGS, "normal.log")
+    for port, warned in ((inside, True), (free_base_port(), False)):
+        status, _, err = procs.coordinator(port, "--workers", "1", "--join-timeout", "1", normal)
+        assert status == 3, err  # (no worker: only the warning was wanted)
+        assert ("among this machine's ephemeral ports" in err) == warned, err
+        assert not warned or f"a --port below {low - 3} avoids it" in err
