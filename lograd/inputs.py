@@ -204,9 +204,7 @@ def _score(fmt, lines: list[bytes], reference: int, beat: int = -1) -> int:
                 break
         return read
     parsed = [fmt.parse_line(line, reference) is not None for line in lines]
-    if fmt.continues and any(parsed):
-        return len(parsed) - parsed.index(True)
-    return sum(parsed)
+    return len(parsed) - parsed.index(True) if any(parsed) else 0
 
 
 def detect_format(path: str) -> str:

@@ -14,6 +14,8 @@ import time
 import psutil
 import pytest
 
+from lograd.net.transport import ephemeral_ports
+
 # A shell starts a background job (`make test &`, nohup) with SIGINT ignored, and an ignored
 # signal stays ignored in every child: the Ctrl-C tests would then test nothing a user sees.
 # A handler of our own is not inherited, so the processes we start get SIGINT's default.
@@ -35,22 +37,13 @@ def _ports_free(base: int, count: int) -> bool:
     return True
 
 
-def _ephemeral_low() -> int:
-    """Where the kernel's ephemeral ports (outgoing connections' own ports) begin."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
 def free_base_port() -> int:
     """A base port whose four ports (P..P+3) are free now, below the ephemeral range: a
     worker started before its coordinator keeps connecting to those ports, and a connection
     to a port of that range can be given the same port as its own and connect to itself
     (TCP's simultaneous open), which then holds the port the coordinator was to bind."""
     import random
-    high = _ephemeral_low() - 4
+    high = (ephemeral_ports() or (32768, 60999))[0] - 4
     for _ in range(200):
         port = random.randrange(20000, high)
         if _ports_free(port, 4):
