@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 DEFAULT_PORT = 5555
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_COORDINATOR = f"tcp://127.0.0.1:{DEFAULT_PORT}"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True):
     """Timing and reliability knobs shared by the coordinator and its workers."""
 
     heartbeat_interval: float = 0.5

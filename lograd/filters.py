@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Callable
+
+import msgspec
 
 from .parsing import LEVEL_ORDER
 from .templates import template_bytes
@@ -20,8 +21,7 @@ SEVERE = LEVEL_ORDER[:LEVEL_ORDER.index("FATAL") + 1]
 """The levels --level takes, least severe first (NONE, no level, passes no --level)."""
 
 
-@dataclass(frozen=True)
-class EntryFilter:
+class EntryFilter(msgspec.Struct, frozen=True):
     """``level``: that level or a more severe one; ``grep``: a bytes regular expression the
     message must match somewhere (``re.search``); ``template``: the message's template
     (:func:`lograd.templates.template_of`) must be this one. None: no such filter."""

@@ -25,7 +25,8 @@ writes them atomically.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+import msgspec
 
 from .inputs import NO_FILES, Unreadable, expand
 from .net.protocol import pack_state, unpack_state
@@ -34,8 +35,7 @@ _TAIL = 1 << 16
 """Bytes read at a time, backwards, to find the last newline of new data."""
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(msgspec.Struct, frozen=True):
     """Complete lines of one file: bytes ``[start, start + size)``, ending in a newline."""
 
     path: str
@@ -43,8 +43,7 @@ class Span:
     size: int
 
 
-@dataclass
-class _Followed:
+class _Followed(msgspec.Struct):
     path: str
     device: int
     inode: int

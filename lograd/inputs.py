@@ -4,7 +4,8 @@ from __future__ import annotations
 import glob
 import os
 import stat
-from dataclasses import dataclass
+
+import msgspec
 
 from .compression import HEAD, compression_of, head_of
 
@@ -15,8 +16,7 @@ NO_FILES = "no regular files in this directory"
 """Why a directory given by the user is read as nothing."""
 
 
-@dataclass(frozen=True)
-class InputFile:
+class InputFile(msgspec.Struct, frozen=True):
     """A regular file to analyse, with its size when the job was planned."""
 
     path: str
@@ -25,8 +25,7 @@ class InputFile:
     """gzip or zstd when the file is compressed (then it is one chunk)."""
 
 
-@dataclass(frozen=True)
-class Unreadable:
+class Unreadable(msgspec.Struct, frozen=True):
     """A path that could not be analysed, and why, in the user's words."""
 
     path: str
@@ -93,8 +92,7 @@ def expand(paths: list[str]) -> tuple[list[InputFile], list[Unreadable]]:
     return found, problems
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(msgspec.Struct, frozen=True):
     """What ``--format auto`` decided for a file, from its first 64 KiB."""
 
     format: str

@@ -6,6 +6,7 @@ when that interpreter lacks the dependencies but ``.venv`` (made by
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -18,6 +19,10 @@ def run(command: str) -> None:
     numpy's OpenBLAS starts no thread pool (lograd does no linear algebra; the pool's threads
     spin at import: about 70 ms of CPU per process, on a machine the job wants whole)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when numpy is first imported
+    # The cyclic collector runs after 200,000 new objects, not 700: what imports, merging
+    # partials and building a report make lives until the end and holds no cycles, yet each
+    # default collection scans it again (10-15% of the imports' time, 60-75 ms of a 1 GB job)
+    gc.set_threshold(200_000, 30, 30)
     from .config import FREED_MEMORY_KEPT
     env = dict(os.environ, **FREED_MEMORY_KEPT) if command == "worker" else os.environ
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -25,9 +25,9 @@ property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import numpy as np
 
 Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -35,8 +35,7 @@ Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
 NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
 
 
-@dataclass
-class Reading:
+class Reading(msgspec.Struct):
     """What a format needs to read one chunk: the file's place in the report, ``--host``,
     the reference time that dates stamps without a year, and the format's own per-chunk
     state (conn keeps its host tables there until the chunk ends)."""
@@ -44,8 +43,8 @@ class Reading:
     file_index: int = 0
     hosts: tuple[bytes, ...] = ()
     reference_ms: int = 0
-    state: Any = field(default=None)
-    tally: Any = field(default=None)
+    state: Any = None
+    tally: Any = None
     """The compiled path's (partial, Tally) of this chunk, until the format's ``finish``."""
 
 

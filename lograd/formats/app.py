@@ -9,7 +9,8 @@ hold to each other.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 from ..aggregate import Partial, TimeBounds, each_line
 from .._scanner import GRAMMAR_APP
@@ -104,15 +105,14 @@ def _stamp_ms(text: bytes, m: re.Match) -> int | None:
     return ms
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(msgspec.Struct, frozen=True):
     """One parsed `app` line: when, how severe, what it said, what it measured."""
 
     timestamp_ms: int
     level: str
     message: bytes
     response_time: int | None = None
-    metrics: tuple[tuple[str, int], ...] = field(default=())
+    metrics: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def parse(cls, line: bytes) -> LogEntry | None:

@@ -13,7 +13,6 @@ fixed-point exactly (no float rounding on the way).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import msgspec
@@ -72,8 +71,7 @@ def number_fixed(text: str | int, shift: int = 0) -> int:
     return sign * (whole * 10 ** shift if shift >= 0 else whole // 10 ** -shift)
 
 
-@dataclass(frozen=True)
-class JsonEntry:
+class JsonEntry(msgspec.Struct, frozen=True):
     """The parts of a JSON line that the app metrics need."""
 
     timestamp_ms: int

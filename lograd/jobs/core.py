@@ -20,7 +20,8 @@ the job is done (:attr:`JobCore.finished`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+
+import msgspec
 
 from ..aggregate import Partial, TimeBounds
 from ..analyzer import Analyzer
@@ -61,8 +62,7 @@ class LastPhase(enum.Enum):
 
 # -- events ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Received:
+class Received(msgspec.Struct, frozen=True):
     """A protocol message from a worker (``session``: the connection's identity, or "");
     ``wall_ms``: the coordinator's wall clock when it arrived (a Listing's clock is compared)."""
 
@@ -71,29 +71,25 @@ class Received:
     wall_ms: int | None = None
 
 
-@dataclass(frozen=True)
-class ConnectionLost:
+class ConnectionLost(msgspec.Struct, frozen=True):
     """The TCP connection of ``session`` closed: its process ended, or its machine said so."""
 
     session: str
 
 
-@dataclass(frozen=True)
-class Unreachable:
+class Unreachable(msgspec.Struct, frozen=True):
     """A message to ``session`` could not be sent."""
 
     session: str
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(msgspec.Struct, frozen=True):
     """The Python API declared the worker ``name`` failed (``handle_worker_failure``)."""
 
     name: str
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(msgspec.Struct, frozen=True):
     """Time passed: timers run, chunks are handed out. ``local_exits``: the exit statuses of
     the ``--local`` workers when every one of them has exited, else None."""
 
@@ -102,8 +98,7 @@ class Tick:
 
 # -- actions --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Hand:
+class Hand(msgspec.Struct, frozen=True):
     """Send ``assign`` to the worker ``session``; once sent, say ``note`` when there is one."""
 
     session: str
@@ -111,37 +106,32 @@ class Hand:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(msgspec.Struct, frozen=True):
     """Send ``message`` (a ListFiles) to the worker ``session``."""
 
     session: str
     message: ListFiles
 
 
-@dataclass(frozen=True)
-class BeatNow:
+class BeatNow(msgspec.Struct, frozen=True):
     """Publish ``beat`` to every worker."""
 
     beat: Beat
 
 
-@dataclass(frozen=True)
-class Say:
+class Say(msgspec.Struct, frozen=True):
     """Tell the user ``text`` (one line on stderr)."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class Drop:
+class Drop(msgspec.Struct, frozen=True):
     """A message was garbage or out of place: count it (``job.dropped_messages``)."""
 
     what: str
 
 
-@dataclass(frozen=True)
-class GiveUp:
+class GiveUp(msgspec.Struct, frozen=True):
     """No worker is left to do the work: end the job with NoWorkers(``message``), exit 3."""
 
     message: str
@@ -150,11 +140,10 @@ class GiveUp:
 Action = Hand | Ask | BeatNow | Say | Drop | GiveUp
 
 
-@dataclass(frozen=True)
-class JobOptions:
+class JobOptions(msgspec.Struct, frozen=True):
     """What the command line asked that the core decides with."""
 
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = msgspec.field(default_factory=Settings)
     workers_wanted: int = 1
     local_workers: int = 0
     watch_local: bool = False  # every --local worker exiting ends the job (no other is awaited)
@@ -162,7 +151,7 @@ class JobOptions:
     window: TimeBounds | None = None
     window_length_ms: int | None = None  # --last, in ms
     hosts: tuple[bytes, ...] = ()
-    filters: list = field(default_factory=list)  # EntryFilter.to_wire(), or []
+    filters: list = msgspec.field(default_factory=list)  # EntryFilter.to_wire(), or []
     templates: bool = True
     on_workers: tuple[str, ...] = ()  # --on-workers: globs (or HOST:GLOB) the workers list
     follow: bool = False  # follow mode: the hosts list every round, their files are not planned here
@@ -171,8 +160,7 @@ class JobOptions:
     how_to_start: str = ""  # how to start a worker, said when none comes
 
 
-@dataclass
-class WorkerFigures:
+class WorkerFigures(msgspec.Struct):
     """What the report says of one worker: its share of the work and its own usage."""
 
     chunks: int = 0
@@ -212,8 +200,7 @@ def bucket_id(value) -> int:
     return value
 
 
-@dataclass
-class FileSpan:
+class FileSpan(msgspec.Struct):
     """A file the job reads: its path and size when planned, whether it is one chunk
     (compressed), and the time that dates its stamps without a year (its mtime, ms)."""
 
@@ -253,22 +240,21 @@ def split_pattern(pattern: str) -> tuple[str | None, str]:
     return None, pattern
 
 
-@dataclass
-class FleetListing:
+class FleetListing(msgspec.Struct):
     """--on-workers: what was asked of which worker, and what the hosts answered."""
 
     patterns: tuple[str, ...]
-    asked: set[tuple[str, str]] = field(default_factory=set)  # (session, glob) not answered yet
-    host_of: dict[str, str] = field(default_factory=dict)  # session asked -> its host
-    answered: set[tuple[str, str]] = field(default_factory=set)  # (host, glob) some worker of it listed
+    asked: set[tuple[str, str]] = msgspec.field(default_factory=set)  # (session, glob) not answered yet
+    host_of: dict[str, str] = msgspec.field(default_factory=dict)  # session asked -> its host
+    answered: set[tuple[str, str]] = msgspec.field(default_factory=set)  # (host, glob) some worker of it listed
     sent: bool = False
     deadline: float = 0.0
-    files: dict[tuple[str, str], tuple[FileSpan, str]] = field(default_factory=dict)  # (host, path) -> file, format
-    matched: set[str] = field(default_factory=set)  # globs some host listed a file for
-    problems: list[Unreadable] = field(default_factory=list)  # refusals, globs nothing matched
-    clocks_said: set[str] = field(default_factory=set)
+    files: dict[tuple[str, str], tuple[FileSpan, str]] = msgspec.field(default_factory=dict)  # (host, path) -> file, format
+    matched: set[str] = msgspec.field(default_factory=set)  # globs some host listed a file for
+    problems: list[Unreadable] = msgspec.field(default_factory=list)  # refusals, globs nothing matched
+    clocks_said: set[str] = msgspec.field(default_factory=set)
     none_said: bool = False  # "no worker serves its own files", said once (follow mode asks every round)
-    followed: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)  # -> device, inode, line end
+    followed: dict[tuple[str, str], tuple[int, int, int]] = msgspec.field(default_factory=dict)  # -> device, inode, line end
 
 
 class JobCore:
@@ -718,7 +704,7 @@ class JobCore:
             # chunks, timestamps only), read everything with the window ending there, and
             # read again only if some entry turned out newer than the guess
             tails = [c for i in range(len(self.files)) for c in [c for c in chunks if c.file_index == i][-TAIL_CHUNKS:]]
-            chunks = [replace(c, id=self.next_chunk_id + n) for n, c in enumerate(tails)]
+            chunks = [msgspec.structs.replace(c, id=self.next_chunk_id + n) for n, c in enumerate(tails)]
             self.scan_ids = {c.id for c in chunks}
             self.last_phase = LastPhase.SCAN
         self.next_chunk_id += len(chunks)
@@ -729,7 +715,7 @@ class JobCore:
         counts them in ``next_chunk_id``)."""
         chunks = plan_chunks([(f.path, f.size) for f in self.files], self.options.chunk_size,
                              first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole})
-        return [replace(c, host=self.files[c.file_index].host) if self.files[c.file_index].host else c
+        return [msgspec.structs.replace(c, host=self.files[c.file_index].host) if self.files[c.file_index].host else c
                 for c in chunks]
 
     def _next_last_phase(self) -> None:

@@ -12,7 +12,8 @@ the first result for a chunk wins (exactly once, whatever duplicates arrive).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+
+import msgspec
 
 from ..config import Settings
 
@@ -20,8 +21,7 @@ ASSUMED_BYTES_PER_SECOND = 2e6
 """Speed assumed for deadlines until a chunk has been timed."""
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(msgspec.Struct, frozen=True):
     """A byte range of one input file (SPEC §2); ``host``: the only host whose workers can
     read it (its own files, ``--on-workers``), or None (a path every worker reads)."""
 
@@ -42,15 +42,14 @@ class Chunk:
         return {"file": self.file, "start": self.start, "size": self.size, "reason": reason}
 
 
-@dataclass
-class Peer:
+class Peer(msgspec.Struct):
     """A worker's lease: who it is, what it holds, when it was last heard."""
 
     session: str
     name: str
     capacity: int
     expires: float
-    held: dict[int, int] = field(default_factory=dict)  # chunk id -> attempt
+    held: dict[int, int] = msgspec.field(default_factory=dict)  # chunk id -> attempt
     host: str | None = None  # a worker that serves its host's files reads only them; None: shared paths
 
     @property
@@ -59,8 +58,7 @@ class Peer:
         return self.capacity - len(self.held)
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(msgspec.Struct, frozen=True):
     """Send chunk ``chunk`` (attempt ``attempt``) to the worker with ``session``."""
 
     session: str
@@ -68,8 +66,7 @@ class Assignment:
     attempt: int
 
 
-@dataclass(frozen=True)
-class InFlight:
+class InFlight(msgspec.Struct, frozen=True):
     session: str
     attempt: int
     deadline: float

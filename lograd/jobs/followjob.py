@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
+import msgspec
 import zmq
 
 from ..analyzer import Analyzer
@@ -156,7 +156,7 @@ class FollowJob:
         try:
             spans = [FileSpan(name if host is None else name.split(":", 1)[1], 0, host=host)
                      for name, host in zip(self.files, self.file_hosts)]
-            options = replace(c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), follow=True)
+            options = msgspec.structs.replace(c.job_options(c.chunk_size or MIN_AUTO_CHUNK, None), follow=True)
             self.core = JobCore(uuid.uuid4().hex, c.take_instance(), spans, self.formats, options, time.monotonic(),
                                 self.analyzer)
             c.analyzer = self.analyzer

@@ -12,7 +12,7 @@ worker connects (:data:`lograd.net.transport.RECONNECT_MAX_MS`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ..config import Settings
 from ..errors import EXIT_PARTIAL
@@ -22,54 +22,46 @@ FORGOTTEN_AFTER = 4
 concludes its lease was dropped and says Hello again."""
 
 
-@dataclass(frozen=True)
-class Heard:
+class Heard(msgspec.Struct, frozen=True):
     """A Beat from coordinator ``instance``, which has ``pending`` chunks waiting."""
 
     instance: str
     pending: int
 
 
-@dataclass(frozen=True)
-class Polled:
+class Polled(msgspec.Struct, frozen=True):
     """A poll of the sockets ended; ``busy``: chunks are queued or in hand."""
 
     busy: bool
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(msgspec.Struct, frozen=True):
     """Time passed (each turn of the loop)."""
 
 
-@dataclass(frozen=True)
-class Connect:
+class Connect(msgspec.Struct, frozen=True):
     """Open the tasks socket to the coordinator just joined."""
 
 
-@dataclass(frozen=True)
-class Disconnect:
+class Disconnect(msgspec.Struct, frozen=True):
     """Close the tasks socket and drop the queued chunks (Lazy Pirate); ``why``, when given,
     is said with the number of chunks dropped."""
 
     why: str | None = None
 
 
-@dataclass(frozen=True)
-class SayHello:
+class SayHello(msgspec.Struct, frozen=True):
     """Send Hello (capacity) to the joined coordinator."""
 
 
-@dataclass(frozen=True)
-class Tell:
+class Tell(msgspec.Struct, frozen=True):
     """Say ``text`` on stderr; ``always``: even with --quiet."""
 
     text: str
     always: bool = True
 
 
-@dataclass(frozen=True)
-class Exit:
+class Exit(msgspec.Struct, frozen=True):
     """Stop serving with exit status ``status``."""
 
     status: int

@@ -12,15 +12,14 @@ Frames of every message (a ROUTER adds the peer's identity in front)::
 
     [VERSION, kind, msgpack([field, ...])]
 
-Fields are positional, in dataclass order, and checked on decode: a message
+Fields are positional, in the order the class declares them, and checked on decode: a message
 of an unknown kind, a wrong field count or a wrong field type raises
 :class:`ProtocolError`, which receivers log and drop (never trust the peer).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-
 import msgpack
+import msgspec
 
 VERSION = b"lograd/1"
 MAX_MESSAGE = 64 << 20
@@ -41,8 +40,7 @@ _OPT_INT = (int, type(None))
 _OPT_STR = (str, type(None))
 
 
-@dataclass(frozen=True)
-class Hello:
+class Hello(msgspec.Struct, frozen=True):
     """A worker offers ``capacity`` chunks at once to coordinator ``instance``; ``host`` is
     its machine's name, ``serves`` whether it lists its own files (``--serve``)."""
 
@@ -53,8 +51,7 @@ class Hello:
     serves: int = 0
 
 
-@dataclass(frozen=True)
-class ListFiles:
+class ListFiles(msgspec.Struct, frozen=True):
     """The coordinator asks a worker which of its host's files match ``pattern`` (a glob);
     ``follow``: also each file's device, inode and end of its last complete line."""
 
@@ -63,8 +60,7 @@ class ListFiles:
     follow: int = 0
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(msgspec.Struct, frozen=True):
     """A worker's answer to ListFiles: ``files`` are ``[path, size, format, mtime_ms,
     compressed]`` rows of the regular files it may read (with ``follow``, then ``device,
     inode, complete_end``: where the last complete line ends); ``refused`` says why it listed
@@ -79,8 +75,7 @@ class Listing:
     clock_ms: int
 
 
-@dataclass(frozen=True)
-class Assign:
+class Assign(msgspec.Struct, frozen=True):
     """One chunk for one worker: read ``path[start:start+size]`` (SPEC §2 ownership)."""
 
     job: str
@@ -93,24 +88,22 @@ class Assign:
     format: str
     window_start: int | None
     window_end: int | None
-    hosts: list = field(default_factory=list)  # conn: each --host, as bytes
+    hosts: list = msgspec.field(default_factory=list)  # conn: each --host, as bytes
     scan: int = 0  # 1: only find the newest entry (the first phase of --last)
     bucket: int = 0  # > 0 (follow --last): split the metrics by entry time into buckets of this many ms
     reference_ms: int = 0  # dates `text` stamps without a year: the file's mtime when planned
-    filters: list = field(default_factory=list)  # [level, grep, template] (filters.EntryFilter), or []
+    filters: list = msgspec.field(default_factory=list)  # [level, grep, template] (filters.EntryFilter), or []
     templates: int = 1  # 0 (--no-templates): entries' templates are not counted
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(msgspec.Struct, frozen=True):
     """A worker gives back chunks it holds but will not finish (it is stopping)."""
 
     job: str
     chunks: list
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(msgspec.Struct, frozen=True):
     """A chunk's partial aggregate (``Partial.to_wire()``)."""
 
     job: str
@@ -119,11 +112,10 @@ class Result:
     worker: str
     seconds: float
     partial: dict
-    buckets: list = field(default_factory=list)  # [[bucket, partial], ...] when Assign.bucket > 0
+    buckets: list = msgspec.field(default_factory=list)  # [[bucket, partial], ...] when Assign.bucket > 0
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(msgspec.Struct, frozen=True):
     """A chunk the worker could not read; ``reason`` is for the user."""
 
     job: str
@@ -133,8 +125,7 @@ class Failure:
     reason: str
 
 
-@dataclass(frozen=True)
-class Heartbeat:
+class Heartbeat(msgspec.Struct, frozen=True):
     """A worker is alive; its own resource usage (sysstats: the kernel's counters)."""
 
     worker: str
@@ -145,8 +136,7 @@ class Heartbeat:
     peak_rss_mb: float
 
 
-@dataclass(frozen=True)
-class Beat:
+class Beat(msgspec.Struct, frozen=True):
     """The coordinator is alive; ``job`` is empty once the job is over.
 
     ``pending`` is the number of chunks waiting: an idle worker that hears
@@ -174,15 +164,11 @@ _KINDS = {cls.__name__.lower().encode(): cls for cls in _TYPES}
 Message = Hello | ListFiles | Listing | Assign | Release | Result | Failure | Heartbeat | Beat
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES}
-
-
 def encode(message: Message) -> list[bytes]:
-    """The frames of a message. Its fields as they are (plain values, lists and dicts), not
-    ``dataclasses.astuple``, which deep-copies them: a Result's partial is tens of
-    thousands of objects."""
+    """The frames of a message: its fields as they are (plain values, lists and dicts), never
+    deep-copied (a Result's partial is tens of thousands of objects)."""
     cls = type(message)
-    body = [getattr(message, name) for name in _FIELDS[cls]]
+    body = [getattr(message, name) for name in cls.__struct_fields__]
     return [VERSION, cls.__name__.lower().encode(), msgpack.packb(body, use_bin_type=True, unicode_errors=NAMES)]
 
 
@@ -205,9 +191,9 @@ def decode(frames: list[bytes]) -> Message:
     types = _TYPES[cls]
     if not isinstance(values, list) or len(values) != len(types):
         raise ProtocolError(f"{cls.__name__}: expected {len(types)} fields")
-    for spec, value, allowed in zip(fields(cls), values, types):
+    for name, value, allowed in zip(cls.__struct_fields__, values, types):
         if not isinstance(value, allowed) or isinstance(value, bool):
-            raise ProtocolError(f"{cls.__name__}.{spec.name}: unexpected {type(value).__name__}")
+            raise ProtocolError(f"{cls.__name__}.{name}: unexpected {type(value).__name__}")
     if cls is Assign and not all(isinstance(h, bytes) for h in values[10]):
         raise ProtocolError("Assign.hosts: not all bytes")
     if cls is Assign and values[14] and (len(values[14]) != 3 or not isinstance(values[14][0], (str, type(None)))

@@ -17,8 +17,8 @@ server whose public key is ``keys/coordinator.key``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+import msgspec
 import zmq
 
 from ..errors import MissingKey
@@ -28,8 +28,7 @@ WORKER = "worker"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-@dataclass(frozen=True)
-class Curve:
+class Curve(msgspec.Struct, frozen=True):
     """The CurveZMQ keys of one side: its own pair, and for a client the server's public key."""
 
     public: bytes
