@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import heapq
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 from .parsing import fixed_to_float, wide_sum, checked_count as _count, checked_int as _int
 from .sketch import LOWEST_INDEX, Sketch
@@ -73,8 +74,7 @@ def _add(counts: dict, key, n: int = 1) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
-@dataclass
-class PathFigures:
+class PathFigures(msgspec.Struct):
     """One normalised path: requests, 5xx responses, response times, and an example target
     (the smallest in byte order, so the example does not depend on how the input was cut)."""
 
@@ -84,7 +84,7 @@ class PathFigures:
     rt_count: int = 0
     rt_low: int = 0
     rt_high: int = 0
-    sketch: Sketch = field(default_factory=Sketch)
+    sketch: Sketch = msgspec.field(default_factory=Sketch)
 
     def add_time(self, rt: int, as_float: float) -> None:
         if self.rt_count == 0 or rt < self.rt_low:
@@ -123,19 +123,18 @@ class PathFigures:
                    Sketch.from_wire(sketch))
 
 
-@dataclass
-class AccessCounts:
+class AccessCounts(msgspec.Struct):
     """The access-log answers of some lines (entries inside the window only)."""
 
-    status: dict[int, int] = field(default_factory=dict)
-    status_minutes: dict[int, list[int]] = field(default_factory=dict)  # minute -> a count per class
+    status: dict[int, int] = msgspec.field(default_factory=dict)
+    status_minutes: dict[int, list[int]] = msgspec.field(default_factory=dict)  # minute -> a count per class
     bytes_total: int = 0
-    methods: dict[bytes, int] = field(default_factory=dict)
-    paths: dict[bytes, PathFigures] = field(default_factory=dict)
-    clients: dict[bytes, list[int]] = field(default_factory=dict)  # client -> [requests, 4xx, 5xx]
-    agents: dict[bytes, int] = field(default_factory=dict)
-    referrers: dict[bytes, int] = field(default_factory=dict)
-    undercount: dict[str, int] = field(default_factory=dict)
+    methods: dict[bytes, int] = msgspec.field(default_factory=dict)
+    paths: dict[bytes, PathFigures] = msgspec.field(default_factory=dict)
+    clients: dict[bytes, list[int]] = msgspec.field(default_factory=dict)  # client -> [requests, 4xx, 5xx]
+    agents: dict[bytes, int] = msgspec.field(default_factory=dict)
+    referrers: dict[bytes, int] = msgspec.field(default_factory=dict)
+    undercount: dict[str, int] = msgspec.field(default_factory=dict)
     """Per bounded list (clients, agents, referrers): how much any of its counts may be under
     the true one, once it held more than MAX_KEYS keys (Misra-Gries); absent while exact."""
 

@@ -7,9 +7,10 @@ and every merge order (SPEC §2).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
+
+import msgspec
 
 from .access import AccessCounts
 from .conn import ConnCounts
@@ -30,15 +31,14 @@ FROM_MESSAGE = object()
 """An entry's response time is to be found in its message."""
 
 
-@dataclass
-class Resource:
+class Resource(msgspec.Struct):
     """One resource key: count, fixed sum/min/max, and per minute [count, sum, max]."""
 
     count: int = 0
     total: int = 0
     low: int = 0
     high: int = 0
-    per_minute: dict[int, list[int]] = field(default_factory=dict)
+    per_minute: dict[int, list[int]] = msgspec.field(default_factory=dict)
 
     def add(self, value: int, minute: int) -> None:
         """Count one value seen in a minute."""
@@ -78,8 +78,7 @@ class Resource:
                     slot[2] = high
 
 
-@dataclass
-class Partial:
+class Partial(msgspec.Struct):
     """Mergeable summary of some lines of the input (one chunk, or many merged).
 
     Line counts and first/last cover every line; the metrics below
@@ -91,38 +90,45 @@ class Partial:
     malformed: int = 0
     blank: int = 0
     continuation: int = 0
-    samples: list[tuple[int, int, str]] = field(default_factory=list)
+    samples: list[tuple[int, int, str]] = msgspec.field(default_factory=list)
     # lines that are no entries, before any entry known in their file: continuation lines
     # if an entry of the file comes before them, else malformed (see add_unattached)
-    first_entry: dict[int, int] = field(default_factory=dict)  # file -> offset of its first entry
-    unattached: dict[int, list[list[int]]] = field(default_factory=dict)  # file -> [[offset, lines]]
-    unattached_samples: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    first_entry: dict[int, int] = msgspec.field(default_factory=dict)  # file -> offset of its first entry
+    unattached: dict[int, list[list[int]]] = msgspec.field(default_factory=dict)  # file -> [[offset, lines]]
+    unattached_samples: dict[int, list[tuple[int, str]]] = msgspec.field(default_factory=dict)
     first_ms: int | None = None
     last_ms: int | None = None
     in_window: int = 0
     errors: int = 0
-    levels: dict[str, int] = field(default_factory=dict)
-    per_second: SecondCounts = field(default_factory=SecondCounts)
-    per_minute: dict[int, list[int]] = field(default_factory=dict)  # [requests, errors, rt n, rt sum]
+    levels: dict[str, int] = msgspec.field(default_factory=dict)
+    per_second: SecondCounts = msgspec.field(default_factory=SecondCounts)
+    per_minute: dict[int, list[int]] = msgspec.field(default_factory=dict)  # [requests, errors, rt n, rt sum]
     rt_count: int = 0
     rt_total: int = 0
     rt_low: int = 0
     rt_high: int = 0
-    rt_sketch: Sketch = field(default_factory=Sketch)
-    rt_minutes: MinuteSketches = field(default_factory=MinuteSketches)  # each minute's percentiles
-    resources: dict[str, Resource] = field(default_factory=dict)
+    rt_sketch: Sketch = msgspec.field(default_factory=Sketch)
+    rt_minutes: MinuteSketches = msgspec.field(default_factory=MinuteSketches)  # each minute's percentiles
+    resources: dict[str, Resource] = msgspec.field(default_factory=dict)
     conn: ConnCounts | None = None  # the conn answers, when conn lines were read
     access: AccessCounts | None = None  # status codes, paths, clients, when access lines were read
-    labels: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    labels: dict[str, dict[str, list[int]]] = msgspec.field(default_factory=dict)
     """Entries inside the window by what a format names in them (syslog: ``host``, ``program``):
     kind -> name -> [entries, errors]."""
-    templates: TemplateCounts = field(default_factory=TemplateCounts)
+    templates: TemplateCounts = msgspec.field(default_factory=TemplateCounts)
     """Entries by the template of their message (entries with an empty message are not)."""
-    filters: EntryFilter | None = field(default=None, compare=False, repr=False)
+    filters: EntryFilter | None = None
     """What entries must pass besides the window to be counted (the job's --level, --grep,
     --template): how this partial is built, not part of what it holds (not sent)."""
-    count_templates: bool = field(default=True, compare=False, repr=False)
+    count_templates: bool = True
     """Whether entries' templates are counted (``--no-templates``: not; how it is built, not sent)."""
+
+    def __eq__(self, other: object) -> bool:
+        """Whether two partials hold the same figures (``filters`` and ``count_templates`` say
+        how a partial is built, not what it holds: not compared)."""
+        if type(other) is not Partial:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _HELD)
 
     # -- building -----------------------------------------------------------
 
@@ -484,3 +490,5 @@ def _positive(value) -> int:
     return value
 
 
+_HELD = tuple(name for name in Partial.__struct_fields__ if name not in ("filters", "count_templates"))
+"""The fields of a Partial that hold figures (what equality compares)."""

@@ -11,7 +11,8 @@ coordinator first scans for the newest entry, see coordinator.py.)
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+
+import msgspec
 
 from .timestamps import format_minute
 from .parsing import checked_count as _count
@@ -26,19 +27,18 @@ def _add(counts: dict, key, n: int = 1) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
-@dataclass
-class ConnCounts:
+class ConnCounts(msgspec.Struct):
     """The conn answers of some lines, for the hosts of ``--host`` (none, one or several)."""
 
     hosts: tuple[bytes, ...] = ()
     in_window: int = 0
-    sources: dict[bytes, int] = field(default_factory=dict)
-    targets: dict[bytes, int] = field(default_factory=dict)
-    to_host: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
+    sources: dict[bytes, int] = msgspec.field(default_factory=dict)
+    targets: dict[bytes, int] = msgspec.field(default_factory=dict)
+    to_host: dict[bytes, dict[bytes, int]] = msgspec.field(default_factory=dict)
     """host -> source -> n, of entries whose target is that host."""
-    from_host: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
+    from_host: dict[bytes, dict[bytes, int]] = msgspec.field(default_factory=dict)
     """host -> target -> n, of entries whose source is that host."""
-    per_minute: dict[int, int] = field(default_factory=dict)  # minute -> connections
+    per_minute: dict[int, int] = msgspec.field(default_factory=dict)  # minute -> connections
 
     def __post_init__(self) -> None:
         if isinstance(self.hosts, bytes):

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import heapq
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 from .parsing import ERROR_LEVELS, checked_count as _count, checked_counts_by_int, checked_int as _int
 from .timestamps import format_minute, format_ms
@@ -103,8 +104,7 @@ def group_of(level: str) -> int:
     return 0 if level in ERROR_LEVELS else 1 if level == "WARN" else 2
 
 
-@dataclass
-class TemplateFigures:
+class TemplateFigures(msgspec.Struct):
     """One template of one level group: its entries inside the window (``count``, per minute,
     the first and last entry time, and the first of them in file order as (file index,
     offset)), and whether any of its entries lies before the window (``before``: a template
@@ -114,7 +114,7 @@ class TemplateFigures:
     first_ms: int = 0
     last_ms: int = 0
     example: tuple[int, int] | None = None
-    minutes: dict[int, int] = field(default_factory=dict)
+    minutes: dict[int, int] = msgspec.field(default_factory=dict)
     before: bool = False
 
     def merge(self, other: TemplateFigures) -> None:
@@ -147,13 +147,12 @@ class TemplateFigures:
         return out
 
 
-@dataclass
-class TemplateCounts:
+class TemplateCounts(msgspec.Struct):
     """The templates of some entries, per level group (GROUPS): template bytes -> figures.
     Keyed by the template itself, not a hash of it: as exact, and sent once either way."""
 
-    groups: tuple[dict[bytes, TemplateFigures], ...] = field(default_factory=lambda: ({}, {}, {}))
-    undercount: list[int] = field(default_factory=lambda: [0, 0, 0])
+    groups: tuple[dict[bytes, TemplateFigures], ...] = msgspec.field(default_factory=lambda: ({}, {}, {}))
+    undercount: list[int] = msgspec.field(default_factory=lambda: [0, 0, 0])
     """Per group: how much any count may be under the true one, once the group held more
     than MAX_TEMPLATES templates (0 while exact)."""
 

@@ -33,6 +33,8 @@ def test_the_compiled_path_filters_as_the_exact_one_in_every_format(inner, data,
         for p, r in ((exact, exact_reading), (fast, fast_reading)):
             fmt.finish(p, r)
         assert fast == exact, fmt.name
+        # the wire does not carry how a partial was built (its filters): what it holds arrives
+        assert Partial.from_wire(fast.to_wire()) == fast, fmt.name
 
 
 def exact_lines(fmt, partial, block, reading, window) -> int:
