@@ -276,10 +276,7 @@ def _fold_templates(p: Partial, tally: Tally, runs: np.ndarray, file_index: int)
     """Add a tally's templates (per template and group: counts, times, first offset, whether
     any came before the window; (template * groups + group, minute, entries) runs)."""
     groups = len(GROUPS)
-    per_minute: dict[int, dict[int, int]] = {}
-    for key, minute, n in runs.tolist():
-        minutes = per_minute.setdefault(key, {})
-        minutes[minute] = minutes.get(minute, 0) + n
+    per_minute = _runs_by_key(runs)
     width = TALLY_TEMPLATE_COLUMNS
     for tid, (name, row) in enumerate(zip(tally.templates.keys(), tally.templates.counts().tolist())):
         for g in range(groups):
@@ -289,6 +286,22 @@ def _fold_templates(p: Partial, tally: Tally, runs: np.ndarray, file_index: int)
                     counted, first_ms, last_ms, (file_index, offset), per_minute.get(tid * groups + g, {}), before > 0))
             elif before:
                 p.templates.add_figures(g, name, TemplateFigures(before=True))
+
+
+def _runs_by_key(runs: np.ndarray) -> dict[int, dict[int, int]]:
+    """(key, minute, n) runs as key -> minute -> n summed, in one sort (a chunk's runs are a
+    few per template and minute: thousands, too many to add up one by one)."""
+    if not len(runs):
+        return {}
+    first = int(runs[:, 1].min())
+    span = int(runs[:, 1].max()) - first + 1
+    distinct, index = np.unique(runs[:, 0] * span + (runs[:, 1] - first), return_inverse=True)
+    sums = np.bincount(index.reshape(-1), weights=runs[:, 2]).astype(np.int64).tolist()
+    keys, minutes = np.divmod(distinct, span)
+    minutes = (minutes + first).tolist()
+    edges = (np.flatnonzero(np.diff(keys)) + 1).tolist()
+    return {key: dict(zip(minutes[a:b], sums[a:b]))
+            for key, a, b in zip(keys[[0, *edges]].tolist(), [0, *edges], [*edges, len(minutes)])}
 
 
 # -- aggregation -----------------------------------------------------------------------------------

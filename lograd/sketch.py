@@ -164,14 +164,26 @@ class MinuteSketches:
             self._add_keyed(distinct, np.bincount(index.reshape(-1), weights=counts).astype(np.int64))
 
     def _add_keyed(self, distinct: np.ndarray, counts: np.ndarray) -> None:
-        """Add ``counts`` at sorted distinct keys minute * COARSE_SPAN + bucket offset."""
+        """Add ``counts`` at sorted distinct keys minute * COARSE_SPAN + bucket offset: every
+        minute's run laid out in one array at once (a chunk's partial spans hundreds of
+        minutes), each minute then a view of it, added to what the minute held."""
         minute_of, bucket_of_ = np.divmod(distinct, COARSE_SPAN)
-        edges = np.flatnonzero(np.diff(minute_of)) + 1
-        for start, end in zip([0, *edges.tolist()], [*edges.tolist(), len(distinct)]):
-            low = int(bucket_of_[start])
-            run = np.zeros(int(bucket_of_[end - 1]) - low + 1, dtype=np.int64)
-            run[bucket_of_[start:end] - low] = counts[start:end]
-            self._add_run(int(minute_of[start]), low + COARSE_ZERO, run)
+        starts = np.flatnonzero(np.diff(minute_of, prepend=minute_of[0] - 1))
+        ends = np.append(starts[1:], len(distinct))
+        lows = bucket_of_[starts]
+        lengths = bucket_of_[ends - 1] - lows + 1
+        offsets = np.cumsum(lengths) - lengths
+        runs = np.zeros(int(lengths.sum()), dtype=np.int64)
+        which = np.repeat(np.arange(len(starts)), ends - starts)
+        runs[offsets[which] + bucket_of_ - lows[which]] = counts
+        held = self.minutes
+        for minute, low, at, length in zip(minute_of[starts].tolist(), (lows + COARSE_ZERO).tolist(),
+                                           offsets.tolist(), lengths.tolist()):
+            run = runs[at:at + length]
+            if minute in held:
+                self._add_run(minute, low, run)
+            else:
+                held[minute] = (low, run)
 
     def _add_run(self, minute: int, low: int, counts: np.ndarray) -> None:
         mine = self.minutes.get(minute)
@@ -242,6 +254,9 @@ class MinuteSketches:
         self._flush()
         out = []
         for minute, (low, counts) in sorted(self.minutes.items()):
+            if len(counts) and counts[0] and counts[-1]:  # trimmed already (most runs are)
+                out.append([minute, low, counts.astype("<i8", copy=False).tobytes()])
+                continue
             used = np.flatnonzero(counts)
             if len(used):
                 out.append([minute, low + int(used[0]), counts[used[0]:used[-1] + 1].astype("<i8").tobytes()])

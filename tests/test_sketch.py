@@ -2,7 +2,9 @@
 import math
 import random
 
+import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from lograd.sketch import Sketch
 
@@ -63,3 +65,44 @@ def test_many_minutes_quantiles_at_once_equal_each_minutes_own():
     together = sketches.quantiles_of(asked, [50, 95, 99])
     assert together == [sketches.quantiles(m, [50, 95, 99]) for m in asked]
     assert together[2] is not None and together[3] is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-3, 40), st.integers(0, 60), st.integers(1, 5)), max_size=40),
+                min_size=1, max_size=4))
+def test_minute_sketches_hold_each_minutes_counts_through_adds_merges_and_the_wire(batches):
+    """Every minute's runs are laid out in one array at once, each minute a view of it: what
+    the sketches hold (their wire form: per minute its first used bucket and the counts from
+    there to its last) is each minute's plain count per bucket, whatever the batches and
+    however they are merged."""
+    from collections import Counter
+    from lograd.sketch import COARSE_ZERO, MinuteSketches
+    want: dict[int, Counter] = {}
+    merged, one = MinuteSketches(), MinuteSketches()
+    for batch in batches:
+        part = MinuteSketches()
+        if batch:
+            minutes, buckets, counts = (np.array(column, dtype=np.int64) for column in zip(*batch))
+            part.add_counts(minutes, buckets + COARSE_ZERO, counts)
+            one.add_counts(minutes, buckets + COARSE_ZERO, counts)
+        for minute, bucket, n in batch:
+            want.setdefault(minute, Counter())[bucket + COARSE_ZERO] += n
+        merged.merge(MinuteSketches.from_wire(part.to_wire()))
+    expected = []
+    for minute, counter in sorted(want.items()):
+        low, high = min(counter), max(counter)
+        expected.append([minute, low, np.array([counter[b] for b in range(low, high + 1)], "<i8").tobytes()])
+    assert one.to_wire() == expected
+    assert merged.to_wire() == expected
+
+
+def test_minute_sketches_from_a_peer_with_empty_buckets_at_the_ends_are_sent_trimmed():
+    """A peer's run may carry zeros at either end (nothing refuses them): the wire form that
+    goes on (a saved state, equality) starts and ends at a used bucket."""
+    from lograd.sketch import COARSE_ZERO, MinuteSketches
+    raw = np.array([0, 2, 0, 3, 0], "<i8").tobytes()
+    got = MinuteSketches.from_wire([[7, COARSE_ZERO, raw], [8, COARSE_ZERO, np.array([4], "<i8").tobytes()],
+                                    [9, COARSE_ZERO, np.array([5, 0], "<i8").tobytes()]])
+    assert got.to_wire() == [[7, COARSE_ZERO + 1, np.array([2, 0, 3], "<i8").tobytes()],
+                             [8, COARSE_ZERO, np.array([4], "<i8").tobytes()],
+                             [9, COARSE_ZERO, np.array([5], "<i8").tobytes()]]
