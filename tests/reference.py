@@ -12,6 +12,9 @@ import re
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+MINUTE_ACCURACY = 0.02
+"""README: each minute's percentiles come from a per-minute sketch of 2% accuracy."""
+
 LINE = re.compile(
     rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"
     rb"[ \t]+([A-Za-z]+)(?:[ \t]+(.*))?", re.S)
@@ -94,7 +97,7 @@ def report(data: bytes) -> dict:
     ordered = sorted(rts)
 
     def rank(p):
-        return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+        return nearest_rank(rts, p)
 
     def iso(when):
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
@@ -115,12 +118,28 @@ def report(data: bytes) -> dict:
             (max(seconds) - min(seconds)).total_seconds() + 1),
         "peak_requests_per_second": max(seconds.values()) if seconds else 0,
         "per_minute": [{"minute": k, "requests": v[0], "errors": v[1], "error_rate": v[1] / v[0],
-                        "avg_response_time": float(sum(v[2]) / len(v[2])) if v[2] else None}
+                        "avg_response_time": float(sum(v[2]) / len(v[2])) if v[2] else None,
+                        **{f"p{p}": nearest_rank(v[2], p) if v[2] else None for p in (50, 95, 99)}}
                        for k, v in sorted(minutes.items())],
         "resources": {key: {"count": len(vals), "mean": float(sum(v for _, v in vals) / len(vals)),
-                            "min": float(min(v for _, v in vals)), "max": float(max(v for _, v in vals))}
+                            "min": float(min(v for _, v in vals)), "max": float(max(v for _, v in vals)),
+                            "per_minute": _resource_minutes(vals)}
                       for key, vals in sorted(resources.items())},
     }
+
+
+def nearest_rank(values: list, p: int) -> float:
+    """The nearest-rank p-th percentile of ``values`` (SPEC §3)."""
+    ordered = sorted(values)
+    return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+
+
+def _resource_minutes(vals: list) -> list[dict]:
+    """A resource's (minute, value) pairs as its report rows: each minute's mean and max."""
+    by_minute = defaultdict(list)
+    for minute, value in vals:
+        by_minute[minute].append(value)
+    return [{"minute": m, "mean": float(sum(v) / len(v)), "max": float(max(v))} for m, v in sorted(by_minute.items())]
 
 
 def assert_matches(got: dict, want: dict) -> None:
@@ -135,16 +154,26 @@ def assert_matches(got: dict, want: dict) -> None:
             assert set(actual) == set(expected)
             for name, summary in expected.items():
                 for k, v in summary.items():
-                    assert math.isclose(actual[name][k], v, rel_tol=1e-9, abs_tol=1e-9), (name, k)
-        elif key == "per_minute":
-            assert len(actual) == len(expected)
-            for a, e in zip(actual, expected):
-                for k, v in e.items():
-                    if isinstance(v, float):
-                        assert math.isclose(a[k], v, rel_tol=1e-9), (e["minute"], k, a[k], v)
+                    if k == "per_minute":
+                        _assert_rows(actual[name][k], v)
                     else:
-                        assert a[k] == v, (e["minute"], k, a[k], v)
+                        assert math.isclose(actual[name][k], v, rel_tol=1e-9, abs_tol=1e-9), (name, k)
+        elif key == "per_minute":
+            _assert_rows(actual, expected)
         elif isinstance(expected, float):
             assert math.isclose(actual, expected, rel_tol=1e-9), (key, actual, expected)
         else:
             assert actual == expected, (key, actual, expected)
+
+
+def _assert_rows(actual: list[dict], expected: list[dict]) -> None:
+    """Per-minute rows equal: floats to 1e-9, a minute's percentiles within MINUTE_ACCURACY
+    (its sketch's 2%: one bucket's width around the nearest-rank value)."""
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        for k, v in e.items():
+            if isinstance(v, float):
+                tolerance = MINUTE_ACCURACY if k.startswith("p") else 1e-9
+                assert math.isclose(a[k], v, rel_tol=tolerance, abs_tol=1e-9), (e["minute"], k, a[k], v)
+            else:
+                assert a[k] == v, (e["minute"], k, a[k], v)
