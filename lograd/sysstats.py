@@ -24,6 +24,21 @@ def _cpu_seconds() -> float:
     return time.process_time()
 
 
+_LIBC: list = []
+
+
+def libc():
+    """This process's C library through ctypes (``prctl``, ``mallopt``: Linux and glibc), or
+    None where it cannot be loaded; loaded once."""
+    if not _LIBC:
+        try:
+            import ctypes
+            _LIBC.append(ctypes.CDLL(None))
+        except OSError:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
 def _rss_mb() -> float:
     """Resident memory now, in MiB; 0.0 when it cannot be read."""
     try:

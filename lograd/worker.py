@@ -26,7 +26,7 @@ from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Fail
                        endpoint)
 from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
 from .net.security import Curve
-from .sysstats import ProcessStats
+from .sysstats import ProcessStats, libc
 
 
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -377,12 +377,9 @@ def die_with_parent() -> None:
     parent = os.environ.get("LOGRAD_PARENT")
     if not parent:
         return
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    prctl = getattr(libc(), "prctl", None)
+    if prctl is not None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if str(os.getppid()) != parent:
         raise SystemExit(0)
 

@@ -10,6 +10,7 @@ import time
 
 from ..config import FREED_MEMORY_KEPT, Settings
 from ..errors import EXIT_INTERRUPTED
+from ..sysstats import libc
 
 
 def local_address(bind: str, port: int) -> str:
@@ -66,10 +67,8 @@ class ForkedWorker:
 def keep_freed_memory() -> bool:
     """Tell this process's glibc what FREED_MEMORY_KEPT tells a new one through its environment
     (``mallopt``: a forked worker's malloc is already set up); whether it took them."""
-    try:
-        import ctypes
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+    mallopt = getattr(libc(), "mallopt", None)
+    if mallopt is None:  # not glibc
         return False
     return (mallopt(-1, int(FREED_MEMORY_KEPT["MALLOC_TRIM_THRESHOLD_"])) == 1  # M_TRIM_THRESHOLD
             and mallopt(-3, int(FREED_MEMORY_KEPT["MALLOC_MMAP_THRESHOLD_"])) == 1)  # M_MMAP_THRESHOLD
@@ -181,8 +180,7 @@ def _run_forked(argv: list[str], parent: int) -> None:
 
 def _name_process(name: bytes) -> None:
     """This process's name (``comm``: ``top``, ``pgrep``), 15 bytes at most (Linux)."""
-    try:
+    prctl = getattr(libc(), "prctl", None)
+    if prctl is not None:
         import ctypes
-        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+        prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)  # PR_SET_NAME
