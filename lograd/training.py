@@ -99,12 +99,16 @@ def build() -> int:
         print(f"lograd: the scanner stays as built (the profile-guided build failed: "
               f"{said[-1] if said else exc})")
         return 0
+    except BaseException:  # Ctrl-C: the plain build back, then stop
+        os.replace(plain, scanner)
+        raise
     os.remove(plain)
     print("lograd: the scanner is built for the lines it reads (profile-guided)")
     return 0
 
 
 def main(argv: list[str]) -> int:
+    """``build`` or ``run`` (the module's docstring); 2 for anything else."""
     if argv == ["build"]:
         return build()
     if argv == ["run"]:

@@ -3,6 +3,8 @@ and any failure puts the plain build back (a build that cannot be made is only s
 import os
 import subprocess
 
+import pytest
+
 from lograd import training
 
 
@@ -44,6 +46,20 @@ def test_a_failed_step_puts_the_plain_build_back_and_says_why(tmp_path, monkeypa
     assert not os.path.exists(scanner + ".plain")
     said = capsys.readouterr().out
     assert "stays as built" in said and "unrecognized option" in said
+
+
+def test_ctrl_c_during_the_build_puts_the_plain_build_back(tmp_path, monkeypatch):
+    scanner = _fake_checkout(tmp_path, monkeypatch)
+    monkeypatch.setattr(training, "_build", lambda step: open(scanner, "wb").write(b"the counting build"))
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.build()
+    with open(scanner, "rb") as f:
+        assert f.read() == b"the plain build"
 
 
 def test_the_plain_build_stays_without_gcc(tmp_path, monkeypatch, capsys):
