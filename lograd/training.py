@@ -28,9 +28,10 @@ VECTOR_BYTES = 1 << 20
 
 
 def workload(directory: str) -> list[str]:
-    """Read a generated log of each format lograd generates and each bundled test vector (the
-    other formats and dialects: access, syslog, log4j, ...) as a worker reads chunks, with
-    templates counted and not; the formats read, as detected."""
+    """Read a generated log of each format lograd generates, an access log as the benchmarks
+    make one, and each bundled test vector (the other formats and dialects: syslog, log4j,
+    ...) as a worker reads chunks, with templates counted and not; the formats read, as
+    detected."""
     from .generate import FORMATS, generate_test_logs
     from .inputs import detect_format
     from .reader import summarise_chunk
@@ -39,6 +40,17 @@ def workload(directory: str) -> list[str]:
         path = os.path.join(directory, f"{fmt}.log")
         generate_test_logs(SAMPLE_MB, path, "error_spike", fmt=fmt)
         paths.append(path)
+    try:  # access lines of many paths, clients and agents, as the benchmarks make them (a checkout)
+        sys.path.insert(0, ROOT)
+        from benchmarks.access_log import write_access_log
+    except ImportError:
+        pass
+    else:
+        path = os.path.join(directory, "access.log")
+        write_access_log(path, int(SAMPLE_MB * 1e6))
+        paths.append(path)
+    finally:
+        sys.path.remove(ROOT)
     for vector in sorted(glob.glob(os.path.join(ROOT, "test_vectors", "*", "*.log"))):
         with open(vector, "rb") as f:
             data = f.read()
