@@ -8,9 +8,7 @@ cannot (they need the path), which the README says.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import threading
 from typing import BinaryIO
 
@@ -23,6 +21,8 @@ class StdinSpool:
     """A temporary file that fills with standard input as it arrives (a context manager)."""
 
     def __init__(self, source: BinaryIO | None = None) -> None:
+        import tempfile  # here, not at import: with shutil (which loads zlib, bz2 and lzma) it
+        # cost every coordinator 4-6 ms of its start, and only a job reading "-" needs them
         self.source = source if source is not None else sys.stdin.buffer
         self.folder = tempfile.mkdtemp(prefix="lograd-stdin-")
         self.path = os.path.join(self.folder, "stdin.log")
@@ -37,6 +37,7 @@ class StdinSpool:
         return self
 
     def __exit__(self, *exc) -> None:
+        import shutil
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _copy(self) -> None:
