@@ -421,8 +421,8 @@ def worker_main(argv: list[str] | None = None) -> int:
             for directory in args[option]:
                 if not os.path.isdir(directory):
                     raise UsageError(f"{option} {directory!r} is not a directory")
-        import socket  # only here: 7 ms of every command's start-up
-        hostname = args["--hostname"] or socket.gethostname()
+        from .sysstats import this_host
+        hostname = args["--hostname"] or this_host()
         if not hostname or ":" in hostname or len(hostname) > 255:
             raise UsageError(f"--hostname {hostname!r}: a host name, without ':'")
     except UsageError as exc:

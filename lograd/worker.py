@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from .net.protocol import (BEATS, HEARTBEATS, RESULTS, TASKS, Assign, Beat, Fail
                        endpoint)
 from .net.link import Connect, Disconnect, Exit, Heard, Link, Polled, SayHello, Tell, Tick as LinkTick
 from .net.security import Curve
-from .sysstats import ProcessStats, libc
+from .sysstats import ProcessStats, libc, this_host
 
 
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
@@ -52,7 +51,7 @@ class Worker:
         self.served = list(served or [])  # --serve: this host's files, listed when asked
         # files are opened only inside --root and --serve directories, when any is given
         self.roots = [os.path.realpath(r) for r in [*(roots or []), *self.served]]
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or this_host()
         self.coordinator_url = coordinator_address(coordinator_url)  # HOST:PORT and http:// too
         self.settings = settings
         self.capacity = capacity or settings.worker_capacity

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ..config import FREED_MEMORY_KEPT, Settings
 from ..errors import EXIT_INTERRUPTED
 from ..sysstats import libc
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def local_address(bind: str, port: int) -> str:
@@ -46,6 +49,7 @@ class ForkedWorker:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:  # as Popen.wait with a timeout: look again soon
             if deadline is not None and time.monotonic() >= deadline:
+                import subprocess
                 raise subprocess.TimeoutExpired(f"local worker {self.pid}", timeout)
             time.sleep(0.005)
         return self.returncode
@@ -102,6 +106,7 @@ class LocalWorkers:
               instance: str | None = None) -> None:
         """Start ``count`` workers for the coordinator at ``url``; with ``instance`` they join
         that coordinator instance at once, before its first heartbeat."""
+        import subprocess  # here: a forked worker needs none (3 ms of the coordinator's start)
         env = dict(os.environ, LOGRAD_PARENT=str(os.getpid()), **FREED_MEMORY_KEPT)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -133,7 +138,10 @@ class LocalWorkers:
         for p in self.processes:
             try:
                 p.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            except Exception as exc:  # subprocess.TimeoutExpired: subprocess is imported only where raised
+                import subprocess
+                if not isinstance(exc, subprocess.TimeoutExpired):
+                    raise
                 p.kill()
                 p.wait()
         self.processes.clear()

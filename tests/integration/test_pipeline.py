@@ -278,6 +278,42 @@ def test_workers_run_with_glibc_keeping_freed_memory(procs, base_port):
     assert keep_freed_memory()
 
 
+def test_a_local_worker_deaf_to_sigterm_is_killed_after_the_grace_and_reaped():
+    """LocalWorkers.stop: SIGTERM, then SIGKILL once ``grace`` has passed (the forked worker's
+    wait raises what Popen's does, with subprocess imported only then)."""
+    from lograd.jobs.local import ForkedWorker, LocalWorkers
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker that ignores SIGTERM (and never returns into pytest)
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.write(ready_w, b"x")
+            signal.pause()
+        finally:
+            os._exit(0)
+    local = LocalWorkers()
+    try:
+        os.close(ready_w)
+        assert os.read(ready_r, 1) == b"x"  # SIGTERM is ignored from here on
+        worker = ForkedWorker(child)
+        local.processes.append(worker)
+        local.stop(grace=0.2)
+        assert worker.returncode == -signal.SIGKILL and local.processes == []
+    finally:
+        os.close(ready_r)
+        if worker_alive(child):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+def worker_alive(pid: int) -> bool:
+    """Whether child ``pid`` is still unreaped."""
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
+
+
 def test_a_file_name_that_is_not_utf8_is_read_and_named_in_valid_json(procs, base_port, tmp_path):
     """The name's bytes travel to the worker and back, and the report names the file so that
     a JSON reader gets the same Python name (it was a traceback in msgpack)."""
