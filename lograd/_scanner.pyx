@@ -19,6 +19,34 @@ cdef extern from "string.h" nogil:
 cdef extern from * nogil:
     int __builtin_ctzll(unsigned long long x)
 
+cdef extern from * nogil:
+    """
+    /* Sixteen bytes of a message with every ASCII digit made '0' (into out), given back as
+       two little-endian words: with SSE2 (every x86-64) one compare does all sixteen.
+       Elsewhere, or built with -DLOGRAD_NO_SIMD, LOGRAD_SIMD is 0 and the scanner makes
+       them eight bytes at a time in a word (_skeleton). */
+    #if defined(__SSE2__) && !defined(LOGRAD_NO_SIMD)
+    #include <emmintrin.h>
+    #define LOGRAD_SIMD 1
+    static inline void lograd_zero_digits16(const uint8_t* in, uint8_t* out, uint64_t* lo, uint64_t* hi) {
+        __m128i x = _mm_loadu_si128((const __m128i*)in);
+        __m128i t = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t);
+        x = _mm_andnot_si128(_mm_and_si128(digit, _mm_set1_epi8(0x0F)), x);
+        _mm_storeu_si128((__m128i*)out, x);
+        *lo = (uint64_t)_mm_cvtsi128_si64(x);
+        *hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+    }
+    #else
+    #define LOGRAD_SIMD 0
+    static inline void lograd_zero_digits16(const uint8_t* in, uint8_t* out, uint64_t* lo, uint64_t* hi) {
+        (void)in; (void)out; (void)lo; (void)hi;  /* never called without SIMD */
+    }
+    #endif
+    """
+    const bint SIMD "LOGRAD_SIMD"
+    void _zero_digits16 "lograd_zero_digits16" (const uint8_t* text, uint8_t* out, uint64_t* lo, uint64_t* hi)
+
 cimport cython
 import numpy as np
 
@@ -2865,28 +2893,43 @@ DEF SHAPE_METRIC = 6  # a shape's key=value token: key start, its '=', the resou
                       # whether the value is negative, its digits before and after the point
 
 
+cdef inline uint64_t _zeroed(uint64_t word) noexcept nogil:
+    """``word`` with each ASCII digit made '0': '1'..'9' (0x31..0x39) lose their low nibble."""
+    return word & ~((_digit_bytes(word) >> 7) * 0x0F)
+
+
 cdef uint64_t _skeleton(const uint8_t* text, Py_ssize_t n, uint8_t* out) noexcept nogil:
-    """``text`` [0, n) with every ASCII digit made '0', eight bytes a step; the
-    :func:`_span_hash` of what it wrote, made from the same words."""
+    """``text`` [0, n) with every ASCII digit made '0', sixteen bytes a step (the last
+    sixteen may overlap the ones before); a 64-bit hash of what it wrote, made from the same
+    words (which words depends on ``n`` alone, so equal skeletons hash alike)."""
     cdef Py_ssize_t i = 0
-    cdef uint64_t word, low7, digits, h = 1469598103934665603ULL ^ <uint64_t>n
+    cdef uint64_t word, hi, h = 1469598103934665603ULL ^ <uint64_t>n
     if n < 8:
         word = 0
         for i in range(n):
             out[i] = 48 if _digit(text[i]) else text[i]
             word |= (<uint64_t>out[i]) << (8 * i)
         return _hash_end(_hash_word(h, word, True)) if n else _hash_end(h)
+    if n < 16:  # two words, the second overlapping the first
+        memcpy(&word, text, 8)
+        memcpy(&hi, text + n - 8, 8)
+        word, hi = _zeroed(word), _zeroed(hi)
+        memcpy(out, &word, 8)
+        memcpy(out + n - 8, &hi, 8)
+        return _hash_end(_hash_word(_hash_word(h, word, False), hi, True))
     while True:
-        memcpy(&word, text + i, 8)
-        low7 = word & 0x7F7F7F7F7F7F7F7FULL
-        digits = ((0x0101010101010101ULL * (127 + 0x3A) - low7) & ~word
-                  & (low7 + 0x0101010101010101ULL * (127 - 0x2F))) & 0x8080808080808080ULL
-        word &= ~((digits >> 7) * 0x0F)  # '1'..'9' (0x31..0x39) lose their low nibble: '0'
-        memcpy(out + i, &word, 8)
-        h = _hash_word(h, word, (i & 7) != 0)  # a word off the eight-byte grid is the tail
-        if i + 8 == n:
+        if SIMD:
+            _zero_digits16(text + i, out + i, &word, &hi)
+        else:
+            memcpy(&word, text + i, 8)
+            memcpy(&hi, text + i + 8, 8)
+            word, hi = _zeroed(word), _zeroed(hi)
+            memcpy(out + i, &word, 8)
+            memcpy(out + i + 8, &hi, 8)
+        h = _hash_word(_hash_word(h, word, False), hi, (i & 15) != 0)
+        if i + 16 == n:
             return _hash_end(h)
-        i = i + 8 if i + 16 <= n else n - 8  # the last eight bytes may overlap the ones before
+        i = i + 16 if i + 32 <= n else n - 16
 
 
 cdef struct Vec:  # a growable array of int64 rows (width fixed by the user)

@@ -233,6 +233,17 @@ def test_messages_that_differ_in_digits_share_a_template_only_when_it_holds_none
     assert counted == expected and b"cpu1=<*> up" in counted and b"cpu2=<*> up" in counted
 
 
+def test_a_skeleton_makes_only_ascii_digits_zero_at_every_length_and_position():
+    """The skeleton (a message's digits made '0') is made eight or sixteen bytes a step, the
+    last step overlapping the one before: at every length up to 48 and every position, a
+    digit and each byte next to the digits' range (or equal to one but for its high bit, or
+    its low nibble) must give its line its own template, as the exact path does."""
+    near = b"/0159:\xb0\xb9\xaf\xba p`y"
+    messages = [b"m" * i + bytes([c]) + b"m" * (n - i - 1) for n in range(1, 49) for i in range(n) for c in near]
+    data = b"".join(b"2024-01-24 10:15:00.000 INFO %s\n" % m for m in messages)
+    assert summarise_app_fast(data) == summarise_app(data)
+
+
 def test_messages_that_share_their_shape_are_still_read_digit_by_digit():
     """The tally reads a message's response time and resources where the first message of
     the same skeleton (digits made '0') had them; whether each number fits an int64 is its
