@@ -16,6 +16,40 @@ def test_plan_covers_every_byte_once():
     assert [c.id for c in chunks] == list(range(5))
 
 
+MiB = 1 << 20
+
+
+def test_a_finer_tail_cuts_the_last_chunks_worth_in_quarters_and_still_covers_every_byte_once():
+    """Two workers, 8 MiB chunks: the last 16 MiB of the job (its last file's end) go out as
+    2 MiB pieces, in order, numbered on; every byte is in exactly one chunk."""
+    files = [("a", 20 * MiB + 5), ("b", 9 * MiB + 123)]
+    plain = plan_chunks(files, 8 * MiB, first_id=7)
+    finer = plan_chunks(files, 8 * MiB, first_id=7, finer_tail=2)
+    assert [c.id for c in finer] == list(range(7, 7 + len(finer)))
+    for name, size in files:
+        spans = [(c.start, c.size) for c in finer if c.path == name]
+        assert spans[0][0] == 0 and all(a + n == b for (a, n), (b, _) in zip(spans, spans[1:]))
+        assert sum(n for _, n in spans) == size
+    # taken from the end until the 16 MiB are reached: b's 9 MiB + 123 B (an 8 MiB chunk and
+    # a short one), a's last 4 MiB + 5 B and the 8 MiB chunk that reaches 16 MiB are cut in
+    # 2 MiB pieces; a's first chunk stays whole
+    assert [(c.path, c.start, c.size) for c in plain] == [
+        ("a", 0, 8 * MiB), ("a", 8 * MiB, 8 * MiB), ("a", 16 * MiB, 4 * MiB + 5), ("b", 0, 8 * MiB), ("b", 8 * MiB, MiB + 123)]
+    assert (finer[0].path, finer[0].start, finer[0].size) == ("a", 0, 8 * MiB)
+    assert [(c.path, c.size) for c in finer[1:]] == (
+        [("a", 2 * MiB)] * 6 + [("a", 5)] + [("b", 2 * MiB)] * 4 + [("b", MiB + 123)])
+
+
+def test_a_finer_tail_leaves_compressed_files_whole_and_small_chunks_as_they_are():
+    files = [("a.log", 40 * MiB), ("b.log.gz", 3 * MiB)]
+    finer = plan_chunks(files, 8 * MiB, whole={1}, finer_tail=2)
+    assert finer == plan_chunks(files, 8 * MiB, whole={1}), "the tail starts with a whole file: nothing is cut"
+    assert plan_chunks([("a", 9 * MiB)], 2 * MiB, finer_tail=2) == plan_chunks([("a", 9 * MiB)], 2 * MiB), (
+        "pieces under 1 MiB would cost more than they save")
+    cut = plan_chunks(list(reversed(files)), 8 * MiB, whole={0}, finer_tail=1)
+    assert (cut[0].path, cut[0].size) == ("b.log.gz", 3 * MiB) and all(c.size == 2 * MiB for c in cut[-4:])
+
+
 def test_assign_respects_capacity_and_spreads_work():
     d = make(5)
     d.hello("w1", "alice", 2, now=0)

@@ -148,6 +148,7 @@ class JobOptions(msgspec.Struct, frozen=True):
     local_workers: int = 0
     watch_local: bool = False  # every --local worker exiting ends the job (no other is awaited)
     chunk_size: int = 1 << 20
+    finer_tail: bool = False  # the job's last chunks cut finer (the size was chosen, not asked)
     window: TimeBounds | None = None
     window_length_ms: int | None = None  # --last, in ms
     hosts: tuple[bytes, ...] = ()
@@ -714,7 +715,8 @@ class JobCore:
         """Every file cut into chunks, numbered on from the last chunk planned (the caller
         counts them in ``next_chunk_id``)."""
         chunks = plan_chunks([(f.path, f.size) for f in self.files], self.options.chunk_size,
-                             first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole})
+                             first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole},
+                             finer_tail=max(self.options.workers_wanted, self.options.local_workers) if self.options.finer_tail else 0)
         return [msgspec.structs.replace(c, host=self.files[c.file_index].host) if self.files[c.file_index].host else c
                 for c in chunks]
 

@@ -72,6 +72,25 @@ def test_report_is_the_same_for_every_chunk_size_and_worker_count(procs, base_po
     assert report["job"]["chunks"] > whole["job"]["chunks"] or chunk == "1MiB"
 
 
+def test_a_job_of_chosen_chunk_size_cuts_its_last_chunks_finer_and_reports_the_same(procs, base_port, tmp_path):
+    """Without --chunk-size the coordinator chooses the size (four chunks with --local and no
+    --workers) and cuts the job's last two chunks' worth (a worker each) in four, so the
+    workers finish together: more chunks than an even cut, the same report as one chunk."""
+    from lograd.generate import generate_test_logs
+    from lograd.jobs.plan import auto_chunk_size
+    path = str(tmp_path / "app.log")
+    generate_test_logs(40, path, "error_spike", seed=11)  # 40 MB: 9.5 MiB chunks, 2.4 MiB pieces
+    status, report, err = procs.coordinator(base_port, "--local", "2", path, timeout=120)
+    assert status == 0, err
+    status, whole, err = procs.coordinator(base_port, "--local", "1", "--chunk-size", "1GiB", path, timeout=120)
+    assert status == 0, err
+    assert without_job(report) == without_job(whole)
+    size = os.path.getsize(path)
+    chunk = auto_chunk_size(size, 1)
+    assert size % chunk < chunk // 4, "the premise: the last chunk is short, a piece of the tail"
+    assert report["job"]["chunks"] == 2 + 4 + 4 + 1, "two whole chunks, then two cut in four, then the short one"
+
+
 def test_named_workers_started_first_in_other_terminals(procs, base_port):
     url = f"tcp://127.0.0.1:{base_port}"
     workers = [procs.start("lograd-worker", name, "--coordinator", url) for name in ("alice", "bob", "charlie")]
