@@ -40,6 +40,13 @@ def test_a_finer_tail_cuts_the_last_chunks_worth_in_quarters_and_still_covers_ev
         [("a", 2 * MiB)] * 6 + [("a", 5)] + [("b", 2 * MiB)] * 4 + [("b", MiB + 123)])
 
 
+def test_a_finer_tail_of_a_file_a_few_bytes_short_of_whole_chunks_cuts_a_worker_s_worth_each():
+    """1 GiB less 11 bytes in 64 MiB chunks, two workers: the last two chunks are cut, not a
+    third for the 11 bytes the last one lacks."""
+    sizes = [c.size >> 20 for c in plan_chunks([("a", (1 << 30) - 11)], 64 * MiB, finer_tail=2)]
+    assert sizes == [64] * 14 + [16] * 7 + [15]
+
+
 def test_a_finer_tail_leaves_compressed_files_whole_and_small_chunks_as_they_are():
     files = [("a.log", 40 * MiB), ("b.log.gz", 3 * MiB)]
     finer = plan_chunks(files, 8 * MiB, whole={1}, finer_tail=2)

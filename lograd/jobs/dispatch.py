@@ -134,8 +134,8 @@ def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0
     ``whole`` (compressed ones) are one chunk each.
 
     With ``finer_tail`` (the workers expected), the chunks at the job's end that make up
-    ``finer_tail`` chunks' worth of bytes (the one that reaches it included; a compressed
-    file ends the run) are cut in quarters: chunks go out in order, so each worker's last
+    ``finer_tail`` chunks' worth of bytes (the one that reaches it included, unless less
+    than a quarter chunk was left to reach; a compressed file ends the run) are cut in quarters: chunks go out in order, so each worker's last
     piece of work is short and the workers finish together, where one would otherwise read
     a whole last chunk while the others wait (a 1 GiB job on two workers: 17 ms idle at the
     end, median of 8, with 32 MiB chunks; 7.5 ms with the last two cut in four)."""
@@ -150,7 +150,7 @@ def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0
     if finer_tail <= 0 or piece < MIN_TAIL_PIECE:
         return chunks
     cut, left = len(chunks), finer_tail * chunk_size
-    while cut > 0 and left > 0 and chunks[cut - 1].file_index not in whole:
+    while cut > 0 and left >= piece and chunks[cut - 1].file_index not in whole:
         cut -= 1
         left -= chunks[cut].size
     pieces = [Chunk(0, c.file_index, c.path, start, min(piece, c.start + c.size - start))
