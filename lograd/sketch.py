@@ -239,9 +239,15 @@ class MinuteSketches:
         totals = cumulative[starts + lengths - 1] - before
         ranks = np.maximum(1, -(-np.outer(totals, np.array(percents, dtype=np.int64)) // 100))
         buckets = lows[:, None] + np.searchsorted(cumulative, before[:, None] + ranks) - starts[:, None]
-        value = {b: coarse_value(b) for b in set(buckets.ravel().tolist())}  # the same float as one by one
-        for i, row in zip(present, buckets.tolist()):
-            out[i] = [value[b] for b in row]
+        # each distinct bucket's value made once (the same float as one by one), the rows
+        # then read out of an array of them
+        distinct, where = np.unique(buckets, return_inverse=True)
+        values = np.array([coarse_value(b) for b in distinct.tolist()], dtype=np.float64)
+        rows = values[where.reshape(buckets.shape)].tolist()
+        if len(present) == len(minutes):
+            return rows
+        for i, row in zip(present, rows):
+            out[i] = row
         return out
 
     def __eq__(self, other: object) -> bool:
