@@ -39,7 +39,8 @@ Options:
                          [default: @PORT@].
   --bind ADDR            Interface to listen on [default: @BIND@].
   --chunk-size SIZE      Bytes per chunk: plain, or with KiB MiB GiB KB MB GB
-                         (default: about four chunks per worker, 64KiB-32MiB).
+                         (default: about four chunks per worker, 64KiB-64MiB,
+                         the last ones cut in four).
   --format FMT           Input format: auto, app, conn, json, logfmt, syslog,
                          access, cri, docker or text (below);
                          auto decides per file from its first 64 KiB
