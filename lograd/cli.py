@@ -317,7 +317,7 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
     """The coordinator's job once its command line is read (``started``: where to start the
     --local workers, or None; ``instance``: the first job's instance, which they join)."""
     from .coordinator import Coordinator
-    from .outputs.report import human, to_json
+    from .outputs.report import human, json_bytes
     _few_collections()
     if started is not None:
         try:
@@ -353,7 +353,12 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
             print(f"lograd-coordinator: cannot write {args['--html']}: {exc.strerror}", file=sys.stderr)
             status = max(status, 1)
     try:
-        sys.stdout.write(to_json(report) + "\n" if args["--json"] else human(report))
+        if args["--json"]:
+            sys.stdout.flush()  # (what the text layer holds goes first)
+            sys.stdout.buffer.write(json_bytes(report))
+            sys.stdout.buffer.write(b"\n")
+        else:
+            sys.stdout.write(human(report))
     except BrokenPipeError:
         pass  # the reader went away (| head): nothing more to say
     _quiet_stdout()
