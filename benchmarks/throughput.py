@@ -123,9 +123,12 @@ def main() -> None:
                   actual, int(args["--local"]))
 
 
-TARGETS = {"1 GB app log end to end, --local 2": 1.0, "first chunk handed out, --local 2": 0.15,
+TARGETS = {"1 GB app log end to end, --local 2": 1.0, "the same as a rate, MB/s": 1000.0,
+           "first chunk handed out, --local 2": 0.15,
            "times mawk": 12.0, "times DuckDB": 15.0, "worker peak RSS, MiB": 60.0}
-"""Issue #20's targets (seconds, or a least ratio, or a most MiB)."""
+"""Issue #20's targets (seconds, or a least ratio or rate, or a most MiB). "1 GB ... <= 1.0 s
+(>= 1 GB/s)": the benchmark's log is 1 GiB (1.074 GB), so the two differ by 7% and both
+are shown."""
 
 
 def print_targets(walls: list[float], firsts: list, worker_peaks: list[float], peer_walls: dict[str, float],
@@ -136,7 +139,10 @@ def print_targets(walls: list[float], firsts: list, worker_peaks: list[float], p
     rows = []
     if local == 2 and 0.9e9 <= size <= 1.1e9:
         rows.append(("1 GB app log end to end, --local 2", mid <= TARGETS["1 GB app log end to end, --local 2"],
-                     f"{mid:.2f} s median"))
+                     f"{mid:.2f} s median ({size / 1e9:.3f} GB)"))
+        rate = size / 1e6 / mid
+        rows.append(("the same as a rate, MB/s", rate >= TARGETS["the same as a rate, MB/s"],
+                     f"{rate:,.0f} MB/s at the median"))
     known = [f for f in firsts if f is not None]
     if local == 2 and known:
         first = statistics.median(known)
@@ -152,7 +158,7 @@ def print_targets(walls: list[float], firsts: list, worker_peaks: list[float], p
     print("\nIssue #20's targets:")
     for name, met, shown in rows:
         bound = TARGETS[name]
-        sign = ">=" if name.startswith("times") else "<="
+        sign = ">=" if name.startswith(("times", "the same as a rate")) else "<="
         print(f"  {name} {sign} {bound:g}: {shown} -- {'met' if met else 'missed'}")
 
 
