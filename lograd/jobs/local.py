@@ -96,10 +96,9 @@ class LocalWorkers:
         sys.stderr.flush()
         parent = os.getpid()
         for i in range(1, count + 1):
-            argv = _worker_argv(i, url, settings, None, instance)[1:]  # (after the command's name)
             pid = os.fork()
             if pid == 0:
-                _run_forked(argv, parent)  # never returns
+                _run_forked(i, url, settings, instance, parent)  # never returns
             self.processes.append(ForkedWorker(pid))
 
     def start(self, count: int, url: str, settings: Settings, curve_dir: str | None = None,
@@ -147,10 +146,18 @@ class LocalWorkers:
         self.processes.clear()
 
 
+def local_worker_settings(settings: Settings) -> Settings:
+    """What a local worker of a coordinator with ``settings`` runs with: the coordinator's
+    heartbeat, the worker's own liveness, and it gives up after four of the coordinator's
+    expiries (5 s at least)."""
+    return Settings(heartbeat_interval=settings.heartbeat_interval, give_up=max(settings.expiry * 4, 5.0))
+
+
 def _worker_argv(i: int, url: str, settings: Settings, curve_dir: str | None, instance: str | None) -> list[str]:
     """Local worker ``i``'s command and arguments (``lograd.cli.main``'s argv)."""
-    argv = ["worker", f"local-{i}", "--coordinator", url, "--give-up", str(max(settings.expiry * 4, 5.0)),
-            "--heartbeat", str(settings.heartbeat_interval), "--quiet"]
+    own = local_worker_settings(settings)
+    argv = ["worker", f"local-{i}", "--coordinator", url, "--give-up", str(own.give_up),
+            "--heartbeat", str(own.heartbeat_interval), "--quiet"]
     if curve_dir is not None:
         argv += ["--curve", curve_dir]
     if instance is not None:
@@ -158,9 +165,12 @@ def _worker_argv(i: int, url: str, settings: Settings, curve_dir: str | None, in
     return argv
 
 
-def _run_forked(argv: list[str], parent: int) -> None:
-    """A forked worker's whole life: the worker command, then exit without returning into
-    the coordinator's code (its ``finally`` blocks are the coordinator's, not ours)."""
+def _run_forked(i: int, url: str, settings: Settings, instance: str, parent: int) -> None:
+    """A forked worker's whole life: what ``lograd-worker`` runs for the arguments
+    :func:`_worker_argv` gives (as :meth:`LocalWorkers.start` starts one), its options given
+    rather than parsed (docopt's parse, 4-8 ms, was most of the fork's way to its Hello),
+    then exit without returning into the coordinator's code (its ``finally`` blocks are the
+    coordinator's, not ours)."""
     status = 1
     try:
         os.environ["LOGRAD_PARENT"] = str(parent)
@@ -171,8 +181,8 @@ def _run_forked(argv: list[str], parent: int) -> None:
             signal.signal(signum, signal.SIG_DFL if signum == signal.SIGHUP else signal.default_int_handler)
         keep_freed_memory()
         _name_process(b"lograd-worker")
-        from ..cli import run_command
-        status = run_command("worker", argv)
+        from ..worker import Worker, serve
+        status = serve(Worker(f"local-{i}", url, local_worker_settings(settings), quiet=True, instance=instance))
     except KeyboardInterrupt:
         status = EXIT_INTERRUPTED
     except BaseException:  # noqa: BLE001 — said, and the process still ends here
