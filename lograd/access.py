@@ -9,13 +9,13 @@ partials in any order gives the same figures as reading the whole file at once.
 from __future__ import annotations
 
 import heapq
-import re
 
 import msgspec
 
 from .parsing import fixed_to_float, wide_sum, checked_count as _count, checked_int as _int
 from .sketch import LOWEST_INDEX, Sketch
 from .timestamps import format_minute
+from .patterns import lazy
 
 TOP = 20
 """Rows of each top list in the report."""
@@ -24,8 +24,8 @@ SLOW_MIN_REQUESTS = 20
 PATH_PERCENTILES = (50, 95, 99)
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
-_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_HEX_ID = re.compile(rb"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
+_UUID = lazy(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_ID = lazy(rb"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
 
 
 def _id(part: bytes) -> bool:

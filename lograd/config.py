@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import msgspec
+from .patterns import lazy
 
 DEFAULT_PORT = 5555
 DEFAULT_BIND = "127.0.0.1"
@@ -36,7 +37,7 @@ class Settings(msgspec.Struct, frozen=True):
         return self.heartbeat_interval * self.liveness
 
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", re.I)
+_SIZE = lazy(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", re.I)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
           "kib": 2**10, "mib": 2**20, "gib": 2**30}
 

@@ -9,8 +9,8 @@ which is what makes the merged report identical for every chunking.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from .patterns import lazy
 
 
 MAX_LINE = 1 << 20
@@ -34,9 +34,9 @@ def level_name(word: bytes) -> str | None:
 
 BLANK_BYTES = b" \t"
 
-_RESPONSE_TIME = re.compile(
+_RESPONSE_TIME = lazy(
     rb"(?:\bin|\btook|\bresponse_time[=:]|\blatency[=:]|\bduration[=:])\s*(\d+(?:\.\d+)?)\s*(ms|s|us)\b")
-_METRIC = re.compile(
+_METRIC = lazy(
     rb"(?:^|(?<=[\s,;]))([A-Za-z_][A-Za-z0-9_.]*)=(-?)(\d+(?:\.\d+)?)(?:%|[A-Za-z]+)?(?=[\s,;]|\Z)")
 _UNIT_SHIFT = {b"ms": 0, b"s": 3, b"us": -3}
 

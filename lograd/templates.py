@@ -30,6 +30,7 @@ import msgspec
 
 from .parsing import ERROR_LEVELS, checked_count as _count, checked_counts_by_int, checked_int as _int
 from .timestamps import format_minute, format_ms
+from .patterns import lazy
 
 VARIABLE = "<*>"
 MESSAGE_BYTES = 1024
@@ -37,9 +38,9 @@ MESSAGE_BYTES = 1024
 first, the tail of a long message (a dump, a JSON body) is values; and a template's size,
 and so the memory of a table of them, stays bounded."""
 _MASK = b"<*>"
-_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', re.S)
+_QUOTED = lazy(rb'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', re.S)
 _EDGE = b"()[]{}<>\"',;:.!?"
-_KEY = re.compile(rb"([A-Za-z_][A-Za-z0-9_.\-]*)([=:])(.+)", re.S)
+_KEY = lazy(rb"([A-Za-z_][A-Za-z0-9_.\-]*)([=:])(.+)", re.S)
 _QUOTED_MARK = b"\x00"  # a quoted value once masked (no message holds a NUL and keeps it)
 
 
@@ -78,10 +79,10 @@ def _token(token: bytes) -> bytes:
     return head + core + tail
 
 
-_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_HEX = re.compile(rb"0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
-_EMAIL = re.compile(rb"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_IPV6 = re.compile(rb"\[?[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:.]*\]?(?::\d+)?")
+_UUID = lazy(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX = lazy(rb"0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
+_EMAIL = lazy(rb"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_IPV6 = lazy(rb"\[?[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:.]*\]?(?::\d+)?")
 
 
 def _variable(core: bytes) -> bool:

@@ -6,8 +6,8 @@ a timestamp without a zone is taken as it is (as if it were UTC), SPEC §1.
 from __future__ import annotations
 
 import functools
-import re
 from decimal import Decimal
+from .patterns import lazy
 
 MS_PER_SECOND = 1000
 MS_PER_MINUTE = 60_000
@@ -97,7 +97,7 @@ _END_MS = days_from_civil(10000, 1, 1) * MS_PER_DAY
 LONGEST_WINDOW_MS = _END_MS - _FIRST_MS
 """A longer ``--last`` covers every time an entry can have: it is cut to this."""
 
-_ISO = re.compile(
+_ISO = lazy(
     r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?)?"
     r"(Z|[+-]\d\d:?\d\d)?")
 

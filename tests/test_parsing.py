@@ -162,3 +162,16 @@ def test_malformed_sample_text_is_decoded_and_cut_to_200_chars():
     p = summarise_app(b"  \n" + line + b"\n", base=1000, file_index=0)
     [(_, offset, text)] = p.samples
     assert offset == 1003 and text.startswith("\ufffd") and len(text) == 200
+
+
+def test_a_lazy_pattern_is_compiled_at_its_first_use_and_then_is_the_pattern_itself():
+    """Module-level expressions are compiled when first used (lograd/patterns.py): before,
+    nothing is compiled; after, every method is the compiled pattern's own."""
+    import re
+    from lograd.patterns import LazyPattern, lazy
+    p = lazy(rb"(\d+)-(\w+)", re.S)
+    assert isinstance(p, LazyPattern) and "match" not in vars(p)
+    compiled = re.compile(rb"(\d+)-(\w+)", re.S)
+    assert p.match(b"12-ab").groups() == compiled.match(b"12-ab").groups() == (b"12", b"ab")
+    assert vars(p)["search"] == compiled.search and p.pattern == compiled.pattern and p.flags == compiled.flags
+    assert p.sub(rb"\2", b"1-a 2-b") == b"a b" and [m.group(1) for m in p.finditer(b"3-c 4-d")] == [b"3", b"4"]

@@ -37,16 +37,17 @@ from . import EntryFormat
 from . import Entries
 from . import Reading
 from . import entries_of
+from ..patterns import lazy
 
 _QUOTED = rb'"((?:[^"\\]|\\.)*)"'
-_LINE = re.compile(rb"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] " + _QUOTED + rb" (\d{3}) (\d+|-)"
+_LINE = lazy(rb"(?:(\S+) )?(\S+) (\S+) (\S+) \[([^\]]*)\] " + _QUOTED + rb" (\d{3}) (\d+|-)"
                    rb"(?: " + _QUOTED + rb" " + _QUOTED + rb")?((?: .*)?)", re.S)
-_TIME = re.compile(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+_TIME = lazy(rb"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
 _MONTHS = {m: i + 1 for i, m in enumerate(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
-_REQUEST = re.compile(rb"([A-Z][A-Z_-]*) (\S+) HTTP/\d(?:\.\d)?")
-_FIELD = re.compile(rb'"(?:[^"\\]|\\.)*"|\S+')
-_SECONDS = re.compile(rb"(\d+)\.(\d+)")
-_MICROS = re.compile(rb"\d+")
+_REQUEST = lazy(rb"([A-Z][A-Z_-]*) (\S+) HTTP/\d(?:\.\d)?")
+_FIELD = lazy(rb'"(?:[^"\\]|\\.)*"|\S+')
+_SECONDS = lazy(rb"(\d+)\.(\d+)")
+_MICROS = lazy(rb"\d+")
 INVALID = b"INVALID"
 
 
@@ -145,7 +146,7 @@ _VARIABLES = {
 }
 """nginx variables a layout's fields are read as: (what it gives, its pattern; None: any text,
 quoted or not). Any other variable is skipped over."""
-_VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+_VARIABLE = lazy(r"\$(\w+)|\$\{(\w+)\}")
 
 
 def layout_pattern(layout: str) -> re.Pattern:

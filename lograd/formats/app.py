@@ -21,13 +21,14 @@ from . import NO_ENTRIES
 from . import EntryFormat
 from . import Entries
 from . import Reading
+from ..patterns import lazy
 
 # date, separator, time, fraction, zone
 _STAMP = rb"(\d{4}-\d\d-\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?"
-_TIMESTAMP = re.compile(_STAMP)
+_TIMESTAMP = lazy(_STAMP)
 # the timestamp, spaces, level, [spaces message]
-_APP_LINE = re.compile(_STAMP + rb"[ \t]+([A-Za-z]+)(?:[ \t]+(.*))?", re.S)
-_ZONE = re.compile(rb"[+-](?:[01]\d|2[0-3]):?[0-5]\d")
+_APP_LINE = lazy(_STAMP + rb"[ \t]+([A-Za-z]+)(?:[ \t]+(.*))?", re.S)
+_ZONE = lazy(rb"[+-](?:[01]\d|2[0-3]):?[0-5]\d")
 
 
 class _SecondCache:

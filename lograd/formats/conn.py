@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import re
 
 from ..aggregate import Partial, TimeBounds, each_line, inside
 from .._scanner import ConnRuns, HostTable, scan_conn
@@ -30,8 +29,9 @@ from ..parsing import MAX_LINE
 from . import NO_ENTRIES
 from . import Entries
 from . import Reading
+from ..patterns import lazy
 
-_CONN_LINE = re.compile(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
+_CONN_LINE = lazy(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
 
 
 def parse_conn_line(line: bytes) -> tuple[int, bytes, bytes] | None:

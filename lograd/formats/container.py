@@ -20,7 +20,6 @@ wrapper line is malformed.
 """
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 import msgspec
@@ -36,8 +35,9 @@ from . import Reading
 from . import entry_time
 from .app import parse_timestamp
 from .text import level_among_fields
+from ..patterns import lazy
 
-_CRI = re.compile(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP])(?: |\Z)")
+_CRI = lazy(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP])(?: |\Z)")
 _DOCKER = msgspec.json.Decoder()
 
 

@@ -38,6 +38,7 @@ from . import Reading
 from .app import parse_timestamp
 from .jsonlines import JsonEntry, take_keyed
 from .text import NONE, level_of_word
+from ..patterns import lazy
 
 TIME_KEYS = (b"time", b"ts", b"timestamp", b"t", b"@timestamp")
 LEVEL_KEYS = (b"level", b"lvl", b"severity", b"loglevel")
@@ -48,22 +49,22 @@ ALIASES = frozenset(TIME_KEYS + LEVEL_KEYS + MESSAGE_KEYS + DURATION_KEYS + MS_K
 set_aliases(GRAMMAR_LOGFMT, [(k, 0, 0) for k in TIME_KEYS] + [(k, 1, 0) for k in LEVEL_KEYS]
             + [(k, 2, 0) for k in MESSAGE_KEYS] + [(k, 3, -1) for k in DURATION_KEYS] + [(k, 3, 9) for k in MS_KEYS])
 
-_FIELD = re.compile(rb'([^ \t="]+)(?:=("(?:[^"\\]|\\.)*"|[^ \t"]*))?(?=[ \t]|\Z)', re.S)
-_BLANKS = re.compile(rb"[ \t]*")
+_FIELD = lazy(rb'([^ \t="]+)(?:=("(?:[^"\\]|\\.)*"|[^ \t"]*))?(?=[ \t]|\Z)', re.S)
+_BLANKS = lazy(rb"[ \t]*")
 _ONE = rb'[^ \t="]+(?:=(?:"(?:[^"\\]|\\.)*"|[^ \t"]*))?'
-_LINE = re.compile(rb"[ \t]*(?:" + _ONE + rb"(?:[ \t]+|\Z))*", re.S)
+_LINE = lazy(rb"[ \t]*(?:" + _ONE + rb"(?:[ \t]+|\Z))*", re.S)
 """A whole line of fields (each followed by blanks or the end)."""
-_FIELDS = re.compile(rb'([^ \t="]+)(=?)("(?:[^"\\]|\\.)*"|[^ \t"]*)', re.S)
-_NUMBER = re.compile(rb"-?(\d+(?:\.\d+)?)(?:%|[A-Za-z]+)?")
-_EPOCH = re.compile(rb"\d+(?:\.\d+)?")
+_FIELDS = lazy(rb'([^ \t="]+)(=?)("(?:[^"\\]|\\.)*"|[^ \t"]*)', re.S)
+_NUMBER = lazy(rb"-?(\d+(?:\.\d+)?)(?:%|[A-Za-z]+)?")
+_EPOCH = lazy(rb"\d+(?:\.\d+)?")
 _PLAIN = _EPOCH
-_DURATION = re.compile(rb"(?:(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h))+")
-_DURATION_PART = re.compile(rb"(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h)")
+_DURATION = lazy(rb"(?:(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h))+")
+_DURATION_PART = lazy(rb"(\d+(?:\.\d+)?)(ns|us|\xc2\xb5s|ms|s|m|h)")
 _UNITS = {b"ns": (-6, 1), b"us": (-3, 1), b"\xc2\xb5s": (-3, 1), b"ms": (0, 1), b"s": (3, 1),
           b"m": (3, 60), b"h": (3, 3600)}
 """Unit -> (power of ten, then a factor) to milliseconds."""
 _ESCAPES = {b"n": b"\n", b"t": b"\t", b"r": b"\r"}
-_ESCAPE = re.compile(rb"\\(.)", re.S)
+_ESCAPE = lazy(rb"\\(.)", re.S)
 
 
 def fields(line: bytes) -> list[tuple[bytes, bytes | None]] | None:

@@ -34,16 +34,17 @@ from ..fastpath import add_block_once
 from ..parsing import ERROR_LEVELS, MAX_LINE
 from . import PerLineFormat
 from .text import level_among_fields, stamp_at
+from ..patterns import lazy
 
 SEVERITIES = ("FATAL", "FATAL", "CRITICAL", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG")
 BUSIEST = 20
 """Hosts and programs listed in ``top_hosts`` and ``top_programs``."""
 
-_PRI = re.compile(rb"<(\d{1,3})>")
-_RFC5424 = re.compile(rb"([1-9]\d?) ")
-_TOKEN = re.compile(rb"([^ \t]+) ")
-_SD = re.compile(rb'-|(?:\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*"|\\.)*\])+', re.S)
-_TAG = re.compile(rb"([^ \t\[:]+)(\[[^\]]*\])?(:?)")
+_PRI = lazy(rb"<(\d{1,3})>")
+_RFC5424 = lazy(rb"([1-9]\d?) ")
+_TOKEN = lazy(rb"([^ \t]+) ")
+_SD = lazy(rb'-|(?:\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*"|\\.)*\])+', re.S)
+_TAG = lazy(rb"([^ \t\[:]+)(\[[^\]]*\])?(:?)")
 _BOM = b"\xef\xbb\xbf"
 
 

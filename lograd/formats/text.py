@@ -63,6 +63,7 @@ from . import NO_ENTRIES
 from . import EntryFormat
 from . import Entries
 from . import Reading
+from ..patterns import lazy
 
 NONE = "NONE"
 """The level of an entry whose line names none."""
@@ -94,19 +95,19 @@ _FRAC = rb"(?:\.(\d{1,9}))?"
 _MON = rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 # each shape: (pattern, how its groups give (year, month, day, h, m, s, fraction, zone))
 _SHAPES = [
-    ("iso", re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ]" + _T + rb"(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?")),
-    ("slashed", re.compile(rb"(\d{4})/(\d\d)/(\d\d) " + _T + _FRAC)),
-    ("spark", re.compile(rb"(\d\d)/(\d\d)/(\d\d) " + _T)),
-    ("bsd", re.compile(_MON + rb" ( \d|\d\d) " + _T + _FRAC)),
-    ("klog", re.compile(rb"([IWEF])(\d\d)(\d\d) " + _T + _FRAC)),
-    ("ctime", re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + rb" (\d\d) " + _T + _FRAC + rb" (\d{4})")),
-    ("compact", re.compile(rb"(\d{4})(\d\d)(\d\d)-" + _T + rb":(\d{3})")),
-    ("logcat", re.compile(rb"(\d\d)-(\d\d) " + _T + rb"\.(\d{3})")),
+    ("iso", lazy(rb"(\d{4})-(\d\d)-(\d\d)[T ]" + _T + rb"(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?")),
+    ("slashed", lazy(rb"(\d{4})/(\d\d)/(\d\d) " + _T + _FRAC)),
+    ("spark", lazy(rb"(\d\d)/(\d\d)/(\d\d) " + _T)),
+    ("bsd", lazy(_MON + rb" ( \d|\d\d) " + _T + _FRAC)),
+    ("klog", lazy(rb"([IWEF])(\d\d)(\d\d) " + _T + _FRAC)),
+    ("ctime", lazy(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + rb" (\d\d) " + _T + _FRAC + rb" (\d{4})")),
+    ("compact", lazy(rb"(\d{4})(\d\d)(\d\d)-" + _T + rb":(\d{3})")),
+    ("logcat", lazy(rb"(\d\d)-(\d\d) " + _T + rb"\.(\d{3})")),
 ]
-_SEPARATOR = re.compile(rb"[-|:]+")
+_SEPARATOR = lazy(rb"[-|:]+")
 _CLOSE = {b"[": b"]", b"<": b">", b"(": b")"}
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_KEYED = re.compile(rb"(?:level|lvl|severity)=([A-Za-z]+)")
+_KEYED = lazy(rb"(?:level|lvl|severity)=([A-Za-z]+)")
 
 
 def level_of_word(word: bytes) -> str | None:
