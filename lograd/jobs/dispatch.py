@@ -135,10 +135,11 @@ def plan_chunks(files: list[tuple[str, int]], chunk_size: int, first_id: int = 0
 
     With ``finer_tail`` (the workers expected), the chunks at the job's end that make up
     ``finer_tail`` chunks' worth of bytes (the one that reaches it included, unless less
-    than a quarter chunk was left to reach; a compressed file ends the run) are cut in quarters: chunks go out in order, so each worker's last
-    piece of work is short and the workers finish together, where one would otherwise read
-    a whole last chunk while the others wait (a 1 GiB job on two workers: 17 ms idle at the
-    end, median of 8, with 32 MiB chunks; 7.5 ms with the last two cut in four)."""
+    than a quarter chunk was left to reach; a compressed file ends the run) are cut in
+    quarters: chunks go out in order, so each worker's last piece of work is short and the
+    workers finish together, where one would otherwise read a whole last chunk while the
+    others wait (a 1 GiB job on two workers: 17 ms idle at the end, median of 8, with 32
+    MiB chunks; 7.5 ms with the last two cut in four)."""
     chunks = []
     for file_index, (path, size) in enumerate(files):
         if only is not None and file_index not in only:
