@@ -134,15 +134,19 @@ class Worker:
         """
         ctx = zmq.Context()
         beat_thread = threading.Thread(target=self._heartbeats, args=(ctx,), daemon=True)
-        beat_thread.start()
         try:
             session = _Session(self, ctx)  # a worker told its coordinator's instance says Hello here
+            # the heartbeats start after the Hello: a new thread's first beat (a socket, a
+            # sample of /proc, a send) runs before this one goes on, 1-6 ms of a --local
+            # worker's way from its fork to its first chunk
+            beat_thread.start()
             from .formats import formats
             formats()  # every format's module loaded now (numpy too), not inside the first chunk
             return session.loop()
         finally:
             self.stop()
-            beat_thread.join(timeout=2)
+            if beat_thread.ident is not None:
+                beat_thread.join(timeout=2)
             ctx.destroy(linger=0)
 
     def connect(self, ctx: zmq.Context, kind: int, channel: int, identity: str | None = None) -> zmq.Socket:
