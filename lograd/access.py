@@ -13,9 +13,9 @@ import heapq
 import msgspec
 
 from .parsing import fixed_to_float, wide_sum, checked_count as _count, checked_int as _int
+from .patterns import lazy
 from .sketch import LOWEST_INDEX, Sketch
 from .timestamps import format_minute
-from .patterns import lazy
 
 TOP = 20
 """Rows of each top list in the report."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import msgspec
+
 from .patterns import lazy
 
 DEFAULT_PORT = 5555

@@ -82,7 +82,9 @@ class Coordinator:
         return JobOptions(
             settings=self.settings, workers_wanted=self.workers_wanted, local_workers=self.local_workers,
             watch_local=bool(self.local_workers) and self.workers_wanted <= self.local_workers,
-            chunk_size=chunk_size, finer_tail=self.chunk_size is None, window=self.window, window_length_ms=window_length_ms, hosts=self.hosts,
+            chunk_size=chunk_size, window=self.window, window_length_ms=window_length_ms, hosts=self.hosts,
+            # a chosen size: the last chunks cut finer, a worker's worth each (--local ones too)
+            finer_tail=max(self.workers_wanted, self.local_workers) if self.chunk_size is None else 0,
             filters=[] if self.filters is None else self.filters.to_wire(), templates=self.templates,
             on_workers=self.on_workers, format_asked=self.fmt, url=self.local_url(),
             how_to_start=self.how_to_start_workers())

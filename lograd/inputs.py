@@ -197,9 +197,10 @@ def _score(fmt, lines: list[bytes], reference: int, beat: int = -1) -> int:
     log: 5.0 -> 2.0 ms), on the way to every job's first chunk."""
     if not fmt.continues:
         read, left = 0, len(lines)
-        for line, entry in zip(lines, _entries(fmt, lines, reference)):
+        for line, decided in zip(lines, _decided(fmt, lines, reference)):
             left -= 1
-            if entry(line):
+            entry = decided if decided is not None else fmt.parse_line(line, reference) is not None
+            if entry:
                 read += 1
             elif read + left <= beat:
                 break
@@ -208,17 +209,15 @@ def _score(fmt, lines: list[bytes], reference: int, beat: int = -1) -> int:
     return len(parsed) - parsed.index(True) if any(parsed) else 0
 
 
-def _entries(fmt, lines: list[bytes], reference: int):
-    """For each of ``lines``, a test of whether it is an entry of ``fmt``: ``parse_line``;
-    with a compiled grammar, the scanner's decision (all lines at once), ``parse_line``
-    only where it is undecided."""
-    exact = lambda line: fmt.parse_line(line, reference) is not None  # noqa: E731
+def _decided(fmt, lines: list[bytes], reference: int) -> list[bool | None]:
+    """For each of ``lines``, whether the scanner decides it is an entry of ``fmt`` (all
+    lines at once, by the format's compiled grammar); None where ``parse_line`` must say:
+    every line of a format without a grammar, and the lines the scanner leaves undecided."""
     if getattr(fmt, "grammar", None) is None:
-        return [exact] * len(lines)
+        return [None] * len(lines)
     from .fastpath import ENTRY, UNDECIDED, scan_heads
     _, kinds, _ = scan_heads(b"\n".join(lines) + b"\n", fmt.grammar, reference)
-    yes, no = (lambda line: True), (lambda line: False)  # noqa: E731
-    return [yes if k == ENTRY else exact if k == UNDECIDED else no for k in kinds.tolist()]
+    return [True if k == ENTRY else None if k == UNDECIDED else False for k in kinds.tolist()]
 
 
 def detect_format(path: str) -> str:

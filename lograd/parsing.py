@@ -10,6 +10,7 @@ which is what makes the merged report identical for every chunking.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from .patterns import lazy
 
 

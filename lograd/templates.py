@@ -29,8 +29,8 @@ import re
 import msgspec
 
 from .parsing import ERROR_LEVELS, checked_count as _count, checked_counts_by_int, checked_int as _int
-from .timestamps import format_minute, format_ms
 from .patterns import lazy
+from .timestamps import format_minute, format_ms
 
 VARIABLE = "<*>"
 MESSAGE_BYTES = 1024

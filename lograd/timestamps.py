@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
+
 from .patterns import lazy
 
 MS_PER_SECOND = 1000

@@ -34,7 +34,8 @@ def test_a_finer_tail_cuts_the_last_chunks_worth_in_quarters_and_still_covers_ev
     # a short one), a's last 4 MiB + 5 B and the 8 MiB chunk that reaches 16 MiB are cut in
     # 2 MiB pieces; a's first chunk stays whole
     assert [(c.path, c.start, c.size) for c in plain] == [
-        ("a", 0, 8 * MiB), ("a", 8 * MiB, 8 * MiB), ("a", 16 * MiB, 4 * MiB + 5), ("b", 0, 8 * MiB), ("b", 8 * MiB, MiB + 123)]
+        ("a", 0, 8 * MiB), ("a", 8 * MiB, 8 * MiB), ("a", 16 * MiB, 4 * MiB + 5),
+        ("b", 0, 8 * MiB), ("b", 8 * MiB, MiB + 123)]
     assert (finer[0].path, finer[0].start, finer[0].size) == ("a", 0, 8 * MiB)
     assert [(c.path, c.size) for c in finer[1:]] == (
         [("a", 2 * MiB)] * 6 + [("a", 5)] + [("b", 2 * MiB)] * 4 + [("b", MiB + 123)])

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 from ..aggregate import Partial, TimeBounds, each_line, inside
 from .._scanner import ConnRuns, HostTable, scan_conn
 from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report

@@ -148,7 +148,7 @@ class JobOptions(msgspec.Struct, frozen=True):
     local_workers: int = 0
     watch_local: bool = False  # every --local worker exiting ends the job (no other is awaited)
     chunk_size: int = 1 << 20
-    finer_tail: bool = False  # the job's last chunks cut finer (the size was chosen, not asked)
+    finer_tail: int = 0  # workers whose worth of the job's last chunks is cut finer (0: none; a size asked)
     window: TimeBounds | None = None
     window_length_ms: int | None = None  # --last, in ms
     hosts: tuple[bytes, ...] = ()
@@ -716,7 +716,7 @@ class JobCore:
         counts them in ``next_chunk_id``)."""
         chunks = plan_chunks([(f.path, f.size) for f in self.files], self.options.chunk_size,
                              first_id=self.next_chunk_id, whole={i for i, f in enumerate(self.files) if f.whole},
-                             finer_tail=max(self.options.workers_wanted, self.options.local_workers) if self.options.finer_tail else 0)
+                             finer_tail=self.options.finer_tail)
         return [msgspec.structs.replace(c, host=self.files[c.file_index].host) if self.files[c.file_index].host else c
                 for c in chunks]
 
