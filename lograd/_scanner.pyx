@@ -12,6 +12,7 @@ the caller gives it to the exact per-line path. Pure: bytes in, numbers out.
 """
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 cdef extern from "string.h" nogil:
     void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
@@ -48,7 +49,9 @@ cdef extern from * nogil:
     void _zero_digits16 "lograd_zero_digits16" (const uint8_t* text, uint8_t* out, uint64_t* lo, uint64_t* hi)
 
 cimport cython
-import numpy as np
+from libc.stdlib cimport calloc
+# numpy is imported where arrays are made, not with the module: an app job's workers never
+# make one, and start without it (lograd.fastpath)
 
 DEF MAX_LINE = 1048576
 DEF MAX_FIXED_DIGITS = 18
@@ -1999,6 +2002,7 @@ cdef class HostTable:
         self._allocate(bits)
 
     cdef int _allocate(self, int bits) except -1:
+        import numpy as np
         self.k0 = np.zeros(1 << bits, np.uint64)
         self.k1 = np.zeros(1 << bits, np.uint64)
         self.n = np.zeros(1 << bits, np.int64)
@@ -2254,14 +2258,15 @@ cdef class SpanTable:
         free(self.slots)
         self.hashes, self.slots, self.mask = hashes, slots, size - 1
 
-    def counts(self):
-        """Every id's counters: an int64 array of shape (ids, columns), a copy."""
-        out = np.empty((self.count, self.columns), np.int64)
-        cdef int64_t[:, ::1] view = out
+    def counts(self) -> list:
+        """Every id's counters: a list (by id) of lists of ``columns`` ints."""
         cdef Py_ssize_t i, j
+        cdef list out = [], row
         for i in range(self.count):
+            row = []
             for j in range(self.columns):
-                view[i, j] = self.counters[i * self.columns + j]
+                row.append(self.counters[i * self.columns + j])
+            out.append(row)
         return out
 
     def keys(self) -> list:
@@ -2980,11 +2985,124 @@ cdef inline void _add_wide(int64_t* two, int64_t value) noexcept nogil:
 
 cdef object _vec_array(Vec* v, int width):
     """A copy of a Vec's rows as an (n / width, width) int64 array."""
+    import numpy as np
     out = np.empty(v.n, np.int64)
     cdef int64_t[::1] view = out
     if v.n:
         memcpy(&view[0], v.data, v.n * sizeof(int64_t))
     return out.reshape(-1, width)
+
+
+cdef list _vec_rows(Vec* v, int width):
+    """A copy of a Vec's rows as a list of tuples of ``width`` ints."""
+    cdef Py_ssize_t i, k
+    cdef list out = [], row
+    for i in range(0, v.n, width):
+        row = []
+        for k in range(width):
+            row.append(v.data[i + k])
+        out.append(tuple(row))
+    return out
+
+
+cdef tuple _second_wire(Vec* v):
+    """(second, entries) rows as :class:`lograd.seconds.SecondCounts`' wire form: ([hour,
+    first offset, little-endian int64 counts], ...) where at least one second in eight of
+    the span has entries (as ``SecondCounts.add_run`` keeps them in hours), else
+    ([second, entries], ...) pairs."""
+    cdef Py_ssize_t n = v.n // 2, i, span, busy = 0, at, end, a, z
+    cdef int64_t low, high, s, hour, offset
+    cdef int64_t* counts
+    cdef list runs = [], loose = []
+    if n == 0:
+        return runs, loose
+    low = high = v.data[0]
+    for i in range(n):
+        s = v.data[2 * i]
+        if s < low:
+            low = s
+        if s > high:
+            high = s
+    if high - low > 4 * n + 4096:  # too spread out for an array: the pairs as they are
+        for i in range(n):
+            loose.append([v.data[2 * i], v.data[2 * i + 1]])
+        return runs, loose
+    span = high - low + 1
+    counts = <int64_t*>calloc(span, sizeof(int64_t))
+    if counts == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            counts[v.data[2 * i] - low] += v.data[2 * i + 1]
+        for i in range(span):
+            if counts[i]:
+                busy += 1
+        if busy * 8 < span:
+            for i in range(span):
+                if counts[i]:
+                    loose.append([low + i, counts[i]])
+            return runs, loose
+        at = 0
+        while at < span:
+            hour = _floor_div(low + at, 3600)
+            offset = low + at - hour * 3600
+            end = min(span, at + 3600 - offset)
+            a, z = at, end
+            while a < z and counts[a] == 0:
+                a += 1
+            while z > a and counts[z - 1] == 0:
+                z -= 1
+            if a < z:
+                runs.append([hour, offset + (a - at), _le_int64s(counts + a, z - a)])
+            at = end
+    finally:
+        free(counts)
+    return runs, loose
+
+
+cdef list _coarse_wire(Vec* v):
+    """(minute, coarse bucket, values) rows, a minute's together, as
+    :class:`lograd.sketch.MinuteSketches`' wire form: ([minute, first bucket,
+    little-endian int64 counts], ...), a minute more than once when it came back."""
+    cdef Py_ssize_t n = v.n // 3, i = 0, j, k
+    cdef int64_t minute, lo, hi, b
+    cdef int64_t* counts
+    cdef list out = []
+    while i < n:
+        minute = v.data[3 * i]
+        lo = hi = v.data[3 * i + 1]
+        j = i
+        while j < n and v.data[3 * j] == minute:
+            b = v.data[3 * j + 1]
+            if b < lo:
+                lo = b
+            if b > hi:
+                hi = b
+            j += 1
+        counts = <int64_t*>calloc(hi - lo + 1, sizeof(int64_t))
+        if counts == NULL:
+            raise MemoryError()
+        for k in range(i, j):
+            counts[v.data[3 * k + 1] - lo] += v.data[3 * k + 2]
+        try:
+            out.append([minute, lo, _le_int64s(counts, hi - lo + 1)])
+        finally:
+            free(counts)
+        i = j
+    return out
+
+
+cdef bytes _le_int64s(const int64_t* values, Py_ssize_t n):
+    """``n`` int64s as little-endian bytes (the partials' wire form, whatever this machine's order)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n * 8)
+    cdef uint8_t* o = <uint8_t*>PyBytes_AS_STRING(out)
+    cdef Py_ssize_t i, k
+    cdef uint64_t x
+    for i in range(n):
+        x = <uint64_t>values[i]
+        for k in range(8):
+            o[i * 8 + k] = <uint8_t>(x >> (8 * k))
+    return out
 
 
 @cython.final
@@ -3078,19 +3196,20 @@ cdef class AccessCounters:
         return 0
 
     def figures(self) -> dict:
-        """Everything counted: ``status`` (600 counts by code), ``sent`` (the 128-bit sum's
-        high and low words), ``classes`` ((minute, 1xx ... 5xx) runs), ``path_buckets``
-        ((path id, bucket, count) rows); the tables are attributes."""
-        self._close_minute()
-        status = np.empty(600, np.int64)
-        cdef int64_t[::1] sv = status
+        """Everything counted, as numbers and lists: ``status`` (600 counts by code),
+        ``sent`` (the 128-bit sum's high and low words), ``classes`` ((minute, 1xx ... 5xx)
+        runs), ``path_buckets`` ((path id, bucket, count) rows); the tables are attributes."""
         cdef Py_ssize_t i
+        cdef list status = [], path_buckets = []
+        cdef const int64_t* key
+        self._close_minute()
         for i in range(600):
-            sv[i] = self.status[i]
-        keys = np.frombuffer(b"".join(self.path_buckets.keys()), np.int64).reshape(-1, 2)
+            status.append(self.status[i])
+        for raw, row in zip(self.path_buckets.keys(), self.path_buckets.counts()):
+            key = <const int64_t*><const char*>raw  # (path id, bucket) as the table holds them
+            path_buckets.append((key[0], key[1], row[0]))
         return {"status": status, "sent": (self.sent[0], self.sent[1]),
-                "classes": _vec_array(&self.class_rows, 1 + ACCESS_CLASSES),
-                "path_buckets": np.column_stack([keys, self.path_buckets.counts()[:, 0]])}
+                "classes": _vec_rows(&self.class_rows, 1 + ACCESS_CLASSES), "path_buckets": path_buckets}
 
 
 @cython.final
@@ -3617,21 +3736,34 @@ cdef class Tally:
             if row[6]:
                 self._end_resource_run(t, row)
 
+    def exception_list(self) -> list:
+        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples:
+        no numpy (an entry format's few exceptions are read one by one)."""
+        return _vec_rows(&self.exception_rows, 4)
+
     def figures(self) -> dict:
-        """Everything counted, as numbers and arrays (after :meth:`close`)."""
-        levels = np.empty(MAX_LEVELS, np.int64)
-        buckets = np.empty(self.n_bounds, np.int64)
-        cdef int64_t[::1] lv = levels, bv = buckets
+        """Everything counted, as numbers and lists, no numpy (after :meth:`close`):
+        ``levels`` (entries per level id), ``buckets`` ((bucket - LOWEST_INDEX, values) of
+        the used ones), ``rt_total`` (the 128-bit sum's words), ``second_runs`` and
+        ``loose_seconds`` (SecondCounts' wire form), ``minutes`` (minute, entries, errors,
+        response times, their sum's words), ``coarse_runs`` (MinuteSketches' wire form),
+        ``template_minutes`` (template * groups + group, minute, entries) and
+        ``resource_minutes`` (resource, minute, values, greatest, sum's words) rows."""
         cdef Py_ssize_t i
+        cdef list levels = [], buckets = []
         for i in range(MAX_LEVELS):
-            lv[i] = self.level_counts[i]
+            levels.append(self.level_counts[i])
         for i in range(self.n_bounds):
-            bv[i] = self.buckets[i]
+            if self.buckets[i]:
+                buckets.append((i, self.buckets[i]))
+        second_runs, loose_seconds = _second_wire(&self.seconds)
         return {
-            "levels": levels, "buckets": buckets, "rt_total": (self.rt_total[0], self.rt_total[1]),
-            "seconds": _vec_array(&self.seconds, 2), "minutes": _vec_array(&self.minutes, 6),
-            "coarse": _vec_array(&self.coarse_rows, 3), "template_minutes": _vec_array(&self.template_rows, 3),
-            "resource_minutes": _vec_array(&self.resource_rows, 6),
+            "levels": levels, "buckets": buckets,
+            "rt_total": (self.rt_total[0], self.rt_total[1]),
+            "second_runs": second_runs, "loose_seconds": loose_seconds,
+            "minutes": _vec_rows(&self.minutes, 6), "coarse_runs": _coarse_wire(&self.coarse_rows),
+            "template_minutes": _vec_rows(&self.template_rows, 3),
+            "resource_minutes": _vec_rows(&self.resource_rows, 6),
         }
 
 
@@ -3711,6 +3843,10 @@ cdef class ConnRuns:
         """The last block's exceptions: an (n, 4) int64 array of (kind, start, end, start of
         the next line), offsets in the block, in order."""
         return _vec_array(&self.exception_rows, 4)
+
+    def exception_list(self) -> list:
+        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples."""
+        return _vec_rows(&self.exception_rows, 4)
 
     def minute_counts(self):
         """Entries inside the window per minute so far, as (minute, entries) rows (a minute

@@ -209,8 +209,8 @@ class AccessCounts(msgspec.Struct):
         path), bounded as :meth:`bound` says."""
         f = counters.figures()
         done = cls(bytes_total=wide_sum(*f["sent"]))
-        done.status = {code: n for code, n in enumerate(f["status"].tolist()) if n}
-        for minute, *classes in f["classes"].tolist():
+        done.status = {code: n for code, n in enumerate(f["status"]) if n}
+        for minute, *classes in f["classes"]:
             slot = done.status_minutes.get(minute)
             if slot is None:
                 done.status_minutes[minute] = classes
@@ -218,20 +218,20 @@ class AccessCounts(msgspec.Struct):
                 done.status_minutes[minute] = [a + b for a, b in zip(slot, classes)]
         for table, mine in ((counters.methods, done.methods), (counters.agents, done.agents),
                             (counters.referrers, done.referrers)):
-            for key, (n,) in zip(table.keys(), table.counts().tolist()):
+            for key, (n,) in zip(table.keys(), table.counts()):
                 if n and not (table is counters.referrers and key == b"-"):
                     mine[key] = n
-        for key, row in zip(counters.clients.keys(), counters.clients.counts().tolist()):
+        for key, row in zip(counters.clients.keys(), counters.clients.counts()):
             done.clients[key] = row
         buckets: dict[int, dict[int, int]] = {}
         zeros: dict[int, int] = {}
-        for path, bucket, n in f["path_buckets"].tolist():
+        for path, bucket, n in f["path_buckets"]:
             if bucket < 0:
                 zeros[path] = n
             else:
                 buckets.setdefault(path, {})[bucket + LOWEST_INDEX] = n
         for i, (key, example, row) in enumerate(zip(counters.paths.keys(), counters.paths.smallest(),
-                                                   counters.paths.counts().tolist())):
+                                                   counters.paths.counts())):
             requests, errors, timed, least, greatest = row
             done.paths[key] = PathFigures(requests, errors, example, timed, least if timed else 0,
                                           greatest if timed else 0, Sketch(buckets.get(i, {}), zeros.get(i, 0)))

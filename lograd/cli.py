@@ -316,15 +316,20 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
                 filters, every: float, metrics_port: int | None, started, instance: str) -> int:
     """The coordinator's job once its command line is read (``started``: where to start the
     --local workers, or None; ``instance``: the first job's instance, which they join)."""
-    from .coordinator import Coordinator
-    from .outputs.report import human, json_bytes
-    _few_collections()
     if started is not None:
+        if (args["--follow"] or args["--last"] or args["--on-workers"]
+                or _workers_need_numpy(args["<path>"], fmt)):
+            import numpy  # noqa: F401  (once, here, for the workers too)
+        _few_collections()
         try:
             _fork_workers(started, local, args["--bind"], port, settings, instance)
         except OSError as exc:  # the system refused a process (EAGAIN, ENOMEM): none to work
             print(f"lograd-coordinator: cannot start --local workers: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_NO_WORKERS
+    # the coordinator's own modules (numpy among them) are imported while its workers start
+    from .coordinator import Coordinator
+    from .outputs.report import human, json_bytes
+    _few_collections()
     try:
         coordinator = Coordinator(port=port, bind=args["--bind"], settings=settings, local_workers=local,
                                   workers_wanted=wanted, chunk_size=chunk, window=window, fmt=fmt,
@@ -381,6 +386,29 @@ def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> 
                                     outputs=[args["--html"]] if args["--html"] else [])
     _quiet_stdout()
     return status
+
+
+def _workers_need_numpy(paths: list[str], asked: str) -> bool:
+    """Whether the --local workers of a batch job over ``paths`` will import numpy, by the
+    formats their files are read in (detected as the job's plan will: inputs.detect keeps
+    what it found). Standard input, or more files than a few: taken as yes (as before the
+    workers could start without it)."""
+    from .formats import get
+    from .inputs import expand, format_for
+    from .stdin import NAME as STDIN
+    if STDIN in paths:
+        return True
+    files, _ = expand(paths)
+    if len(files) > _FEW_FILES:
+        return True
+    try:
+        return any(get(format_for(f.path, asked, lambda message: None)).workers_need_numpy for f in files)
+    except KeyError:  # a format the plan refuses, with its message
+        return True
+
+
+_FEW_FILES = 16
+"""Files whose formats are detected before the --local workers start (the plan needs them anyway)."""
 
 
 def _fork_workers(started, count: int, bind: str, port: int, settings: Settings, instance: str) -> None:

@@ -25,9 +25,8 @@ counter of their own (:class:`~lograd._scanner.ConnRuns`).
 """
 from __future__ import annotations
 
-from typing import Callable
-
-import numpy as np
+from array import array
+from typing import TYPE_CHECKING, Callable
 
 from .aggregate import SAMPLE_LIMIT, Partial, Resource, TimeBounds
 from ._scanner import (ENTRY, GRAMMAR_ACCESS, GRAMMAR_APP, GRAMMAR_SYSLOG, MALFORMED, UNDECIDED,
@@ -39,18 +38,26 @@ from .parsing import ERROR_LEVELS, LEVEL_ORDER, wide_sum
 from .sketch import BOUNDS, COARSE, COARSE_SPAN, COARSE_ZERO, LOWEST_INDEX, MIN_POSITIVE
 from .templates import GROUPS, TemplateFigures, group_of
 
-_BOUNDS = np.array(BOUNDS)
-ERROR_IDS = np.array([lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
-GROUP_IDS = np.array([group_of(lvl) for lvl in LEVEL_ORDER], np.int64)
+if TYPE_CHECKING:
+    import numpy as np
+
+# The chunk's way (a tally, folded into a partial) makes no numpy array: an app job's
+# workers start without importing numpy (lograd.cli forks them first). The other ways
+# import it where they use it.
+_BOUNDS = array("d", BOUNDS)
+ERROR_IDS = array("B", [lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
+GROUP_IDS = array("q", [group_of(lvl) for lvl in LEVEL_ORDER])
 """The template group (templates.GROUPS) of each scanner level id."""
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-OtherLines = Callable[[memoryview, np.ndarray, "int | None"], int]
-"""A format's reading of a block's exceptions: (the block, its (kind, start, end, next line's
-start) rows, where its first entry starts or None) -> how many lines went to the exact path."""
+OtherLines = Callable[[memoryview, Tally, "int | None"], int]
+"""A format's reading of a block's exceptions: (the block, the tally that scanned it — its
+``exceptions()`` or ``exception_list()``: (kind, start, end, next line's start) rows —,
+where its first entry starts or None) -> how many lines went to the exact path."""
 
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
     """A block as bytes for a scanner: (the bytes, its newline positions, its number of lines)."""
+    import numpy as np
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     return buf, newlines, len(newlines) + (1 if len(buf) and buf[-1] != 10 else 0)
@@ -68,6 +75,7 @@ def window_bounds(window: TimeBounds | None) -> tuple[int, int]:
 def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[bytes], tuple | None]) -> Entries:
     """Every entry of ``data`` (whole lines) by the scanner's ``grammar``, heads only; its
     undecided lines read by ``parse`` (the exact parser, giving (ms, ...) or None)."""
+    import numpy as np
     if not len(data):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     starts, kinds, stamps = scan_heads(data, grammar, reference_ms)
@@ -76,15 +84,30 @@ def compiled_entries(data, grammar: int, reference_ms: int, parse: Callable[[byt
 
 def scan_heads(data, grammar: int = GRAMMAR_APP, reference_ms: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each line's start, kind and (entries) time in a block of whole lines, by ``grammar``."""
+    import numpy as np
     buf, newlines, n = block_lines(data)
     starts, stamps, kinds = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.uint8)
     scanned_heads(buf, newlines, grammar, reference_ms, starts, kinds, stamps)
     return starts, kinds, stamps
 
 
+def line_kinds(lines: list[bytes], grammar: int, reference_ms: int = 0) -> bytes:
+    """Each line's kind by ``grammar`` (lines without their newline; a few, as detection
+    reads): no numpy, so the command line detects formats before it has imported it."""
+    ends, at = array("q"), -1
+    for line in lines:
+        at += len(line) + 1
+        ends.append(at)
+    kinds = bytearray(len(lines))
+    starts, stamps = array("q", bytes(8 * len(lines))), array("q", bytes(8 * len(lines)))
+    scanned_heads(b"\n".join(lines) + b"\n", ends, grammar, reference_ms, starts, kinds, stamps)
+    return bytes(kinds)
+
+
 def scanned_entries(data, starts, kinds, stamps, parse: Callable[[bytes], object]) -> Entries:
     """The entries of a scanned block: the scanner's, and the undecided lines read by
     ``parse`` (the exact parser, giving an entry or None)."""
+    import numpy as np
     # a line ends where the next starts, but for its newline; the last at the block's end
     size = len(data)
     last = size - 1 if size and memoryview(data).cast("B")[size - 1] == 10 else size
@@ -115,7 +138,7 @@ def new_tally(partial: Partial, window: TimeBounds | None, grammar: int, referen
               wrapper: int = WRAPPER_NONE) -> Tally:
     """A tally that counts lines of ``grammar`` into figures for ``partial`` (its filters and
     whether it counts templates) inside ``window``."""
-    tally = Tally(ERROR_IDS.astype(np.uint8), GROUP_IDS, len(GROUPS), _BOUNDS, LOWEST_INDEX, COARSE, COARSE_ZERO,
+    tally = Tally(ERROR_IDS, GROUP_IDS, len(GROUPS), _BOUNDS, LOWEST_INDEX, COARSE, COARSE_ZERO,
                   COARSE_SPAN, MIN_POSITIVE, grammar, wrapper, reference_ms, *window_bounds(window),
                   partial.count_templates, grammar == GRAMMAR_SYSLOG)
     if partial.filters is not None:
@@ -139,7 +162,7 @@ def add_tallied(partial: Partial, block, base: int, reading: Reading, window: Ti
     tally = held[1]
     tally.scan(block, base)
     view = memoryview(block).cast("B") if not isinstance(block, bytes) else block
-    return other_lines(view, tally.exceptions(), None if tally.first_entry < 0 else tally.first_entry)
+    return other_lines(view, tally, None if tally.first_entry < 0 else tally.first_entry)
 
 
 def finish_tally(reading: Reading) -> None:
@@ -155,8 +178,8 @@ def add_compiled(partial: Partial, data, base: int, reading: Reading, window: Ti
     """:func:`add_tallied` for the formats whose only exceptions are malformed lines and
     undecided ones, each given to ``exact(raw line, file offset)`` (the format's per-line
     path). How many lines were."""
-    def other_lines(view, exceptions, first_entry) -> int:
-        return add_exceptions(partial, view, exceptions, base, reading.file_index, exact)
+    def other_lines(view, tally, first_entry) -> int:
+        return add_exceptions(partial, view, tally.exception_list(), base, reading.file_index, exact)
 
     return add_tallied(partial, data, base, reading, window, grammar, other_lines)
 
@@ -170,20 +193,22 @@ def add_block_once(add_block: Callable[[Reading], int], file_index: int = 0, ref
     return undecided
 
 
-def add_exceptions(partial: Partial, view, exceptions: np.ndarray, base: int, file_index: int,
-                   exact: Callable[[bytes, int], object]) -> int:
+def add_exceptions(partial: Partial, view, exceptions: list[tuple[int, int, int, int]], base: int,
+                   file_index: int, exact: Callable[[bytes, int], object]) -> int:
     """Count a block's malformed lines into ``partial`` (the lowest offsets kept as samples);
-    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did."""
-    kinds = exceptions[:, 0]
-    malformed = exceptions[kinds == MALFORMED]
-    if len(malformed):
+    each undecided line goes to ``exact(raw line, file offset)``. Returns how many did.
+    ``exceptions``: the block's (kind, start, end, next line's start) rows, in order."""
+    malformed = [row for row in exceptions if row[0] == MALFORMED]
+    if malformed:
         partial.malformed += len(malformed) - min(len(malformed), SAMPLE_LIMIT)
-        for start, end in malformed[:SAMPLE_LIMIT, 1:3].tolist():  # the lowest offsets: the only samples kept
+        for _, start, end, _ in malformed[:SAMPLE_LIMIT]:  # the lowest offsets: the only samples kept
             partial.add_malformed(file_index, base + start, bytes(view[start:end]))
-    undecided = exceptions[kinds == UNDECIDED]
-    for start, stop in undecided[:, [1, 3]].tolist():  # the raw line, its '\r' and '\n' included
-        exact(bytes(view[start:stop]), base + start)
-    return len(undecided)
+    undecided = 0
+    for kind, start, _, stop in exceptions:
+        if kind == UNDECIDED:  # the raw line, its '\r' and '\n' included
+            exact(bytes(view[start:stop]), base + start)
+            undecided += 1
+    return undecided
 
 
 def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
@@ -197,21 +222,20 @@ def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
     if tally.in_window:
         p.in_window += tally.in_window
         p.errors += tally.errors
-        for i, n in enumerate(f["levels"][:len(LEVEL_ORDER)].tolist()):
+        for level, n in zip(LEVEL_ORDER, f["levels"]):
             if n:
-                p.levels[LEVEL_ORDER[i]] = p.levels.get(LEVEL_ORDER[i], 0) + n
-        _fold_seconds(p, f["seconds"])
-        for minute, n, errors, rt_n, high, low in f["minutes"].tolist():
+                p.levels[level] = p.levels.get(level, 0) + n
+        p.per_second.add_wire(f["second_runs"], f["loose_seconds"])
+        for minute, n, errors, rt_n, high, low in f["minutes"]:
             p.add_minute(minute, n, errors, rt_n, wide_sum(high, low))
     if tally.rt_count:
         p.add_response_times(tally.rt_count, wide_sum(*f["rt_total"]), tally.rt_low, tally.rt_high)
         p.rt_sketch.zeros += tally.rt_zeros
-        used = np.flatnonzero(f["buckets"])
         buckets = p.rt_sketch.buckets
-        for index, n in zip((used + LOWEST_INDEX).tolist(), f["buckets"][used].tolist()):
+        for offset, n in f["buckets"]:
+            index = offset + LOWEST_INDEX
             buckets[index] = buckets.get(index, 0) + n
-        coarse = f["coarse"]
-        p.rt_minutes.add_counts(coarse[:, 0], coarse[:, 1], coarse[:, 2])
+        p.rt_minutes.add_wire(f["coarse_runs"])
     if len(tally.resources):
         _fold_resources(p, tally, f["resource_minutes"])
     if len(tally.templates):
@@ -219,7 +243,7 @@ def fold_tally(p: Partial, tally: Tally, file_index: int) -> None:
     if tally.access is not None:
         _fold_access(p, tally.access)
     for kind, table in (("host", tally.hosts), ("program", tally.programs)):
-        for name, (n, errors) in zip(table.keys(), table.counts().tolist()):
+        for name, (n, errors) in zip(table.keys(), table.counts()):
             p.add_label(kind, name.decode("utf-8", "replace"), n, errors)
 
 
@@ -233,24 +257,11 @@ def _fold_access(p: Partial, counters) -> None:
             p.access.merge(counts)
 
 
-def _fold_seconds(p: Partial, seconds: np.ndarray) -> None:
-    """Add (second, entries) runs to ``p.per_second``."""
-    if not len(seconds):
-        return
-    spread = _bins(seconds[:, 0])
-    if spread is None:
-        for second, n in seconds.tolist():
-            p.per_second.add(second, n)
-    else:
-        low, index = spread
-        p.per_second.add_run(low, np.bincount(index, weights=seconds[:, 1]).astype(np.int64))
-
-
-def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
+def _fold_resources(p: Partial, tally: Tally, runs: list[tuple]) -> None:
     """Add a tally's resources (totals per key; (key, minute, values, greatest, sum) runs)."""
     names = [key.decode("ascii") for key in tally.resources.keys()]
     per_minute: list[dict[int, list[int]]] = [{} for _ in names]
-    for rid, minute, n, high, sum_high, sum_low in runs.tolist():
+    for rid, minute, n, high, sum_high, sum_low in runs:
         minutes = per_minute[rid]
         total = wide_sum(sum_high, sum_low)
         slot = minutes.get(minute)
@@ -260,7 +271,7 @@ def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
             slot[0] += n
             slot[1] += total
             slot[2] = max(slot[2], high)
-    for name, row, minutes in zip(names, tally.resources.counts().tolist(), per_minute):
+    for name, row, minutes in zip(names, tally.resources.counts(), per_minute):
         if not row[0]:  # known to a message's shape, its line then filtered out: not counted
             continue
         part = Resource(count=row[0], total=wide_sum(row[3], row[4]), low=row[1], high=row[2])
@@ -272,13 +283,18 @@ def _fold_resources(p: Partial, tally: Tally, runs: np.ndarray) -> None:
             resource.merge(part)
 
 
-def _fold_templates(p: Partial, tally: Tally, runs: np.ndarray, file_index: int) -> None:
+def _fold_templates(p: Partial, tally: Tally, runs: list[tuple[int, int, int]], file_index: int) -> None:
     """Add a tally's templates (per template and group: counts, times, first offset, whether
     any came before the window; (template * groups + group, minute, entries) runs)."""
     groups = len(GROUPS)
-    per_minute = _runs_by_key(runs)
+    per_minute: dict[int, dict[int, int]] = {}
+    for key, minute, n in runs:  # a few per template and minute: thousands in a chunk
+        minutes = per_minute.get(key)
+        if minutes is None:
+            minutes = per_minute[key] = {}
+        minutes[minute] = minutes.get(minute, 0) + n
     width = TALLY_TEMPLATE_COLUMNS
-    for tid, (name, row) in enumerate(zip(tally.templates.keys(), tally.templates.counts().tolist())):
+    for tid, (name, row) in enumerate(zip(tally.templates.keys(), tally.templates.counts())):
         for g in range(groups):
             counted, first_ms, last_ms, before, offset = row[g * width:g * width + 5]
             if counted:
@@ -286,30 +302,3 @@ def _fold_templates(p: Partial, tally: Tally, runs: np.ndarray, file_index: int)
                     counted, first_ms, last_ms, (file_index, offset), per_minute.get(tid * groups + g, {}), before > 0))
             elif before:
                 p.templates.add_figures(g, name, TemplateFigures(before=True))
-
-
-def _runs_by_key(runs: np.ndarray) -> dict[int, dict[int, int]]:
-    """(key, minute, n) runs as key -> minute -> n summed, in one sort (a chunk's runs are a
-    few per template and minute: thousands, too many to add up one by one)."""
-    if not len(runs):
-        return {}
-    first = int(runs[:, 1].min())
-    span = int(runs[:, 1].max()) - first + 1
-    distinct, index = np.unique(runs[:, 0] * span + (runs[:, 1] - first), return_inverse=True)
-    sums = np.bincount(index.reshape(-1), weights=runs[:, 2]).astype(np.int64).tolist()
-    keys, minutes = np.divmod(distinct, span)
-    minutes = (minutes + first).tolist()
-    edges = (np.flatnonzero(np.diff(keys)) + 1).tolist()
-    return {key: dict(zip(minutes[a:b], sums[a:b]))
-            for key, a, b in zip(keys[[0, *edges]].tolist(), [0, *edges], [*edges, len(minutes)])}
-
-
-# -- aggregation -----------------------------------------------------------------------------------
-
-
-def _bins(values: np.ndarray) -> tuple[int, np.ndarray] | None:
-    """(lowest, values - lowest) when the values span few bins; None when too spread out."""
-    low, high = int(values.min()), int(values.max())
-    if high - low > 4 * len(values) + 4096:
-        return None
-    return low, values - low

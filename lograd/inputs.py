@@ -115,7 +115,28 @@ def reference_ms(path: str) -> int:
         return 0
 
 
+_DETECTED: dict[tuple[str, int, int], Detection] = {}
+"""What :func:`detect` found, by file, size and modification time: the command line asks
+before it starts its workers, the job's plan again (at most _DETECTED_KEPT are kept)."""
+_DETECTED_KEPT = 256
+
+
 def detect(path: str) -> Detection:
+    """:func:`detect_anew`, or what it found for the file as it is now."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return detect_anew(path)
+    key = (path, info.st_size, info.st_mtime_ns)
+    found = _DETECTED.get(key)
+    if found is None:
+        if len(_DETECTED) >= _DETECTED_KEPT:
+            _DETECTED.clear()
+        found = _DETECTED[key] = detect_anew(path)
+    return found
+
+
+def detect_anew(path: str) -> Detection:
     """The format that reads the most non-blank lines of the file's first 64 KiB (for
     ``text``, continuation lines after its first entry count as read).
 
@@ -215,9 +236,8 @@ def _decided(fmt, lines: list[bytes], reference: int) -> list[bool | None]:
     every line of a format without a grammar, and the lines the scanner leaves undecided."""
     if getattr(fmt, "grammar", None) is None:
         return [None] * len(lines)
-    from .fastpath import ENTRY, UNDECIDED, scan_heads
-    _, kinds, _ = scan_heads(b"\n".join(lines) + b"\n", fmt.grammar, reference)
-    return [True if k == ENTRY else None if k == UNDECIDED else False for k in kinds.tolist()]
+    from .fastpath import ENTRY, UNDECIDED, line_kinds
+    return [True if k == ENTRY else None if k == UNDECIDED else False for k in line_kinds(lines, fmt.grammar, reference)]
 
 
 def detect_format(path: str) -> str:

@@ -14,9 +14,7 @@ import bisect
 import errno
 import os
 import stat
-from typing import BinaryIO, Callable, Iterator
-
-import numpy as np
+from typing import BinaryIO, Callable, Iterator, TYPE_CHECKING
 
 from .aggregate import Partial, TimeBounds
 from .compression import HEAD, compression_of, damage_types, decompressed
@@ -24,6 +22,9 @@ from .filters import EntryFilter
 from .inputs import inside
 from .formats import Entries, Reading, get
 from .parsing import MAX_LINE
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BLOCK = 1 << 20
 """Bytes read and parsed at a time: per-call costs are small next to a block's work
@@ -258,6 +259,7 @@ on their own; a bigger one has the whole block scanned again with its bounds."""
 def _file_offset(spans: list[tuple[int, int]], base: int) -> Callable[[int], int]:
     """Where a byte of lines copied out of a block, one after the other with a newline each
     (the block's ``spans``, the block at file offset ``base``), lies in the file."""
+    import numpy as np
     placed = np.cumsum([0] + [z - a + 1 for a, z in spans]).tolist()
 
     def offset_of(at: int) -> int:
@@ -279,6 +281,7 @@ def summarise_chunk_in_buckets(path: str, start: int, size: int, bucket_ms: int,
     entries inside ``window`` whose time lies in ``[b * bucket_ms, (b + 1) * bucket_ms)``,
     and no line counts. Merged together they give :func:`summarise_chunk`'s partial.
     """
+    import numpy as np
     filters = filters if get(fmt).has_messages else None  # access and conn: never filtered
     def fresh() -> Partial:
         return Partial(filters=filters, count_templates=templates)

@@ -9,7 +9,10 @@ entry each.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HOUR = 3600
 _DENSE = 8
@@ -19,11 +22,14 @@ _DENSE = 8
 class SecondCounts:
     """How many entries fell in each whole second (epoch seconds)."""
 
-    __slots__ = ("hours", "loose")
+    __slots__ = ("hours", "loose", "runs")
 
     def __init__(self) -> None:
         self.hours: dict[int, np.ndarray] = {}
         self.loose: dict[int, int] = {}
+        self.runs: list[list] = []
+        """Runs in wire form not laid into ``hours`` yet: a worker sends a chunk's as its
+        tally made them, without numpy (:meth:`add_wire`)."""
 
     # -- adding --------------------------------------------------------------------
 
@@ -37,6 +43,7 @@ class SecondCounts:
 
     def add_run(self, first: int, counts: np.ndarray) -> None:
         """Add ``counts[i]`` entries to second ``first + i`` for every i (an int64 array)."""
+        import numpy as np
         busy = np.flatnonzero(counts)
         if len(busy) * _DENSE < len(counts):
             for second, n in zip((busy + first).tolist(), counts[busy].tolist()):
@@ -49,14 +56,30 @@ class SecondCounts:
             self._page(hour)[offset:offset + n] += counts[at:at + n]
             at += n
 
+    def add_wire(self, runs: list[list], loose: list[list[int]]) -> None:
+        """Add counts in :meth:`to_wire`'s form (hour runs, (second, count) pairs). The runs
+        are kept as they are until a count is read (no numpy until then)."""
+        self.runs.extend(runs)
+        for second, n in loose:
+            self.add(second, n)
+
+    def _lay_runs(self) -> None:
+        """Add the runs kept by :meth:`add_wire` into their hours."""
+        import numpy as np
+        for hour, offset, raw in self.runs:
+            self._page(hour)[offset:offset + len(raw) // 8] += np.frombuffer(raw, dtype="<i8")
+        self.runs = []
+
     def merge(self, other: SecondCounts) -> None:
         """Add another's counts."""
+        self.runs.extend(other.runs)
         for hour, page in other.hours.items():
             self._page(hour)[:] += page
         for second, n in other.loose.items():
             self.add(second, n)
 
     def _page(self, hour: int) -> np.ndarray:
+        import numpy as np
         page = self.hours.get(hour)
         if page is None:
             page = self.hours[hour] = np.zeros(HOUR, dtype=np.int64)
@@ -72,10 +95,12 @@ class SecondCounts:
     # -- answers ---------------------------------------------------------------------
 
     def __bool__(self) -> bool:
-        return bool(self.hours) or bool(self.loose)
+        return bool(self.hours) or bool(self.loose) or bool(self.runs)
 
     def span(self) -> tuple[int, int] | None:
         """(first, last) second with entries, or None."""
+        import numpy as np
+        self._lay_runs()
         ends = list(self.loose)
         for hour, page in self.hours.items():
             busy = np.flatnonzero(page)
@@ -85,12 +110,15 @@ class SecondCounts:
 
     def peak(self) -> int:
         """The most entries in any one second (0 when empty)."""
+        self._lay_runs()
         self._settle()
         highs = [int(page.max()) for page in self.hours.values()]
         return max(highs + list(self.loose.values()), default=0)
 
     def as_dict(self) -> dict[int, int]:
         """Every second with entries and its count."""
+        import numpy as np
+        self._lay_runs()
         counts = dict(self.loose)
         for hour, page in self.hours.items():
             busy = np.flatnonzero(page)
@@ -109,19 +137,23 @@ class SecondCounts:
     # -- wire form --------------------------------------------------------------------
 
     def to_wire(self) -> list:
-        """[[hour, first offset, int64 little-endian counts], ...], [[second, count], ...]."""
+        """[[hour, first offset, int64 little-endian counts], ...], [[second, count], ...]
+        (an hour more than once when runs kept by :meth:`add_wire` go as they came)."""
         self._settle()
         runs = []
-        for hour, page in sorted(self.hours.items()):
-            busy = np.flatnonzero(page)
-            if len(busy):
-                lo, hi = int(busy[0]), int(busy[-1]) + 1
-                runs.append([hour, lo, page[lo:hi].astype("<i8").tobytes()])
-        return [runs, [[s, n] for s, n in sorted(self.loose.items())]]
+        if self.hours:
+            import numpy as np
+            for hour, page in sorted(self.hours.items()):
+                busy = np.flatnonzero(page)
+                if len(busy):
+                    lo, hi = int(busy[0]), int(busy[-1]) + 1
+                    runs.append([hour, lo, page[lo:hi].astype("<i8").tobytes()])
+        return [runs + self.runs, [[s, n] for s, n in sorted(self.loose.items())]]
 
     @classmethod
     def from_wire(cls, data: list) -> SecondCounts:
         """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
+        import numpy as np
         runs, loose = data
         counts = cls()
         for hour, offset, raw in runs:

@@ -11,8 +11,13 @@ never by ``log()`` alone: the per-line path (bisect) and the compiled scanner
 from __future__ import annotations
 
 import bisect
+import sys
+from array import array
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
 
 ACCURACY = 0.005
 """Relative error of every quantile (0.5%, inside SPEC §3's 1%)."""
@@ -139,11 +144,17 @@ class MinuteSketches:
     """Response-time buckets per minute, for each minute's percentiles: mergeable (counts),
     compact (each minute one array over the buckets it uses)."""
 
-    __slots__ = ("minutes", "_pending")
+    __slots__ = ("minutes", "_pending", "_wire")
 
     def __init__(self) -> None:
         self.minutes: dict[int, tuple[int, np.ndarray]] = {}  # minute -> (first bucket, counts)
         self._pending: list[tuple[int, int]] = []
+        self._wire: list[list] = []  # runs in wire form (add_wire), laid out when read
+
+    def add_wire(self, runs: list[list]) -> None:
+        """Add runs in :meth:`to_wire`'s form (a minute may come more than once). Kept as they
+        are until a minute is read: a worker sends a chunk's without numpy."""
+        self._wire.extend(runs)
 
     def add(self, minute: int, bucket: int) -> None:
         """One value (its per-minute bucket) in a minute."""
@@ -151,6 +162,7 @@ class MinuteSketches:
 
     def add_many(self, minutes: np.ndarray, buckets: np.ndarray) -> None:
         """Many values: ``buckets[i]`` in ``minutes[i]`` (int64 arrays)."""
+        import numpy as np
         if len(minutes):
             keys = minutes * COARSE_SPAN + (buckets - COARSE_ZERO)
             self._add_keyed(*np.unique(keys, return_counts=True))
@@ -158,6 +170,7 @@ class MinuteSketches:
     def add_counts(self, minutes: np.ndarray, buckets: np.ndarray, counts: np.ndarray) -> None:
         """``counts[i]`` values of bucket ``buckets[i]`` in ``minutes[i]`` (int64 arrays; a
         (minute, bucket) may come more than once)."""
+        import numpy as np
         if len(minutes):
             keys = minutes * COARSE_SPAN + (buckets - COARSE_ZERO)
             distinct, index = np.unique(keys, return_inverse=True)
@@ -167,6 +180,7 @@ class MinuteSketches:
         """Add ``counts`` at sorted distinct keys minute * COARSE_SPAN + bucket offset: every
         minute's run laid out in one array at once (a chunk's partial spans hundreds of
         minutes), each minute then a view of it, added to what the minute held."""
+        import numpy as np
         minute_of, bucket_of_ = np.divmod(distinct, COARSE_SPAN)
         starts = np.flatnonzero(np.diff(minute_of, prepend=minute_of[0] - 1))
         ends = np.append(starts[1:], len(distinct))
@@ -186,6 +200,7 @@ class MinuteSketches:
                 held[minute] = (low, run)
 
     def _add_run(self, minute: int, low: int, counts: np.ndarray) -> None:
+        import numpy as np
         mine = self.minutes.get(minute)
         if mine is None:
             self.minutes[minute] = (low, counts.copy())
@@ -198,10 +213,15 @@ class MinuteSketches:
         self.minutes[minute] = (first, total)
 
     def _flush(self) -> None:
+        """Lay out the values and runs kept by :meth:`add` and :meth:`add_wire`."""
+        import numpy as np
         if self._pending:
             pairs = np.array(self._pending, dtype=np.int64)
             self._pending = []
             self.add_many(pairs[:, 0], pairs[:, 1])
+        if self._wire:
+            runs, self._wire = self._wire, []
+            self._lay(runs)
 
     def merge(self, other: MinuteSketches) -> None:
         """Add another's values."""
@@ -212,6 +232,7 @@ class MinuteSketches:
 
     def quantiles(self, minute: int, percents: list[int]) -> list[float] | None:
         """Nearest-rank values of a minute within MINUTE_ACCURACY; None when it has none."""
+        import numpy as np
         self._flush()
         entry = self.minutes.get(minute)
         if entry is None:
@@ -225,6 +246,7 @@ class MinuteSketches:
     def quantiles_of(self, minutes: list[int], percents: list[int]) -> list[list[float] | None]:
         """:meth:`quantiles` of many minutes at once: every minute's counts laid end to end,
         one running sum and one search for all their ranks (a report lists thousands)."""
+        import numpy as np
         self._flush()
         held = [self.minutes.get(m) for m in minutes]
         present = [i for i, h in enumerate(held) if h is not None]
@@ -253,10 +275,17 @@ class MinuteSketches:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MinuteSketches):
             return NotImplemented
+        self._flush()
+        other._flush()
         return self.to_wire() == other.to_wire()
 
     def to_wire(self) -> list:
-        """[[minute, first bucket, int64 little-endian counts], ...], trimmed of empty buckets."""
+        """[[minute, first bucket, int64 little-endian counts], ...], trimmed of empty buckets
+        (runs kept by :meth:`add_wire` go as they came; with no minute laid out yet, the
+        values kept by :meth:`add` are counted here without numpy: a worker's chunk)."""
+        if not self.minutes:
+            return self._wire + _pending_runs(self._pending)
+        import numpy as np
         self._flush()
         out = []
         for minute, (low, counts) in sorted(self.minutes.items()):
@@ -271,13 +300,18 @@ class MinuteSketches:
     @classmethod
     def from_wire(cls, data: list) -> MinuteSketches:
         """Inverse of :meth:`to_wire`; raises ValueError on anything malformed."""
-        sketches = cls()
         for minute, low, raw in data:
             if (not isinstance(minute, int) or not isinstance(low, int) or not isinstance(raw, bytes)
                     or len(raw) % 8 or not COARSE_ZERO <= low or low + len(raw) // 8 > COARSE_ZERO + COARSE_SPAN):
                 raise ValueError("malformed per-minute response times")
-        # every minute's counts read at once (a chunk spans hundreds of minutes), each minute
-        # then a view of them
+        sketches = cls()
+        sketches._lay(data)
+        return sketches
+
+    def _lay(self, data: list) -> None:
+        """Add well-formed runs in wire form to the minutes: every minute's counts read at once
+        (a chunk spans hundreds of minutes), each minute then a view of them."""
+        import numpy as np
         counts = np.frombuffer(b"".join(raw for _, _, raw in data), dtype="<i8").astype(np.int64)
         if len(counts) and counts.min() < 0:
             raise ValueError("negative per-minute count")
@@ -285,8 +319,33 @@ class MinuteSketches:
         for minute, low, raw in data:
             run = counts[at:at + len(raw) // 8]
             at += len(run)
-            if minute in sketches.minutes:
-                sketches._add_run(minute, low, run)
+            if minute in self.minutes:
+                self._add_run(minute, low, run)
             else:
-                sketches.minutes[minute] = (low, run)
-        return sketches
+                self.minutes[minute] = (low, run)
+
+
+def _pending_runs(pending: list[tuple[int, int]]) -> list[list]:
+    """(minute, bucket) values as :meth:`MinuteSketches.to_wire`'s runs, in plain Python."""
+    by_minute: dict[int, dict[int, int]] = {}
+    for minute, bucket in pending:
+        counts = by_minute.get(minute)
+        if counts is None:
+            counts = by_minute[minute] = {}
+        counts[bucket] = counts.get(bucket, 0) + 1
+    runs = []
+    for minute, counts in sorted(by_minute.items()):
+        low = min(counts)
+        laid = [0] * (max(counts) - low + 1)
+        for bucket, n in counts.items():
+            laid[bucket - low] = n
+        runs.append([minute, low, little_endian_int64s(laid)])
+    return runs
+
+
+def little_endian_int64s(values: list[int]) -> bytes:
+    """Counts as the wire's little-endian int64s."""
+    laid = array("q", values)
+    if sys.byteorder != "little":
+        laid.byteswap()
+    return laid.tobytes()

@@ -178,7 +178,8 @@ def test_response_times_next_to_every_bucket_boundary_fall_in_the_same_buckets_o
     either side of each boundary from 1 us to 100 s, in one chunk and repeated (the cache)."""
     import numpy as np
     from lograd.fastpath import _BOUNDS
-    inside = _BOUNDS[(_BOUNDS >= 1e-3) & (_BOUNDS <= 1e5)]
+    bounds = np.array(_BOUNDS)
+    inside = bounds[(bounds >= 1e-3) & (bounds <= 1e5)]
     fixed = np.floor(inside * 1e9).astype(np.int64)
     values = np.concatenate([fixed - 1, fixed, fixed + 1, fixed + 2]).tolist() * 2
     data = b"".join(b"2024-01-24 10:%02d:00.000 INFO in %d.%09dms\n" % (i % 60, v // 10**9, v % 10**9)

@@ -69,3 +69,57 @@ def test_every_module_imports_alone():
               "    importlib.import_module(name)\n")
     result = subprocess.run([sys.executable, "-c", script, *names], cwd=ROOT, capture_output=True, timeout=110)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
+
+
+_WORKER_READS = """
+import os, sys
+from lograd import fastpath, reader, worker  # what a forked --local worker has (cli._fork_workers)
+from lograd.aggregate import TimeBounds
+from lograd.filters import EntryFilter
+from lograd.formats import formats
+from lograd.inputs import detect
+from lograd.net.protocol import Result, encode
+formats()
+before = "numpy" in sys.modules
+path, window, level = sys.argv[1], sys.argv[2] == "window", sys.argv[3]
+fmt = detect(path).format
+filters = EntryFilter.from_options(level, None, None) if level != "-" else None
+partial = reader.summarise_chunk(path, 0, os.path.getsize(path), fmt=fmt, filters=filters,
+                                 window=(1706090400000, 1706094000000) if window else None)
+encode(Result("job", 0, 1, "w", 0.0, partial.to_wire()))
+print(fmt, int(before), int("numpy" in sys.modules), partial.lines)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_workers_of_the_plain_formats_never_import_numpy(tmp_path):
+    """A worker reading a format that says it needs no numpy (app, syslog, json, logfmt,
+    access: lograd.fastpath folds their tallies into plain numbers) imports none, so the
+    --local workers of such a job are forked before the coordinator imports it (cli). Every
+    format is read, with a window and a level filter too; the formats that do import numpy
+    must say so, or the coordinator would fork their workers without it."""
+    from lograd.formats import get
+    samples = [os.path.join(ROOT, "test_vectors", "logs", n) for n in ("error_spike.log", "malformed.log")]
+    samples += sorted(os.path.join(ROOT, "test_vectors", "formats", n)
+                      for n in os.listdir(os.path.join(ROOT, "test_vectors", "formats")))
+    for fmt in ("json", "logfmt", "syslog", "conn", "text"):
+        path = tmp_path / f"generated.{fmt}.log"
+        subprocess.run([sys.executable, os.path.join(ROOT, "bin", "lograd-generate"), "--format", fmt,
+                        "--lines", "3000", "--profile", "error_spike" if fmt in ("json", "text") else "normal",
+                        str(path)], check=True, capture_output=True, timeout=60)
+        samples.append(str(path))
+    seen = {}
+    for path in samples:
+        for window, level in (("whole", "-"), ("window", "ERROR")):
+            if level != "-" and "conn" in path:
+                continue  # conn lines have no level to filter by
+            out = subprocess.run([sys.executable, "-c", _WORKER_READS, path, window, level], cwd=ROOT,
+                                 capture_output=True, timeout=60)
+            assert out.returncode == 0, out.stderr.decode()[-2000:]
+            fmt, before, after, lines = out.stdout.decode().split()
+            assert before == "0" and int(lines) > 0, (path, out.stdout)
+            seen.setdefault(fmt, set()).add(after == "1")
+    for fmt, imported in seen.items():
+        assert get(fmt).workers_need_numpy or imported == {False}, f"{fmt}'s worker imported numpy"
+        assert not get(fmt).workers_need_numpy or True in imported, f"{fmt} says it needs numpy, and imports none"
+    assert {"app", "json", "logfmt", "syslog", "access", "text", "conn"} <= set(seen)

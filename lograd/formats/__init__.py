@@ -25,14 +25,21 @@ property tests (tests/test_formats.py, test_fastpath.py, test_jsonlines.py).
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TYPE_CHECKING
 
 import msgspec
-import numpy as np
 
-Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
+if TYPE_CHECKING:
+    import numpy as np
+
+Entries = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
 """Of each entry of a block: (time in ms, offset of its first byte, offset of its newline)."""
-NO_ENTRIES: Entries = (np.zeros(0, np.int64),) * 3
+
+
+def no_entries() -> Entries:
+    """A block's entries when it has none."""
+    import numpy as np
+    return (np.zeros(0, np.int64),) * 3
 
 
 class Reading(msgspec.Struct):
@@ -60,6 +67,9 @@ class Format(Protocol):
     """Whether entries have levels, response times and resources (the app keys of SPEC §3)."""
     has_messages: bool
     """Whether entries have a message, so the report counts their templates."""
+    workers_need_numpy: bool
+    """Whether a worker reading it imports numpy (the coordinator then imports it before
+    forking its --local workers, once for them all; else they start without it)."""
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None: ...
 
@@ -81,6 +91,7 @@ class EntryFormat:
     continues = False
     entry_metrics = True
     has_messages = True
+    workers_need_numpy = False  # a chunk's tally folds into plain numbers (lograd.fastpath)
     grammar: int | None = None
     """The compiled scanner's grammar for this format's lines, when it has one (a wrapper
     reads its content with it)."""
@@ -137,6 +148,7 @@ def entry_time(entry) -> int:
 def entries_of(data: bytes, parse) -> Entries:
     """Every entry of ``data`` (whole lines) by a per-line parser whose result has
     ``timestamp_ms``: (times, first bytes, newlines)."""
+    import numpy as np
     times, firsts, stops = [], [], []
     at = 0
     for raw in data.split(b"\n"):

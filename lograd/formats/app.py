@@ -17,7 +17,7 @@ from .._scanner import GRAMMAR_APP
 from ..fastpath import add_block_once, add_compiled, scan_heads, scanned_entries
 from ..parsing import ERROR_LEVELS, MAX_LINE, fixed_to_float, level_name, resource_metrics, response_time
 from ..timestamps import MS_PER_DAY, days_from_civil, format_ms, is_calendar_date, zone_offset_ms
-from . import NO_ENTRIES
+from . import no_entries
 from . import EntryFormat
 from . import Entries
 from . import Reading
@@ -194,7 +194,7 @@ def newest_app_entry(data) -> int | None:
 def app_entries(data) -> Entries:
     """Every `app` entry of ``data`` (whole lines), from timestamps and levels only."""
     if not len(data):
-        return NO_ENTRIES
+        return no_entries()
     starts, kinds, stamps = scan_heads(data, GRAMMAR_APP)
     return scanned_entries(data, starts, kinds, stamps, parse_app_line)
 

@@ -18,17 +18,20 @@ follow mode.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..aggregate import Partial, TimeBounds, each_line, inside
 from .._scanner import ConnRuns, HostTable, scan_conn
 from ..conn import MAX_HOST, MAX_MS, MS_THRESHOLD, ConnCounts, conn_report
 from ..fastpath import add_exceptions, block_lines, scanned_entries, window_bounds
 from ..parsing import MAX_LINE
-from . import NO_ENTRIES
+from . import no_entries
 from . import Entries
 from . import Reading
 from ..patterns import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _CONN_LINE = lazy(rb"(\d+)[ \t]+([^ \t]+)[ \t]+([^ \t]+)[ \t]*")
 
@@ -91,6 +94,7 @@ class HostTally:
     (:meth:`into`)."""
 
     def __init__(self, hosts: tuple[bytes, ...] = ()) -> None:
+        import numpy as np
         self.hosts = hosts
         self.keys = np.array([_host_key(h) for h in hosts], dtype=np.uint64).reshape(-1, 2)
         self._empty()
@@ -116,6 +120,7 @@ class HostTally:
         return self.runs
 
     def _fold_runs(self, partial: Partial) -> None:
+        import numpy as np
         runs, self.runs = self.runs, None
         if runs is None:
             return
@@ -170,7 +175,7 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Ti
     undecided = 0
     if tally.runs_for(window, partial).scan(data, *tally.scan_arguments()):
         view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-        undecided = add_exceptions(partial, view, tally.runs.exceptions(), base, file_index,
+        undecided = add_exceptions(partial, view, tally.runs.exception_list(), base, file_index,
                                    lambda line, offset: add_conn_lines(partial, line, offset, file_index,
                                                                        window, counts))
     if own:
@@ -186,8 +191,9 @@ def newest_conn_fast(data) -> int | None:
 
 def conn_entries(data) -> Entries:
     """Every `conn` entry of ``data`` (whole lines): time, first byte, newline."""
+    import numpy as np
     if not len(data):
-        return NO_ENTRIES
+        return no_entries()
     buf, newlines, n = block_lines(data)
     starts, ends, stamps = (np.empty(n, np.int64) for _ in range(3))
     kinds = np.empty(n, np.uint8)
@@ -203,6 +209,7 @@ class ConnFormat:
     continues = False
     entry_metrics = False
     has_messages = False
+    workers_need_numpy = True  # hosts and peers counted in arrays
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_conn_line(line)

@@ -20,10 +20,9 @@ wrapper line is malformed.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TYPE_CHECKING
 
 import msgspec
-import numpy as np
 
 from .._scanner import UNDECIDED, WRAPPER_CRI
 from ..aggregate import Partial, TimeBounds
@@ -36,6 +35,9 @@ from . import entry_time
 from .app import parse_timestamp
 from .text import level_among_fields
 from ..patterns import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _CRI = lazy(rb"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP])(?: |\Z)")
 _DOCKER = msgspec.json.Decoder()
@@ -98,6 +100,9 @@ class WrappedFormat(EntryFormat):
         self.unwrap = UNWRAP[wrapper]
         self.record_goes_on = goes_on(self.unwrap)
         self.has_messages = inner is None or inner.has_messages
+        # the compiled path splits the runs of lines its scanner leaves as arrays
+        self.workers_need_numpy = ((wrapper == "cri" and inner is not None and inner.grammar is not None)
+                                   or (inner is not None and inner.workers_need_numpy))
         self.example = {"cri": "2024-01-24T10:15:32.123456789Z stdout F <inner line>",
                         "docker": '{"log":"<inner line>\\n","stream":"stdout","time":"2024-01-24T10:15:32.1Z"}'}[wrapper]
 
@@ -111,9 +116,11 @@ class WrappedFormat(EntryFormat):
             partial.lines += self.add_lines(partial, bytes(block), base, reading, window)
             return 0
 
-        def other_lines(view, exceptions, first_entry) -> int:
+        def other_lines(view, tally, first_entry) -> int:
             """Runs of lines the scanner left (split lines, what is no CRI line) go to the exact
             path, a run at a time: a split line's pieces stay together."""
+            import numpy as np
+            exceptions = tally.exceptions()
             undecided = exceptions[exceptions[:, 0] == UNDECIDED]
             if not len(undecided):
                 return 0
@@ -189,6 +196,7 @@ class WrappedFormat(EntryFormat):
     def block_entries(self, block, reading: Reading) -> Entries:
         """Each record's entry time (the inner one where the inner format reads it), the
         offset of its first line and of its last line's newline."""
+        import numpy as np
         data = bytes(block)
         times, firsts, stops = [], [], []
         at, record = 0, None

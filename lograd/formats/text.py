@@ -51,19 +51,21 @@ settles which across chunks).
 from __future__ import annotations
 
 import re
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .._scanner import GRAMMAR_TEXT, MALFORMED, UNDECIDED
 from ..aggregate import SAMPLE_LIMIT, Partial, TimeBounds
 from ..fastpath import add_block_once, add_tallied, scan_heads, scanned_entries
 from ..parsing import BLANK_BYTES, MAX_LINE
 from ..timestamps import MS_PER_DAY, civil_from_days, days_from_civil, is_calendar_date, zone_offset_ms
-from . import NO_ENTRIES
+from . import no_entries
 from . import EntryFormat
 from . import Entries
 from . import Reading
 from ..patterns import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NONE = "NONE"
 """The level of an entry whose line names none."""
@@ -289,6 +291,7 @@ def attach_lines(partial: Partial, file_index: int, base: int, view, starts, end
     ``ends``, in order): those after the block's first entry (starting at ``first_entry``)
     continue an entry; those before it continue one only if the file has an entry before
     them (the partial settles that)."""
+    import numpy as np
     cut = len(starts) if first_entry is None else int(np.searchsorted(starts, first_entry))
     if cut:
         samples = [(base + start, bytes(view[start:end]))
@@ -303,6 +306,7 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
                    reference_ms: int = 0) -> int:
     """The exact per-line path: classify and count every `text` line of ``data`` (whole
     lines, at file offset ``base``) into ``partial``; the number of lines."""
+    import numpy as np
     parts = data.split(b"\n")
     if parts[-1] == b"":
         parts.pop()
@@ -342,9 +346,12 @@ def text_block(partial: Partial, block, base: int, reading: Reading, window: Tim
     """Add a block of `text` lines (whole lines, at file offset ``base``) to ``partial`` by
     the compiled scanner: lines that are no entries continue the entry before them; how many
     lines went to the exact path."""
+    import numpy as np
     file_index, reference_ms = reading.file_index, reading.reference_ms
 
-    def other_lines(view, exceptions, first_entry) -> int:
+    def other_lines(view, tally, first_entry) -> int:
+        import numpy as np
+        exceptions = tally.exceptions()
         kinds, starts, ends = exceptions[:, 0], exceptions[:, 1], exceptions[:, 2]
         undecided = kinds == UNDECIDED
         long = undecided & ((ends - starts) > MAX_LINE)
@@ -364,7 +371,7 @@ def text_block(partial: Partial, block, base: int, reading: Reading, window: Tim
 def text_entries(data, reference_ms: int = 0) -> Entries:
     """Every `text` entry of ``data`` (whole lines), from heads only."""
     if not len(data):
-        return NO_ENTRIES
+        return no_entries()
     starts, kinds, stamps = scan_heads(data, GRAMMAR_TEXT, reference_ms)
     return scanned_entries(data, starts, kinds, stamps, lambda line: parse_text_line(line, reference_ms))
 
@@ -377,6 +384,7 @@ class TextFormat(EntryFormat):
     continues = True
     grammar = GRAMMAR_TEXT
     entry_metrics = True
+    workers_need_numpy = True  # a block's continuation lines, thousands, counted as arrays
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_text_line(line, reference_ms)
