@@ -3736,10 +3736,35 @@ cdef class Tally:
             if row[6]:
                 self._end_resource_run(t, row)
 
-    def exception_list(self) -> list:
-        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples:
-        no numpy (an entry format's few exceptions are read one by one)."""
-        return _vec_rows(&self.exception_rows, 4)
+    def exception_list(self, int kind=-1, Py_ssize_t limit=-1) -> list:
+        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples,
+        no numpy: those of ``kind`` only (all with -1), the first ``limit`` of them (all
+        with -1)."""
+        if kind < 0 and limit < 0:
+            return _vec_rows(&self.exception_rows, 4)
+        cdef list out = []
+        cdef Py_ssize_t i
+        cdef int64_t* row
+        for i in range(0, self.exception_rows.n, 4):
+            if limit >= 0 and len(out) >= limit:
+                break
+            row = self.exception_rows.data + i
+            if kind < 0 or row[0] == kind:
+                out.append((row[0], row[1], row[2], row[3]))
+        return out
+
+    def exception_count(self, int kind, int64_t before) -> tuple:
+        """(the last block's exceptions of ``kind``, how many of them start before offset
+        ``before``)."""
+        cdef Py_ssize_t i, n = 0, early = 0
+        cdef int64_t* row
+        for i in range(0, self.exception_rows.n, 4):
+            row = self.exception_rows.data + i
+            if row[0] == kind:
+                n += 1
+                if row[1] < before:
+                    early += 1
+        return n, early
 
     def figures(self) -> dict:
         """Everything counted, as numbers and lists, no numpy (after :meth:`close`):

@@ -100,9 +100,7 @@ class WrappedFormat(EntryFormat):
         self.unwrap = UNWRAP[wrapper]
         self.record_goes_on = goes_on(self.unwrap)
         self.has_messages = inner is None or inner.has_messages
-        # the compiled path splits the runs of lines its scanner leaves as arrays
-        self.workers_need_numpy = ((wrapper == "cri" and inner is not None and inner.grammar is not None)
-                                   or (inner is not None and inner.workers_need_numpy))
+        self.workers_need_numpy = inner is not None and inner.workers_need_numpy
         self.example = {"cri": "2024-01-24T10:15:32.123456789Z stdout F <inner line>",
                         "docker": '{"log":"<inner line>\\n","stream":"stdout","time":"2024-01-24T10:15:32.1Z"}'}[wrapper]
 
@@ -119,14 +117,14 @@ class WrappedFormat(EntryFormat):
         def other_lines(view, tally, first_entry) -> int:
             """Runs of lines the scanner left (split lines, what is no CRI line) go to the exact
             path, a run at a time: a split line's pieces stay together."""
-            import numpy as np
-            exceptions = tally.exceptions()
-            undecided = exceptions[exceptions[:, 0] == UNDECIDED]
-            if not len(undecided):
-                return 0
-            breaks = np.flatnonzero(undecided[1:, 1] != undecided[:-1, 3]) + 1
-            for run in np.split(undecided, breaks):
-                start, stop = int(run[0, 1]), int(run[-1, 3])
+            undecided = tally.exception_list(UNDECIDED)
+            runs: list[list[int]] = []  # [start, stop] of each run of lines one after the other
+            for _, start, _, stop in undecided:
+                if runs and runs[-1][1] == start:
+                    runs[-1][1] = stop
+                else:
+                    runs.append([start, stop])
+            for start, stop in runs:
                 self.add_lines(partial, bytes(view[start:stop]), base + start, reading, window)
             return len(undecided)
 

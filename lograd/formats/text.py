@@ -51,7 +51,6 @@ settles which across chunks).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from .._scanner import GRAMMAR_TEXT, MALFORMED, UNDECIDED
 from ..aggregate import SAMPLE_LIMIT, Partial, TimeBounds
@@ -63,9 +62,6 @@ from . import EntryFormat
 from . import Entries
 from . import Reading
 from ..patterns import lazy
-
-if TYPE_CHECKING:
-    import numpy as np
 
 NONE = "NONE"
 """The level of an entry whose line names none."""
@@ -285,28 +281,28 @@ def level_among_fields(line: bytes, at: int) -> tuple[str, int]:
 
 # -- counting lines into partials ----------------------------------------------------------------
 
+_NO_ENTRY = (1 << 63) - 1
+"""Where a block's first entry starts when it has none: after every line."""
 
-def attach_lines(partial: Partial, file_index: int, base: int, view, starts, ends, first_entry: int | None) -> None:
-    """Count a block's lines that are not entries (each starting at ``starts`` and ending at
-    ``ends``, in order): those after the block's first entry (starting at ``first_entry``)
-    continue an entry; those before it continue one only if the file has an entry before
-    them (the partial settles that)."""
-    import numpy as np
-    cut = len(starts) if first_entry is None else int(np.searchsorted(starts, first_entry))
+
+def attach_lines(partial: Partial, file_index: int, base: int, view, count: int, cut: int,
+                 first: list[tuple[int, int]], first_entry: int | None) -> None:
+    """Count a block's ``count`` lines that are not entries (``first``: the (start, end) of
+    the first SAMPLE_LIMIT of them, in order): the ``cut`` of them before the block's first
+    entry (starting at ``first_entry``) continue one only if the file has an entry before
+    them (the partial settles that); those after it continue an entry."""
     if cut:
-        samples = [(base + start, bytes(view[start:end]))
-                   for start, end in zip(starts[:SAMPLE_LIMIT].tolist(), ends[:SAMPLE_LIMIT].tolist())]
-        partial.add_unattached(file_index, base + int(starts[0]), cut, samples)
+        samples = [(base + start, bytes(view[start:end])) for start, end in first[:SAMPLE_LIMIT]]
+        partial.add_unattached(file_index, base + first[0][0], cut, samples)
     if first_entry is not None:
         partial.note_entry(file_index, base + first_entry)
-    partial.continuation += len(starts) - cut
+    partial.continuation += count - cut
 
 
 def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, window: TimeBounds | None,
                    reference_ms: int = 0) -> int:
     """The exact per-line path: classify and count every `text` line of ``data`` (whole
     lines, at file offset ``base``) into ``partial``; the number of lines."""
-    import numpy as np
     parts = data.split(b"\n")
     if parts[-1] == b"":
         parts.pop()
@@ -329,8 +325,9 @@ def add_text_lines(partial: Partial, data: bytes, base: int, file_index: int, wi
         else:
             partial.blank += 1
         at += len(raw) + 1
-    attach_lines(partial, file_index, base, data, np.array([starts[i] for i in others], np.int64),
-                 np.array([ends[i] for i in others], np.int64), None if first_entry is None else starts[first_entry])
+    cut = len(others) if first_entry is None else sum(1 for i in others if i < first_entry)
+    attach_lines(partial, file_index, base, data, len(others), cut,
+                 [(starts[i], ends[i]) for i in others[:SAMPLE_LIMIT]], None if first_entry is None else starts[first_entry])
     partial.lines += len(parts)
     return len(parts)
 
@@ -346,24 +343,23 @@ def text_block(partial: Partial, block, base: int, reading: Reading, window: Tim
     """Add a block of `text` lines (whole lines, at file offset ``base``) to ``partial`` by
     the compiled scanner: lines that are no entries continue the entry before them; how many
     lines went to the exact path."""
-    import numpy as np
     file_index, reference_ms = reading.file_index, reading.reference_ms
 
     def other_lines(view, tally, first_entry) -> int:
-        import numpy as np
-        exceptions = tally.exceptions()
-        kinds, starts, ends = exceptions[:, 0], exceptions[:, 1], exceptions[:, 2]
-        undecided = kinds == UNDECIDED
-        long = undecided & ((ends - starts) > MAX_LINE)
-        for start, end in exceptions[long][:SAMPLE_LIMIT, 1:3].tolist():
+        undecided = tally.exception_list(UNDECIDED)  # few: over-long lines, numbers too big
+        long = [row for row in undecided if row[2] - row[1] > MAX_LINE]
+        for _, start, end, _ in long[:SAMPLE_LIMIT]:
             partial.add_malformed(file_index, base + start, bytes(view[start:end]))
-        partial.malformed += max(0, int(np.count_nonzero(long)) - SAMPLE_LIMIT)
-        for start, end in exceptions[undecided & ~long][:, 1:3].tolist():  # entries whose numbers overflow
-            ms, level, message = parse_text_line(bytes(view[start:end]), reference_ms)
-            partial.add_entry(ms, level, message, window, where=(file_index, base + start))
-        others = kinds == MALFORMED
-        attach_lines(partial, file_index, base, view, starts[others], ends[others], first_entry)
-        return int(np.count_nonzero(undecided))
+        partial.malformed += max(0, len(long) - SAMPLE_LIMIT)
+        for _, start, end, _ in undecided:
+            if end - start <= MAX_LINE:  # entries whose numbers overflow
+                ms, level, message = parse_text_line(bytes(view[start:end]), reference_ms)
+                partial.add_entry(ms, level, message, window, where=(file_index, base + start))
+        # the others, continuation lines (thousands a block), counted by the scanner
+        count, cut = tally.exception_count(MALFORMED, _NO_ENTRY if first_entry is None else first_entry)
+        first = [(start, end) for _, start, end, _ in tally.exception_list(MALFORMED, SAMPLE_LIMIT)]
+        attach_lines(partial, file_index, base, view, count, cut, first, first_entry)
+        return len(undecided)
 
     return add_tallied(partial, block, base, reading, window, GRAMMAR_TEXT, other_lines)
 
@@ -384,7 +380,6 @@ class TextFormat(EntryFormat):
     continues = True
     grammar = GRAMMAR_TEXT
     entry_metrics = True
-    workers_need_numpy = True  # a block's continuation lines, thousands, counted as arrays
 
     def parse_line(self, line: bytes, reference_ms: int = 0) -> tuple | None:
         return parse_text_line(line, reference_ms)
