@@ -85,7 +85,8 @@ def chunk_size_for(total_bytes: int, asked: int | None, workers: int) -> tuple[i
 
 
 def auto_chunk_size(total_bytes: int, workers: int) -> int:
-    """About four chunks per worker, between 64 KiB and 32 MiB (page-aligned)."""
+    """About four chunks per worker, between MIN_AUTO_CHUNK and MAX_AUTO_CHUNK (64 KiB
+    and 64 MiB, page-aligned)."""
     size = total_bytes // (4 * max(workers, 1))
     size = min(max(size, MIN_AUTO_CHUNK), MAX_AUTO_CHUNK)
     return size - size % 4096
