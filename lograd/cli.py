@@ -326,7 +326,7 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
         except OSError as exc:  # the system refused a process (EAGAIN, ENOMEM): none to work
             print(f"lograd-coordinator: cannot start --local workers: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_NO_WORKERS
-    # the coordinator's own modules (numpy among them) are imported while its workers start
+    # the coordinator's own modules are imported while its workers start
     from .coordinator import Coordinator
     from .outputs.report import human, json_bytes
     _few_collections()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import queue
+import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -132,6 +134,7 @@ class JobSockets:
                 if transport.send(self.sockets["tasks"], action.assign, to=action.session.encode()):
                     if self.first_chunk_after is None:
                         self.first_chunk_after = seconds_since_start()
+                        _import_numpy_aside()
                     if action.note:
                         say(action.note)
                 else:
@@ -214,3 +217,16 @@ class JobSockets:
         if self.first_chunk_after is not None:
             figures["first_chunk_seconds"] = round(self.first_chunk_after, 3)
         return figures
+
+
+def _import_numpy_aside() -> None:
+    """Import numpy in a thread of its own, once the first chunk is out (the workers of most
+    formats start without it, and so does this loop: cli): the first result's merge needs
+    it, and importing it then, on this loop's thread, would hold the heartbeats back for
+    50-100 ms — longer than a worker's patience with ``--heartbeat 0.03``."""
+    if "numpy" not in sys.modules:
+        threading.Thread(target=_import_numpy, name="lograd-import", daemon=True).start()
+
+
+def _import_numpy() -> None:
+    import numpy  # noqa: F401
