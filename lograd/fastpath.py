@@ -41,9 +41,9 @@ from .templates import GROUPS, TemplateFigures, group_of
 if TYPE_CHECKING:
     import numpy as np
 
-# The chunk's way (a tally, folded into a partial) makes no numpy array: an app job's
-# workers start without importing numpy (lograd.cli forks them first). The other ways
-# import it where they use it.
+# The chunk's way (a tally, folded into a partial) makes no numpy array: the workers of
+# every format but conn start without importing numpy (lograd.cli forks them first). The
+# other ways (--last's scan, follow mode's time buckets) import it where they use it.
 _BOUNDS = array("d", BOUNDS)
 ERROR_IDS = array("B", [lvl in ERROR_LEVELS for lvl in LEVEL_ORDER])
 GROUP_IDS = array("q", [group_of(lvl) for lvl in LEVEL_ORDER])
