@@ -3715,11 +3715,6 @@ cdef class Tally:
             s = nl + 1
         return self.exception_rows.n // 4
 
-    def exceptions(self):
-        """The last block's exceptions: an (n, 4) int64 array of (kind, start, end, start of
-        the next line), offsets in the block, in order."""
-        return _vec_array(&self.exception_rows, 4)
-
     def close(self) -> None:
         """End the runs still open (call once, before reading the figures)."""
         cdef Py_ssize_t t, g
@@ -3736,10 +3731,10 @@ cdef class Tally:
             if row[6]:
                 self._end_resource_run(t, row)
 
-    def exception_list(self, int kind=-1, Py_ssize_t limit=-1) -> list:
-        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples,
-        no numpy: those of ``kind`` only (all with -1), the first ``limit`` of them (all
-        with -1)."""
+    def exceptions(self, int kind=-1, Py_ssize_t limit=-1) -> list:
+        """The last block's exceptions, in order: (kind, start, end, start of the next line)
+        tuples, offsets in the block; those of ``kind`` only (all with -1), the first
+        ``limit`` of them (all with -1)."""
         if kind < 0 and limit < 0:
             return _vec_rows(&self.exception_rows, 4)
         cdef list out = []
@@ -3864,13 +3859,9 @@ cdef class ConnRuns:
             self.minute_count = 0
         return 0
 
-    def exceptions(self):
-        """The last block's exceptions: an (n, 4) int64 array of (kind, start, end, start of
-        the next line), offsets in the block, in order."""
-        return _vec_array(&self.exception_rows, 4)
-
-    def exception_list(self) -> list:
-        """:meth:`exceptions` as a list of (kind, start, end, start of the next line) tuples."""
+    def exceptions(self) -> list:
+        """The last block's exceptions, in order: (kind, start, end, start of the next line)
+        tuples, offsets in the block."""
         return _vec_rows(&self.exception_rows, 4)
 
     def minute_counts(self):

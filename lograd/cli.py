@@ -317,8 +317,7 @@ def _coordinate(args: dict, port: int, settings, local: int, wanted: int, chunk,
     """The coordinator's job once its command line is read (``started``: where to start the
     --local workers, or None; ``instance``: the first job's instance, which they join)."""
     if started is not None:
-        if (args["--follow"] or args["--last"] or args["--on-workers"]
-                or _workers_need_numpy(args["<path>"], fmt)):
+        if _workers_need_numpy(args, fmt):
             import numpy  # noqa: F401  (once, here, for the workers too)
         _few_collections()
         try:
@@ -388,15 +387,17 @@ def _follow(coordinator, args: dict, every: float, metrics_port: int | None) -> 
     return status
 
 
-def _workers_need_numpy(paths: list[str], asked: str) -> bool:
-    """Whether the --local workers of a batch job over ``paths`` will import numpy, by the
-    formats their files are read in (detected as the job's plan will: inputs.detect keeps
-    what it found). Standard input, or more files than a few: taken as yes (as before the
-    workers could start without it)."""
+def _workers_need_numpy(args: dict, asked: str) -> bool:
+    """Whether the --local workers of the command line's job will import numpy: a batch job
+    over files not on the workers, by the formats its files are read in (detected as the
+    job's plan will: inputs.detect keeps what it found). --follow, --last (their time
+    buckets and scans use it), --on-workers, standard input, or more files than a few:
+    taken as yes (as before the workers could start without it)."""
     from .formats import get
     from .inputs import expand, format_for
     from .stdin import NAME as STDIN
-    if STDIN in paths:
+    paths = args["<path>"]
+    if args["--follow"] or args["--last"] or args["--on-workers"] or STDIN in paths:
         return True
     files, _ = expand(paths)
     if len(files) > _FEW_FILES:

@@ -51,8 +51,8 @@ GROUP_IDS = array("q", [group_of(lvl) for lvl in LEVEL_ORDER])
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 OtherLines = Callable[[memoryview, Tally, "int | None"], int]
 """A format's reading of a block's exceptions: (the block, the tally that scanned it — its
-``exceptions()`` or ``exception_list()``: (kind, start, end, next line's start) rows —,
-where its first entry starts or None) -> how many lines went to the exact path."""
+``exceptions()``: (kind, start, end, next line's start) rows —, where its first entry
+starts or None) -> how many lines went to the exact path."""
 
 
 def block_lines(data) -> tuple[np.ndarray, np.ndarray, int]:
@@ -179,7 +179,7 @@ def add_compiled(partial: Partial, data, base: int, reading: Reading, window: Ti
     undecided ones, each given to ``exact(raw line, file offset)`` (the format's per-line
     path). How many lines were."""
     def other_lines(view, tally, first_entry) -> int:
-        return add_exceptions(partial, view, tally.exception_list(), base, reading.file_index, exact)
+        return add_exceptions(partial, view, tally.exceptions(), base, reading.file_index, exact)
 
     return add_tallied(partial, data, base, reading, window, grammar, other_lines)
 

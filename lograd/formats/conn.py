@@ -175,7 +175,7 @@ def add_conn_fast(partial: Partial, data, base: int, file_index: int, window: Ti
     undecided = 0
     if tally.runs_for(window, partial).scan(data, *tally.scan_arguments()):
         view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-        undecided = add_exceptions(partial, view, tally.runs.exception_list(), base, file_index,
+        undecided = add_exceptions(partial, view, tally.runs.exceptions(), base, file_index,
                                    lambda line, offset: add_conn_lines(partial, line, offset, file_index,
                                                                        window, counts))
     if own:

@@ -117,7 +117,7 @@ class WrappedFormat(EntryFormat):
         def other_lines(view, tally, first_entry) -> int:
             """Runs of lines the scanner left (split lines, what is no CRI line) go to the exact
             path, a run at a time: a split line's pieces stay together."""
-            undecided = tally.exception_list(UNDECIDED)
+            undecided = tally.exceptions(UNDECIDED)
             runs: list[list[int]] = []  # [start, stop] of each run of lines one after the other
             for _, start, _, stop in undecided:
                 if runs and runs[-1][1] == start:

@@ -346,7 +346,7 @@ def text_block(partial: Partial, block, base: int, reading: Reading, window: Tim
     file_index, reference_ms = reading.file_index, reading.reference_ms
 
     def other_lines(view, tally, first_entry) -> int:
-        undecided = tally.exception_list(UNDECIDED)  # few: over-long lines, numbers too big
+        undecided = tally.exceptions(UNDECIDED)  # few: over-long lines, numbers too big
         long = [row for row in undecided if row[2] - row[1] > MAX_LINE]
         for _, start, end, _ in long[:SAMPLE_LIMIT]:
             partial.add_malformed(file_index, base + start, bytes(view[start:end]))
@@ -357,7 +357,7 @@ def text_block(partial: Partial, block, base: int, reading: Reading, window: Tim
                 partial.add_entry(ms, level, message, window, where=(file_index, base + start))
         # the others, continuation lines (thousands a block), counted by the scanner
         count, cut = tally.exception_count(MALFORMED, _NO_ENTRY if first_entry is None else first_entry)
-        first = [(start, end) for _, start, end, _ in tally.exception_list(MALFORMED, SAMPLE_LIMIT)]
+        first = [(start, end) for _, start, end, _ in tally.exceptions(MALFORMED, SAMPLE_LIMIT)]
         attach_lines(partial, file_index, base, view, count, cut, first, first_entry)
         return len(undecided)
 
